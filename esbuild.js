@@ -1,0 +1,102 @@
+// @ts-check
+/**
+ * Builds every bundle of the extension.
+ *
+ *   node esbuild.js                 development build (source maps)
+ *   node esbuild.js --production    minified, no source maps (what the VSIX ships)
+ *   node esbuild.js --watch         rebuild on change
+ *
+ * Bundles: the extension host (`dist/extension.js`), the analysis worker (`dist/worker.js`), the webview scripts
+ * (`dist/webview/*.js`) and the extension-host test suite (`dist/test/suite.js`, development builds only).
+ */
+const esbuild = require('esbuild');
+const path = require('node:path');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/**
+ * onnxruntime-node is loaded by transformers.js through `createRequire(...)`, which esbuild cannot follow: it stays
+ * external and ships in the VSIX's node_modules. sharp is only needed for image inputs, which we never have; it is
+ * replaced by a stub so that its native binaries are not needed at all.
+ * @type {import('esbuild').BuildOptions}
+ */
+const nodeOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node'],
+  alias: { sharp: path.join(__dirname, 'src', 'model', 'sharpUnavailable.cjs') },
+  sourcemap: !production,
+  minify: production,
+  // transformers.js's bundled onnxruntime-web code is never used in Node; keep its noise out of the log.
+  logOverride: { 'empty-import-meta': 'silent', 'direct-eval': 'silent' },
+  define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
+  legalComments: 'linked',
+};
+
+/** @type {import('esbuild').BuildOptions[]} */
+const builds = [
+  {
+    ...nodeOptions,
+    entryPoints: { extension: 'src/extension.ts', worker: 'src/model/worker/main.ts' },
+    outdir: 'dist',
+  },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome110',
+    entryPoints: { panel: 'webview/panel/main.ts' },
+    outdir: 'dist/webview',
+    sourcemap: !production,
+    minify: production,
+    legalComments: 'linked',
+  },
+];
+
+if (!production) {
+  builds.push({
+    ...nodeOptions,
+    // mocha is resolved from the repository's node_modules: the suite only ever runs from a checkout.
+    external: [...(nodeOptions.external ?? []), 'mocha'],
+    entryPoints: { suite: 'test/suite/index.ts' },
+    outdir: 'dist/test',
+  });
+}
+
+/** @type {import('esbuild').Plugin} */
+const reportPlugin = {
+  name: 'report',
+  setup(build) {
+    build.onEnd((result) => {
+      const label = Object.keys(/** @type {Record<string,string>} */ (build.initialOptions.entryPoints)).join(', ');
+      if (result.errors.length > 0) {
+        console.error(`[esbuild] ${label}: ${result.errors.length} error(s)`);
+      } else if (watch) {
+        console.log(`[esbuild] ${label}: rebuilt`);
+      }
+    });
+  },
+};
+
+async function main() {
+  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, plugins: [reportPlugin] })));
+  if (watch) {
+    await Promise.all(contexts.map((context) => context.watch()));
+    console.log('[esbuild] watching for changes');
+    return;
+  }
+  try {
+    await Promise.all(contexts.map((context) => context.rebuild()));
+  } finally {
+    await Promise.all(contexts.map((context) => context.dispose()));
+  }
+  console.log(`[esbuild] ${production ? 'production' : 'development'} build done`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
