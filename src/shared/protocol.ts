@@ -1,0 +1,172 @@
+/**
+ * The one message protocol between the extension host and its webviews.
+ *
+ * Every message is declared here once, as a valibot schema; the TypeScript types both sides use are inferred from
+ * those schemas, and every message that arrives from a webview is parsed with them before it is used (a webview is
+ * a web page: it can be made to send anything). Numeric arrays travel as ArrayBuffers (the structured clone that
+ * carries webview messages copies them as bytes; JSON arrays would cost a number-to-string round trip each).
+ *
+ * This module must stay free of `vscode` and Node imports: the webview bundles import it too.
+ */
+import * as v from 'valibot';
+
+/** An ArrayBuffer from the receiving realm (structured clone recreates it there). */
+const binary = v.custom<ArrayBuffer>((input) => input instanceof ArrayBuffer, 'expected an ArrayBuffer');
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const shortText = v.pipe(v.string(), v.maxLength(4096));
+
+/**
+ * The tokens of an analysed text, column-wise. Token `i` covers `[offsets[2i], offsets[2i+1])` of the analysed text
+ * in UTF-16 code units (JavaScript string indices, which are also VS Code's document offsets); special tokens
+ * ([CLS], [SEP]) cover an empty range at 0, as Hugging Face tokenizers report them.
+ */
+export const TokenTableSchema = v.pipe(
+  v.object({
+    /** The tokenizer's own token strings, e.g. `"##ing"`. */
+    texts: v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(100_000)),
+    /** Int32Array of vocabulary ids. */
+    ids: binary,
+    /** Uint32Array of `[start, end)` pairs. */
+    offsets: binary,
+    /** Uint8Array, 1 for special tokens. */
+    special: binary,
+  }),
+  v.check(
+    (table) =>
+      table.ids.byteLength === table.texts.length * 4 &&
+      table.offsets.byteLength === table.texts.length * 8 &&
+      table.special.byteLength === table.texts.length,
+    'token table columns have different lengths',
+  ),
+);
+export type TokenTable = v.InferOutput<typeof TokenTableSchema>;
+
+/** Where an analysed text came from, for labels and for jumping back to it. */
+export const SourceRangeSchema = v.object({
+  documentName: shortText,
+  documentUri: v.pipe(v.string(), v.maxLength(8192)),
+  startLine: count,
+  startCharacter: count,
+  endLine: count,
+  endCharacter: count,
+});
+export type SourceRange = v.InferOutput<typeof SourceRangeSchema>;
+
+/** What the panel shows for one analysis. */
+export const AnalysisViewSchema = v.object({
+  id: v.pipe(v.string(), v.maxLength(64)),
+  source: SourceRangeSchema,
+  text: v.pipe(v.string(), v.maxLength(1_100_000)),
+  tokens: TokenTableSchema,
+  /** Human-readable model name (model id or folder name). */
+  modelName: shortText,
+  timings: v.object({ tokenizeMs: v.number() }),
+});
+export type AnalysisView = v.InferOutput<typeof AnalysisViewSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests a webview makes of the host, and what the host answers.
+
+export const RevealTokenRequestSchema = v.object({
+  kind: v.literal('revealToken'),
+  analysisId: v.pipe(v.string(), v.maxLength(64)),
+  tokenIndex: count,
+});
+
+export const WebviewRequestSchema = v.variant('kind', [RevealTokenRequestSchema]);
+export type WebviewRequest = v.InferOutput<typeof WebviewRequestSchema>;
+
+/** The result type of each request kind. */
+export interface WebviewRequestResults {
+  revealToken: { revealed: boolean };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webview → host.
+
+export const ReadyMessageSchema = v.object({ type: v.literal('ready') });
+
+export const RequestMessageSchema = v.object({
+  type: v.literal('request'),
+  requestId: count,
+  request: WebviewRequestSchema,
+});
+
+/** Reported by the webview's `securitypolicyviolation` listener, so a CSP regression shows in the log. */
+export const CspViolationMessageSchema = v.object({
+  type: v.literal('cspViolation'),
+  directive: shortText,
+  blockedUri: shortText,
+});
+
+export const WebviewToHostSchema = v.variant('type', [
+  ReadyMessageSchema,
+  RequestMessageSchema,
+  CspViolationMessageSchema,
+]);
+export type WebviewToHostMessage = v.InferOutput<typeof WebviewToHostSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Host → webview.
+
+export const ShowAnalysisMessageSchema = v.object({
+  type: v.literal('showAnalysis'),
+  analysis: AnalysisViewSchema,
+});
+
+export const ResponseMessageSchema = v.variant('ok', [
+  v.object({ type: v.literal('response'), requestId: count, ok: v.literal(true), result: v.unknown() }),
+  v.object({ type: v.literal('response'), requestId: count, ok: v.literal(false), error: shortText }),
+]);
+export type ResponseMessage = v.InferOutput<typeof ResponseMessageSchema>;
+
+export const HostToWebviewSchema = v.union([ShowAnalysisMessageSchema, ResponseMessageSchema]);
+export type HostToWebviewMessage = v.InferOutput<typeof HostToWebviewSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// What a panel keeps across reloads (`getState`/`setState`, and the host's serializer). Plain JSON: VS Code stores
+// webview state as JSON, so the binary columns are expanded here.
+
+export const TokenRowSchema = v.object({
+  id: v.pipe(v.number(), v.integer()),
+  text: v.pipe(v.string(), v.maxLength(256)),
+  start: count,
+  end: count,
+  special: v.boolean(),
+});
+export type TokenRow = v.InferOutput<typeof TokenRowSchema>;
+
+export const PanelStateSchema = v.object({
+  version: v.literal(1),
+  analysis: v.optional(
+    v.object({
+      id: v.pipe(v.string(), v.maxLength(64)),
+      source: SourceRangeSchema,
+      text: v.pipe(v.string(), v.maxLength(1_100_000)),
+      tokens: v.pipe(v.array(TokenRowSchema), v.maxLength(100_000)),
+      modelName: shortText,
+      timings: v.object({ tokenizeMs: v.number() }),
+    }),
+  ),
+});
+export type PanelState = v.InferOutput<typeof PanelStateSchema>;
+export type PanelAnalysisState = NonNullable<PanelState['analysis']>;
+
+/** Parses an untrusted value; returns the issues as one line instead of throwing. */
+export function parseMessage<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  input: unknown,
+): { ok: true; value: v.InferOutput<TSchema> } | { ok: false; reason: string } {
+  const result = v.safeParse(schema, input);
+  if (result.success) {
+    return { ok: true, value: result.output };
+  }
+  const reason = result.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = v.getDotPath(issue);
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+  return { ok: false, reason };
+}

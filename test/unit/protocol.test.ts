@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import {
+  HostToWebviewSchema,
+  PanelStateSchema,
+  parseMessage,
+  WebviewToHostSchema,
+  type AnalysisView,
+  type TokenRow,
+} from '../../src/shared/protocol';
+import { RequestChannel, respond, type RequestMessage } from '../../src/shared/requestChannel';
+import { decodeTokenTable, encodeTokenTable } from '../../src/shared/tokenTable';
+
+const rows: TokenRow[] = [
+  { id: 101, text: '[CLS]', start: 0, end: 0, special: true },
+  { id: 7592, text: 'hello', start: 0, end: 5, special: false },
+  { id: 102, text: '[SEP]', start: 0, end: 0, special: true },
+];
+
+function analysisView(): AnalysisView {
+  return {
+    id: 'a1',
+    source: { documentName: 'x.txt', documentUri: 'file:///x.txt', startLine: 0, startCharacter: 0, endLine: 0, endCharacter: 5 },
+    text: 'Hello',
+    tokens: encodeTokenTable(rows),
+    modelName: 'test',
+    timings: { tokenizeMs: 1 },
+  };
+}
+
+describe('token table', () => {
+  it('round-trips rows through binary columns', () => {
+    const table = encodeTokenTable(rows);
+    expect(table.ids).toBeInstanceOf(ArrayBuffer);
+    expect(Array.from(new Int32Array(table.ids))).toEqual([101, 7592, 102]);
+    expect(Array.from(new Uint32Array(table.offsets))).toEqual([0, 0, 0, 5, 0, 0]);
+    expect(decodeTokenTable(table)).toEqual(rows);
+  });
+});
+
+describe('protocol validation', () => {
+  it('accepts every well-formed webview message', () => {
+    for (const message of [
+      { type: 'ready' },
+      { type: 'request', requestId: 3, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: 2 } },
+      { type: 'cspViolation', directive: 'script-src', blockedUri: 'inline' },
+    ]) {
+      expect(parseMessage(WebviewToHostSchema, message)).toMatchObject({ ok: true, value: message });
+    }
+  });
+
+  it.each([
+    ['an unknown type', { type: 'runCode', code: 'alert(1)' }],
+    ['a missing field', { type: 'request', requestId: 1, request: { kind: 'revealToken', analysisId: 'a1' } }],
+    ['a negative index', { type: 'request', requestId: 1, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: -1 } }],
+    ['a fractional id', { type: 'request', requestId: 1.5, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: 0 } }],
+    ['an unknown request', { type: 'request', requestId: 1, request: { kind: 'deleteFile', path: '/' } }],
+    ['an oversized string', { type: 'cspViolation', directive: 'x'.repeat(5000), blockedUri: '' }],
+    ['not an object', 'ready'],
+    ['null', null],
+  ])('rejects %s, saying why', (_label, message) => {
+    const parsed = parseMessage(WebviewToHostSchema, message);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? '' : parsed.reason).not.toBe('');
+  });
+
+  it('accepts an analysis with consistent binary columns and rejects inconsistent ones', () => {
+    const view = analysisView();
+    expect(parseMessage(HostToWebviewSchema, { type: 'showAnalysis', analysis: view }).ok).toBe(true);
+    const broken = { ...view, tokens: { ...view.tokens, ids: new ArrayBuffer(4) } };
+    expect(parseMessage(HostToWebviewSchema, { type: 'showAnalysis', analysis: broken })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('different lengths'),
+    });
+    const jsonArrays = { ...view, tokens: { ...view.tokens, ids: [101, 7592, 102] } };
+    expect(parseMessage(HostToWebviewSchema, { type: 'showAnalysis', analysis: jsonArrays }).ok).toBe(false);
+  });
+
+  it('validates saved panel state', () => {
+    const state = { version: 1, analysis: { ...analysisView(), tokens: rows } };
+    expect(parseMessage(PanelStateSchema, state).ok).toBe(true);
+    expect(parseMessage(PanelStateSchema, { version: 2 }).ok).toBe(false);
+    expect(parseMessage(PanelStateSchema, { version: 1 }).ok).toBe(true);
+  });
+});
+
+describe('RequestChannel', () => {
+  it('matches responses to requests by id', async () => {
+    const sent: RequestMessage[] = [];
+    const channel = new RequestChannel((message) => sent.push(message));
+    const first = channel.request({ kind: 'revealToken', analysisId: 'a', tokenIndex: 1 });
+    const second = channel.request({ kind: 'revealToken', analysisId: 'a', tokenIndex: 2 });
+    expect(sent.map((message) => message.requestId)).toEqual([1, 2]);
+    expect(channel.settle(await respond(2, () => ({ revealed: false })))).toBe(true);
+    expect(channel.settle(await respond(1, () => { throw new Error('gone'); }))).toBe(true);
+    await expect(second).resolves.toEqual({ revealed: false });
+    await expect(first).rejects.toThrow('gone');
+    expect(channel.settle({ type: 'response', requestId: 1, ok: true, result: null })).toBe(false);
+  });
+
+  it('times out and rejects pending requests on dispose', async () => {
+    const channel = new RequestChannel(() => undefined, 20);
+    await expect(channel.request({ kind: 'revealToken', analysisId: 'a', tokenIndex: 1 })).rejects.toThrow('within 20 ms');
+    const pending = channel.request({ kind: 'revealToken', analysisId: 'a', tokenIndex: 1 });
+    channel.dispose();
+    await expect(pending).rejects.toThrow('closed');
+  });
+});

@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildWebviewHtml, contentSecurityPolicy } from '../../src/views/webviewPage';
+import { repoRoot } from '../support/paths';
+
+const parts = {
+  cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
+  nonce: 'bm9uY2Utb25l',
+  scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.js',
+  styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css',
+  language: 'en',
+  title: 'Attention <Explorer>',
+};
+
+describe('webview page', () => {
+  it('denies everything by default and allows only nonce-carrying scripts and local styles', () => {
+    const policy = contentSecurityPolicy(parts.cspSource, parts.nonce);
+    const directives = Object.fromEntries(policy.split('; ').map((directive) => [directive.split(' ')[0], directive]));
+    expect(directives['default-src']).toBe("default-src 'none'");
+    expect(directives['script-src']).toBe(`script-src 'nonce-${parts.nonce}'`);
+    expect(directives['style-src']).toBe(`style-src ${parts.cspSource}`);
+    expect(policy).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+  });
+
+  it('has no inline script or style, and every script carries the nonce', () => {
+    const html = buildWebviewHtml(parts);
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]?.[1]).toContain(`nonce="${parts.nonce}"`);
+    expect(scripts[0]?.[2]).toBe('');
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    expect(html).toContain('<title>Attention &lt;Explorer&gt;</title>');
+  });
+
+  it('keeps the webview stylesheet and script free of inline-style and eval escapes', () => {
+    const script = fs.readFileSync(path.join(repoRoot, 'dist', 'webview', 'panel.js'), 'utf8');
+    expect(script).not.toMatch(/\.innerHTML\s*=|insertAdjacentHTML|\.style\.|setAttribute\(\s*["']style/);
+    expect(script).not.toMatch(/\beval\(|new Function\(/);
+  });
+});
