@@ -1,0 +1,57 @@
+/**
+ * Attention Explorer's entry point. Activation only wires objects together: transformers.js, the tokenizer and the
+ * model load lazily in the worker on the first analysis, so activation stays cheap for everyone sharing the host.
+ */
+import * as vscode from 'vscode';
+import { AnalysisController, type AnalyzeOutcome } from './analysis/analysisController';
+import { AnalysisStore } from './analysis/analysisStore';
+import { AnalysisWorkerClient } from './model/analysisWorker';
+import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
+
+export const COMMANDS = {
+  analyzeSelection: 'attentionExplorer.analyzeSelection',
+  showLog: 'attentionExplorer.showLog',
+} as const;
+
+/** What `activate` returns: a small surface for other extensions and the extension-host tests. */
+export interface AttentionExplorerApi {
+  /** Whether the attention panel is open. */
+  readonly isPanelOpen: boolean;
+  /** Whether the analysis worker thread is running. */
+  readonly isWorkerRunning: boolean;
+}
+
+export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
+  const log = vscode.window.createOutputChannel('Attention Explorer', { log: true });
+  const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
+  const store = new AnalysisStore();
+  const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState);
+  const controller = new AnalysisController(worker, store, panels, log, context.globalStorageUri);
+
+  context.subscriptions.push(
+    log,
+    store,
+    panels,
+    controller,
+    { dispose: () => void worker.dispose() },
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels.serializer()),
+    vscode.commands.registerCommand(
+      COMMANDS.analyzeSelection,
+      (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor),
+    ),
+    vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
+  );
+
+  return {
+    get isPanelOpen() {
+      return panels.isOpen;
+    },
+    get isWorkerRunning() {
+      return worker.isRunning;
+    },
+  };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,219 @@
+/**
+ * The attention panel: one webview panel that shows the current analysis. It is restored after a window reload by
+ * a serializer; its webview keeps what it shows in `setState`, and the host re-validates that state on restore.
+ */
+import * as vscode from 'vscode';
+import { isCurrent, tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
+import {
+  parseMessage,
+  PanelStateSchema,
+  WebviewToHostSchema,
+  type AnalysisView,
+  type HostToWebviewMessage,
+  type PanelAnalysisState,
+  type PanelState,
+  type WebviewRequest,
+  type WebviewRequestResults,
+} from '../shared/protocol';
+import { respond } from '../shared/requestChannel';
+import { encodeTokenTable } from '../shared/tokenTable';
+import { renderWebviewHtml, webviewResourceRoots } from './webviewHtml';
+
+export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
+
+/**
+ * The host's copy of what the panel shows. VS Code saves a webview's `setState` with the editor layout, but a reload
+ * that follows an analysis within a few seconds can save the layout before the state arrives; this copy (written
+ * when the host shows an analysis) fills that gap.
+ */
+const PANEL_STATE_KEY = 'attentionExplorer.panelState';
+
+export function toAnalysisView(record: AnalysisRecord): AnalysisView {
+  return {
+    id: record.id,
+    source: record.source,
+    text: record.text,
+    tokens: encodeTokenTable(record.tokens),
+    modelName: record.modelName,
+    timings: record.timings,
+  };
+}
+
+export function toPanelState(record: AnalysisRecord): PanelState {
+  return {
+    version: 1,
+    analysis: {
+      id: record.id,
+      source: record.source,
+      text: record.text,
+      tokens: record.tokens,
+      modelName: record.modelName,
+      timings: record.timings,
+    },
+  };
+}
+
+export class AttentionPanelManager implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private shownAnalysisId: string | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly store: AnalysisStore,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly workspaceState: vscode.Memento,
+  ) {}
+
+  /** The serializer VS Code calls to bring the panel back after a reload. */
+  serializer(): vscode.WebviewPanelSerializer<unknown> {
+    return {
+      deserializeWebviewPanel: async (panel, state) => {
+        const fromWebview = parseMessage(PanelStateSchema, state);
+        if (!fromWebview.ok && state !== undefined) {
+          this.log.warn(`Ignoring unreadable saved panel state: ${fromWebview.reason}`);
+        }
+        const fromHost = parseMessage(PanelStateSchema, this.workspaceState.get(PANEL_STATE_KEY));
+        const analysis = (fromWebview.ok ? fromWebview.value.analysis : undefined) ?? (fromHost.ok ? fromHost.value.analysis : undefined);
+        if (analysis) {
+          this.restoreRecord(analysis);
+        }
+        this.attach(panel);
+        this.shownAnalysisId = analysis?.id;
+      },
+    };
+  }
+
+  /** Shows an analysis, opening the panel beside the editor if needed. */
+  show(record: AnalysisRecord): void {
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(
+        PANEL_VIEW_TYPE,
+        vscode.l10n.t('Attention Explorer'),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { enableScripts: true, enableFindWidget: true, localResourceRoots: webviewResourceRoots(this.extensionUri) },
+      );
+      this.attach(panel);
+    } else {
+      this.panel.reveal(undefined, true);
+    }
+    this.shownAnalysisId = record.id;
+    void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
+    void this.workspaceState.update(PANEL_STATE_KEY, toPanelState(record));
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const disposable of this.disposables.splice(0)) {
+      disposable.dispose();
+    }
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
+    panel.webview.options = { enableScripts: true, localResourceRoots: webviewResourceRoots(this.extensionUri) };
+    panel.webview.html = renderWebviewHtml(panel.webview, this.extensionUri, {
+      script: 'panel',
+      stylesheet: 'panel',
+      title: 'Attention Explorer',
+    });
+    const subscriptions = [
+      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(panel, message)),
+      panel.onDidDispose(() => {
+        if (this.panel === panel) {
+          this.panel = undefined;
+          this.shownAnalysisId = undefined;
+          // Closed by the user: nothing to bring back.
+          void this.workspaceState.update(PANEL_STATE_KEY, undefined);
+        }
+        subscriptions.forEach((subscription) => subscription.dispose());
+      }),
+    ];
+  }
+
+  private post(message: HostToWebviewMessage): Thenable<boolean> {
+    return this.panel ? this.panel.webview.postMessage(message) : Promise.resolve(false);
+  }
+
+  private onMessage(panel: vscode.WebviewPanel, raw: unknown): void {
+    const parsed = parseMessage(WebviewToHostSchema, raw);
+    if (!parsed.ok) {
+      this.log.warn(`Dropped a malformed message from the attention panel: ${parsed.reason}`);
+      return;
+    }
+    const message = parsed.value;
+    switch (message.type) {
+      case 'ready': {
+        // A fresh webview (first open, or its content was discarded while hidden) asks for what to show.
+        const record = this.shownAnalysisId ? this.store.get(this.shownAnalysisId) : undefined;
+        if (record && panel === this.panel) {
+          void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
+        }
+        return;
+      }
+      case 'cspViolation':
+        this.log.error(`Content Security Policy violation in the attention panel: ${message.directive} blocked ${message.blockedUri}`);
+        return;
+      case 'request':
+        void respond(message.requestId, () => this.handleRequest(message.request)).then((response) =>
+          panel.webview.postMessage(response),
+        );
+        return;
+    }
+  }
+
+  private async handleRequest(request: WebviewRequest): Promise<WebviewRequestResults[WebviewRequest['kind']]> {
+    switch (request.kind) {
+      case 'revealToken':
+        return this.revealToken(request.analysisId, request.tokenIndex);
+    }
+  }
+
+  private async revealToken(analysisId: string, tokenIndex: number): Promise<WebviewRequestResults['revealToken']> {
+    const record = this.store.get(analysisId);
+    const token = record?.tokens[tokenIndex];
+    if (!record || !token) {
+      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
+    }
+    if (token.special) {
+      return { revealed: false };
+    }
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    if (!isCurrent(record, document)) {
+      throw new Error(vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
+    }
+    const range = tokenRange(record, document, tokenIndex);
+    if (!range) {
+      return { revealed: false };
+    }
+    const visible = vscode.window.visibleTextEditors.find((editor) => editor.document === document);
+    const editor = await vscode.window.showTextDocument(document, {
+      viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One,
+      selection: new vscode.Selection(range.start, range.end),
+    });
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    return { revealed: true };
+  }
+
+  /** Puts a restored panel's analysis back in the store so that its requests work after a reload. */
+  private restoreRecord(state: PanelAnalysisState): void {
+    if (this.store.get(state.id)) {
+      return;
+    }
+    this.store.add({
+      id: state.id,
+      source: state.source,
+      text: state.text,
+      tokens: state.tokens,
+      exactOffsets: true,
+      modelName: state.modelName,
+      timings: state.timings,
+      createdAt: Date.now(),
+    });
+  }
+}

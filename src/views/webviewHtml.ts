@@ -1,0 +1,31 @@
+/**
+ * The HTML shell of every webview: a strict Content Security Policy with a fresh nonce per load, only local
+ * resources (through `asWebviewUri`), no inline script or style.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { buildWebviewHtml } from './webviewPage';
+
+export interface WebviewPage {
+  /** Bundle name under dist/webview (without `.js`). */
+  script: string;
+  /** Stylesheet name under media (without `.css`). */
+  stylesheet: string;
+  title: string;
+}
+
+/** Folders a webview may load from: the webview bundles and the stylesheets, nothing else. */
+export function webviewResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
+}
+
+export function renderWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage): string {
+  return buildWebviewHtml({
+    cspSource: webview.cspSource,
+    nonce: randomBytes(18).toString('base64'),
+    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${page.script}.js`)).toString(),
+    styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', `${page.stylesheet}.css`)).toString(),
+    language: vscode.env.language || 'en',
+    title: page.title,
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The webview HTML template, free of `vscode` so that it can be tested on its own.
+ */
+export interface WebviewPageParts {
+  /** `webview.cspSource`: the origin webview resources are served from. */
+  cspSource: string;
+  /** A fresh random value per page load; only scripts carrying it run. */
+  nonce: string;
+  scriptUri: string;
+  styleUri: string;
+  language: string;
+  title: string;
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src ${cspSource}`,
+    `img-src ${cspSource} data: blob:`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+export function buildWebviewHtml(parts: WebviewPageParts): string {
+  return `<!DOCTYPE html>
+<html lang="${escapeAttribute(parts.language)}">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(parts.cspSource, parts.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escapeAttribute(parts.styleUri)}">
+<title>${escapeText(parts.title)}</title>
+</head>
+<body>
+<main id="app" aria-busy="true"><p class="empty">Loading…</p></main>
+<script nonce="${escapeAttribute(parts.nonce)}" src="${escapeAttribute(parts.scriptUri)}"></script>
+</body>
+</html>`;
+}
+
+function escapeText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function escapeAttribute(value: string): string {
+  return escapeText(value).replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
