@@ -1,0 +1,53 @@
+/**
+ * `npm test`: every test layer, in order, each in its own process; a summary table at the end. A layer that cannot
+ * run fails with its reason (nothing is skipped silently), and the command fails when any layer fails.
+ *
+ *   1. typecheck    tsc on the host, webview and UI-test projects (strict)
+ *   2. unit         vitest in plain Node (test/unit)
+ *   3. extension    the mocha suite inside a real VS Code (scripts/run-extension-tests.ts)
+ *   4. package      the production VSIX (scripts/package.ts)
+ *   5. ui           playwright-core + Chromium against code-server with that VSIX installed (test/ui)
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { repoRoot } from '../test/support/paths';
+
+interface Layer {
+  name: string;
+  command: string[];
+}
+
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
+
+const layers: Layer[] = [
+  { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
+  { name: 'unit (vitest)', command: [bin('vitest'), 'run'] },
+  { name: 'extension host (mocha in VS Code)', command: [tsx, 'scripts/run-extension-tests.ts'] },
+  { name: 'package (VSIX)', command: [tsx, 'scripts/package.ts'] },
+  { name: 'ui (playwright + Chromium + code-server)', command: [tsx, 'scripts/run-ui-tests.ts'] },
+];
+
+const only = process.argv.slice(2);
+const results: Array<{ name: string; ok: boolean; seconds: number }> = [];
+for (const layer of layers) {
+  if (only.length > 0 && !only.some((name) => layer.name.startsWith(name))) {
+    continue;
+  }
+  console.log(`\n=== ${layer.name} ===`);
+  const started = Date.now();
+  const [command = 'false', ...args] = layer.command;
+  const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  results.push({ name: layer.name, ok: result.status === 0, seconds: (Date.now() - started) / 1000 });
+}
+
+console.log('\n=== summary ===');
+const width = Math.max(...results.map((result) => result.name.length));
+for (const result of results) {
+  console.log(`${result.ok ? 'PASS' : 'FAIL'}  ${result.name.padEnd(width)}  ${result.seconds.toFixed(1).padStart(6)} s`);
+}
+const failed = results.filter((result) => !result.ok);
+if (failed.length > 0) {
+  console.log(`\n${failed.length} layer(s) failed: ${failed.map((result) => result.name).join(', ')}`);
+  process.exitCode = 1;
+}

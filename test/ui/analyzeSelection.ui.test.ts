@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  attentionPanel,
+  collapseSelection,
+  cspViolations,
+  openFile,
+  openWorkbench,
+  readTokenTable,
+  runCommand,
+  screenshot,
+  selectLine,
+  type Workbench,
+} from './workbench';
+
+let workbench: Workbench;
+
+beforeAll(async () => {
+  workbench = await openWorkbench();
+  await openFile(workbench.page, 'sample.txt');
+});
+
+afterAll(async () => {
+  await workbench?.close();
+});
+
+describe('Analyze Selection in code-server', () => {
+  it('runs from the command palette and lists the WordPiece tokens with their offsets in the webview', async () => {
+    const { page } = workbench;
+    await selectLine(page, 1);
+    await runCommand(page, 'Attention Explorer: Analyze Selection');
+    const rows = await readTokenTable(attentionPanel(page));
+    expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'i', 'absolutely', 'loved', 'this', 'movie', ',', 'it', 'was', 'fantastic', '!', '[SEP]']);
+    expect(rows.map((row) => Number(row[2]))).toEqual([101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
+    expect(rows[2]?.slice(3)).toEqual(['2–12', 'absolutely']);
+    expect(rows[9]?.slice(3)).toEqual(['38–47', 'fantastic']);
+    await screenshot(page, 'analyze-selection');
+  });
+
+  it('runs from the keybinding on another line and splits words into pieces', async () => {
+    const { page } = workbench;
+    await selectLine(page, 2);
+    await page.keyboard.press('Control+Alt+A');
+    const panel = attentionPanel(page);
+    await panel.locator('table.tokens button.token', { hasText: 'terrible' }).waitFor();
+    const rows = await readTokenTable(panel);
+    expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'ref', '##und', '.', '[SEP]']);
+    expect(rows[9]?.slice(3)).toEqual(['35–38', 'ref']);
+    expect(rows[10]?.slice(3)).toEqual(['38–41', 'und']);
+  });
+
+  it('selects a token in the editor when it is clicked in the panel', async () => {
+    const { page } = workbench;
+    const panel = attentionPanel(page);
+    await panel.locator('button.token', { hasText: 'terrible' }).click();
+    await expect.poll(() => panel.locator('#status').textContent()).toContain('Selected “terrible” in the editor');
+    // The editor's status bar shows the selection it now has.
+    await expect.poll(() => page.locator('.statusbar-item', { hasText: /Ln 2, Col \d+ \(8 selected\)/ }).count()).toBe(1);
+  });
+
+  it('shows a notification for an empty selection', async () => {
+    const { page } = workbench;
+    await collapseSelection(page);
+    await page.keyboard.press('Control+Alt+A');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Select some text first' });
+    await toast.waitFor();
+    await screenshot(page, 'empty-selection');
+  });
+
+  it('restores the panel with its tokens after the window reloads', async () => {
+    const { page } = workbench;
+    // VS Code's own reload (a user's Ctrl+R in the browser skips the workbench's orderly shutdown).
+    await runCommand(page, 'Developer: Reload Window');
+    await page.waitForEvent('load');
+    await page.locator('.monaco-workbench').waitFor();
+    const rows = await readTokenTable(attentionPanel(page));
+    expect(rows.map((row) => row[1])).toContain('terrible');
+  });
+
+  it('logged no Content Security Policy violation', () => {
+    expect(cspViolations(workbench.console)).toEqual([]);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Starts one code-server for the UI tests with the packaged VSIX installed (not the development folder), in an
+ * isolated state folder, with a copy of the fixture workspace the tests may change.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { installExtension, startCodeServer } from '../../scripts/lib/codeServer';
+import { repoRoot, sharedTokenizerDir } from '../support/paths';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    codeServerUrl: string;
+    workspaceFolder: string;
+    userDataDir: string;
+    artifactsDir: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const vsix = process.env.ATTN_VSIX;
+  if (!vsix || !fs.existsSync(vsix)) {
+    throw new Error('ATTN_VSIX must point at a packaged VSIX (run through scripts/run-ui-tests.ts).');
+  }
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-ui-'));
+  installExtension(vsix, stateDir);
+  const workspaceFolder = path.join(stateDir, 'workspace');
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'workspace'), workspaceFolder, { recursive: true });
+  const server = await startCodeServer({
+    stateDir,
+    folder: workspaceFolder,
+    machineSettings: { 'attentionExplorer.localModelPath': sharedTokenizerDir },
+  });
+  const artifactsDir = path.join(repoRoot, 'artifacts', 'ui');
+  fs.mkdirSync(artifactsDir, { recursive: true });
+  project.provide('codeServerUrl', server.url);
+  project.provide('workspaceFolder', workspaceFolder);
+  project.provide('userDataDir', server.userDataDir);
+  project.provide('artifactsDir', artifactsDir);
+  console.log(`[ui] code-server ${server.version} on ${server.url} with ${path.basename(vsix)}`);
+  return async () => {
+    await server.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+}
