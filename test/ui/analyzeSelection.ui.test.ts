@@ -48,8 +48,35 @@ describe('Analyze Selection in code-server', () => {
     expect(rows[10]?.slice(3)).toEqual(['38–41', 'und']);
   });
 
+  it('runs from the editor context menu', async () => {
+    const { page } = workbench;
+    await selectLine(page, 1);
+    // Right-click in the middle of the selection highlight, as a user does (a click outside it moves the cursor).
+    const highlight = await page.locator('.editor-instance .monaco-editor .selected-text').first().boundingBox();
+    expect(highlight).not.toBeNull();
+    await page.mouse.click(highlight!.x + highlight!.width / 2, highlight!.y + highlight!.height / 2, { button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu');
+    await menu.locator('.action-item', { hasText: 'Analyze Selection' }).waitFor();
+    // Walk to the item with the arrow keys and press Enter: the menu acts on the item it has focused, and a mouse
+    // click that lands while it is still laying itself out can be dropped.
+    for (let step = 0; step < 20; step += 1) {
+      if ((await menu.locator('.action-item.focused', { hasText: 'Analyze Selection' }).count()) > 0) break;
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'hidden' });
+    const panel = attentionPanel(page);
+    await panel.locator('table.tokens button.token', { hasText: 'fantastic' }).waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
+      await screenshot(page, 'context-menu-failure');
+      throw error;
+    });
+    await screenshot(page, 'context-menu');
+  });
+
   it('selects a token in the editor when it is clicked in the panel', async () => {
     const { page } = workbench;
+    await selectLine(page, 2);
+    await page.keyboard.press('Control+Alt+A');
     const panel = attentionPanel(page);
     await panel.locator('button.token', { hasText: 'terrible' }).click();
     await expect.poll(() => panel.locator('#status').textContent()).toContain('Selected “terrible” in the editor');

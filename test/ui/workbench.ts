@@ -46,6 +46,9 @@ export async function selectLine(page: Page, line: number): Promise<void> {
   await page.keyboard.press('Enter');
   await page.keyboard.press('Home');
   await page.keyboard.press('Shift+End');
+  // The editor paints the selection on its next frame; commands read it from the model at once, but mouse
+  // interactions need it on screen.
+  await page.locator('.editor-instance .monaco-editor .selected-text').first().waitFor();
 }
 
 export async function collapseSelection(page: Page): Promise<void> {
