@@ -1,0 +1,92 @@
+/**
+ * Measuring: warm-up, repeated runs, median and spread; tables rendered as Markdown. Every ratio a report states is
+ * taken from numbers measured in the same run.
+ */
+import * as os from 'node:os';
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  runs: number;
+}
+
+export interface MeasureOptions {
+  warmup?: number;
+  /** Run at least this many times… */
+  minRuns?: number;
+  /** …and keep going until this much time has passed (bounded by maxRuns). */
+  minTimeMs?: number;
+  maxRuns?: number;
+}
+
+export function measure(run: () => unknown, options: MeasureOptions = {}): Timing {
+  const { warmup = 1, minRuns = 3, minTimeMs = 300, maxRuns = 50 } = options;
+  for (let index = 0; index < warmup; index += 1) run();
+  const samples: number[] = [];
+  const started = performance.now();
+  while (samples.length < minRuns || (performance.now() - started < minTimeMs && samples.length < maxRuns)) {
+    const start = performance.now();
+    run();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  const middle = Math.floor(samples.length / 2);
+  const medianMs = samples.length % 2 ? samples[middle]! : (samples[middle - 1]! + samples[middle]!) / 2;
+  return { medianMs, minMs: samples[0]!, maxMs: samples[samples.length - 1]!, runs: samples.length };
+}
+
+export interface Table {
+  title: string;
+  columns: string[];
+  rows: string[][];
+  notes?: string[];
+}
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface Section {
+  id: string;
+  title: string;
+  method: string;
+  tables: Table[];
+  goals: Goal[];
+}
+
+export function formatMs(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+
+export function formatTiming(timing: Timing): string {
+  return `${formatMs(timing.medianMs)} (${formatMs(timing.minMs)}–${formatMs(timing.maxMs)}, ${timing.runs}×)`;
+}
+
+export function renderTable(table: Table): string {
+  const header = `| ${table.columns.join(' | ')} |\n|${table.columns.map(() => '---').join('|')}|`;
+  const body = table.rows.map((row) => `| ${row.join(' | ')} |`).join('\n');
+  const notes = (table.notes ?? []).map((note) => `\n${note}`).join('\n');
+  return `#### ${table.title}\n\n${header}\n${body}\n${notes}`;
+}
+
+export function renderTableForConsole(table: Table): string {
+  const widths = table.columns.map((column, index) => Math.max(column.length, ...table.rows.map((row) => (row[index] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ');
+  return [table.title, line(table.columns), widths.map((width) => '-'.repeat(width)).join('  '), ...table.rows.map(line)].join('\n');
+}
+
+export function machineDescription(): Record<string, string> {
+  const cpus = os.cpus();
+  return {
+    CPU: cpus[0]?.model ?? 'unknown',
+    'Logical cores': String(cpus.length),
+    Memory: `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`,
+    OS: `${os.type()} ${os.release()} (${process.platform}-${process.arch})`,
+    Node: process.version,
+  };
+}
