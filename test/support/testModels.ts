@@ -1,0 +1,25 @@
+/**
+ * Test models built on demand into `$ATTN_TOOLS_DIR/test-models` (default ~/.cache/attention-explorer/test-models),
+ * never into the repository; a build is reused while its stamp (size, seed, builder version) matches.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeTestModel, TEST_MODEL_VERSION, type TestModelDtype, type TestModelSize } from '../../scripts/lib/testModel';
+import { sharedTokenizerDir } from './paths';
+
+export const testModelsDir =
+  process.env.ATTN_TEST_MODELS_DIR ?? path.join(process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer'), 'test-models');
+
+/** The folder of a test model with the given ONNX variants, built if missing. */
+export function ensureTestModel(size: TestModelSize, seed = 42, dtypes: TestModelDtype[] = ['fp32', 'q8']): string {
+  const folder = path.join(testModelsDir, `distilbert-${size}-seed${seed}-v${TEST_MODEL_VERSION}`);
+  for (const dtype of dtypes) {
+    const stamp = path.join(folder, `.built-${dtype}`);
+    if (!fs.existsSync(stamp)) {
+      makeTestModel({ out: folder, size, dtype, seed, tokenizerDir: sharedTokenizerDir });
+      fs.writeFileSync(stamp, new Date().toISOString());
+    }
+  }
+  return folder;
+}
