@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AnalysisError } from './errors';
+import type { DownloadProgress } from './modelStore';
 import type { HostToWorkerMessage, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './worker/protocol';
 
 export interface WorkerLog {
@@ -15,6 +16,7 @@ export interface WorkerLog {
 interface PendingJob {
   resolve(result: unknown): void;
   reject(error: Error): void;
+  onProgress?: (progress: DownloadProgress) => void;
 }
 
 export class AnalysisWorkerClient {
@@ -32,10 +34,11 @@ export class AnalysisWorkerClient {
    * Runs a job in the worker. Aborting `signal` rejects at once with a `cancelled` {@link AnalysisError} and tells
    * the worker to drop the job's result.
    */
-  run<TKind extends WorkerJob['kind']>(
-    job: Extract<WorkerJob, { kind: TKind }>,
+  run<TJob extends WorkerJob>(
+    job: TJob,
     signal?: AbortSignal,
-  ): Promise<WorkerJobResults[TKind]> {
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<WorkerJobResults[TJob['kind']]> {
     if (this.disposed) {
       return Promise.reject(new AnalysisError('cancelled', 'Attention Explorer is shutting down.'));
     }
@@ -44,7 +47,7 @@ export class AnalysisWorkerClient {
     }
     const worker = this.ensureWorker();
     const requestId = this.nextRequestId++;
-    return new Promise<WorkerJobResults[TKind]>((resolve, reject) => {
+    return new Promise<WorkerJobResults[TJob['kind']]>((resolve, reject) => {
       const onAbort = () => {
         if (this.pending.delete(requestId)) {
           this.post(worker, { type: 'cancel', requestId });
@@ -54,9 +57,10 @@ export class AnalysisWorkerClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(requestId, {
+        ...(onProgress ? { onProgress } : {}),
         resolve: (result) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve(result as WorkerJobResults[TKind]);
+          resolve(result as WorkerJobResults[TJob['kind']]);
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
@@ -136,6 +140,10 @@ export class AnalysisWorkerClient {
     const job = this.pending.get(message.requestId);
     if (!job) {
       return; // cancelled meanwhile
+    }
+    if (message.type === 'progress') {
+      job.onProgress?.(message.progress);
+      return;
     }
     this.pending.delete(message.requestId);
     this.updateRef();

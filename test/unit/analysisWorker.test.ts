@@ -1,14 +1,22 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AnalysisWorkerClient } from '../../src/model/analysisWorker';
 import { AnalysisError } from '../../src/model/errors';
-import { repoRoot, sharedTokenizerDir } from '../support/paths';
+import type { ModelRequest } from '../../src/model/modelSource';
+import { repoRoot } from '../support/paths';
+import { ensureTestModel } from '../support/testModels';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
-const source = { kind: 'folder', folder: sharedTokenizerDir } as const;
 const messages: string[] = [];
 const log = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), error: (m: string) => messages.push(m) };
 let client: AnalysisWorkerClient | undefined;
+let request: ModelRequest;
+
+beforeAll(() => {
+  request = { source: { kind: 'folder', folder: ensureTestModel('tiny') }, dtype: 'fp32', offline: true, storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-')) };
+});
 
 afterEach(async () => {
   await client?.dispose();
@@ -16,39 +24,41 @@ afterEach(async () => {
 });
 
 describe('AnalysisWorkerClient with the real worker bundle', () => {
-  it('tokenizes in a worker thread, with offsets', async () => {
+  it('analyses in a worker thread and hands back the attention tensor as a transferred buffer', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     expect(client.isRunning).toBe(false);
-    const result = await client.run({ kind: 'tokenize', source, text: 'This product is terrible, I want a refund.' });
+    const result = await client.run({ kind: 'analyze', request, text: 'This product is terrible, I want a refund.' });
     expect(client.isRunning).toBe(true);
     expect(result.tokens.map((token) => token.id)).toEqual([101, 2023, 4031, 2003, 6659, 1010, 1045, 2215, 1037, 25416, 8630, 1012, 102]);
     expect(result.tokens[4]).toMatchObject({ text: 'terrible', start: 16, end: 24 });
-    expect(result.tokenizeMs).toBeGreaterThan(0);
+    expect(result.attentions).toBeInstanceOf(Float32Array);
+    expect(result.attentions.length).toBe(2 * 4 * 13 * 13);
+    expect(result.headMeans.length).toBe(2 * 13 * 13);
+    expect(result.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
   });
 
   it('cancels a job when its signal aborts, and the next job still runs', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     const abort = new AbortController();
-    const first = client.run({ kind: 'tokenize', source, text: 'first' }, abort.signal);
+    const first = client.run({ kind: 'analyze', request, text: 'first' }, abort.signal);
     abort.abort();
     await expect(first).rejects.toMatchObject({ code: 'cancelled' });
-    const second = await client.run({ kind: 'tokenize', source, text: 'second' });
+    const second = await client.run({ kind: 'analyze', request, text: 'second' });
     expect(second.tokens.map((token) => token.text)).toEqual(['[CLS]', 'second', '[SEP]']);
   });
 
-  it('reports a bad model folder as an error with a code, not a crash', async () => {
+  it('reports a bad model folder as an error with a code, and keeps serving', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
-    const error = await client.run({ kind: 'tokenize', source: { kind: 'folder', folder: '/nonexistent/model' }, text: 'x' }).catch((e: unknown) => e);
+    const error = await client.run({ kind: 'analyze', request: { ...request, source: { kind: 'folder', folder: '/nonexistent/model' } }, text: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AnalysisError);
-    expect(error).toMatchObject({ code: 'invalid-model' });
-    // The worker survives and serves the next request.
-    const result = await client.run({ kind: 'tokenize', source, text: 'ok' });
+    expect(error).toMatchObject({ code: 'invalid-model', message: expect.stringContaining('/nonexistent/model is missing config.json') });
+    const result = await client.run({ kind: 'analyze', request, text: 'ok' });
     expect(result.tokens).toHaveLength(3);
   });
 
   it('refuses work after dispose', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     await client.dispose();
-    await expect(client.run({ kind: 'tokenize', source, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(client.run({ kind: 'analyze', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
   });
 });

@@ -1,74 +1,52 @@
 /**
- * The analysis worker: a `worker_threads` thread that owns the tokenizer (and, later, the ONNX session), so that
- * loading and running models never blocks the extension host's event loop, which every extension shares.
+ * The analysis worker: a `worker_threads` thread that owns the tokenizer and the onnxruntime session, so that
+ * downloading, loading and running models never blocks the extension host's event loop, which every extension
+ * shares. Attention tensors go back to the host as transferred buffers, not copies.
  */
 import { parentPort } from 'node:worker_threads';
-import { AnalysisError, toErrorData } from '../errors';
-import { modelSourceKey, type ModelSource } from '../modelSource';
-import { OffsetTokenizer } from '../tokenizer';
+import { Analyzer } from '../analyzer';
+import { toErrorData } from '../errors';
+import type { DownloadProgress } from '../modelStore';
 import type { HostToWorkerMessage, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './protocol';
 
 if (!parentPort) {
   throw new Error('worker.js must run as a worker thread');
 }
 const port = parentPort;
+const analyzer = new Analyzer();
+const jobs = new Map<number, AbortController>();
 
-const send = (message: WorkerToHostMessage) => port.postMessage(message);
-const cancelled = new Set<number>();
+const send = (message: WorkerToHostMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-let loadedTokenizer: { key: string; tokenizer: Promise<OffsetTokenizer> } | undefined;
-
-function tokenizerFor(source: ModelSource): Promise<OffsetTokenizer> {
-  const key = modelSourceKey(source);
-  if (loadedTokenizer?.key !== key) {
-    const tokenizer = OffsetTokenizer.load(source);
-    loadedTokenizer = { key, tokenizer };
-    // A failed load is not cached: the next request tries again (the user may have fixed the setting).
-    tokenizer.catch(() => {
-      if (loadedTokenizer?.tokenizer === tokenizer) {
-        loadedTokenizer = undefined;
-      }
-    });
-  }
-  return loadedTokenizer.tokenizer;
-}
-
-function throwIfCancelled(requestId: number): void {
-  if (cancelled.has(requestId)) {
-    throw new AnalysisError('cancelled', 'The analysis was cancelled.');
-  }
-}
-
-async function run(requestId: number, job: WorkerJob): Promise<WorkerJobResults[WorkerJob['kind']]> {
+async function run(requestId: number, job: WorkerJob, signal: AbortSignal): Promise<WorkerJobResults[WorkerJob['kind']]> {
+  const onProgress = (progress: DownloadProgress) => send({ type: 'progress', requestId, progress });
   switch (job.kind) {
-    case 'tokenize': {
-      const loadStart = performance.now();
-      const tokenizer = await tokenizerFor(job.source);
-      const loadMs = performance.now() - loadStart;
-      throwIfCancelled(requestId);
-      const start = performance.now();
-      const tokenized = tokenizer.tokenize(job.text);
-      return { ...tokenized, tokenizeMs: performance.now() - start, loadMs };
-    }
+    case 'analyze':
+      return analyzer.analyze(job.request, job.text, { signal, onProgress });
+    case 'prepare':
+      return (await analyzer.load(job.request, { signal, onProgress })).info;
+    case 'release':
+      await analyzer.dispose();
+      return null;
   }
 }
 
 port.on('message', (message: HostToWorkerMessage) => {
   if (message.type === 'cancel') {
-    cancelled.add(message.requestId);
+    jobs.get(message.requestId)?.abort();
     return;
   }
   const { requestId, job } = message;
-  run(requestId, job)
+  const abort = new AbortController();
+  jobs.set(requestId, abort);
+  run(requestId, job, abort.signal)
     .then((result) => {
-      if (!cancelled.has(requestId)) {
-        send({ type: 'result', requestId, result });
-      }
+      if (abort.signal.aborted) return;
+      const transfer = result && typeof result === 'object' && 'attentions' in result ? [result.attentions.buffer as ArrayBuffer, result.headMeans.buffer as ArrayBuffer] : [];
+      send({ type: 'result', requestId, result }, transfer);
     })
     .catch((error: unknown) => {
-      if (!cancelled.has(requestId)) {
-        send({ type: 'error', requestId, error: toErrorData(error) });
-      }
+      if (!abort.signal.aborted) send({ type: 'error', requestId, error: toErrorData(error) });
     })
-    .finally(() => cancelled.delete(requestId));
+    .finally(() => jobs.delete(requestId));
 });

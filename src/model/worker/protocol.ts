@@ -2,14 +2,20 @@
  * Messages between the extension host (or the CLI) and the analysis worker. Both ends are our own code in one
  * process, so these are plain types, not validated schemas.
  */
+import type { AnalysisResult, ModelInfo } from '../analyzer';
 import type { AnalysisErrorData } from '../errors';
-import type { ModelSource } from '../modelSource';
-import type { TokenizedText } from '../tokenizer';
+import type { ModelRequest } from '../modelSource';
+import type { DownloadProgress } from '../modelStore';
 
-export type WorkerJob = { kind: 'tokenize'; source: ModelSource; text: string };
+export type WorkerJob =
+  | { kind: 'analyze'; request: ModelRequest; text: string }
+  | { kind: 'prepare'; request: ModelRequest }
+  | { kind: 'release' };
 
 export interface WorkerJobResults {
-  tokenize: TokenizedText & { tokenizeMs: number; loadMs: number };
+  analyze: AnalysisResult;
+  prepare: ModelInfo;
+  release: null;
 }
 
 export type HostToWorkerMessage =
@@ -19,4 +25,5 @@ export type HostToWorkerMessage =
 export type WorkerToHostMessage =
   | { type: 'result'; requestId: number; result: WorkerJobResults[WorkerJob['kind']] }
   | { type: 'error'; requestId: number; error: AnalysisErrorData }
+  | { type: 'progress'; requestId: number; progress: DownloadProgress }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };

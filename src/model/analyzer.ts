@@ -1,0 +1,183 @@
+/**
+ * What a text becomes: tokens with offsets, the model's logits and label probabilities, and its attention for every
+ * layer and head. The one implementation the extension's worker and the CLI both use.
+ */
+import * as fs from 'node:fs';
+import type { TokenRow } from '../shared/protocol';
+import { AttentionSession } from './attentionSession';
+import { labelsOf, probabilitiesOf, type ClassifierConfig } from './classification';
+import { AnalysisError } from './errors';
+import { instrumentedModelFor } from './instrumentedCache';
+import { modelDisplayName, modelRequestKey, type ModelDtype, type ModelRequest } from './modelSource';
+import { ModelStore, type DownloadProgress } from './modelStore';
+import { OffsetTokenizer, type TokenizedText } from './tokenizer';
+
+export interface ModelConfig extends ClassifierConfig {
+  model_type?: string;
+  _name_or_path?: string;
+  dim: number;
+  n_heads: number;
+  n_layers: number;
+  hidden_dim?: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  attention_explorer_test_model?: unknown;
+}
+
+export interface ModelInfo {
+  name: string;
+  dtype: ModelDtype;
+  layers: number;
+  heads: number;
+  labels: string[];
+  /** Built by `make-test-model`: random weights, meaningless predictions. */
+  isTestModel: boolean;
+  quantized: boolean;
+}
+
+export interface AnalysisResult extends TokenizedText {
+  model: ModelInfo;
+  logits: number[];
+  probabilities: number[];
+  /** `[layers, heads, n, n]`, row-major: the model's own attention probabilities. */
+  attentions: Float32Array;
+  /** `[layers, n, n]`: each layer's mean over its heads (computed here, off the host's event loop). */
+  headMeans: Float32Array;
+  timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
+}
+
+export interface LoadedModel {
+  key: string;
+  info: ModelInfo;
+  config: ModelConfig;
+  tokenizer: OffsetTokenizer;
+  session: AttentionSession;
+}
+
+export interface AnalyzeOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+function readConfig(configPath: string): ModelConfig {
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as ModelConfig;
+  } catch (error) {
+    throw new AnalysisError('invalid-model', `${configPath} is not readable JSON (${error instanceof Error ? error.message : String(error)}).`);
+  }
+  if (config.model_type !== 'distilbert') {
+    throw new AnalysisError('invalid-model', `Attention Explorer reads DistilBERT models; this one is "${config.model_type ?? 'unknown'}".`);
+  }
+  for (const key of ['dim', 'n_heads', 'n_layers', 'vocab_size', 'max_position_embeddings'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] <= 0) {
+      throw new AnalysisError('invalid-model', `${configPath} has no valid ${key}.`);
+    }
+  }
+  return config;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AnalysisError('cancelled', 'The analysis was cancelled.');
+}
+
+export class Analyzer {
+  private readonly store = new ModelStore();
+  private loaded: { key: string; model: Promise<LoadedModel> } | undefined;
+
+  /** Loads (downloading and instrumenting if needed) the model a request names; reuses the loaded one. */
+  async load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
+    const key = modelRequestKey(request);
+    if (this.loaded?.key !== key) {
+      const previous = this.loaded;
+      const model = this.loadFresh(request, key, options);
+      this.loaded = { key, model };
+      model.catch(() => {
+        if (this.loaded?.model === model) this.loaded = undefined;
+      });
+      void previous?.model.then((old) => old.session.release()).catch(() => undefined);
+    }
+    return this.loaded.model;
+  }
+
+  private async loadFresh(request: ModelRequest, key: string, options: AnalyzeOptions): Promise<LoadedModel> {
+    const files = await this.store.resolve(request, options);
+    throwIfAborted(options.signal);
+    const config = readConfig(files.configPath);
+    const shape = { layers: config.n_layers, heads: config.n_heads };
+    let session: AttentionSession;
+    let quantized: boolean;
+    try {
+      const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir);
+      quantized = instrumented.quantized;
+      session = await AttentionSession.load(instrumented.path, shape);
+    } catch (error) {
+      if (error instanceof AnalysisError) throw error;
+      // A cached download that onnxruntime cannot read is damaged: drop it so that the next try fetches it again.
+      if (request.source.kind === 'hub') this.store.forget(request.source);
+      throw new AnalysisError('invalid-model', `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).${request.source.kind === 'hub' ? ' The cached files were removed; the next analysis downloads them again.' : ''}`);
+    }
+    const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder });
+    const info: ModelInfo = {
+      name: request.source.kind === 'hub' ? modelDisplayName(request.source) : (config._name_or_path?.trim() || modelDisplayName(request.source)),
+      dtype: request.dtype,
+      layers: config.n_layers,
+      heads: config.n_heads,
+      labels: labelsOf(config, Object.keys(config.id2label ?? {}).length || 2),
+      isTestModel: config.attention_explorer_test_model !== undefined,
+      quantized,
+    };
+    return { key, info, config, tokenizer, session };
+  }
+
+  /** Tokenizes and runs one text; returns everything the views need. */
+  async analyze(request: ModelRequest, text: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    const started = performance.now();
+    const model = await this.load(request, options);
+    const loadMs = performance.now() - started;
+    throwIfAborted(options.signal);
+    const tokenizeStart = performance.now();
+    const tokenized = model.tokenizer.tokenize(text);
+    const tokenizeMs = performance.now() - tokenizeStart;
+    const inferenceStart = performance.now();
+    const output = await model.session.run({ inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] }, { attentions: true });
+    const inferenceMs = performance.now() - inferenceStart;
+    throwIfAborted(options.signal);
+    const { layers, heads } = model.info;
+    const n = tokenized.tokens.length;
+    const attentions = new Float32Array(layers * heads * n * n);
+    output.attentions!.forEach((layer, index) => attentions.set(layer, index * heads * n * n));
+    const headMeans = meanOverHeads(attentions, layers, heads, n);
+    const logits = Array.from(output.logits);
+    return {
+      ...tokenized,
+      model: model.info,
+      logits,
+      probabilities: probabilitiesOf(logits, model.config),
+      attentions,
+      headMeans,
+      timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    await loaded?.model.then((model) => model.session.release()).catch(() => undefined);
+  }
+}
+
+/** `[layers, n, n]`: the mean of each layer's heads. */
+export function meanOverHeads(attentions: Float32Array, layers: number, heads: number, n: number): Float32Array {
+  const size = n * n;
+  const means = new Float32Array(layers * size);
+  for (let layer = 0; layer < layers; layer += 1) {
+    const target = means.subarray(layer * size, (layer + 1) * size);
+    for (let head = 0; head < heads; head += 1) {
+      const source = attentions.subarray((layer * heads + head) * size, (layer * heads + head + 1) * size);
+      for (let index = 0; index < size; index += 1) target[index]! += source[index]!;
+    }
+    for (let index = 0; index < size; index += 1) target[index] = target[index]! / heads;
+  }
+  return means;
+}

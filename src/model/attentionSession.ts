@@ -1,0 +1,92 @@
+/**
+ * An onnxruntime session on an instrumented DistilBERT graph: logits, and on request every layer's attention
+ * probabilities and scores, for one sequence or a batch (each with its own head mask).
+ */
+import * as ort from 'onnxruntime-node';
+import { HEAD_MASK_INPUT, probabilitiesOutput, scoresOutput } from './onnx/instrument';
+
+export interface SessionShape {
+  layers: number;
+  heads: number;
+}
+
+export interface RunInput {
+  /** `[batch][n]` token ids, all rows the same length. */
+  inputIds: ReadonlyArray<ArrayLike<number>>;
+  /** `[batch][n]`, 1 = token, 0 = padding; all ones when absent. */
+  attentionMask?: ReadonlyArray<ArrayLike<number>>;
+  /** `batch × layers × heads` (or one `layers × heads` mask for every row); all ones when absent. */
+  headMask?: Float32Array;
+}
+
+export interface RunOutput {
+  batch: number;
+  n: number;
+  /** `[batch, labels]`. */
+  logits: Float32Array;
+  labels: number;
+  /** Per layer `[batch, heads, n, n]`, when asked for. */
+  attentions?: Float32Array[];
+  /** Per layer `[batch, heads, n, n]` pre-softmax scores, when asked for. */
+  scores?: Float32Array[];
+}
+
+export class AttentionSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly shape: SessionShape,
+  ) {}
+
+  static async load(modelPath: string, shape: SessionShape): Promise<AttentionSession> {
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+    return new AttentionSession(session, shape);
+  }
+
+  async run(input: RunInput, outputs: { attentions?: boolean; scores?: boolean } = {}): Promise<RunOutput> {
+    const batch = input.inputIds.length;
+    const n = input.inputIds[0]?.length ?? 0;
+    if (batch === 0 || n === 0) {
+      throw new RangeError('run: empty batch');
+    }
+    const ids = new BigInt64Array(batch * n);
+    const mask = new BigInt64Array(batch * n);
+    input.inputIds.forEach((row, b) => {
+      if (row.length !== n) throw new RangeError('run: rows of different lengths');
+      for (let position = 0; position < n; position += 1) {
+        ids[b * n + position] = BigInt(row[position]!);
+        mask[b * n + position] = BigInt(input.attentionMask?.[b]?.[position] ?? 1);
+      }
+    });
+    const { layers, heads } = this.shape;
+    const headMask = input.headMask ?? new Float32Array(layers * heads).fill(1);
+    const maskBatch = headMask.length / (layers * heads);
+    if (!Number.isInteger(maskBatch) || (maskBatch !== 1 && maskBatch !== batch)) {
+      throw new RangeError(`run: head mask of ${headMask.length} values for ${batch} row(s) of ${layers}×${heads}`);
+    }
+    const feeds = {
+      input_ids: new ort.Tensor('int64', ids, [batch, n]),
+      attention_mask: new ort.Tensor('int64', mask, [batch, n]),
+      [HEAD_MASK_INPUT]: new ort.Tensor('float32', headMask, [maskBatch, layers, heads]),
+    };
+    const layerIndices = Array.from({ length: layers }, (_, layer) => layer);
+    const fetches = [
+      'logits',
+      ...(outputs.attentions ? layerIndices.map(probabilitiesOutput) : []),
+      ...(outputs.scores ? layerIndices.map(scoresOutput) : []),
+    ];
+    const result = await this.session.run(feeds, fetches);
+    const logits = result.logits!;
+    const output: RunOutput = { batch, n, logits: logits.data as Float32Array, labels: Number(logits.dims[1]) };
+    if (outputs.attentions) output.attentions = layerIndices.map((layer) => result[probabilitiesOutput(layer)]!.data as Float32Array);
+    if (outputs.scores) output.scores = layerIndices.map((layer) => result[scoresOutput(layer)]!.data as Float32Array);
+    return output;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

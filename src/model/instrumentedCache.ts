@@ -1,0 +1,84 @@
+/**
+ * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v1.onnx`
+ * with a small sidecar describing the original it came from); when that folder is read-only they go under the
+ * extension's storage instead. A changed original (size or modification time) is instrumented again.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AnalysisError } from './errors';
+import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from './onnx/instrument';
+
+export interface InstrumentedModel {
+  path: string;
+  quantized: boolean;
+  /** Whether this call built it (rather than finding it cached). */
+  built: boolean;
+}
+
+interface Sidecar {
+  version: number;
+  sourceSize: number;
+  sourceMtimeMs: number;
+  layers: number;
+  heads: number;
+  quantized: boolean;
+}
+
+function candidates(onnxPath: string, storageDir: string): string[] {
+  const beside = onnxPath.replace(/\.onnx$/, `.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx`);
+  const key = createHash('sha256').update(path.resolve(onnxPath)).digest('hex').slice(0, 24);
+  return [beside, path.join(storageDir, 'instrumented', `${key}-v${INSTRUMENTATION_VERSION}.onnx`)];
+}
+
+function readSidecar(file: string): Sidecar | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as Sidecar;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAtomically(file: string, data: Uint8Array | string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, data);
+  fs.renameSync(temporary, file);
+}
+
+export function instrumentedModelFor(onnxPath: string, expected: { layers: number; heads: number }, storageDir: string): InstrumentedModel {
+  const source = fs.statSync(onnxPath);
+  const wanted = (sidecar: Sidecar | undefined) =>
+    sidecar?.version === INSTRUMENTATION_VERSION &&
+    sidecar.sourceSize === source.size &&
+    sidecar.sourceMtimeMs === source.mtimeMs &&
+    sidecar.layers === expected.layers &&
+    sidecar.heads === expected.heads;
+  for (const candidate of candidates(onnxPath, storageDir)) {
+    const sidecar = readSidecar(candidate);
+    if (wanted(sidecar) && fs.existsSync(candidate)) {
+      return { path: candidate, quantized: sidecar!.quantized, built: false };
+    }
+  }
+  let result;
+  try {
+    result = instrumentModel(fs.readFileSync(onnxPath), expected);
+  } catch (error) {
+    if (error instanceof InstrumentationError) {
+      throw new AnalysisError('invalid-model', `${path.basename(onnxPath)} cannot be instrumented: ${error.message}`);
+    }
+    throw error;
+  }
+  const sidecar: Sidecar = { version: INSTRUMENTATION_VERSION, sourceSize: source.size, sourceMtimeMs: source.mtimeMs, ...expected, quantized: result.quantized };
+  let lastError: unknown;
+  for (const candidate of candidates(onnxPath, storageDir)) {
+    try {
+      writeAtomically(candidate, result.bytes);
+      writeAtomically(`${candidate}.json`, JSON.stringify(sidecar));
+      return { path: candidate, quantized: result.quantized, built: true };
+    } catch (error) {
+      lastError = error; // read-only model folder: try the storage folder
+    }
+  }
+  throw new AnalysisError('internal', `Could not write the instrumented model (${lastError instanceof Error ? lastError.message : String(lastError)}).`);
+}

@@ -1,0 +1,142 @@
+/**
+ * Instruments a DistilBERT ONNX graph so that it reports its own attention.
+ *
+ * The stock export returns only logits. For each layer's attention Softmax this adds:
+ * - a graph output `attention_probs.{l}` `[batch, heads, n, n]`: the Softmax output times the head mask, exactly the
+ *   tensor the graph goes on to multiply with V (Hugging Face's `weights * head_mask`);
+ * - a graph output `attention_scores.{l}`: the Softmax input (scaled, masked scores);
+ * - one new required input `head_mask` `[mask_batch, layers, heads]` (all ones leaves the model as it was), so any set
+ *   of heads can be switched off, and a batch of masks runs in one call. It has no default: onnxruntime-node only
+ *   forwards feeds that are listed as session inputs, which leaves out inputs backed by an initializer.
+ *
+ * Works the same on fp32 and q8 graphs (quantization leaves the Softmax in float). A graph whose Softmax nodes do
+ * not look like one attention per layer is refused with an {@link InstrumentationError} that says what was found.
+ */
+import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
+
+export const INSTRUMENTATION_VERSION = 1;
+export const HEAD_MASK_INPUT = 'head_mask';
+export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
+export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
+
+export class InstrumentationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InstrumentationError';
+  }
+}
+
+export interface InstrumentationResult {
+  bytes: Uint8Array;
+  layers: number;
+  heads: number;
+  opset: number;
+  /** Whether the graph multiplies integers (a quantized, q8 graph). */
+  quantized: boolean;
+  /** The Softmax nodes found, in layer order. */
+  softmaxNodes: string[];
+}
+
+/** Operators that may sit between the attention Softmax and its ×V product in an export. */
+const PASS_THROUGH = new Set(['Dropout', 'Identity', 'Cast', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear']);
+const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'Einsum']);
+
+function consumersOf(nodes: readonly onnx.INodeProto[], tensor: string): onnx.INodeProto[] {
+  return nodes.filter((candidate) => candidate.input?.includes(tensor));
+}
+
+/** Whether `tensor` reaches a matrix product within a few pass-through operators. */
+function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth = 0): boolean {
+  if (depth > 3) return false;
+  return consumersOf(nodes, tensor).some((consumer) => {
+    if (PRODUCTS.has(consumer.opType ?? '')) return true;
+    return PASS_THROUGH.has(consumer.opType ?? '') && (consumer.output ?? []).some((output) => feedsProduct(nodes, output, depth + 1));
+  });
+}
+
+export function instrumentModel(bytes: Uint8Array, expected: { layers: number; heads: number }): InstrumentationResult {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw new InstrumentationError(`The model file is not a readable ONNX model (${error instanceof Error ? error.message : String(error)}).`);
+  }
+  const graph = model.graph;
+  if (!graph || !graph.node?.length) {
+    throw new InstrumentationError('The ONNX model has no graph.');
+  }
+  if (toNumber(model.irVersion as number) < 4) {
+    throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
+  }
+  const inputNames = new Set((graph.input ?? []).map((input) => input.name));
+  if (!inputNames.has('input_ids') || !inputNames.has('attention_mask')) {
+    throw new InstrumentationError(`The graph's inputs are ${[...inputNames].join(', ')}; a DistilBERT export has input_ids and attention_mask.`);
+  }
+  if (inputNames.has(HEAD_MASK_INPUT)) {
+    throw new InstrumentationError('The graph already has a head_mask input; it looks instrumented already.');
+  }
+  const nodes = graph.node;
+  const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
+  if (softmaxes.length !== expected.layers) {
+    throw new InstrumentationError(
+      `Found ${softmaxes.length} Softmax node(s) where a ${expected.layers}-layer DistilBERT has one attention Softmax per layer; this graph is not an export Attention Explorer understands.`,
+    );
+  }
+  for (const [layer, softmax] of softmaxes.entries()) {
+    const axis = attributeInt(softmax, 'axis');
+    if (axis !== undefined && axis !== -1 && axis !== 3) {
+      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
+    }
+    if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(nodes, softmax.output[0]!)) {
+      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) does not feed a matrix product with the values; it is not an attention Softmax.`);
+    }
+  }
+
+  const { layers, heads } = expected;
+  const added: onnx.INodeProto[][] = softmaxes.map(() => []);
+  const initializers: onnx.ITensorProto[] = [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])];
+  softmaxes.forEach((softmax, layer) => {
+    const probabilities = softmax.output![0]!;
+    const masked = probabilitiesOutput(layer);
+    const index = `attention_explorer/layer_index.${layer}`;
+    initializers.push(int64Tensor(index, [layer], []));
+    // Every consumer of the Softmax now reads the masked probabilities.
+    for (const consumer of consumersOf(nodes, probabilities)) {
+      consumer.input = consumer.input!.map((input) => (input === probabilities ? masked : input));
+    }
+    const prefix = `attention_explorer/layer.${layer}`;
+    added[layer]!.push(
+      node('Gather', [HEAD_MASK_INPUT, index], [`${prefix}/head_mask_row`], `${prefix}/Gather`, { axis: 1 }),
+      node('Reshape', [`${prefix}/head_mask_row`, 'attention_explorer/head_mask_shape'], [`${prefix}/head_mask`], `${prefix}/Reshape`),
+      node('Mul', [probabilities, `${prefix}/head_mask`], [masked], `${prefix}/Mul`),
+      node('Identity', [softmax.input![0]!], [scoresOutput(layer)], `${prefix}/Scores`),
+    );
+  });
+
+  // Insert each layer's nodes right after its Softmax, keeping the node list topologically sorted.
+  const reordered: onnx.INodeProto[] = [];
+  for (const candidate of nodes) {
+    reordered.push(candidate);
+    const layer = softmaxes.indexOf(candidate);
+    if (layer >= 0) reordered.push(...added[layer]!);
+  }
+  graph.node = reordered as onnx.NodeProto[];
+  graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];
+  graph.input = [...(graph.input ?? []), valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads])] as onnx.ValueInfoProto[];
+  const attentionShape: Array<number | string> = ['batch_size', heads, 'sequence_length', 'sequence_length'];
+  graph.output = [
+    ...(graph.output ?? []),
+    ...softmaxes.map((_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
+    ...softmaxes.map((_, layer) => valueInfo(scoresOutput(layer), DataType.FLOAT, attentionShape)),
+  ] as onnx.ValueInfoProto[];
+  model.producerName = `${model.producerName ?? ''} + attention-explorer instrumentation v${INSTRUMENTATION_VERSION}`;
+
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    layers,
+    heads,
+    opset: defaultOpset(model),
+    quantized: nodes.some((candidate) => candidate.opType === 'MatMulInteger' || candidate.opType === 'QLinearMatMul'),
+    softmaxNodes: softmaxes.map((softmax) => softmax.name ?? ''),
+  };
+}

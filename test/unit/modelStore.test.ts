@@ -1,0 +1,139 @@
+/**
+ * Downloads through transformers.js from a loopback hub: the real fetch, cache and verification code, with faults.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Analyzer } from '../../src/model/analyzer';
+import { hubCacheFolder, type ModelRequest } from '../../src/model/modelSource';
+import { ModelStore, type DownloadProgress } from '../../src/model/modelStore';
+import { LoopbackHub } from '../../scripts/lib/loopbackHub';
+import { ensureTestModel } from '../support/testModels';
+
+const MODEL_ID = 'attention-explorer/tiny-distilbert';
+let hub: LoopbackHub;
+let cacheDir: string;
+let storageDir: string;
+
+function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
+  return {
+    source: { kind: 'hub', modelId: MODEL_ID, hubUrl: hub.url, revision: 'main', cacheDir },
+    dtype: 'fp32',
+    offline: false,
+    storageDir,
+    ...overrides,
+  };
+}
+
+const folderOf = () => hubCacheFolder({ kind: 'hub', modelId: MODEL_ID, hubUrl: hub.url, revision: 'main', cacheDir });
+
+beforeAll(async () => {
+  hub = await LoopbackHub.start([{ id: MODEL_ID, folder: ensureTestModel('tiny') }]);
+});
+
+afterAll(async () => {
+  await hub.close();
+});
+
+beforeEach(() => {
+  hub.clearFaults();
+  hub.requests.length = 0;
+  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-cache-'));
+  storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
+});
+
+describe('ModelStore with a hub', () => {
+  it('downloads every file once through transformers.js, with byte progress, then works from the cache', async () => {
+    const progress: DownloadProgress[] = [];
+    const resolved = await new ModelStore().resolve(request(), { onProgress: (event) => progress.push(event) });
+    expect(resolved.downloaded).toBe(true);
+    const onnxSize = fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size;
+    expect(fs.statSync(resolved.onnxPath).size).toBe(onnxSize);
+    const last = progress[progress.length - 1]!;
+    expect(last.totalBytes).toBeGreaterThanOrEqual(onnxSize);
+    expect(last.loadedBytes).toBe(last.totalBytes);
+    expect(progress.some((event) => event.loadedBytes < event.totalBytes)).toBe(true);
+    expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
+
+    hub.requests.length = 0;
+    const again = await new ModelStore().resolve(request());
+    expect(again.downloaded).toBe(false);
+    expect(hub.requests).toEqual([]);
+    // And offline, the cache is enough.
+    expect((await new ModelStore().resolve(request({ offline: true }))).downloaded).toBe(false);
+  });
+
+  it('offline with nothing cached: a clear error naming what is missing', async () => {
+    await expect(new ModelStore().resolve(request({ offline: true }))).rejects.toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringMatching(/not downloaded yet \(missing config\.json.*\) and offline mode is on/),
+    });
+    expect(hub.requests).toEqual([]);
+  });
+
+  it('a connection dropped mid-file leaves no file in the cache; the next try downloads it whole', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'drop', afterBytes: 100_000 }, times: 1 });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ code: 'model-unavailable' });
+    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+    expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
+    const resolved = await new ModelStore().resolve(request());
+    expect(fs.statSync(resolved.onnxPath).size).toBe(fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size);
+  });
+
+  it('bytes that do not match the hub\'s SHA-256 are removed and fetched again on the next try', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'corrupt' }, times: 1 });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ message: expect.stringMatching(/SHA-256|could not load|Could not download/) });
+    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+    expect((await new ModelStore().resolve(request())).downloaded).toBe(true);
+  });
+
+  it('a cached file truncated later is detected by its recorded size and fetched again', async () => {
+    const resolved = await new ModelStore().resolve(request());
+    fs.truncateSync(resolved.onnxPath, 1000);
+    hub.requests.length = 0;
+    const again = await new ModelStore().resolve(request());
+    expect(again.downloaded).toBe(true);
+    expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
+    expect(fs.statSync(again.onnxPath).size).toBeGreaterThan(1000);
+  });
+
+  it('HTTP errors and missing files become messages that name the hub and the file', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'status', status: 500 }, methods: ['HEAD', 'GET'] });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ message: expect.stringContaining(`${hub.url} answered HTTP 500 for onnx/model.onnx`) });
+    hub.clearFaults();
+    await expect(new ModelStore().resolve(request({ source: { kind: 'hub', modelId: 'nobody/nothing', hubUrl: hub.url, revision: 'main', cacheDir } }))).rejects.toMatchObject({
+      message: expect.stringContaining('has no file config.json for nobody/nothing (HTTP 404)'),
+    });
+  });
+
+  it('an unreachable hub is reported as such', async () => {
+    const unreachable = 'http://127.0.0.1:9'; // discard port: nothing listens
+    await expect(new ModelStore().resolve(request({ source: { kind: 'hub', modelId: MODEL_ID, hubUrl: unreachable, revision: 'main', cacheDir } }))).rejects.toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringContaining(`Could not reach ${unreachable}`),
+    });
+  });
+
+  it('cancelling a slow download stops it and leaves no partial file', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 400_000 } });
+    const abort = new AbortController();
+    const pending = new ModelStore().resolve(request(), {
+      signal: abort.signal,
+      onProgress: (event) => {
+        // Abort once the (slowed) ONNX file is well under way.
+        if (event.file === 'onnx/model.onnx' && event.loadedBytes > 1_000_000) abort.abort();
+      },
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+  });
+
+  it('the analyzer runs a hub model end to end (download, instrument, analyse)', async () => {
+    const analyzer = new Analyzer();
+    const result = await analyzer.analyze(request({ dtype: 'q8' }), 'This product is terrible, I want a refund.');
+    expect(result.model).toMatchObject({ name: MODEL_ID, dtype: 'q8', quantized: true, isTestModel: true });
+    expect(result.tokens.map((token) => token.text)).toContain('terrible');
+    await analyzer.dispose();
+  });
+});
