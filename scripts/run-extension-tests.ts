@@ -18,6 +18,7 @@ import { format } from 'node:util';
 import { launchChromium } from './lib/browser';
 import { startCodeServer } from './lib/codeServer';
 import { repoRoot, sharedTokenizerDir } from '../test/support/paths';
+import { ensureTestModel } from '../test/support/testModels';
 
 type Host = 'electron' | 'code-server';
 
@@ -57,6 +58,11 @@ async function chooseHost(): Promise<{ host: Host; why: string }> {
   return { host: 'code-server', why: 'no VSCODE_EXECUTABLE and VS Code cannot be downloaded here' };
 }
 
+/** What the suite needs from outside the extension: the shared tokenizer and a project-built test model. */
+function suiteEnv(): Record<string, string> {
+  return { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_TEST_MODEL_DIR: ensureTestModel('tiny') };
+}
+
 function summarize(report: Report | undefined, exitCode: number, host: string): number {
   if (!report) {
     console.error(`[extension-host] no test report was written (exit code ${exitCode})`);
@@ -84,7 +90,7 @@ async function runInElectron(reportFile: string): Promise<number> {
     extensionDevelopmentPath: repoRoot,
     extensionTestsPath: suitePath,
     launchArgs: [workspaceFolder, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],
-    extensionTestsEnv: { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_EXTENSION_TEST_REPORT: reportFile, ORT_DISABLE_TELEMETRY: '1' },
+    extensionTestsEnv: { ...suiteEnv(), ATTN_EXTENSION_TEST_REPORT: reportFile, ORT_DISABLE_TELEMETRY: '1' },
   }).catch((error: unknown) => {
     console.error(`[extension-host] VS Code (electron) failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
@@ -97,7 +103,7 @@ async function runInCodeServer(stateDir: string, reportFile: string): Promise<nu
     stateDir,
     folder: workspaceFolder,
     smokeTestDriver: true,
-    env: { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_EXTENSION_TEST_REPORT: reportFile },
+    env: { ...suiteEnv(), ATTN_EXTENSION_TEST_REPORT: reportFile },
   });
   console.log(`[extension-host] code-server ${server.version} on ${server.url}`);
   const launched = await launchChromium();

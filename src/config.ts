@@ -5,17 +5,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AnalysisError } from './model/errors';
-import type { ModelSource } from './model/modelSource';
+import type { ModelDtype, ModelRequest, ModelSource } from './model/modelSource';
 
 export const SETTINGS = {
   model: 'attentionExplorer.model',
+  dtype: 'attentionExplorer.dtype',
   localModelPath: 'attentionExplorer.localModelPath',
   hubUrl: 'attentionExplorer.hubUrl',
+  offline: 'attentionExplorer.offline',
   maxSelectionCharacters: 'attentionExplorer.maxSelectionCharacters',
 } as const;
 
-const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
+export const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const DEFAULT_HUB = 'https://huggingface.co';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 function section() {
   return vscode.workspace.getConfiguration('attentionExplorer');
@@ -26,6 +29,28 @@ export function maxSelectionCharacters(): number {
   return Number.isInteger(value) && value > 0 ? value : 20_000;
 }
 
+/** Whether a setting change affects which model runs. */
+export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
+  return [SETTINGS.model, SETTINGS.dtype, SETTINGS.localModelPath, SETTINGS.hubUrl, SETTINGS.offline].some((key) => event.affectsConfiguration(key));
+}
+
+/**
+ * The hub URL, checked: HTTPS, or plain HTTP to this machine only (a mirror on loopback, or tests), so that
+ * model files never travel unencrypted across a network.
+ */
+export function checkedHubUrl(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a URL: "{1}".', SETTINGS.hubUrl, value));
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname))) {
+    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} must be an https:// URL (plain http:// only for this machine); it is "{1}".', SETTINGS.hubUrl, value));
+  }
+  return parsed.href.replace(/\/+$/, '');
+}
+
 /** Resolves the model settings into a {@link ModelSource}, or throws an {@link AnalysisError} naming the setting. */
 export function readModelSource(globalStorage: vscode.Uri): ModelSource {
   const config = section();
@@ -33,26 +58,34 @@ export function readModelSource(globalStorage: vscode.Uri): ModelSource {
   if (localPath) {
     const expanded = localPath.startsWith('~') ? path.join(os.homedir(), localPath.slice(1)) : localPath;
     if (!path.isAbsolute(expanded)) {
-      throw new AnalysisError(
-        'invalid-model',
-        vscode.l10n.t('The setting {0} must be an absolute folder path; it is "{1}".', SETTINGS.localModelPath, localPath),
-      );
+      throw new AnalysisError('invalid-model', vscode.l10n.t('The setting {0} must be an absolute folder path; it is "{1}".', SETTINGS.localModelPath, localPath));
     }
     return { kind: 'folder', folder: path.normalize(expanded) };
   }
   const modelId = config.get<string>('model', DEFAULT_MODEL).trim() || DEFAULT_MODEL;
-  const hubUrl = config.get<string>('hubUrl', DEFAULT_HUB).trim() || DEFAULT_HUB;
-  let parsed: URL;
-  try {
-    parsed = new URL(hubUrl);
-  } catch {
-    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a URL: "{1}".', SETTINGS.hubUrl, hubUrl));
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(modelId) || modelId.includes('..')) {
+    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a Hugging Face model id: "{1}".', SETTINGS.model, modelId));
   }
   return {
     kind: 'hub',
     modelId,
-    hubUrl: parsed.href.replace(/\/$/, ''),
+    hubUrl: checkedHubUrl(config.get<string>('hubUrl', DEFAULT_HUB).trim() || DEFAULT_HUB),
     revision: 'main',
-    cacheDir: vscode.Uri.joinPath(globalStorage, 'models').fsPath,
+    cacheDir: modelCacheDir(globalStorage),
+  };
+}
+
+export function modelCacheDir(globalStorage: vscode.Uri): string {
+  return vscode.Uri.joinPath(globalStorage, 'models').fsPath;
+}
+
+export function readModelRequest(globalStorage: vscode.Uri): ModelRequest {
+  const config = section();
+  const dtype = config.get<string>('dtype', 'fp32') === 'q8' ? 'q8' : 'fp32';
+  return {
+    source: readModelSource(globalStorage),
+    dtype: dtype as ModelDtype,
+    offline: config.get<boolean>('offline', false),
+    storageDir: globalStorage.fsPath,
   };
 }

@@ -5,11 +5,14 @@
 import * as vscode from 'vscode';
 import { AnalysisController, type AnalyzeOutcome } from './analysis/analysisController';
 import { AnalysisStore } from './analysis/analysisStore';
+import { ModelService, type ModelStatus } from './analysis/modelService';
+import { modelCacheDir } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
 import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
 
 export const COMMANDS = {
   analyzeSelection: 'attentionExplorer.analyzeSelection',
+  clearModelCache: 'attentionExplorer.clearModelCache',
   showLog: 'attentionExplorer.showLog',
 } as const;
 
@@ -19,6 +22,10 @@ export interface AttentionExplorerApi {
   readonly isPanelOpen: boolean;
   /** Whether the analysis worker thread is running. */
   readonly isWorkerRunning: boolean;
+  /** The model's state, as the status bar and side view show it. */
+  readonly modelStatus: ModelStatus;
+  /** Where downloaded models are kept (under the extension's global storage). */
+  readonly modelCacheDir: string;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
@@ -26,19 +33,26 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState);
-  const controller = new AnalysisController(worker, store, panels, log, context.globalStorageUri);
+  const models = new ModelService(worker, context.globalStorageUri, log);
+  const controller = new AnalysisController(models, store, panels, log);
+  void models.refreshStatus();
 
   context.subscriptions.push(
     log,
     store,
     panels,
     controller,
+    models,
     { dispose: () => void worker.dispose() },
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels.serializer()),
     vscode.commands.registerCommand(
       COMMANDS.analyzeSelection,
       (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor),
     ),
+    vscode.commands.registerCommand(COMMANDS.clearModelCache, async () => {
+      await models.clearCache();
+      void vscode.window.showInformationMessage(vscode.l10n.t('Attention Explorer: the model cache is empty; the model downloads again on the next analysis.'));
+    }),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
   );
 
@@ -49,6 +63,10 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     get isWorkerRunning() {
       return worker.isRunning;
     },
+    get modelStatus() {
+      return models.status;
+    },
+    modelCacheDir: modelCacheDir(context.globalStorageUri),
   };
 }
 

@@ -3,31 +3,45 @@
  * One analysis runs at a time; a new request cancels the one in flight.
  */
 import * as vscode from 'vscode';
-import { maxSelectionCharacters, readModelSource, SETTINGS } from '../config';
-import type { AnalysisWorkerClient } from '../model/analysisWorker';
+import { maxSelectionCharacters, SETTINGS } from '../config';
 import { AnalysisError, isCancellation } from '../model/errors';
-import { modelDisplayName } from '../model/modelSource';
 import type { TokenRow } from '../shared/protocol';
 import type { AttentionPanelManager } from '../views/attentionPanel';
-import type { AnalysisStore } from './analysisStore';
+import type { AnalysisRecord, AnalysisStore } from './analysisStore';
+import type { ModelService } from './modelService';
 import { snapshotSelection } from './selection';
 
 /** What the Analyze Selection command returns (to other extensions and to tests). */
 export type AnalyzeOutcome =
-  | { kind: 'analysed'; analysisId: string; tokens: TokenRow[]; truncated: boolean }
+  | {
+      kind: 'analysed';
+      analysisId: string;
+      tokens: TokenRow[];
+      truncated: boolean;
+      labels: string[];
+      probabilities: number[];
+      model: AnalysisRecord['model'];
+    }
   | { kind: 'refused'; code: string; message: string }
   | { kind: 'failed'; code: string; message: string }
   | { kind: 'cancelled' };
+
+const ACTIONS = {
+  openSettings: () => vscode.l10n.t('Open Settings'),
+  useFolder: () => vscode.l10n.t('Use a Local Folder'),
+  setMirror: () => vscode.l10n.t('Set a Mirror'),
+  retry: () => vscode.l10n.t('Retry'),
+  showLog: () => vscode.l10n.t('Show Log'),
+};
 
 export class AnalysisController implements vscode.Disposable {
   private inFlight: AbortController | undefined;
 
   constructor(
-    private readonly worker: AnalysisWorkerClient,
+    private readonly models: ModelService,
     private readonly store: AnalysisStore,
     private readonly panels: AttentionPanelManager,
     private readonly log: vscode.LogOutputChannel,
-    private readonly globalStorage: vscode.Uri,
   ) {}
 
   async analyzeSelection(editor: vscode.TextEditor | undefined): Promise<AnalyzeOutcome> {
@@ -39,31 +53,47 @@ export class AnalysisController implements vscode.Disposable {
         throw new AnalysisError('empty-selection', vscode.l10n.t('Open a text editor and select some text to analyze.'));
       }
       const snapshot = snapshotSelection(editor, maxSelectionCharacters());
-      const source = readModelSource(this.globalStorage);
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Attention Explorer: analysing selection') },
-        () => this.worker.run({ kind: 'tokenize', source, text: snapshot.text }, abort.signal),
+        () => this.models.analyze(snapshot.text, abort.signal),
       );
       const id = this.store.newId();
-      this.store.add({
+      const record: AnalysisRecord = {
         id,
         source: snapshot.source,
         text: snapshot.text,
         tokens: result.tokens,
         exactOffsets: result.exactOffsets,
         ...(result.truncation ? { truncation: result.truncation } : {}),
-        modelName: modelDisplayName(source),
-        timings: { tokenizeMs: result.tokenizeMs },
+        model: { name: result.model.name, dtype: result.model.dtype, layers: result.model.layers, heads: result.model.heads, isTestModel: result.model.isTestModel, quantized: result.model.quantized },
+        sentiment: { labels: result.model.labels, probabilities: result.probabilities, logits: result.logits },
+        timings: { tokenizeMs: result.timings.tokenizeMs, inferenceMs: result.timings.inferenceMs, totalMs: result.timings.totalMs },
+        attention: { probabilities: result.attentions, headMeans: result.headMeans },
         createdAt: Date.now(),
-      });
+      };
+      this.store.add(record);
       if (!result.exactOffsets) {
         this.log.warn(`Some token offsets of analysis ${id} are approximate (the tokenizer did something the aligner does not replay).`);
       }
+      const best = result.probabilities.indexOf(Math.max(...result.probabilities));
       this.log.info(
-        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName}: ${result.tokens.length} tokens in ${result.tokenizeMs.toFixed(1)} ms (tokenizer load ${result.loadMs.toFixed(0)} ms).`,
+        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.dtype}): ${result.tokens.length} tokens, ${result.model.labels[best]} ${(result.probabilities[best]! * 100).toFixed(1)}%; tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms.`,
       );
-      this.panels.show(this.store.get(id)!);
-      return { kind: 'analysed', analysisId: id, tokens: result.tokens, truncated: result.truncation !== undefined };
+      if (result.truncation) {
+        void vscode.window.showInformationMessage(
+          vscode.l10n.t('The selection has {0} word pieces; DistilBERT reads 512 tokens, so the analysis covers its first {1} characters.', result.truncation.textTokens, result.truncation.analysedEnd),
+        );
+      }
+      this.panels.show(record);
+      return {
+        kind: 'analysed',
+        analysisId: id,
+        tokens: result.tokens,
+        truncated: result.truncation !== undefined,
+        labels: record.sentiment.labels,
+        probabilities: record.sentiment.probabilities,
+        model: record.model,
+      };
     } catch (error) {
       return this.report(error);
     } finally {
@@ -83,7 +113,7 @@ export class AnalysisController implements vscode.Disposable {
     }
     if (error instanceof AnalysisError && (error.code === 'empty-selection' || error.code === 'selection-too-long')) {
       if (error.code === 'selection-too-long') {
-        void this.offerActions(vscode.window.showWarningMessage(error.message, vscode.l10n.t('Open Settings')), SETTINGS.maxSelectionCharacters);
+        void this.offer(vscode.window.showWarningMessage(error.message, ACTIONS.openSettings()), { [ACTIONS.openSettings()]: () => this.openSetting(SETTINGS.maxSelectionCharacters) });
       } else {
         void vscode.window.showInformationMessage(error.message);
       }
@@ -92,18 +122,25 @@ export class AnalysisController implements vscode.Disposable {
     const code = error instanceof AnalysisError ? error.code : 'internal';
     const message = error instanceof Error ? error.message : String(error);
     this.log.error(`Analysis failed (${code}): ${message}`);
-    const setting = code === 'invalid-model' ? SETTINGS.localModelPath : code === 'model-unavailable' ? SETTINGS.hubUrl : undefined;
-    const actions = setting ? [vscode.l10n.t('Open Settings'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
-    void this.offerActions(vscode.window.showErrorMessage(vscode.l10n.t('Attention Explorer: {0}', message), ...actions), setting);
+    const actions: Record<string, () => unknown> = {};
+    if (code === 'model-unavailable') {
+      actions[ACTIONS.retry()] = () => vscode.commands.executeCommand('attentionExplorer.analyzeSelection');
+      actions[ACTIONS.setMirror()] = () => this.openSetting(SETTINGS.hubUrl);
+      actions[ACTIONS.useFolder()] = () => this.openSetting(SETTINGS.localModelPath);
+    } else if (code === 'invalid-model') {
+      actions[ACTIONS.openSettings()] = () => this.openSetting(SETTINGS.localModelPath);
+    }
+    actions[ACTIONS.showLog()] = () => this.log.show(true);
+    void this.offer(vscode.window.showErrorMessage(vscode.l10n.t('Attention Explorer: {0}', message), ...Object.keys(actions)), actions);
     return { kind: 'failed', code, message };
   }
 
-  private async offerActions(choice: Thenable<string | undefined>, setting: string | undefined): Promise<void> {
+  private openSetting(setting: string): Thenable<unknown> {
+    return vscode.commands.executeCommand('workbench.action.openSettings', setting);
+  }
+
+  private async offer(choice: Thenable<string | undefined>, actions: Record<string, () => unknown>): Promise<void> {
     const picked = await choice;
-    if (picked === vscode.l10n.t('Open Settings') && setting) {
-      await vscode.commands.executeCommand('workbench.action.openSettings', setting);
-    } else if (picked === vscode.l10n.t('Show Log')) {
-      this.log.show(true);
-    }
+    if (picked !== undefined) await actions[picked]?.();
   }
 }

@@ -3,7 +3,7 @@
  * analysis id; the numbers stay here.
  */
 import * as vscode from 'vscode';
-import type { SourceRange, TokenRow } from '../shared/protocol';
+import type { ModelInfoView, Sentiment, SourceRange, TokenRow } from '../shared/protocol';
 
 export interface AnalysisRecord {
   id: string;
@@ -13,12 +13,22 @@ export interface AnalysisRecord {
   tokens: TokenRow[];
   exactOffsets: boolean;
   truncation?: { textTokens: number; keptTextTokens: number; analysedEnd: number };
-  modelName: string;
-  timings: { tokenizeMs: number };
+  model: ModelInfoView;
+  sentiment: Sentiment;
+  timings: { tokenizeMs: number; inferenceMs: number; totalMs: number };
+  /** The model's attention; dropped for older analyses when they exceed the memory budget. */
+  attention?: {
+    /** `[layers, heads, n, n]`. */
+    probabilities: Float32Array;
+    /** `[layers, n, n]`, each layer's mean over heads. */
+    headMeans: Float32Array;
+  };
   createdAt: number;
 }
 
 const CAPACITY = 20;
+/** Attention tensors kept in memory at most (a 512-token analysis of DistilBERT holds 75 MB). */
+const ATTENTION_BUDGET_BYTES = 320 * 1024 * 1024;
 
 export class AnalysisStore implements vscode.Disposable {
   private readonly records = new Map<string, AnalysisRecord>();
@@ -43,6 +53,14 @@ export class AnalysisStore implements vscode.Disposable {
       }
       this.records.delete(oldest);
     }
+    // Oldest first, analyses give up their tensors until the rest fit the budget.
+    let bytes = 0;
+    for (const kept of this.records.values()) bytes += attentionBytes(kept);
+    for (const older of this.records.values()) {
+      if (bytes <= ATTENTION_BUDGET_BYTES || older === record) break;
+      bytes -= attentionBytes(older);
+      delete older.attention;
+    }
     this.changed.fire(record);
   }
 
@@ -62,6 +80,10 @@ export class AnalysisStore implements vscode.Disposable {
     this.changed.dispose();
     this.records.clear();
   }
+}
+
+function attentionBytes(record: AnalysisRecord): number {
+  return record.attention ? record.attention.probabilities.byteLength + record.attention.headMeans.byteLength : 0;
 }
 
 /** Document offset of the analysed text's first character (from the saved start position). */

@@ -52,15 +52,51 @@ export const SourceRangeSchema = v.object({
 });
 export type SourceRange = v.InferOutput<typeof SourceRangeSchema>;
 
-/** What the panel shows for one analysis. */
-export const AnalysisViewSchema = v.object({
+export const ModelInfoSchema = v.object({
+  name: shortText,
+  dtype: v.picklist(['fp32', 'q8']),
+  layers: count,
+  heads: count,
+  /** A project-built model with random weights: its predictions mean nothing. */
+  isTestModel: v.boolean(),
+  quantized: v.boolean(),
+});
+export type ModelInfoView = v.InferOutput<typeof ModelInfoSchema>;
+
+export const SentimentSchema = v.object({
+  labels: v.pipe(v.array(shortText), v.maxLength(1000)),
+  probabilities: v.pipe(v.array(v.number()), v.maxLength(1000)),
+  logits: v.pipe(v.array(v.number()), v.maxLength(1000)),
+});
+export type Sentiment = v.InferOutput<typeof SentimentSchema>;
+
+export const TimingsSchema = v.object({ tokenizeMs: v.number(), inferenceMs: v.number(), totalMs: v.number() });
+
+export const TruncationSchema = v.object({ textTokens: count, keptTextTokens: count, analysedEnd: count });
+
+/** Everything about an analysis except its binary parts (what survives a reload as JSON). */
+const summaryEntries = {
   id: v.pipe(v.string(), v.maxLength(64)),
   source: SourceRangeSchema,
   text: v.pipe(v.string(), v.maxLength(1_100_000)),
+  model: ModelInfoSchema,
+  sentiment: SentimentSchema,
+  timings: TimingsSchema,
+  truncation: v.optional(TruncationSchema),
+};
+
+/** The attention a first view needs: each layer's mean over heads, `Float32Array [layers, n, n]`. */
+export const AttentionSummarySchema = v.pipe(
+  v.object({ layers: count, heads: count, n: count, headMeans: binary }),
+  v.check((attention) => attention.headMeans.byteLength === attention.layers * attention.n * attention.n * 4, 'head means have the wrong size'),
+);
+
+/** What the panel shows for one analysis. */
+export const AnalysisViewSchema = v.object({
+  ...summaryEntries,
   tokens: TokenTableSchema,
-  /** Human-readable model name (model id or folder name). */
-  modelName: shortText,
-  timings: v.object({ tokenizeMs: v.number() }),
+  /** Absent when the host no longer holds the tensors (after a reload, or evicted to save memory). */
+  attention: v.optional(AttentionSummarySchema),
 });
 export type AnalysisView = v.InferOutput<typeof AnalysisViewSchema>;
 
@@ -73,12 +109,22 @@ export const RevealTokenRequestSchema = v.object({
   tokenIndex: count,
 });
 
-export const WebviewRequestSchema = v.variant('kind', [RevealTokenRequestSchema]);
+/** One head's full `[n, n]` map (the panel starts with head means and asks for heads when shown). */
+export const HeadMapRequestSchema = v.object({
+  kind: v.literal('headMap'),
+  analysisId: v.pipe(v.string(), v.maxLength(64)),
+  layer: count,
+  head: count,
+});
+
+export const WebviewRequestSchema = v.variant('kind', [RevealTokenRequestSchema, HeadMapRequestSchema]);
 export type WebviewRequest = v.InferOutput<typeof WebviewRequestSchema>;
 
 /** The result type of each request kind. */
 export interface WebviewRequestResults {
   revealToken: { revealed: boolean };
+  /** `Float32Array [n, n]` of the head's attention probabilities. */
+  headMap: { map: ArrayBuffer };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -137,17 +183,15 @@ export const TokenRowSchema = v.object({
 export type TokenRow = v.InferOutput<typeof TokenRowSchema>;
 
 export const PanelStateSchema = v.object({
-  version: v.literal(1),
+  version: v.literal(2),
   analysis: v.optional(
     v.object({
-      id: v.pipe(v.string(), v.maxLength(64)),
-      source: SourceRangeSchema,
-      text: v.pipe(v.string(), v.maxLength(1_100_000)),
+      ...summaryEntries,
       tokens: v.pipe(v.array(TokenRowSchema), v.maxLength(100_000)),
-      modelName: shortText,
-      timings: v.object({ tokenizeMs: v.number() }),
     }),
   ),
+  /** What the heatmap showed: layer, and head or -1 for the mean over heads. */
+  view: v.optional(v.object({ layer: count, head: v.pipe(v.number(), v.integer(), v.minValue(-1)) })),
 });
 export type PanelState = v.InferOutput<typeof PanelStateSchema>;
 export type PanelAnalysisState = NonNullable<PanelState['analysis']>;

@@ -28,29 +28,39 @@ export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
  */
 const PANEL_STATE_KEY = 'attentionExplorer.panelState';
 
-export function toAnalysisView(record: AnalysisRecord): AnalysisView {
+function summaryOf(record: AnalysisRecord) {
   return {
     id: record.id,
     source: record.source,
     text: record.text,
-    tokens: encodeTokenTable(record.tokens),
-    modelName: record.modelName,
+    model: record.model,
+    sentiment: record.sentiment,
     timings: record.timings,
+    ...(record.truncation ? { truncation: record.truncation } : {}),
+  };
+}
+
+export function toAnalysisView(record: AnalysisRecord): AnalysisView {
+  const n = record.tokens.length;
+  return {
+    ...summaryOf(record),
+    tokens: encodeTokenTable(record.tokens),
+    ...(record.attention
+      ? {
+          attention: {
+            layers: record.model.layers,
+            heads: record.model.heads,
+            n,
+            // A copy: the webview message takes its buffer, and the record keeps its own.
+            headMeans: record.attention.headMeans.slice().buffer,
+          },
+        }
+      : {}),
   };
 }
 
 export function toPanelState(record: AnalysisRecord): PanelState {
-  return {
-    version: 1,
-    analysis: {
-      id: record.id,
-      source: record.source,
-      text: record.text,
-      tokens: record.tokens,
-      modelName: record.modelName,
-      timings: record.timings,
-    },
-  };
+  return { version: 2, analysis: { ...summaryOf(record), tokens: record.tokens } };
 }
 
 export class AttentionPanelManager implements vscode.Disposable {
@@ -171,6 +181,8 @@ export class AttentionPanelManager implements vscode.Disposable {
     switch (request.kind) {
       case 'revealToken':
         return this.revealToken(request.analysisId, request.tokenIndex);
+      case 'headMap':
+        return this.headMap(request.analysisId, request.layer, request.head);
     }
   }
 
@@ -200,20 +212,27 @@ export class AttentionPanelManager implements vscode.Disposable {
     return { revealed: true };
   }
 
+  private headMap(analysisId: string, layer: number, head: number): WebviewRequestResults['headMap'] {
+    const record = this.store.get(analysisId);
+    const attention = record?.attention;
+    if (!record || !attention) {
+      throw new Error(vscode.l10n.t('The attention of this analysis is no longer in memory; run Analyze Selection again.'));
+    }
+    const { layers, heads } = record.model;
+    if (layer >= layers || head >= heads) {
+      throw new Error(`No head ${layer}.${head} in a ${layers}×${heads} model`);
+    }
+    const n = record.tokens.length;
+    const offset = (layer * heads + head) * n * n;
+    return { map: attention.probabilities.slice(offset, offset + n * n).buffer };
+  }
+
   /** Puts a restored panel's analysis back in the store so that its requests work after a reload. */
   private restoreRecord(state: PanelAnalysisState): void {
     if (this.store.get(state.id)) {
       return;
     }
-    this.store.add({
-      id: state.id,
-      source: state.source,
-      text: state.text,
-      tokens: state.tokens,
-      exactOffsets: true,
-      modelName: state.modelName,
-      timings: state.timings,
-      createdAt: Date.now(),
-    });
+    // Attention is not kept across reloads (tens of MB); the panel says so and offers to analyse again.
+    this.store.add({ ...state, exactOffsets: true, createdAt: Date.now() });
   }
 }

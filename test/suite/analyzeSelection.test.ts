@@ -1,7 +1,10 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalyzeOutcome } from '../../src/analysis/analysisController';
-import { activateExtension, attentionPanelTabs, closeAllEditors, openDocument, setSetting, sharedTokenizerDir, waitFor } from './helpers';
+import { ReferenceDistilBert } from '../../src/reference/distilbert';
+import { activateExtension, attentionPanelTabs, closeAllEditors, openDocument, setSetting, testModelDir, useTestModel, waitFor } from './helpers';
 
 const analyze = () => vscode.commands.executeCommand<AnalyzeOutcome>('attentionExplorer.analyzeSelection');
 
@@ -12,13 +15,13 @@ function selectAll(editor: vscode.TextEditor): void {
 
 suite('Analyze Selection', () => {
   suiteSetup(async () => {
-    const { extension } = await activateExtension();
-    await setSetting('localModelPath', sharedTokenizerDir(extension.extensionPath));
+    await activateExtension();
+    await useTestModel();
   });
 
   teardown(closeAllEditors);
 
-  test('tokenizes the selection of a real document with the real tokenizer and opens the panel', async () => {
+  test('analyses the selection of a real document: real tokenizer, the model\'s sentiment, the panel', async () => {
     const { api } = await activateExtension();
     const editor = await openDocument('Intro line.\nI absolutely loved this movie, it was fantastic!\nOutro.');
     const line = editor.document.lineAt(1).range;
@@ -28,15 +31,25 @@ suite('Analyze Selection', () => {
     assert.equal(outcome?.kind, 'analysed', JSON.stringify(outcome));
     if (outcome?.kind !== 'analysed') return;
     // Reference ids from ../shared/models/distilbert-sst2-tokenizer/SOURCE.md.
-    assert.deepEqual(outcome.tokens.map((token) => token.id), [101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
+    const ids = outcome.tokens.map((token) => token.id);
+    assert.deepEqual(ids, [101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
     const startOffset = editor.document.offsetAt(line.start);
     for (const token of outcome.tokens.filter((candidate) => !candidate.special)) {
       const range = new vscode.Range(editor.document.positionAt(startOffset + token.start), editor.document.positionAt(startOffset + token.end));
       assert.equal(editor.document.getText(range).toLowerCase(), token.text.replace(/^##/, ''));
     }
+    // The probabilities are the model's: the independent TypeScript forward pass gives the same.
+    const config = JSON.parse(fs.readFileSync(path.join(testModelDir(), 'config.json'), 'utf8'));
+    const reference = ReferenceDistilBert.load(path.join(testModelDir(), 'model.safetensors'), config).forward(ids);
+    const expected = Array.from(reference.logits, (value) => Math.exp(value));
+    const sum = expected.reduce((a, b) => a + b, 0);
+    outcome.probabilities.forEach((probability, index) => assert.ok(Math.abs(probability - expected[index]! / sum) < 1e-4, `label ${index}: ${probability} vs ${expected[index]! / sum}`));
+    assert.deepEqual(outcome.labels, ['NEGATIVE', 'POSITIVE']);
+    assert.equal(outcome.model.isTestModel, true);
     assert.equal(api.isPanelOpen, true);
     await waitFor(() => attentionPanelTabs().length === 1, 'the attention panel tab');
-    assert.equal(api.isWorkerRunning, true, 'tokenization ran in the worker thread');
+    assert.equal(api.isWorkerRunning, true, 'the analysis ran in the worker thread');
+    assert.equal(api.modelStatus.state, 'ready');
   });
 
   test('maps tokens of accented text and CRLF lines back to the document characters', async () => {
@@ -83,6 +96,17 @@ suite('Analyze Selection', () => {
     }
   });
 
+  test('over 512 tokens: truncated to what DistilBERT reads, and said so', async () => {
+    const editor = await openDocument('good '.repeat(600));
+    selectAll(editor);
+    const outcome = await analyze();
+    assert.equal(outcome?.kind, 'analysed', JSON.stringify(outcome));
+    if (outcome?.kind !== 'analysed') return;
+    assert.equal(outcome.truncated, true);
+    assert.equal(outcome.tokens.length, 512);
+    assert.equal(outcome.tokens[511]?.text, '[SEP]');
+  });
+
   test('rapid repeated commands: the last one wins and the earlier ones are cancelled', async () => {
     const editor = await openDocument('one two three four five six seven eight nine ten');
     selectAll(editor);
@@ -100,10 +124,11 @@ suite('Analyze Selection', () => {
       selectAll(editor);
       const outcome = await analyze();
       assert.equal(outcome?.kind, 'failed');
-      assert.match(outcome?.kind === 'failed' ? outcome.message : '', /\/nonexistent\/attention-explorer-model/);
+      assert.match(outcome?.kind === 'failed' ? outcome.message : '', /\/nonexistent\/attention-explorer-model is missing config\.json/);
+      const { api } = await activateExtension();
+      assert.equal(api.modelStatus.state, 'error');
     } finally {
-      const { extension } = await activateExtension();
-      await setSetting('localModelPath', sharedTokenizerDir(extension.extensionPath));
+      await useTestModel();
     }
   });
 });

@@ -15,13 +15,24 @@ export async function activateExtension(): Promise<{ api: AttentionExplorerApi; 
   return { api, extension };
 }
 
-/** The real tokenizer beside the repository (the runner passes its path; desktop runs find it relative). */
-export function sharedTokenizerDir(extensionPath: string): string {
-  return process.env.ATTN_TOKENIZER_DIR ?? path.resolve(extensionPath, '..', 'shared', 'models', 'distilbert-sst2-tokenizer');
+/** The project-built tiny DistilBERT (random weights, real tokenizer) that the runner builds and passes in. */
+export function testModelDir(): string {
+  const folder = process.env.ATTN_TEST_MODEL_DIR;
+  if (!folder) {
+    throw new Error('ATTN_TEST_MODEL_DIR is not set: run the suite through scripts/run-extension-tests.ts');
+  }
+  return folder;
 }
 
 export async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('attentionExplorer').update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+/** Points the extension at the test model folder (no hub, no download). */
+export async function useTestModel(): Promise<void> {
+  await setSetting('localModelPath', testModelDir());
+  await setSetting('dtype', undefined);
+  await setSetting('offline', undefined);
 }
 
 let fileCounter = 0;

@@ -17,6 +17,7 @@ export async function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'extension-host-suite', mocha);
   await import('./commands.test');
   await import('./analyzeSelection.test');
+  await import('./modelDownload.test');
 
   const report: TestReport = { passed: [], failed: [] };
   const failures = await new Promise<number>((resolve) => {

@@ -24,16 +24,43 @@ afterAll(async () => {
 });
 
 describe('Analyze Selection in code-server', () => {
-  it('runs from the command palette and lists the WordPiece tokens with their offsets in the webview', async () => {
+  it('downloads the model from the hub with a progress notification, then shows the sentiment, a heatmap and the tokens', async () => {
     const { page } = workbench;
     await selectLine(page, 1);
     await runCommand(page, 'Attention Explorer: Analyze Selection');
-    const rows = await readTokenTable(attentionPanel(page));
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'downloading attention-explorer/tiny-distilbert' });
+    await toast.waitFor({ timeout: 30_000 });
+    await expect.poll(() => toast.textContent(), { timeout: 10_000 }).toMatch(/\d+\.\d of \d+\.\d MB/);
+    await screenshot(page, 'download-progress');
+    const panel = attentionPanel(page);
+    await panel.locator('.sentiment h2').waitFor({ timeout: 60_000 });
+    expect(await panel.locator('.sentiment h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
+    expect(await panel.locator('.sentiment meter').count()).toBe(2);
+    await expect.poll(() => panel.locator('.sentiment .notice.warning').textContent()).toContain('random weights');
+    await panel.locator('canvas.heatmap-canvas').waitFor();
+    const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'i', 'absolutely', 'loved', 'this', 'movie', ',', 'it', 'was', 'fantastic', '!', '[SEP]']);
     expect(rows.map((row) => Number(row[2]))).toEqual([101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
     expect(rows[2]?.slice(3)).toEqual(['2–12', 'absolutely']);
     expect(rows[9]?.slice(3)).toEqual(['38–47', 'fantastic']);
     await screenshot(page, 'analyze-selection');
+  });
+
+  it('reads a weight off the heatmap under the pointer, and switches to a single head', async () => {
+    const { page } = workbench;
+    const panel = attentionPanel(page);
+    const canvas = panel.locator('canvas.heatmap-canvas');
+    const box = await canvas.boundingBox();
+    expect(box).not.toBeNull();
+    // The bottom-right cell: [SEP] attending to [SEP]. hover() scrolls the canvas into view first.
+    const corner = { x: box!.width * 0.98, y: box!.height * 0.98 };
+    await canvas.hover({ position: corner });
+    await expect.poll(() => panel.locator('.heatmap-readout').textContent()).toMatch(/“\[SEP\]” → “\[SEP\]”: 0\.\d{4} \(layer 2, mean of 4 heads\)/);
+    await panel.locator('#head-select').selectOption({ label: 'Head 3' });
+    await canvas.hover({ position: { x: box!.width * 0.5, y: box!.height * 0.5 } });
+    await canvas.hover({ position: corner });
+    await expect.poll(() => panel.locator('.heatmap-readout').textContent()).toMatch(/\(layer 2, head 3\)/);
+    await screenshot(page, 'heatmap-head');
   });
 
   it('runs from the keybinding on another line and splits words into pieces', async () => {

@@ -7,11 +7,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { installExtension, startCodeServer } from '../../scripts/lib/codeServer';
-import { repoRoot, sharedTokenizerDir } from '../support/paths';
+import { LoopbackHub } from '../../scripts/lib/loopbackHub';
+import { repoRoot } from '../support/paths';
+import { ensureTestModel } from '../support/testModels';
+
+/** The test model as the extension downloads it: from a loopback hub, under a hub-style id. */
+export const UI_TEST_MODEL_ID = 'attention-explorer/tiny-distilbert';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     codeServerUrl: string;
+    hubUrl: string;
     workspaceFolder: string;
     userDataDir: string;
     artifactsDir: string;
@@ -27,20 +33,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   installExtension(vsix, stateDir);
   const workspaceFolder = path.join(stateDir, 'workspace');
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'workspace'), workspaceFolder, { recursive: true });
+  const hub = await LoopbackHub.start([{ id: UI_TEST_MODEL_ID, folder: ensureTestModel('tiny') }]);
+  // Slow enough (about 3 s for the 4 MB graph) that the download notification can be seen and read.
+  hub.addFault({ file: /model\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 1_500_000 } });
   const server = await startCodeServer({
     stateDir,
     folder: workspaceFolder,
-    machineSettings: { 'attentionExplorer.localModelPath': sharedTokenizerDir },
+    machineSettings: { 'attentionExplorer.model': UI_TEST_MODEL_ID, 'attentionExplorer.hubUrl': hub.url },
   });
   const artifactsDir = path.join(repoRoot, 'artifacts', 'ui');
   fs.mkdirSync(artifactsDir, { recursive: true });
   project.provide('codeServerUrl', server.url);
+  project.provide('hubUrl', hub.url);
   project.provide('workspaceFolder', workspaceFolder);
   project.provide('userDataDir', server.userDataDir);
   project.provide('artifactsDir', artifactsDir);
   console.log(`[ui] code-server ${server.version} on ${server.url} with ${path.basename(vsix)}`);
   return async () => {
     await server.stop();
+    await hub.close();
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
 }

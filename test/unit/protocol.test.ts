@@ -22,8 +22,10 @@ function analysisView(): AnalysisView {
     source: { documentName: 'x.txt', documentUri: 'file:///x.txt', startLine: 0, startCharacter: 0, endLine: 0, endCharacter: 5 },
     text: 'Hello',
     tokens: encodeTokenTable(rows),
-    modelName: 'test',
-    timings: { tokenizeMs: 1 },
+    model: { name: 'test', dtype: 'fp32', layers: 2, heads: 4, isTestModel: true, quantized: false },
+    sentiment: { labels: ['NEGATIVE', 'POSITIVE'], probabilities: [0.25, 0.75], logits: [0, 1.0986] },
+    timings: { tokenizeMs: 1, inferenceMs: 2, totalMs: 3 },
+    attention: { layers: 2, heads: 4, n: 3, headMeans: new Float32Array(2 * 9).buffer },
   };
 }
 
@@ -43,6 +45,7 @@ describe('protocol validation', () => {
       { type: 'ready' },
       { type: 'request', requestId: 3, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: 2 } },
       { type: 'cspViolation', directive: 'script-src', blockedUri: 'inline' },
+      { type: 'request', requestId: 4, request: { kind: 'headMap', analysisId: 'a1', layer: 1, head: 3 } },
     ]) {
       expect(parseMessage(WebviewToHostSchema, message)).toMatchObject({ ok: true, value: message });
     }
@@ -75,11 +78,18 @@ describe('protocol validation', () => {
     expect(parseMessage(HostToWebviewSchema, { type: 'showAnalysis', analysis: jsonArrays }).ok).toBe(false);
   });
 
-  it('validates saved panel state', () => {
-    const state = { version: 1, analysis: { ...analysisView(), tokens: rows } };
+  it('checks the attention summary against its dimensions', () => {
+    const view = analysisView();
+    const wrong = { ...view, attention: { ...view.attention!, n: 4 } };
+    expect(parseMessage(HostToWebviewSchema, { type: 'showAnalysis', analysis: wrong })).toMatchObject({ ok: false, reason: expect.stringContaining('wrong size') });
+  });
+
+  it('validates saved panel state, which holds no binary data', () => {
+    const { attention: _attention, ...summary } = analysisView();
+    const state = { version: 2, analysis: { ...summary, tokens: rows }, view: { layer: 1, head: -1 } };
     expect(parseMessage(PanelStateSchema, state).ok).toBe(true);
-    expect(parseMessage(PanelStateSchema, { version: 2 }).ok).toBe(false);
-    expect(parseMessage(PanelStateSchema, { version: 1 }).ok).toBe(true);
+    expect(parseMessage(PanelStateSchema, { version: 1 }).ok).toBe(false);
+    expect(parseMessage(PanelStateSchema, { version: 2 }).ok).toBe(true);
   });
 });
 

@@ -1,0 +1,190 @@
+/**
+ * The host's view of the model: which one the settings name, its state for the UI (not downloaded, downloading %,
+ * ready, error), the download notification with its Cancel button, and clearing the cache. The heavy work happens
+ * in the worker; this only passes requests along and keeps score.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { affectsModel, modelCacheDir, readModelRequest } from '../config';
+import type { AnalysisWorkerClient } from '../model/analysisWorker';
+import type { AnalysisResult, ModelInfo } from '../model/analyzer';
+import { AnalysisError, isCancellation } from '../model/errors';
+import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
+import type { DownloadProgress } from '../model/modelStore';
+
+export type ModelStatus =
+  | { state: 'unknown' }
+  | { state: 'not-downloaded'; modelName: string }
+  | { state: 'downloaded'; modelName: string }
+  | { state: 'downloading'; modelName: string; loadedBytes: number; totalBytes: number }
+  | { state: 'loading'; modelName: string }
+  | { state: 'ready'; modelName: string; info: ModelInfo }
+  | { state: 'error'; modelName: string; code: string; message: string };
+
+const megabytes = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+export class ModelService implements vscode.Disposable {
+  private current: ModelStatus = { state: 'unknown' };
+  private readonly changed = new vscode.EventEmitter<ModelStatus>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private loadedKey: string | undefined;
+
+  /** Fires whenever the model's state changes. */
+  readonly onDidChangeStatus = this.changed.event;
+
+  constructor(
+    private readonly worker: AnalysisWorkerClient,
+    private readonly globalStorage: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (affectsModel(event)) {
+          this.loadedKey = undefined;
+          void this.refreshStatus();
+        }
+      }),
+    );
+  }
+
+  get status(): ModelStatus {
+    return this.current;
+  }
+
+  /** Looks at the disk (nothing is loaded) to say whether the configured model still has to be downloaded. */
+  async refreshStatus(): Promise<ModelStatus> {
+    let request: ModelRequest;
+    try {
+      request = readModelRequest(this.globalStorage);
+    } catch (error) {
+      this.setStatus({ state: 'error', modelName: '', code: error instanceof AnalysisError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+      return this.current;
+    }
+    const modelName = modelDisplayName(request.source);
+    if (this.loadedKey === modelRequestKey(request) && this.current.state === 'ready') {
+      return this.current;
+    }
+    const folder = request.source.kind === 'hub' ? hubCacheFolder(request.source) : request.source.folder;
+    const present = await Promise.all(requiredFiles(request.dtype).map((file) => fs.promises.access(path.join(folder, file)).then(() => true, () => false)));
+    this.setStatus(present.every(Boolean) ? { state: 'downloaded', modelName } : { state: 'not-downloaded', modelName });
+    return this.current;
+  }
+
+  /** Runs one analysis in the worker; a download on the way shows a cancellable notification. */
+  async analyze(text: string, signal: AbortSignal): Promise<AnalysisResult> {
+    const request = readModelRequest(this.globalStorage);
+    const modelName = modelDisplayName(request.source);
+    const key = modelRequestKey(request);
+    if (this.loadedKey !== key) this.setStatus({ state: 'loading', modelName });
+    const download = new DownloadNotification(modelName);
+    // Cancelling the notification cancels the request that started the download.
+    const abort = new AbortController();
+    const forward = () => abort.abort();
+    signal.addEventListener('abort', forward, { once: true });
+    download.onCancel(forward);
+    try {
+      const result = await this.worker.run({ kind: 'analyze', request, text }, abort.signal, (progress) => {
+        this.setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
+        download.report(progress);
+      });
+      this.loadedKey = key;
+      this.setStatus({ state: 'ready', modelName, info: result.model });
+      return result;
+    } catch (error) {
+      if (isCancellation(error)) {
+        if (download.cancelled) {
+          this.log.info(`Download of ${modelName} cancelled.`);
+          void this.refreshStatus();
+        } else if (this.current.state !== 'ready') {
+          void this.refreshStatus();
+        }
+      } else {
+        this.loadedKey = undefined;
+        this.setStatus({ state: 'error', modelName, code: error instanceof AnalysisError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+      }
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', forward);
+      download.close();
+    }
+  }
+
+  /** Unloads the model and deletes every downloaded and instrumented file. */
+  async clearCache(): Promise<void> {
+    await this.worker.run({ kind: 'release' }).catch(() => undefined);
+    this.loadedKey = undefined;
+    await fs.promises.rm(modelCacheDir(this.globalStorage), { recursive: true, force: true });
+    await fs.promises.rm(vscode.Uri.joinPath(this.globalStorage, 'instrumented').fsPath, { recursive: true, force: true });
+    this.log.info('Model cache cleared.');
+    await this.refreshStatus();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.subscriptions.forEach((subscription) => subscription.dispose());
+  }
+
+  private setStatus(status: ModelStatus): void {
+    this.current = status;
+    this.changed.fire(status);
+  }
+}
+
+/**
+ * A progress notification that opens on the first progress event ("12.3 of 255.6 MB") and offers Cancel. Nothing is
+ * shown when the model is already on disk.
+ */
+class DownloadNotification {
+  private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
+  private finish: (() => void) | undefined;
+  private pending: DownloadProgress | undefined;
+  private reportedPercent = 0;
+  private cancelHandlers: Array<() => void> = [];
+  cancelled = false;
+
+  constructor(private readonly modelName: string) {}
+
+  onCancel(handler: () => void): void {
+    this.cancelHandlers.push(handler);
+  }
+
+  report(event: DownloadProgress): void {
+    if (!this.finish) {
+      this.open();
+    }
+    this.pending = event;
+    this.flush();
+  }
+
+  close(): void {
+    this.finish?.();
+  }
+
+  private open(): void {
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Attention Explorer: downloading {0}', this.modelName), cancellable: true },
+      (progress, token) => {
+        this.progress = progress;
+        token.onCancellationRequested(() => {
+          this.cancelled = true;
+          this.cancelHandlers.forEach((handler) => handler());
+        });
+        this.flush();
+        return done;
+      },
+    );
+  }
+
+  private flush(): void {
+    const event = this.pending;
+    if (!this.progress || !event) return;
+    const percent = event.totalBytes > 0 ? Math.min(100, (event.loadedBytes / event.totalBytes) * 100) : 0;
+    this.progress.report({
+      message: vscode.l10n.t('{0} of {1} MB', megabytes(event.loadedBytes), megabytes(event.totalBytes)),
+      increment: Math.max(0, percent - this.reportedPercent),
+    });
+    this.reportedPercent = Math.max(this.reportedPercent, percent);
+  }
+}
