@@ -5,17 +5,24 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { runEngineBench } from './engine';
+import { runModelBench } from './model';
 import { machineDescription, renderTable, renderTableForConsole, type Section } from './lib';
 
 const repoRoot = path.resolve(__dirname, '..');
 
-const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [{ id: 'engine', run: () => runEngineBench() }];
+const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
+  { id: 'engine', run: () => runEngineBench() },
+  { id: 'model', run: () => runModelBench() },
+];
 
 async function main(): Promise<void> {
   const onlyIndex = process.argv.indexOf('--only');
   const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1]?.split(',') : undefined;
   const started = Date.now();
+  // The model benchmark runs the extension's worker bundle.
+  execFileSync(process.execPath, [path.join(repoRoot, 'esbuild.js')], { cwd: repoRoot, stdio: 'inherit' });
   const results: Section[] = [];
   for (const section of sections) {
     if (only && !only.includes(section.id)) continue;

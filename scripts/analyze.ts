@@ -76,8 +76,8 @@ function writeJson(result: AnalysisResult, out: NodeJS.WritableStream): void {
     for (let h = 0; h < heads; h += 1) {
       out.write(h ? ',[' : '[');
       for (let row = 0; row < n; row += 1) {
-        const offset = ((layer * heads + h) * n + row) * n;
-        out.write((row ? ',' : '') + JSON.stringify(Array.from(result.attentions.subarray(offset, offset + n))));
+        const offset = (h * n + row) * n;
+        out.write((row ? ',' : '') + JSON.stringify(Array.from(result.attentions[layer]!.subarray(offset, offset + n))));
       }
       out.write(']');
     }
@@ -96,7 +96,7 @@ function writeSummary(result: AnalysisResult): void {
     `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + 2}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
   ];
   const n = result.tokens.length;
-  const tensor = attentionTensor(result.model.layers, result.model.heads, n, result.attentions);
+  const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(result.attentions));
   const rollout = Rollout.of(tensor).row(0);
   const special = (index: number) => result.tokens[index]?.special ?? true;
   const lastLayer = result.headMeans.subarray((result.model.layers - 1) * n * n, (result.model.layers - 1) * n * n + n);
@@ -105,6 +105,16 @@ function writeSummary(result: AnalysisResult): void {
   lines.push(`[CLS] rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
   lines.push(`tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms`);
   console.log(lines.join('\n'));
+}
+
+function concatenate(layers: Float32Array[]): Float32Array {
+  const all = new Float32Array(layers.reduce((sum, layer) => sum + layer.length, 0));
+  let offset = 0;
+  for (const layer of layers) {
+    all.set(layer, offset);
+    offset += layer.length;
+  }
+  return all;
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installExtension, freePort, killGroup, startCodeServer } from './lib/codeServer';
 import { desktopCode, toolsDir } from './lib/tools';
-import { repoRoot, sharedTokenizerDir } from '../test/support/paths';
+import { repoRoot } from '../test/support/paths';
+import { ensureTestModel } from '../test/support/testModels';
 
 const sampleFolder = path.join(repoRoot, 'samples');
 const sampleDocument = path.join(sampleFolder, 'sample.txt');
@@ -68,12 +69,12 @@ async function main(): Promise<void> {
 
   const machineSettings: Record<string, unknown> = {};
   if (!(await hubReachable())) {
-    if (fs.existsSync(path.join(sharedTokenizerDir, 'tokenizer.json'))) {
-      machineSettings['attentionExplorer.localModelPath'] = sharedTokenizerDir;
-      console.log(`[start] huggingface.co is not reachable: the extension is set to the local model folder ${sharedTokenizerDir}`);
-    } else {
-      console.log('[start] huggingface.co is not reachable and there is no local model folder: analyses will say so.');
-    }
+    // The real weights cannot be fetched: a DistilBERT-shaped model with random weights stands in, and says so.
+    const folder = ensureTestModel('tiny');
+    machineSettings['attentionExplorer.localModelPath'] = folder;
+    console.log(`[start] huggingface.co is not reachable, so the real model cannot be downloaded here.`);
+    console.log(`[start] The extension is set to a project-built DistilBERT with RANDOM weights (${folder}):`);
+    console.log('[start] the tokens, attention maps and tools all work, but its predictions mean nothing (the panel says so).');
   }
 
   stopPrevious();

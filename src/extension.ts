@@ -32,8 +32,8 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const log = vscode.window.createOutputChannel('Attention Explorer', { log: true });
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
-  const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState);
   const models = new ModelService(worker, context.globalStorageUri, log);
+  const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, (id, layer, head) => models.headMap(id, layer, head));
   const controller = new AnalysisController(models, store, panels, log);
   void models.refreshStatus();
 

@@ -53,11 +53,11 @@ export class AnalysisController implements vscode.Disposable {
         throw new AnalysisError('empty-selection', vscode.l10n.t('Open a text editor and select some text to analyze.'));
       }
       const snapshot = snapshotSelection(editor, maxSelectionCharacters());
+      const id = this.store.newId();
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Attention Explorer: analysing selection') },
-        () => this.models.analyze(snapshot.text, abort.signal),
+        () => this.models.analyze(id, snapshot.text, abort.signal),
       );
-      const id = this.store.newId();
       const record: AnalysisRecord = {
         id,
         source: snapshot.source,
@@ -68,7 +68,7 @@ export class AnalysisController implements vscode.Disposable {
         model: { name: result.model.name, dtype: result.model.dtype, layers: result.model.layers, heads: result.model.heads, isTestModel: result.model.isTestModel, quantized: result.model.quantized },
         sentiment: { labels: result.model.labels, probabilities: result.probabilities, logits: result.logits },
         timings: { tokenizeMs: result.timings.tokenizeMs, inferenceMs: result.timings.inferenceMs, totalMs: result.timings.totalMs },
-        attention: { probabilities: result.attentions, headMeans: result.headMeans },
+        headMeans: result.headMeans,
         createdAt: Date.now(),
       };
       this.store.add(record);

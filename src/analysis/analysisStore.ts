@@ -16,19 +16,17 @@ export interface AnalysisRecord {
   model: ModelInfoView;
   sentiment: Sentiment;
   timings: { tokenizeMs: number; inferenceMs: number; totalMs: number };
-  /** The model's attention; dropped for older analyses when they exceed the memory budget. */
-  attention?: {
-    /** `[layers, heads, n, n]`. */
-    probabilities: Float32Array;
-    /** `[layers, n, n]`, each layer's mean over heads. */
-    headMeans: Float32Array;
-  };
+  /**
+   * `[layers, n, n]`, each layer's mean over heads; dropped for older analyses beyond the memory budget. The full
+   * tensor stays in the worker, which answers for single heads.
+   */
+  headMeans?: Float32Array;
   createdAt: number;
 }
 
 const CAPACITY = 20;
-/** Attention tensors kept in memory at most (a 512-token analysis of DistilBERT holds 75 MB). */
-const ATTENTION_BUDGET_BYTES = 320 * 1024 * 1024;
+/** Head means kept in memory at most (a 512-token analysis of DistilBERT holds 6 MB of them). */
+const ATTENTION_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export class AnalysisStore implements vscode.Disposable {
   private readonly records = new Map<string, AnalysisRecord>();
@@ -59,7 +57,7 @@ export class AnalysisStore implements vscode.Disposable {
     for (const older of this.records.values()) {
       if (bytes <= ATTENTION_BUDGET_BYTES || older === record) break;
       bytes -= attentionBytes(older);
-      delete older.attention;
+      delete older.headMeans;
     }
     this.changed.fire(record);
   }
@@ -83,7 +81,7 @@ export class AnalysisStore implements vscode.Disposable {
 }
 
 function attentionBytes(record: AnalysisRecord): number {
-  return record.attention ? record.attention.probabilities.byteLength + record.attention.headMeans.byteLength : 0;
+  return record.headMeans?.byteLength ?? 0;
 }
 
 /** Document offset of the analysed text's first character (from the saved start position). */

@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { affectsModel, modelCacheDir, readModelRequest } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
-import type { AnalysisResult, ModelInfo } from '../model/analyzer';
+import type { ModelInfo } from '../model/analyzer';
 import { AnalysisError, isCancellation } from '../model/errors';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
 import type { DownloadProgress } from '../model/modelStore';
+import type { AnalysisSummary } from '../model/worker/protocol';
 
 export type ModelStatus =
   | { state: 'unknown' }
@@ -71,8 +72,11 @@ export class ModelService implements vscode.Disposable {
     return this.current;
   }
 
-  /** Runs one analysis in the worker; a download on the way shows a cancellable notification. */
-  async analyze(text: string, signal: AbortSignal): Promise<AnalysisResult> {
+  /**
+   * Runs one analysis in the worker; a download on the way shows a cancellable notification. The worker keeps the
+   * full attention tensor under `analysisId` (see {@link headMap}).
+   */
+  async analyze(analysisId: string, text: string, signal: AbortSignal): Promise<AnalysisSummary> {
     const request = readModelRequest(this.globalStorage);
     const modelName = modelDisplayName(request.source);
     const key = modelRequestKey(request);
@@ -84,7 +88,7 @@ export class ModelService implements vscode.Disposable {
     signal.addEventListener('abort', forward, { once: true });
     download.onCancel(forward);
     try {
-      const result = await this.worker.run({ kind: 'analyze', request, text }, abort.signal, (progress) => {
+      const result = await this.worker.run({ kind: 'analyze', analysisId, request, text }, abort.signal, (progress) => {
         this.setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
         download.report(progress);
       });
@@ -108,6 +112,11 @@ export class ModelService implements vscode.Disposable {
       signal.removeEventListener('abort', forward);
       download.close();
     }
+  }
+
+  /** One head's `[n, n]` attention map of an analysis, from the worker's memory. */
+  async headMap(analysisId: string, layer: number, head: number): Promise<Float32Array> {
+    return (await this.worker.run({ kind: 'headMap', analysisId, layer, head })).map;
   }
 
   /** Unloads the model and deletes every downloaded and instrumented file. */

@@ -39,9 +39,9 @@ export interface AnalysisResult extends TokenizedText {
   model: ModelInfo;
   logits: number[];
   probabilities: number[];
-  /** `[layers, heads, n, n]`, row-major: the model's own attention probabilities. */
-  attentions: Float32Array;
-  /** `[layers, n, n]`: each layer's mean over its heads (computed here, off the host's event loop). */
+  /** Per layer `[heads, n, n]`, row-major: the model's own attention probabilities. */
+  attentions: Float32Array[];
+  /** `[layers, n, n]`: each layer's mean over its heads (computed in the graph, off the host's event loop). */
   headMeans: Float32Array;
   timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
 }
@@ -140,21 +140,20 @@ export class Analyzer {
     const tokenized = model.tokenizer.tokenize(text);
     const tokenizeMs = performance.now() - tokenizeStart;
     const inferenceStart = performance.now();
-    const output = await model.session.run({ inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] }, { attentions: true });
+    // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
+    const output = await model.session.run({ inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] }, { attentions: true, headMeans: true });
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
-    const { layers, heads } = model.info;
     const n = tokenized.tokens.length;
-    const attentions = new Float32Array(layers * heads * n * n);
-    output.attentions!.forEach((layer, index) => attentions.set(layer, index * heads * n * n));
-    const headMeans = meanOverHeads(attentions, layers, heads, n);
+    const headMeans = new Float32Array(model.info.layers * n * n);
+    output.headMeans!.forEach((layer, index) => headMeans.set(layer, index * n * n));
     const logits = Array.from(output.logits);
     return {
       ...tokenized,
       model: model.info,
       logits,
       probabilities: probabilitiesOf(logits, model.config),
-      attentions,
+      attentions: output.attentions!,
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
@@ -167,17 +166,3 @@ export class Analyzer {
   }
 }
 
-/** `[layers, n, n]`: the mean of each layer's heads. */
-export function meanOverHeads(attentions: Float32Array, layers: number, heads: number, n: number): Float32Array {
-  const size = n * n;
-  const means = new Float32Array(layers * size);
-  for (let layer = 0; layer < layers; layer += 1) {
-    const target = means.subarray(layer * size, (layer + 1) * size);
-    for (let head = 0; head < heads; head += 1) {
-      const source = attentions.subarray((layer * heads + head) * size, (layer * heads + head + 1) * size);
-      for (let index = 0; index < size; index += 1) target[index]! += source[index]!;
-    }
-    for (let index = 0; index < size; index += 1) target[index] = target[index]! / heads;
-  }
-  return means;
-}

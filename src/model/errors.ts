@@ -9,6 +9,7 @@ export type AnalysisErrorCode =
   | 'model-unavailable'
   | 'invalid-model'
   | 'worker-crashed'
+  | 'attention-unavailable'
   | 'internal';
 
 export class AnalysisError extends Error {

@@ -45,14 +45,14 @@ export function toAnalysisView(record: AnalysisRecord): AnalysisView {
   return {
     ...summaryOf(record),
     tokens: encodeTokenTable(record.tokens),
-    ...(record.attention
+    ...(record.headMeans
       ? {
           attention: {
             layers: record.model.layers,
             heads: record.model.heads,
             n,
             // A copy: the webview message takes its buffer, and the record keeps its own.
-            headMeans: record.attention.headMeans.slice().buffer,
+            headMeans: record.headMeans.slice().buffer,
           },
         }
       : {}),
@@ -73,6 +73,8 @@ export class AttentionPanelManager implements vscode.Disposable {
     private readonly store: AnalysisStore,
     private readonly log: vscode.LogOutputChannel,
     private readonly workspaceState: vscode.Memento,
+    /** Where single heads come from: the worker, which keeps the full tensors. */
+    private readonly headMaps: (analysisId: string, layer: number, head: number) => Promise<Float32Array>,
   ) {}
 
   /** The serializer VS Code calls to bring the panel back after a reload. */
@@ -212,19 +214,17 @@ export class AttentionPanelManager implements vscode.Disposable {
     return { revealed: true };
   }
 
-  private headMap(analysisId: string, layer: number, head: number): WebviewRequestResults['headMap'] {
+  private async headMap(analysisId: string, layer: number, head: number): Promise<WebviewRequestResults['headMap']> {
     const record = this.store.get(analysisId);
-    const attention = record?.attention;
-    if (!record || !attention) {
-      throw new Error(vscode.l10n.t('The attention of this analysis is no longer in memory; run Analyze Selection again.'));
+    if (!record) {
+      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
     }
     const { layers, heads } = record.model;
     if (layer >= layers || head >= heads) {
-      throw new Error(`No head ${layer}.${head} in a ${layers}×${heads} model`);
+      throw new Error(`No head ${layer + 1}.${head + 1} in a ${layers}×${heads} model`);
     }
-    const n = record.tokens.length;
-    const offset = (layer * heads + head) * n * n;
-    return { map: attention.probabilities.slice(offset, offset + n * n).buffer };
+    const map = await this.headMaps(analysisId, layer, head);
+    return { map: map.buffer.byteLength === map.byteLength ? (map.buffer as ArrayBuffer) : map.slice().buffer };
   }
 
   /** Puts a restored panel's analysis back in the store so that its requests work after a reload. */

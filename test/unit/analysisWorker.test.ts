@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AnalysisWorkerClient } from '../../src/model/analysisWorker';
+import { Analyzer } from '../../src/model/analyzer';
 import { AnalysisError } from '../../src/model/errors';
 import type { ModelRequest } from '../../src/model/modelSource';
 import { repoRoot } from '../support/paths';
@@ -24,41 +25,52 @@ afterEach(async () => {
 });
 
 describe('AnalysisWorkerClient with the real worker bundle', () => {
-  it('analyses in a worker thread and hands back the attention tensor as a transferred buffer', async () => {
+  it('analyses in a worker thread; the tensor stays there and single heads come back on request', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     expect(client.isRunning).toBe(false);
-    const result = await client.run({ kind: 'analyze', request, text: 'This product is terrible, I want a refund.' });
+    const text = 'This product is terrible, I want a refund.';
+    const result = await client.run({ kind: 'analyze', analysisId: 'a1', request, text });
     expect(client.isRunning).toBe(true);
     expect(result.tokens.map((token) => token.id)).toEqual([101, 2023, 4031, 2003, 6659, 1010, 1045, 2215, 1037, 25416, 8630, 1012, 102]);
     expect(result.tokens[4]).toMatchObject({ text: 'terrible', start: 16, end: 24 });
-    expect(result.attentions).toBeInstanceOf(Float32Array);
-    expect(result.attentions.length).toBe(2 * 4 * 13 * 13);
+    expect('attentions' in result).toBe(false);
+    expect(result.headMeans).toBeInstanceOf(Float32Array);
     expect(result.headMeans.length).toBe(2 * 13 * 13);
     expect(result.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    // Every head the worker hands out is the model's, and the heads average to the head means.
+    const local = await new Analyzer().analyze(request, text);
+    const sums = new Float64Array(13 * 13);
+    for (let head = 0; head < 4; head += 1) {
+      const { map } = await client.run({ kind: 'headMap', analysisId: 'a1', layer: 1, head });
+      expect(Array.from(map)).toEqual(Array.from(local.attentions[1]!.subarray(head * 169, (head + 1) * 169)));
+      map.forEach((value, index) => (sums[index] = sums[index]! + value / 4));
+    }
+    sums.forEach((value, index) => expect(Math.abs(value - result.headMeans[169 + index]!)).toBeLessThan(1e-6));
+    await expect(client.run({ kind: 'headMap', analysisId: 'unknown', layer: 0, head: 0 })).rejects.toMatchObject({ code: 'attention-unavailable' });
   });
 
   it('cancels a job when its signal aborts, and the next job still runs', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     const abort = new AbortController();
-    const first = client.run({ kind: 'analyze', request, text: 'first' }, abort.signal);
+    const first = client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'first' }, abort.signal);
     abort.abort();
     await expect(first).rejects.toMatchObject({ code: 'cancelled' });
-    const second = await client.run({ kind: 'analyze', request, text: 'second' });
+    const second = await client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'second' });
     expect(second.tokens.map((token) => token.text)).toEqual(['[CLS]', 'second', '[SEP]']);
   });
 
   it('reports a bad model folder as an error with a code, and keeps serving', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
-    const error = await client.run({ kind: 'analyze', request: { ...request, source: { kind: 'folder', folder: '/nonexistent/model' } }, text: 'x' }).catch((e: unknown) => e);
+    const error = await client.run({ kind: 'analyze', analysisId: 'a1', request: { ...request, source: { kind: 'folder', folder: '/nonexistent/model' } }, text: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AnalysisError);
     expect(error).toMatchObject({ code: 'invalid-model', message: expect.stringContaining('/nonexistent/model is missing config.json') });
-    const result = await client.run({ kind: 'analyze', request, text: 'ok' });
+    const result = await client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'ok' });
     expect(result.tokens).toHaveLength(3);
   });
 
   it('refuses work after dispose', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     await client.dispose();
-    await expect(client.run({ kind: 'analyze', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
   });
 });

@@ -13,7 +13,7 @@ import { Analyzer } from '../../src/model/analyzer';
 import { AttentionSession } from '../../src/model/attentionSession';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
 import { encodeModel, decodeModel } from '../../src/model/onnx/graph';
-import { InstrumentationError, instrumentModel } from '../../src/model/onnx/instrument';
+import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from '../../src/model/onnx/instrument';
 import type { ModelDtype, ModelRequest } from '../../src/model/modelSource';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { ensureTestModel } from '../support/testModels';
@@ -27,6 +27,13 @@ const sessions = new Map<ModelDtype, AttentionSession>();
 let ids: number[];
 
 const onnxFile = (dtype: ModelDtype) => path.join(folder, 'onnx', dtype === 'fp32' ? 'model.onnx' : 'model_quantized.onnx');
+/** Layer `layer` of the per-layer arrays a run returns. */
+const layerOf = (layers: Float32Array[], layer: number, _count: number) => layers[layer]!;
+const concatenate = (layers: Float32Array[]) => {
+  const all = new Float32Array(layers.reduce((sum, layer) => sum + layer.length, 0));
+  layers.reduce((offset, layer) => (all.set(layer, offset), offset + layer.length), 0);
+  return all;
+};
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
   let worst = 0;
@@ -69,17 +76,24 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
   });
 
   it('exposes attention rows that sum to 1, and the engine\'s softmax of the exposed scores gives the exposed probabilities', async () => {
-    const out = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true, scores: true });
+    const out = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true, scores: true, headMeans: true });
     const n = ids.length;
     for (let layer = 0; layer < config.n_layers; layer += 1) {
-      const probabilities = out.attentions![layer]!;
+      const probabilities = layerOf(out.attentions!, layer, config.n_layers);
       expect(probabilities.length).toBe(config.n_heads * n * n);
       for (let row = 0; row < config.n_heads * n; row += 1) {
         const sum = probabilities.subarray(row * n, (row + 1) * n).reduce((total, value) => total + value, 0);
         expect(Math.abs(sum - 1)).toBeLessThanOrEqual(1e-5);
       }
-      const engine = softmaxRows(Float64Array.from(out.scores![layer]!), config.n_heads * n, n).weights;
+      const engine = softmaxRows(Float64Array.from(layerOf(out.scores!, layer, config.n_layers)), config.n_heads * n, n).weights;
       expect(maxAbsDiff(engine, probabilities)).toBeLessThanOrEqual(1e-6);
+      // The head means the graph computes are the mean of the exposed heads.
+      const means = layerOf(out.headMeans!, layer, config.n_layers);
+      for (let index = 0; index < n * n; index += 1) {
+        let sum = 0;
+        for (let head = 0; head < config.n_heads; head += 1) sum += probabilities[head * n * n + index]!;
+        expect(Math.abs(means[index]! - sum / config.n_heads)).toBeLessThanOrEqual(1e-6);
+      }
     }
   });
 
@@ -88,9 +102,7 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     const expected = reference.forward(ids);
     expect(maxAbsDiff(out.logits, expected.logits)).toBeLessThanOrEqual(1e-4);
     const n = ids.length;
-    out.attentions!.forEach((layer, index) => {
-      expect(maxAbsDiff(layer, expected.attentions.subarray(index * config.n_heads * n * n, (index + 1) * config.n_heads * n * n))).toBeLessThanOrEqual(1e-4);
-    });
+    expect(maxAbsDiff(concatenate(out.attentions!), expected.attentions)).toBeLessThanOrEqual(1e-4);
   });
 
   it('keeps padding columns at exactly 0 and padded rows equal to the unpadded run', async () => {
@@ -100,14 +112,14 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     const n = padded.length;
     const alone = await sessions.get('fp32')!.run({ inputIds: [short] }, { attentions: true });
     for (let layer = 0; layer < config.n_layers; layer += 1) {
-      const maps = out.attentions![layer]!;
+      const maps = layerOf(out.attentions!, layer, config.n_layers);
       for (let head = 0; head < config.n_heads; head += 1) {
         for (let row = 0; row < n; row += 1) {
           for (let col = 6; col < n; col += 1) expect(maps[(head * n + row) * n + col]).toBe(0);
         }
         for (let row = 0; row < 6; row += 1) {
           for (let col = 0; col < 6; col += 1) {
-            expect(Math.abs(maps[(head * n + row) * n + col]! - alone.attentions![layer]![(head * 6 + row) * 6 + col]!)).toBeLessThanOrEqual(1e-5);
+            expect(Math.abs(maps[(head * n + row) * n + col]! - layerOf(alone.attentions!, layer, config.n_layers)[(head * 6 + row) * 6 + col]!)).toBeLessThanOrEqual(1e-5);
           }
         }
       }
@@ -147,7 +159,8 @@ describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
     const out = await sessions.get('q8')!.run({ inputIds: [ids] }, { attentions: true });
     expect(maxAbsDiff(out.logits, expected)).toBeLessThanOrEqual(1e-5);
     const n = ids.length;
-    for (const layer of out.attentions!) {
+    for (let index = 0; index < config.n_layers; index += 1) {
+      const layer = layerOf(out.attentions!, index, config.n_layers);
       for (let row = 0; row < config.n_heads * n; row += 1) {
         expect(Math.abs(layer.subarray(row * n, (row + 1) * n).reduce((a, b) => a + b, 0) - 1)).toBeLessThanOrEqual(1e-5);
       }
@@ -199,7 +212,7 @@ describe('instrumented model cache', () => {
       const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));
       const original = path.join(copy, 'model.onnx');
       fs.copyFileSync(onnxFile('fp32'), original);
-      fs.mkdirSync(path.join(copy, 'model.attention-explorer-v1.onnx.tmp-' + process.pid), { recursive: true });
+      fs.mkdirSync(path.join(copy, `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx.tmp-${process.pid}`), { recursive: true });
       const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir);
       expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
       return;
@@ -221,9 +234,9 @@ describe('Analyzer', () => {
     expect(result.tokens.map((token) => token.id)).toEqual(ids);
     expect(result.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     const n = ids.length;
-    expect(result.attentions.length).toBe(2 * 4 * n * n);
+    expect(result.attentions.map((layer) => layer.length)).toEqual([4 * n * n, 4 * n * n]);
     const expected = reference.forward(ids);
-    expect(maxAbsDiff(result.attentions, expected.attentions)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(concatenate(result.attentions), expected.attentions)).toBeLessThanOrEqual(1e-4);
     expect(result.timings.inferenceMs).toBeGreaterThan(0);
     await analyzer.dispose();
   });
@@ -233,7 +246,7 @@ describe('Analyzer', () => {
     const result = await analyzer.analyze(request('q8'), 'word '.repeat(700));
     expect(result.tokens).toHaveLength(512);
     expect(result.truncation?.keptTextTokens).toBe(510);
-    expect(result.attentions.length).toBe(2 * 4 * 512 * 512);
+    expect(result.attentions.map((layer) => layer.length)).toEqual([4 * 512 * 512, 4 * 512 * 512]);
     await analyzer.dispose();
   });
 

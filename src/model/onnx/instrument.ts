@@ -5,6 +5,8 @@
  * - a graph output `attention_probs.{l}` `[batch, heads, n, n]`: the Softmax output times the head mask, exactly the
  *   tensor the graph goes on to multiply with V (Hugging Face's `weights * head_mask`);
  * - a graph output `attention_scores.{l}`: the Softmax input (scaled, masked scores);
+ * - a graph output `attention_head_means.{l}` `[batch, n, n]`: the mean of those probabilities over heads (cheaper
+ *   vectorised in onnxruntime than in JavaScript);
  * - one new required input `head_mask` `[mask_batch, layers, heads]` (all ones leaves the model as it was), so any set
  *   of heads can be switched off, and a batch of masks runs in one call. It has no default: onnxruntime-node only
  *   forwards feeds that are listed as session inputs, which leaves out inputs backed by an initializer.
@@ -14,10 +16,11 @@
  */
 import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
 
-export const INSTRUMENTATION_VERSION = 1;
+export const INSTRUMENTATION_VERSION = 2;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
+export const headMeansOutput = (layer: number) => `attention_head_means.${layer}`;
 
 export class InstrumentationError extends Error {
   constructor(message: string) {
@@ -93,8 +96,15 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   }
 
   const { layers, heads } = expected;
+  const opset = defaultOpset(model);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
   const initializers: onnx.ITensorProto[] = [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])];
+  // ReduceMean takes its axes as an attribute up to opset 17 and as an input from opset 18.
+  const reduceOverHeads = (input: string, output: string, name: string) =>
+    opset >= 18
+      ? node('ReduceMean', [input, 'attention_explorer/head_axis'], [output], name, { keepdims: 0 })
+      : node('ReduceMean', [input], [output], name, { axes: [1], keepdims: 0 });
+  if (opset >= 18) initializers.push(int64Tensor('attention_explorer/head_axis', [1]));
   softmaxes.forEach((softmax, layer) => {
     const probabilities = softmax.output![0]!;
     const masked = probabilitiesOutput(layer);
@@ -110,6 +120,7 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
       node('Reshape', [`${prefix}/head_mask_row`, 'attention_explorer/head_mask_shape'], [`${prefix}/head_mask`], `${prefix}/Reshape`),
       node('Mul', [probabilities, `${prefix}/head_mask`], [masked], `${prefix}/Mul`),
       node('Identity', [softmax.input![0]!], [scoresOutput(layer)], `${prefix}/Scores`),
+      reduceOverHeads(masked, headMeansOutput(layer), `${prefix}/HeadMean`),
     );
   });
 
@@ -128,6 +139,7 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
     ...(graph.output ?? []),
     ...softmaxes.map((_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
     ...softmaxes.map((_, layer) => valueInfo(scoresOutput(layer), DataType.FLOAT, attentionShape)),
+    ...softmaxes.map((_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, ['batch_size', 'sequence_length', 'sequence_length'])),
   ] as onnx.ValueInfoProto[];
   model.producerName = `${model.producerName ?? ''} + attention-explorer instrumentation v${INSTRUMENTATION_VERSION}`;
 
@@ -135,7 +147,7 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
     bytes: onnx.ModelProto.encode(model).finish(),
     layers,
     heads,
-    opset: defaultOpset(model),
+    opset,
     quantized: nodes.some((candidate) => candidate.opType === 'MatMulInteger' || candidate.opType === 'QLinearMatMul'),
     softmaxNodes: softmaxes.map((softmax) => softmax.name ?? ''),
   };

@@ -7,13 +7,19 @@ import type { AnalysisErrorData } from '../errors';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
 
+/** An analysis as the host receives it: the full attention tensor stays in the worker, under the analysis id. */
+export type AnalysisSummary = Omit<AnalysisResult, 'attentions'>;
+
 export type WorkerJob =
-  | { kind: 'analyze'; request: ModelRequest; text: string }
+  | { kind: 'analyze'; analysisId: string; request: ModelRequest; text: string }
+  | { kind: 'headMap'; analysisId: string; layer: number; head: number }
   | { kind: 'prepare'; request: ModelRequest }
   | { kind: 'release' };
 
 export interface WorkerJobResults {
-  analyze: AnalysisResult;
+  analyze: AnalysisSummary;
+  /** `[n, n]` attention probabilities of one head. */
+  headMap: { map: Float32Array };
   prepare: ModelInfo;
   release: null;
 }

@@ -1,0 +1,162 @@
+/**
+ * The model's cost on the full-size random DistilBERT (6 layers, 12 heads, dim 768, built by make-test-model):
+ * transformers.js's plain text-classification pipeline (logits only) against our instrumented analysis as the
+ * extension runs it (worker thread: tokenize with offsets, run with every attention map, head means, transfer back),
+ * for texts of exactly n tokens. While the analysis runs, the main thread stands in for the extension host: its
+ * event-loop delay is recorded (monitorEventLoopDelay, 1 ms resolution), and the process's RSS sampled every 5 ms.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { env, pipeline } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
+import { instrumentedModelFor } from '../src/model/instrumentedCache';
+import { headMeansOutput, probabilitiesOutput } from '../src/model/onnx/instrument';
+import { AnalysisWorkerClient } from '../src/model/analysisWorker';
+import type { ModelRequest } from '../src/model/modelSource';
+import { ensureTestModel } from '../test/support/testModels';
+import { formatMs, formatTiming, type Goal, type Section, type Timing } from './lib';
+
+const repoRoot = path.resolve(__dirname, '..');
+
+/** "the" is one token: n − 2 of them make exactly n tokens with [CLS] and [SEP]. */
+export function textOfTokens(n: number): string {
+  return Array.from({ length: n - 2 }, () => 'the').join(' ');
+}
+
+function summary(samples: number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return {
+    medianMs: sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2,
+    minMs: sorted[0]!,
+    maxMs: sorted[sorted.length - 1]!,
+    runs: sorted.length,
+  };
+}
+
+/**
+ * Runs `a` and `b` alternately (and which goes first alternates too), so that both see the same moments of a noisy
+ * machine; returns both timings and the median of the per-pair ratios b/a.
+ */
+async function interleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, pairs: number) {
+  await a();
+  await b();
+  const timesA: number[] = [];
+  const timesB: number[] = [];
+  const time = async (run: () => Promise<unknown>, into: number[]) => {
+    const start = performance.now();
+    await run();
+    into.push(performance.now() - start);
+  };
+  for (let pair = 0; pair < pairs; pair += 1) {
+    if (pair % 2 === 0) {
+      await time(a, timesA);
+      await time(b, timesB);
+    } else {
+      await time(b, timesB);
+      await time(a, timesA);
+    }
+  }
+  const ratios = timesB.map((value, index) => value / timesA[index]!);
+  return { a: summary(timesA), b: summary(timesB), ratio: summary(ratios).medianMs };
+}
+
+export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promise<Section> {
+  const built = Date.now();
+  const folder = ensureTestModel('full', 7, ['fp32']);
+  const buildSeconds = (Date.now() - built) / 1000;
+  const buildNote = buildSeconds < 1 ? 'already built' : `built in ${buildSeconds.toFixed(0)} s`;
+  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-'));
+  const request: ModelRequest = { source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir };
+
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = path.dirname(folder) + path.sep;
+  const classifier = await pipeline('text-classification', path.basename(folder), { dtype: 'fp32' });
+  const worker = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), { info: () => undefined, warn: console.warn, error: console.error });
+  const firstStart = performance.now();
+  await worker.run({ kind: 'analyze', analysisId: 'warm-up', request, text: 'warm up' });
+  const firstAnalysisMs = performance.now() - firstStart;
+
+  // The graphs alone, on onnxruntime in this thread: where the analysis's extra time comes from.
+  const graphOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
+  const stockGraph = await ort.InferenceSession.create(path.join(folder, 'onnx', 'model.onnx'), graphOptions);
+  const instrumentedGraph = await ort.InferenceSession.create(instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 6, heads: 12 }, storageDir).path, graphOptions);
+  const graphRows: string[][] = [];
+
+  const rows: string[][] = [];
+  const goals: Goal[] = [];
+  let worstRatio = 0;
+  let worstLag = 0;
+  for (const n of sizes) {
+    const text = textOfTokens(n);
+    const pairs = n >= 512 ? 11 : n >= 128 ? 15 : 21;
+    const measured = await interleaved(
+      () => classifier(text),
+      async () => {
+        const result = await worker.run({ kind: 'analyze', analysisId: `n${n}`, request, text });
+        if (result.tokens.length !== n) throw new Error(`expected ${n} tokens, got ${result.tokens.length}`);
+      },
+      pairs,
+    );
+    // Then analyses alone, as the extension host sees them: this thread only waits for the worker's answers.
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+    lag.enable();
+    for (let run = 0; run < Math.min(pairs, 8); run += 1) {
+      await worker.run({ kind: 'analyze', analysisId: `lag${n}-${run}`, request, text });
+    }
+    lag.disable();
+    clearInterval(sampler);
+    const ids = new BigInt64Array(n).fill(1996n);
+    ids[0] = 101n;
+    ids[n - 1] = 102n;
+    const feeds = { input_ids: new ort.Tensor('int64', ids, [1, n]), attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]) };
+    const headMask = { head_mask: new ort.Tensor('float32', new Float32Array(72).fill(1), [1, 6, 12]) };
+    const layers = [0, 1, 2, 3, 4, 5];
+    const graphs = await interleaved(
+      () => stockGraph.run(feeds),
+      () => instrumentedGraph.run({ ...feeds, ...headMask }, ['logits', ...layers.map(probabilitiesOutput), ...layers.map(headMeansOutput)]),
+      pairs,
+    );
+    graphRows.push([String(n), formatTiming(graphs.a), formatTiming(graphs.b), `${graphs.ratio.toFixed(2)}×`, `${((6 * 12 * n * n * 4) / 1024 / 1024).toFixed(1)} MB`]);
+    const lagMs = lag.max / 1e6;
+    worstRatio = Math.max(worstRatio, measured.ratio);
+    worstLag = Math.max(worstLag, lagMs);
+    rows.push([String(n), formatTiming(measured.a), formatTiming(measured.b), `${measured.ratio.toFixed(2)}×`, `${(measured.b.medianMs / measured.a.medianMs).toFixed(2)}×`, `${lagMs.toFixed(1)} ms`, `${(peakRss / 1024 / 1024).toFixed(0)} MB`]);
+  }
+  await worker.dispose();
+  await classifier.dispose();
+  await stockGraph.release();
+  await instrumentedGraph.release();
+
+  goals.push({ goal: 'Instrumented analysis ≤ 1.25 × the plain transformers.js pipeline (n = 8 … 512)', measured: `worst ${worstRatio.toFixed(2)}× (median of alternating pairs)`, met: worstRatio <= 1.25 });
+  goals.push({ goal: 'Extension host event-loop lag during an analysis ≤ 50 ms', measured: `worst ${worstLag.toFixed(1)} ms`, met: worstLag <= 50 });
+  return {
+    id: 'model',
+    title: 'DistilBERT: plain pipeline vs. instrumented analysis (full-size model, random weights)',
+    method: `A full-size DistilBERT-shaped model with random weights (6 layers, 12 heads, dim 768, hidden 3072; make-test-model, seed 7, ${buildNote}), fp32, onnxruntime-node CPU. Texts of exactly n tokens ("the" repeated). Plain: transformers.js \`pipeline('text-classification')\` on the stock graph, in the main thread. Analysis: the extension's worker thread running the instrumented graph with every attention map returned (tokenizer with offsets, head means, buffers transferred). One warm-up each, then 11–21 alternating pairs; median (min–max). The first analysis after start (load and instrument) took ${formatMs(firstAnalysisMs)}.`,
+    tables: [
+      {
+        title: 'Per text of n tokens',
+        columns: ['n', 'plain pipeline', 'instrumented analysis', 'ratio (median of pairs)', 'ratio of medians', 'worst host event-loop lag', 'peak RSS (process)'],
+        rows,
+        notes: [
+          'Plain and analysis runs alternate (and which goes first alternates too), so both meet the same moments of this shared 2-core virtual machine, whose speed varies by ±30 % from minute to minute; the ratio is the median of the per-pair ratios.',
+          'Event-loop lag and peak RSS come from a second phase of up to 8 analyses alone (this thread only waits for the worker, as the extension host does). Peak RSS is the whole benchmark process: pipeline and worker with both sessions loaded, the worker keeping recent attention tensors (up to 384 MB).',
+          'Why 512 tokens costs more than 1.25×: the analysis returns all 72 attention maps at full precision, which the plain pipeline never writes; the next table measures that alone. Exploring variants showed the head-mask multiplication costs nothing measurable; binding one preallocated output buffer was slower (fresh, zero-filled memory), and returning all maps at lower precision would give up the fidelity the tool exists for.',
+        ],
+      },
+      {
+        title: 'The graphs alone (onnxruntime in one thread, alternating pairs): stock graph vs instrumented graph returning every attention map and the head means',
+        columns: ['n', 'stock graph (logits)', 'instrumented graph (+ attention outputs)', 'ratio (median of pairs)', 'attention returned'],
+        rows: graphRows,
+        notes: ['The difference between this ratio and the analysis ratio above is our own work around the graph: tokenizing with character offsets and the worker hand-off.'],
+      },
+    ],
+    goals,
+  };
+}
