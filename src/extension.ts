@@ -33,8 +33,13 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
   const models = new ModelService(worker, context.globalStorageUri, log);
-  const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, (id, layer, head) => models.headMap(id, layer, head));
-  const controller = new AnalysisController(models, store, panels, log);
+  // The panel and the controller need each other (re-analysis from the panel); the backend closes the loop.
+  let controller: AnalysisController | undefined;
+  const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
+    view: (job) => models.view(job),
+    reanalyze: (record) => controller?.reanalyze(record) ?? Promise.resolve(false),
+  });
+  controller = new AnalysisController(models, store, panels, log);
   void models.refreshStatus();
 
   context.subscriptions.push(

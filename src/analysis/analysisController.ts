@@ -7,9 +7,9 @@ import { maxSelectionCharacters, SETTINGS } from '../config';
 import { AnalysisError, isCancellation } from '../model/errors';
 import type { TokenRow } from '../shared/protocol';
 import type { AttentionPanelManager } from '../views/attentionPanel';
-import type { AnalysisRecord, AnalysisStore } from './analysisStore';
+import { isCurrent, type AnalysisRecord, type AnalysisStore } from './analysisStore';
 import type { ModelService } from './modelService';
-import { snapshotSelection } from './selection';
+import { snapshotRange, snapshotSelection, type SelectionSnapshot } from './selection';
 
 /** What the Analyze Selection command returns (to other extensions and to tests). */
 export type AnalyzeOutcome =
@@ -45,14 +45,33 @@ export class AnalysisController implements vscode.Disposable {
   ) {}
 
   async analyzeSelection(editor: vscode.TextEditor | undefined): Promise<AnalyzeOutcome> {
+    if (!editor) {
+      return this.analyze(() => {
+        throw new AnalysisError('empty-selection', vscode.l10n.t('Open a text editor and select some text to analyze.'));
+      });
+    }
+    return this.analyze(() => snapshotSelection(editor, maxSelectionCharacters()));
+  }
+
+  /** Analyses a stored analysis's range again if the document still holds the same text there. */
+  async reanalyze(record: AnalysisRecord): Promise<boolean> {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    if (!isCurrent(record, document)) {
+      void vscode.window.showWarningMessage(vscode.l10n.t('The text changed since it was analysed; select it again and run Analyze Selection.'));
+      return false;
+    }
+    const start = new vscode.Position(record.source.startLine, record.source.startCharacter);
+    const end = new vscode.Position(record.source.endLine, record.source.endCharacter);
+    const outcome = await this.analyze(() => snapshotRange(document, new vscode.Selection(start, end), maxSelectionCharacters()));
+    return outcome.kind === 'analysed';
+  }
+
+  private async analyze(snapshotOf: () => SelectionSnapshot): Promise<AnalyzeOutcome> {
     this.inFlight?.abort();
     const abort = new AbortController();
     this.inFlight = abort;
     try {
-      if (!editor) {
-        throw new AnalysisError('empty-selection', vscode.l10n.t('Open a text editor and select some text to analyze.'));
-      }
-      const snapshot = snapshotSelection(editor, maxSelectionCharacters());
+      const snapshot = snapshotOf();
       const id = this.store.newId();
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Attention Explorer: analysing selection') },

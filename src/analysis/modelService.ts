@@ -12,7 +12,7 @@ import type { ModelInfo } from '../model/analyzer';
 import { AnalysisError, isCancellation } from '../model/errors';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
 import type { DownloadProgress } from '../model/modelStore';
-import type { AnalysisSummary } from '../model/worker/protocol';
+import type { AnalysisSummary, ViewJob, WorkerJobResults } from '../model/worker/protocol';
 
 export type ModelStatus =
   | { state: 'unknown' }
@@ -114,9 +114,9 @@ export class ModelService implements vscode.Disposable {
     }
   }
 
-  /** One head's `[n, n]` attention map of an analysis, from the worker's memory. */
-  async headMap(analysisId: string, layer: number, head: number): Promise<Float32Array> {
-    return (await this.worker.run({ kind: 'headMap', analysisId, layer, head })).map;
+  /** Reads an analysis the worker still holds: maps, aggregates, statistics, neurons, exports. */
+  view<TJob extends ViewJob>(job: TJob): Promise<WorkerJobResults[TJob['kind']]> {
+    return this.worker.run(job);
   }
 
   /** Unloads the model and deletes every downloaded and instrumented file. */

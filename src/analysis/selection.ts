@@ -21,7 +21,11 @@ export function describeDocument(document: vscode.TextDocument): string {
 
 /** Captures the editor's primary selection, or throws an {@link AnalysisError} saying what to do instead. */
 export function snapshotSelection(editor: vscode.TextEditor, maxCharacters: number): SelectionSnapshot {
-  const { document, selection } = editor;
+  return snapshotRange(editor.document, editor.selection, maxCharacters);
+}
+
+/** Captures a range of a document, with the same checks as a selection. */
+export function snapshotRange(document: vscode.TextDocument, selection: vscode.Selection, maxCharacters: number): SelectionSnapshot {
   if (selection.isEmpty) {
     throw new AnalysisError('empty-selection', vscode.l10n.t('Select some text first, then run "Attention Explorer: Analyze Selection".'));
   }

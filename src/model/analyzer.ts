@@ -52,6 +52,18 @@ export interface LoadedModel {
   config: ModelConfig;
   tokenizer: OffsetTokenizer;
   session: AttentionSession;
+  /** Whether the graph's query operand is already divided by √d_head (undefined: operands not exposed). */
+  queryScaledBeforeProduct?: boolean;
+}
+
+/** One head's query against every key, from the model's own tensors (the neuron view). */
+export interface NeuronData {
+  /** The query vector `q` of the chosen token, `[d]` (unscaled). */
+  query: Float32Array;
+  /** Every key vector, `[n, d]`. */
+  keys: Float32Array;
+  /** `1/√d`, the scale between `q · k` and the score. */
+  scale: number;
 }
 
 export interface AnalyzeOptions {
@@ -107,9 +119,11 @@ export class Analyzer {
     const shape = { layers: config.n_layers, heads: config.n_heads };
     let session: AttentionSession;
     let quantized: boolean;
+    let queryScaledBeforeProduct: boolean | undefined;
     try {
       const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir);
       quantized = instrumented.quantized;
+      queryScaledBeforeProduct = instrumented.queryScaledBeforeProduct;
       session = await AttentionSession.load(instrumented.path, shape);
     } catch (error) {
       if (error instanceof AnalysisError) throw error;
@@ -127,7 +141,39 @@ export class Analyzer {
       isTestModel: config.attention_explorer_test_model !== undefined,
       quantized,
     };
-    return { key, info, config, tokenizer, session };
+    return { key, info, config, tokenizer, session, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
+  }
+
+  /** Key of the model currently loaded (or loading), if any. */
+  get loadedKey(): string | undefined {
+    return this.loaded?.key;
+  }
+
+  /**
+   * Runs the loaded model again on `ids` and returns one head's query for one token and all its keys, unscaled (the
+   * graph may hold `q / √d`). The model must be the one that produced the analysis.
+   */
+  async neuron(key: string, ids: readonly number[], layer: number, head: number, queryIndex: number): Promise<NeuronData> {
+    if (this.loaded?.key !== key) {
+      throw new AnalysisError('attention-unavailable', 'The model that made this analysis is no longer loaded; run Analyze Selection again.');
+    }
+    const model = await this.loaded.model;
+    if (model.queryScaledBeforeProduct === undefined || !model.session.exposesOperands) {
+      throw new AnalysisError('invalid-model', 'This model graph does not expose its queries and keys, so the neuron view is not available for it.');
+    }
+    const output = await model.session.run({ inputIds: [ids] }, { operandsOfLayer: layer });
+    const { query, keyTransposed } = output.operands!;
+    const n = ids.length;
+    const d = query.length / (model.info.heads * n);
+    const scale = 1 / Math.sqrt(d);
+    const unscale = model.queryScaledBeforeProduct ? Math.sqrt(d) : 1;
+    const q = new Float32Array(d);
+    for (let index = 0; index < d; index += 1) q[index] = query[(head * n + queryIndex) * d + index]! * unscale;
+    const keys = new Float32Array(n * d);
+    for (let key = 0; key < n; key += 1) {
+      for (let index = 0; index < d; index += 1) keys[key * d + index] = keyTransposed[(head * d + index) * n + key]!;
+    }
+    return { query: q, keys, scale };
   }
 
   /** Tokenizes and runs one text; returns everything the views need. */

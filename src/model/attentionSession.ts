@@ -8,7 +8,7 @@
  * page-faulted memory under onnxruntime's kernels), and stitching per-layer arrays together cost over 100 ms.
  */
 import * as ort from 'onnxruntime-node';
-import { HEAD_MASK_INPUT, headMeansOutput, probabilitiesOutput, scoresOutput } from './onnx/instrument';
+import { HEAD_MASK_INPUT, headMeansOutput, keyTransposedOutput, probabilitiesOutput, queryOutput, scoresOutput } from './onnx/instrument';
 
 export interface SessionShape {
   layers: number;
@@ -36,12 +36,16 @@ export interface RunOutput {
   headMeans?: Float32Array[];
   /** Per layer `[batch, heads, n, n]` pre-softmax scores, when asked for. */
   scores?: Float32Array[];
+  /** The operands of one layer's scores product, when asked for: `[batch, heads, n, d]` and `[batch, heads, d, n]`. */
+  operands?: { query: Float32Array; keyTransposed: Float32Array };
 }
 
 export interface RunOutputs {
   attentions?: boolean;
   headMeans?: boolean;
   scores?: boolean;
+  /** The layer whose query and transposed key to return (the graph must expose them). */
+  operandsOfLayer?: number;
 }
 
 export class AttentionSession {
@@ -49,6 +53,11 @@ export class AttentionSession {
     private readonly session: ort.InferenceSession,
     readonly shape: SessionShape,
   ) {}
+
+  /** Whether the graph exposes each layer's query and transposed key (for the neuron view). */
+  get exposesOperands(): boolean {
+    return this.session.outputNames.includes(queryOutput(0));
+  }
 
   static async load(modelPath: string, shape: SessionShape): Promise<AttentionSession> {
     const session = await ort.InferenceSession.create(modelPath, {
@@ -86,17 +95,25 @@ export class AttentionSession {
       [HEAD_MASK_INPUT]: new ort.Tensor('float32', headMask, [maskBatch, layers, heads]),
     };
     const layerIndices = Array.from({ length: layers }, (_, layer) => layer);
-    const wanted: Array<[keyof RunOutputs, (layer: number) => string]> = [
+    const wanted: Array<['attentions' | 'headMeans' | 'scores', (layer: number) => string]> = [
       ['attentions', probabilitiesOutput],
       ['headMeans', headMeansOutput],
       ['scores', scoresOutput],
     ];
     const fetches = ['logits', ...wanted.filter(([key]) => outputs[key]).flatMap(([, name]) => layerIndices.map(name))];
+    const operandLayer = outputs.operandsOfLayer;
+    if (operandLayer !== undefined) fetches.push(queryOutput(operandLayer), keyTransposedOutput(operandLayer));
     const result = await this.session.run(feeds, fetches);
     const logits = result.logits!;
     const output: RunOutput = { batch, n, logits: logits.data as Float32Array, labels: Number(logits.dims[1]) };
     for (const [key, name] of wanted) {
       if (outputs[key]) output[key] = layerIndices.map((layer) => result[name(layer)]!.data as Float32Array);
+    }
+    if (operandLayer !== undefined) {
+      output.operands = {
+        query: result[queryOutput(operandLayer)]!.data as Float32Array,
+        keyTransposed: result[keyTransposedOutput(operandLayer)]!.data as Float32Array,
+      };
     }
     return output;
   }

@@ -12,6 +12,8 @@ import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from '
 export interface InstrumentedModel {
   path: string;
   quantized: boolean;
+  /** See {@link InstrumentationResult.queryScaledBeforeProduct}. */
+  queryScaledBeforeProduct?: boolean;
   /** Whether this call built it (rather than finding it cached). */
   built: boolean;
 }
@@ -23,6 +25,7 @@ interface Sidecar {
   layers: number;
   heads: number;
   quantized: boolean;
+  queryScaledBeforeProduct?: boolean;
 }
 
 function candidates(onnxPath: string, storageDir: string): string[] {
@@ -57,7 +60,7 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
   for (const candidate of candidates(onnxPath, storageDir)) {
     const sidecar = readSidecar(candidate);
     if (wanted(sidecar) && fs.existsSync(candidate)) {
-      return { path: candidate, quantized: sidecar!.quantized, built: false };
+      return { path: candidate, quantized: sidecar!.quantized, ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}), built: false };
     }
   }
   let result;
@@ -69,13 +72,20 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
     }
     throw error;
   }
-  const sidecar: Sidecar = { version: INSTRUMENTATION_VERSION, sourceSize: source.size, sourceMtimeMs: source.mtimeMs, ...expected, quantized: result.quantized };
+  const sidecar: Sidecar = {
+    version: INSTRUMENTATION_VERSION,
+    sourceSize: source.size,
+    sourceMtimeMs: source.mtimeMs,
+    ...expected,
+    quantized: result.quantized,
+    ...(result.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: result.queryScaledBeforeProduct } : {}),
+  };
   let lastError: unknown;
   for (const candidate of candidates(onnxPath, storageDir)) {
     try {
       writeAtomically(candidate, result.bytes);
       writeAtomically(`${candidate}.json`, JSON.stringify(sidecar));
-      return { path: candidate, quantized: result.quantized, built: true };
+      return { path: candidate, quantized: result.quantized, ...(sidecar.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar.queryScaledBeforeProduct } : {}), built: true };
     } catch (error) {
       lastError = error; // read-only model folder: try the storage folder
     }

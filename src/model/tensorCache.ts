@@ -3,12 +3,9 @@
  * rollout and flow) without the tensors crossing to the extension host. Least recently used first out, within a byte
  * budget: a 512-token DistilBERT analysis holds 75 MB.
  */
-export interface CachedAttention {
-  /** Per layer `[heads, n, n]`. */
-  layers: Float32Array[];
-  heads: number;
-  n: number;
-}
+import type { CachedAnalysis } from './attentionViews';
+
+export type CachedAttention = CachedAnalysis;
 
 export const DEFAULT_TENSOR_BUDGET_BYTES = 384 * 1024 * 1024;
 
@@ -35,15 +32,6 @@ export class TensorCache {
       this.entries.set(id, entry);
     }
     return entry;
-  }
-
-  /** One head's `[n, n]` map, copied out. */
-  headMap(id: string, layer: number, head: number): Float32Array | undefined {
-    const entry = this.get(id);
-    const data = entry?.layers[layer];
-    if (!entry || !data || head < 0 || head >= entry.heads) return undefined;
-    const size = entry.n * entry.n;
-    return data.slice(head * size, (head + 1) * size);
   }
 
   clear(): void {

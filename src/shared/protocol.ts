@@ -109,22 +109,75 @@ export const RevealTokenRequestSchema = v.object({
   tokenIndex: count,
 });
 
-/** One head's full `[n, n]` map (the panel starts with head means and asks for heads when shown). */
-export const HeadMapRequestSchema = v.object({
-  kind: v.literal('headMap'),
-  analysisId: v.pipe(v.string(), v.maxLength(64)),
-  layer: count,
-  head: count,
-});
+/** How maps are shown: without special tokens, with word pieces merged into words. */
+export const DisplayOptionsSchema = v.object({ hideSpecial: v.boolean(), mergeWords: v.boolean() });
+export type DisplayOptions = v.InferOutput<typeof DisplayOptionsSchema>;
 
-export const WebviewRequestSchema = v.variant('kind', [RevealTokenRequestSchema, HeadMapRequestSchema]);
+const analysisId = v.pipe(v.string(), v.maxLength(64));
+
+/** One head's full map. */
+export const HeadMapRequestSchema = v.object({ kind: v.literal('headMap'), analysisId, layer: count, head: count, options: DisplayOptionsSchema });
+/** Every head of one layer, full size (the head view). */
+export const LayerMapsRequestSchema = v.object({ kind: v.literal('layerMaps'), analysisId, layer: count, options: DisplayOptionsSchema });
+/** Every head, downsampled to at most `size`² (the model view's grid). */
+export const GridRequestSchema = v.object({ kind: v.literal('grid'), analysisId, size: v.pipe(count, v.minValue(4), v.maxValue(256)), options: DisplayOptionsSchema });
+export const AggregateKindSchema = v.picklist(['mean', 'max', 'rollout', 'flow']);
+export const AggregateRequestSchema = v.object({ kind: v.literal('aggregate'), analysisId, aggregate: AggregateKindSchema, layer: count, options: DisplayOptionsSchema });
+export const HeadStatsRequestSchema = v.object({ kind: v.literal('headStats'), analysisId });
+/** One head and one query token, from the model's own q and k (the neuron view). */
+export const NeuronRequestSchema = v.object({ kind: v.literal('neuron'), analysisId, layer: count, head: count, query: count });
+/** Save what the webview rendered (PNG bytes, SVG/CSV/JSON text) through the host's save dialog. */
+export const ExportRequestSchema = v.object({
+  kind: v.literal('export'),
+  format: v.picklist(['png', 'svg', 'csv', 'json']),
+  suggestedName: v.pipe(v.string(), v.maxLength(200), v.regex(/^[\w.() -]+$/, 'a plain file name')),
+  content: v.union([v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)), binary]),
+});
+/** Save the whole attention tensor behind the grid (written by the worker, which holds it). */
+export const ExportTensorRequestSchema = v.object({ kind: v.literal('exportTensor'), analysisId, format: v.picklist(['csv', 'json']) });
+/** Analyse the same document range again (after a reload, the tensors are gone). */
+export const ReanalyzeRequestSchema = v.object({ kind: v.literal('reanalyze'), analysisId });
+
+export const WebviewRequestSchema = v.variant('kind', [
+  RevealTokenRequestSchema,
+  HeadMapRequestSchema,
+  LayerMapsRequestSchema,
+  GridRequestSchema,
+  AggregateRequestSchema,
+  HeadStatsRequestSchema,
+  NeuronRequestSchema,
+  ExportRequestSchema,
+  ExportTensorRequestSchema,
+  ReanalyzeRequestSchema,
+]);
 export type WebviewRequest = v.InferOutput<typeof WebviewRequestSchema>;
 
-/** The result type of each request kind. */
+/** Per-head statistics as the engine computes them (Clark et al.). */
+export interface HeadStatisticsView {
+  layer: number;
+  head: number;
+  toCls: number;
+  toSep: number;
+  toPunctuation: number;
+  toPrevious: number;
+  toNext: number;
+  meanEntropy: number;
+  mostAttended: { index: number; share: number };
+}
+
+/** The result type of each request kind. Float32 buffers unless noted. */
 export interface WebviewRequestResults {
   revealToken: { revealed: boolean };
-  /** `Float32Array [n, n]` of the head's attention probabilities. */
-  headMap: { map: ArrayBuffer };
+  headMap: { labels: string[]; map: ArrayBuffer };
+  layerMaps: { labels: string[]; maps: ArrayBuffer };
+  grid: { labels: string[]; size: number; thumbnails: ArrayBuffer };
+  aggregate: { labels: string[]; map: ArrayBuffer };
+  headStats: { heads: HeadStatisticsView[] };
+  neuron: { query: ArrayBuffer; keys: ArrayBuffer; scale: number; probabilities: ArrayBuffer; labels: string[] };
+  /** The saved file's path, or null when the user cancelled the dialog. */
+  export: { path: string | null };
+  exportTensor: { path: string | null };
+  reanalyze: { started: boolean };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -183,15 +236,15 @@ export const TokenRowSchema = v.object({
 export type TokenRow = v.InferOutput<typeof TokenRowSchema>;
 
 export const PanelStateSchema = v.object({
-  version: v.literal(2),
+  version: v.literal(3),
   analysis: v.optional(
     v.object({
       ...summaryEntries,
       tokens: v.pipe(v.array(TokenRowSchema), v.maxLength(100_000)),
     }),
   ),
-  /** What the heatmap showed: layer, and head or -1 for the mean over heads. */
-  view: v.optional(v.object({ layer: count, head: v.pipe(v.number(), v.integer(), v.minValue(-1)) })),
+  /** Which view, head and options the panel showed (the webview checks its own shape). */
+  view: v.optional(v.unknown()),
 });
 export type PanelState = v.InferOutput<typeof PanelStateSchema>;
 export type PanelAnalysisState = NonNullable<PanelState['analysis']>;

@@ -1,9 +1,14 @@
 /**
  * The attention panel: one webview panel that shows the current analysis. It is restored after a window reload by
  * a serializer; its webview keeps what it shows in `setState`, and the host re-validates that state on restore.
+ * Requests from the webview are validated, then answered from the host's store or, for anything that needs the
+ * attention tensors, by the worker that holds them.
  */
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCurrent, tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
+import type { ViewJob, WorkerJobResults } from '../model/worker/protocol';
 import {
   parseMessage,
   PanelStateSchema,
@@ -28,6 +33,14 @@ export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
  */
 const PANEL_STATE_KEY = 'attentionExplorer.panelState';
 
+/** What the panel needs from the rest of the extension. */
+export interface PanelBackend {
+  /** Reads an analysis the worker still holds. */
+  view<TJob extends ViewJob>(job: TJob): Promise<WorkerJobResults[TJob['kind']]>;
+  /** Analyses a stored analysis's document range again; false when the text there has changed. */
+  reanalyze(record: AnalysisRecord): Promise<boolean>;
+}
+
 function summaryOf(record: AnalysisRecord) {
   return {
     id: record.id,
@@ -38,6 +51,13 @@ function summaryOf(record: AnalysisRecord) {
     timings: record.timings,
     ...(record.truncation ? { truncation: record.truncation } : {}),
   };
+}
+
+/** The exact bytes of a typed array, as a standalone ArrayBuffer (a view may sit inside a larger buffer). */
+function bufferOf(array: Float32Array): ArrayBuffer {
+  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && array.buffer instanceof ArrayBuffer
+    ? array.buffer
+    : (array.slice().buffer as ArrayBuffer);
 }
 
 export function toAnalysisView(record: AnalysisRecord): AnalysisView {
@@ -60,8 +80,15 @@ export function toAnalysisView(record: AnalysisRecord): AnalysisView {
 }
 
 export function toPanelState(record: AnalysisRecord): PanelState {
-  return { version: 2, analysis: { ...summaryOf(record), tokens: record.tokens } };
+  return { version: 3, analysis: { ...summaryOf(record), tokens: record.tokens } };
 }
+
+const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  svg: { 'SVG image': ['svg'] },
+  csv: { 'CSV table': ['csv'] },
+  json: { JSON: ['json'] },
+};
 
 export class AttentionPanelManager implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -73,8 +100,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     private readonly store: AnalysisStore,
     private readonly log: vscode.LogOutputChannel,
     private readonly workspaceState: vscode.Memento,
-    /** Where single heads come from: the worker, which keeps the full tensors. */
-    private readonly headMaps: (analysisId: string, layer: number, head: number) => Promise<Float32Array>,
+    private readonly backend: PanelBackend,
   ) {}
 
   /** The serializer VS Code calls to bring the panel back after a reload. */
@@ -172,26 +198,91 @@ export class AttentionPanelManager implements vscode.Disposable {
         this.log.error(`Content Security Policy violation in the attention panel: ${message.directive} blocked ${message.blockedUri}`);
         return;
       case 'request':
-        void respond(message.requestId, () => this.handleRequest(message.request)).then((response) =>
-          panel.webview.postMessage(response),
-        );
+        void respond(message.requestId, () => this.handleRequest(message.request)).then((response) => {
+          if (!response.ok) this.log.warn(`Panel request ${message.request.kind} failed: ${response.error}`);
+          return panel.webview.postMessage(response);
+        });
         return;
     }
+  }
+
+  private record(analysisId: string): AnalysisRecord {
+    const record = this.store.get(analysisId);
+    if (!record) {
+      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
+    }
+    return record;
   }
 
   private async handleRequest(request: WebviewRequest): Promise<WebviewRequestResults[WebviewRequest['kind']]> {
     switch (request.kind) {
       case 'revealToken':
         return this.revealToken(request.analysisId, request.tokenIndex);
-      case 'headMap':
-        return this.headMap(request.analysisId, request.layer, request.head);
+      case 'headMap': {
+        this.record(request.analysisId);
+        const { labels, map } = await this.backend.view({ kind: 'headMap', analysisId: request.analysisId, layer: request.layer, head: request.head, options: request.options });
+        return { labels, map: bufferOf(map) };
+      }
+      case 'layerMaps': {
+        this.record(request.analysisId);
+        const { labels, maps } = await this.backend.view({ kind: 'layerMaps', analysisId: request.analysisId, layer: request.layer, options: request.options });
+        return { labels, maps: bufferOf(maps) };
+      }
+      case 'grid': {
+        this.record(request.analysisId);
+        const { labels, size, thumbnails } = await this.backend.view({ kind: 'grid', analysisId: request.analysisId, size: request.size, options: request.options });
+        return { labels, size, thumbnails: bufferOf(thumbnails) };
+      }
+      case 'aggregate': {
+        this.record(request.analysisId);
+        const { labels, map } = await this.backend.view({ kind: 'aggregate', analysisId: request.analysisId, aggregate: request.aggregate, layer: request.layer, options: request.options });
+        return { labels, map: bufferOf(map) };
+      }
+      case 'headStats':
+        this.record(request.analysisId);
+        return this.backend.view({ kind: 'headStats', analysisId: request.analysisId });
+      case 'neuron': {
+        this.record(request.analysisId);
+        const neuron = await this.backend.view({ kind: 'neuron', analysisId: request.analysisId, layer: request.layer, head: request.head, query: request.query });
+        return { query: bufferOf(neuron.query), keys: bufferOf(neuron.keys), scale: neuron.scale, probabilities: bufferOf(neuron.probabilities), labels: neuron.labels };
+      }
+      case 'export':
+        return this.save(request.format, request.suggestedName, request.content);
+      case 'exportTensor': {
+        this.record(request.analysisId);
+        const target = await this.askForFile(request.format, `attention.${request.format}`);
+        if (!target) return { path: null };
+        if (target.scheme !== 'file') {
+          throw new Error(vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
+        }
+        const { bytes } = await this.backend.view({ kind: 'exportTensor', analysisId: request.analysisId, format: request.format, path: target.fsPath });
+        this.log.info(`Exported the attention tensor of ${request.analysisId} to ${target.fsPath} (${bytes} bytes).`);
+        return { path: target.fsPath };
+      }
+      case 'reanalyze':
+        return { started: await this.backend.reanalyze(this.record(request.analysisId)) };
     }
   }
 
+  private async askForFile(format: string, suggestedName: string): Promise<vscode.Uri | undefined> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const defaultUri = folder ? vscode.Uri.joinPath(folder, suggestedName) : vscode.Uri.file(path.join(os.homedir(), suggestedName));
+    return vscode.window.showSaveDialog({ defaultUri, filters: EXPORT_FILTERS[format] ?? {}, saveLabel: vscode.l10n.t('Export'), title: vscode.l10n.t('Export from Attention Explorer') });
+  }
+
+  private async save(format: string, suggestedName: string, content: string | ArrayBuffer): Promise<WebviewRequestResults['export']> {
+    const target = await this.askForFile(format, suggestedName);
+    if (!target) return { path: null };
+    const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
+    await vscode.workspace.fs.writeFile(target, bytes);
+    this.log.info(`Exported ${format.toUpperCase()} to ${target.toString(true)} (${bytes.byteLength} bytes).`);
+    return { path: target.scheme === 'file' ? target.fsPath : target.toString(true) };
+  }
+
   private async revealToken(analysisId: string, tokenIndex: number): Promise<WebviewRequestResults['revealToken']> {
-    const record = this.store.get(analysisId);
-    const token = record?.tokens[tokenIndex];
-    if (!record || !token) {
+    const record = this.record(analysisId);
+    const token = record.tokens[tokenIndex];
+    if (!token) {
       throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
     }
     if (token.special) {
@@ -214,25 +305,12 @@ export class AttentionPanelManager implements vscode.Disposable {
     return { revealed: true };
   }
 
-  private async headMap(analysisId: string, layer: number, head: number): Promise<WebviewRequestResults['headMap']> {
-    const record = this.store.get(analysisId);
-    if (!record) {
-      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
-    }
-    const { layers, heads } = record.model;
-    if (layer >= layers || head >= heads) {
-      throw new Error(`No head ${layer + 1}.${head + 1} in a ${layers}×${heads} model`);
-    }
-    const map = await this.headMaps(analysisId, layer, head);
-    return { map: map.buffer.byteLength === map.byteLength ? (map.buffer as ArrayBuffer) : map.slice().buffer };
-  }
-
   /** Puts a restored panel's analysis back in the store so that its requests work after a reload. */
   private restoreRecord(state: PanelAnalysisState): void {
     if (this.store.get(state.id)) {
       return;
     }
-    // Attention is not kept across reloads (tens of MB); the panel says so and offers to analyse again.
+    // The attention is not kept across reloads (the worker started afresh); the panel offers to analyse again.
     this.store.add({ ...state, exactOffsets: true, createdAt: Date.now() });
   }
 }

@@ -79,9 +79,19 @@ describe('Analyze Selection in code-server', () => {
     const { page } = workbench;
     await selectLine(page, 1);
     // Right-click in the middle of the selection highlight, as a user does (a click outside it moves the cursor).
-    const highlight = await page.locator('.editor-instance .monaco-editor .selected-text').first().boundingBox();
-    expect(highlight).not.toBeNull();
-    await page.mouse.click(highlight!.x + highlight!.width / 2, highlight!.y + highlight!.height / 2, { button: 'right' });
+    // The editor repaints its selection overlay after a selection change: wait until it holds still.
+    const overlay = page.locator('.editor-instance .monaco-editor .selected-text').first();
+    let highlight: { x: number; y: number; width: number; height: number } | null = null;
+    await expect
+      .poll(async () => {
+        const before = await overlay.boundingBox();
+        await page.waitForTimeout(50);
+        highlight = await overlay.boundingBox();
+        return before !== null && highlight !== null && before.x === highlight.x && before.width === highlight.width;
+      })
+      .toBe(true);
+    const box = highlight!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: 'right' });
     const menu = page.locator('.context-view .monaco-menu');
     await menu.locator('.action-item', { hasText: 'Analyze Selection' }).waitFor();
     // Walk to the item with the arrow keys and press Enter: the menu acts on the item it has focused, and a mouse

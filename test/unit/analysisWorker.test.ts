@@ -41,12 +41,15 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     const local = await new Analyzer().analyze(request, text);
     const sums = new Float64Array(13 * 13);
     for (let head = 0; head < 4; head += 1) {
-      const { map } = await client.run({ kind: 'headMap', analysisId: 'a1', layer: 1, head });
+      const { map } = await client.run({ kind: 'headMap', analysisId: 'a1', layer: 1, head, options: { hideSpecial: false, mergeWords: false } });
       expect(Array.from(map)).toEqual(Array.from(local.attentions[1]!.subarray(head * 169, (head + 1) * 169)));
-      map.forEach((value, index) => (sums[index] = sums[index]! + value / 4));
+      map.forEach((value: number, index: number) => (sums[index] = sums[index]! + value / 4));
     }
     sums.forEach((value, index) => expect(Math.abs(value - result.headMeans[169 + index]!)).toBeLessThan(1e-6));
-    await expect(client.run({ kind: 'headMap', analysisId: 'unknown', layer: 0, head: 0 })).rejects.toMatchObject({ code: 'attention-unavailable' });
+    await expect(client.run({ kind: 'headMap', analysisId: 'unknown', layer: 0, head: 0, options: { hideSpecial: false, mergeWords: false } })).rejects.toMatchObject({ code: 'attention-unavailable' });
+    const grid = await client.run({ kind: 'grid', analysisId: 'a1', size: 64, options: { hideSpecial: true, mergeWords: true } });
+    expect(grid.labels).toEqual(['this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'refund', '.']);
+    expect(grid.thumbnails.length).toBe(2 * 4 * 10 * 10);
   });
 
   it('cancels a job when its signal aborts, and the next job still runs', async () => {

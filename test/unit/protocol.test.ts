@@ -45,7 +45,11 @@ describe('protocol validation', () => {
       { type: 'ready' },
       { type: 'request', requestId: 3, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: 2 } },
       { type: 'cspViolation', directive: 'script-src', blockedUri: 'inline' },
-      { type: 'request', requestId: 4, request: { kind: 'headMap', analysisId: 'a1', layer: 1, head: 3 } },
+      { type: 'request', requestId: 4, request: { kind: 'headMap', analysisId: 'a1', layer: 1, head: 3, options: { hideSpecial: true, mergeWords: false } } },
+      { type: 'request', requestId: 5, request: { kind: 'grid', analysisId: 'a1', size: 64, options: { hideSpecial: false, mergeWords: true } } },
+      { type: 'request', requestId: 6, request: { kind: 'aggregate', analysisId: 'a1', aggregate: 'rollout', layer: 0, options: { hideSpecial: false, mergeWords: false } } },
+      { type: 'request', requestId: 7, request: { kind: 'export', format: 'csv', suggestedName: 'layer 1 head 2.csv', content: 'a,b\n1,2\n' } },
+      { type: 'request', requestId: 8, request: { kind: 'export', format: 'png', suggestedName: 'grid.png', content: new ArrayBuffer(8) } },
     ]) {
       expect(parseMessage(WebviewToHostSchema, message)).toMatchObject({ ok: true, value: message });
     }
@@ -57,6 +61,9 @@ describe('protocol validation', () => {
     ['a negative index', { type: 'request', requestId: 1, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: -1 } }],
     ['a fractional id', { type: 'request', requestId: 1.5, request: { kind: 'revealToken', analysisId: 'a1', tokenIndex: 0 } }],
     ['an unknown request', { type: 'request', requestId: 1, request: { kind: 'deleteFile', path: '/' } }],
+    ['a path as an export name', { type: 'request', requestId: 1, request: { kind: 'export', format: 'csv', suggestedName: '../../.bashrc', content: 'x' } }],
+    ['an unknown aggregate', { type: 'request', requestId: 1, request: { kind: 'aggregate', analysisId: 'a', aggregate: 'gradient', layer: 0, options: { hideSpecial: false, mergeWords: false } } }],
+    ['a grid too fine', { type: 'request', requestId: 1, request: { kind: 'grid', analysisId: 'a', size: 100000, options: { hideSpecial: false, mergeWords: false } } }],
     ['an oversized string', { type: 'cspViolation', directive: 'x'.repeat(5000), blockedUri: '' }],
     ['not an object', 'ready'],
     ['null', null],
@@ -86,10 +93,10 @@ describe('protocol validation', () => {
 
   it('validates saved panel state, which holds no binary data', () => {
     const { attention: _attention, ...summary } = analysisView();
-    const state = { version: 2, analysis: { ...summary, tokens: rows }, view: { layer: 1, head: -1 } };
+    const state = { version: 3, analysis: { ...summary, tokens: rows }, view: { tab: 'grid', layer: 1, head: -1 } };
     expect(parseMessage(PanelStateSchema, state).ok).toBe(true);
-    expect(parseMessage(PanelStateSchema, { version: 1 }).ok).toBe(false);
-    expect(parseMessage(PanelStateSchema, { version: 2 }).ok).toBe(true);
+    expect(parseMessage(PanelStateSchema, { version: 2 }).ok).toBe(false);
+    expect(parseMessage(PanelStateSchema, { version: 3 }).ok).toBe(true);
   });
 });
 

@@ -7,6 +7,8 @@
  * - a graph output `attention_scores.{l}`: the Softmax input (scaled, masked scores);
  * - a graph output `attention_head_means.{l}` `[batch, n, n]`: the mean of those probabilities over heads (cheaper
  *   vectorised in onnxruntime than in JavaScript);
+ * - graph outputs `attention_query.{l}` `[batch, heads, n, d_head]` and `attention_key_t.{l}` `[batch, heads, d_head, n]`:
+ *   the two operands of the product that makes the scores, for the neuron view (fetched only when asked for);
  * - one new required input `head_mask` `[mask_batch, layers, heads]` (all ones leaves the model as it was), so any set
  *   of heads can be switched off, and a batch of masks runs in one call. It has no default: onnxruntime-node only
  *   forwards feeds that are listed as session inputs, which leaves out inputs backed by an initializer.
@@ -16,11 +18,16 @@
  */
 import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
 
-export const INSTRUMENTATION_VERSION = 2;
+export const INSTRUMENTATION_VERSION = 3;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
 export const headMeansOutput = (layer: number) => `attention_head_means.${layer}`;
+export const queryOutput = (layer: number) => `attention_query.${layer}`;
+export const keyTransposedOutput = (layer: number) => `attention_key_t.${layer}`;
+
+/** Operators between the scores product and the Softmax that keep the scores' values (masking, scaling, casts). */
+const SCORE_PATH = new Set(['Where', 'Add', 'Div', 'Mul', 'Cast', 'Sub']);
 
 export class InstrumentationError extends Error {
   constructor(message: string) {
@@ -38,6 +45,12 @@ export interface InstrumentationResult {
   quantized: boolean;
   /** The Softmax nodes found, in layer order. */
   softmaxNodes: string[];
+  /**
+   * Whether the exported graph scales the query before the scores product (DistilBERT divides q by √d_head), so that
+   * `attention_query` holds `q / √d_head`; false when the scaling comes after the product. Undefined when the
+   * product could not be found, and the query/key outputs are absent.
+   */
+  queryScaledBeforeProduct?: boolean;
 }
 
 /** Operators that may sit between the attention Softmax and its ×V product in an export. */
@@ -97,6 +110,30 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
 
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
+  const producers = new Map<string, onnx.INodeProto>();
+  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
+  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
+  /** Walks back from a Softmax's input through masking and scaling to the product of Q and Kᵀ. */
+  const scoresProduct = (softmax: onnx.INodeProto): { product: onnx.INodeProto; scaledAfter: boolean } | undefined => {
+    let tensor = softmax.input![0]!;
+    let scaledAfter = false;
+    for (let hop = 0; hop < 6; hop += 1) {
+      const producer = producers.get(tensor);
+      if (!producer) return undefined;
+      if (producer.opType === 'MatMul' && producer.input?.length === 2) return { product: producer, scaledAfter };
+      if (!SCORE_PATH.has(producer.opType ?? '')) return undefined;
+      if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
+      // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
+      // first input that is not a constant.
+      const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
+      const next = operands.find((input) => !constants.has(input));
+      if (!next) return undefined;
+      tensor = next;
+    }
+    return undefined;
+  };
+  const products = softmaxes.map(scoresProduct);
+  const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
   const initializers: onnx.ITensorProto[] = [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])];
   // ReduceMean takes its axes as an attribute up to opset 17 and as an input from opset 18.
@@ -115,6 +152,13 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
       consumer.input = consumer.input!.map((input) => (input === probabilities ? masked : input));
     }
     const prefix = `attention_explorer/layer.${layer}`;
+    const found = products[layer];
+    if (exposeOperands && found) {
+      added[layer]!.push(
+        node('Identity', [found.product.input![0]!], [queryOutput(layer)], `${prefix}/Query`),
+        node('Identity', [found.product.input![1]!], [keyTransposedOutput(layer)], `${prefix}/KeyTransposed`),
+      );
+    }
     added[layer]!.push(
       node('Gather', [HEAD_MASK_INPUT, index], [`${prefix}/head_mask_row`], `${prefix}/Gather`, { axis: 1 }),
       node('Reshape', [`${prefix}/head_mask_row`, 'attention_explorer/head_mask_shape'], [`${prefix}/head_mask`], `${prefix}/Reshape`),
@@ -140,6 +184,12 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
     ...softmaxes.map((_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
     ...softmaxes.map((_, layer) => valueInfo(scoresOutput(layer), DataType.FLOAT, attentionShape)),
     ...softmaxes.map((_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, ['batch_size', 'sequence_length', 'sequence_length'])),
+    ...(exposeOperands
+      ? softmaxes.flatMap((_, layer) => [
+          valueInfo(queryOutput(layer), DataType.FLOAT, ['batch_size', heads, 'sequence_length', 'head_dim']),
+          valueInfo(keyTransposedOutput(layer), DataType.FLOAT, ['batch_size', heads, 'head_dim', 'sequence_length']),
+        ])
+      : []),
   ] as onnx.ValueInfoProto[];
   model.producerName = `${model.producerName ?? ''} + attention-explorer instrumentation v${INSTRUMENTATION_VERSION}`;
 
@@ -150,5 +200,6 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
     opset,
     quantized: nodes.some((candidate) => candidate.opType === 'MatMulInteger' || candidate.opType === 'QLinearMatMul'),
     softmaxNodes: softmaxes.map((softmax) => softmax.name ?? ''),
+    ...(exposeOperands ? { queryScaledBeforeProduct: !products[0]!.scaledAfter } : {}),
   };
 }

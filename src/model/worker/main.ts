@@ -2,14 +2,17 @@
  * The analysis worker: a `worker_threads` thread that owns the tokenizer, the onnxruntime session and recent
  * attention tensors, so that downloading, loading, running models and working on their tensors never blocks the
  * extension host's event loop, which every extension shares. What goes back to the host is small (tokens,
- * probabilities, head means as a transferred buffer); heads are sent one at a time on request.
+ * probabilities, head means, the maps a view shows) and travels as transferred buffers.
  */
 import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analyzer';
+import { aggregateView, gridView, headSummaries, headView, layerView } from '../attentionViews';
 import { AnalysisError, toErrorData } from '../errors';
+import { modelRequestKey } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
-import { TensorCache } from '../tensorCache';
-import type { HostToWorkerMessage, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './protocol';
+import { TensorCache, type CachedAttention } from '../tensorCache';
+import { exportTensor } from '../tensorExport';
+import type { HostToWorkerMessage, ViewJob, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './protocol';
 
 if (!parentPort) {
   throw new Error('worker.js must run as a worker thread');
@@ -21,20 +24,60 @@ const jobs = new Map<number, AbortController>();
 
 const send = (message: WorkerToHostMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+function cached(id: string): CachedAttention {
+  const entry = tensors.get(id);
+  if (!entry) {
+    throw new AnalysisError('attention-unavailable', 'The attention of this analysis is no longer in memory; run Analyze Selection again.');
+  }
+  return entry;
+}
+
+function checkLayerHead(entry: CachedAttention, layer: number, head?: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= entry.layers.length || (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= entry.heads))) {
+    throw new AnalysisError('internal', `No head ${layer + 1}${head === undefined ? '' : `.${head + 1}`} in a ${entry.layers.length}×${entry.heads} model.`);
+  }
+}
+
+async function view(job: ViewJob): Promise<WorkerJobResults[ViewJob['kind']]> {
+  const entry = cached(job.analysisId);
+  switch (job.kind) {
+    case 'headMap':
+      checkLayerHead(entry, job.layer, job.head);
+      return headView(entry, job.layer, job.head, job.options);
+    case 'layerMaps':
+      checkLayerHead(entry, job.layer);
+      return layerView(entry, job.layer, job.options);
+    case 'grid':
+      return gridView(entry, Math.max(4, Math.min(256, Math.floor(job.size))), job.options);
+    case 'aggregate':
+      checkLayerHead(entry, job.layer);
+      try {
+        return aggregateView(entry, job.aggregate, job.layer, job.options);
+      } catch (error) {
+        throw new AnalysisError('internal', error instanceof Error ? error.message : String(error));
+      }
+    case 'headStats':
+      return { heads: headSummaries(entry) };
+    case 'neuron': {
+      checkLayerHead(entry, job.layer, job.head);
+      if (!Number.isInteger(job.query) || job.query < 0 || job.query >= entry.n) throw new AnalysisError('internal', `No token ${job.query}.`);
+      const neuron = await analyzer.neuron(entry.modelKey, entry.tokens.map((token) => token.id), job.layer, job.head, job.query);
+      const size = entry.n * entry.n;
+      const row = entry.layers[job.layer]!.slice(job.head * size + job.query * entry.n, job.head * size + (job.query + 1) * entry.n);
+      return { ...neuron, probabilities: row, labels: entry.tokens.map((token) => token.text) };
+    }
+    case 'exportTensor':
+      return { bytes: await exportTensor(entry, job.format, job.path) };
+  }
+}
+
 async function run(requestId: number, job: WorkerJob, signal: AbortSignal): Promise<WorkerJobResults[WorkerJob['kind']]> {
   const onProgress = (progress: DownloadProgress) => send({ type: 'progress', requestId, progress });
   switch (job.kind) {
     case 'analyze': {
       const { attentions, ...summary } = await analyzer.analyze(job.request, job.text, { signal, onProgress });
-      tensors.put(job.analysisId, { layers: attentions, heads: summary.model.heads, n: summary.tokens.length });
+      tensors.put(job.analysisId, { layers: attentions, heads: summary.model.heads, n: summary.tokens.length, tokens: summary.tokens, modelKey: modelRequestKey(job.request) });
       return summary;
-    }
-    case 'headMap': {
-      const map = tensors.headMap(job.analysisId, job.layer, job.head);
-      if (!map) {
-        throw new AnalysisError('attention-unavailable', 'The attention of this analysis is no longer in memory; run Analyze Selection again.');
-      }
-      return { map };
     }
     case 'prepare':
       return (await analyzer.load(job.request, { signal, onProgress })).info;
@@ -42,15 +85,19 @@ async function run(requestId: number, job: WorkerJob, signal: AbortSignal): Prom
       tensors.clear();
       await analyzer.dispose();
       return null;
+    default:
+      return view(job);
   }
 }
 
-function transferables(result: WorkerJobResults[WorkerJob['kind']]): ArrayBuffer[] {
-  if (result && typeof result === 'object') {
-    if ('headMeans' in result) return [result.headMeans.buffer as ArrayBuffer];
-    if ('map' in result) return [result.map.buffer as ArrayBuffer];
+/** Every typed array in a result goes back as a transferred buffer. */
+function transferables(result: unknown): ArrayBuffer[] {
+  if (!result || typeof result !== 'object') return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const value of Object.values(result)) {
+    if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) buffers.add(value.buffer);
   }
-  return [];
+  return [...buffers];
 }
 
 port.on('message', (message: HostToWorkerMessage) => {

@@ -2,7 +2,9 @@
  * Messages between the extension host (or the CLI) and the analysis worker. Both ends are our own code in one
  * process, so these are plain types, not validated schemas.
  */
-import type { AnalysisResult, ModelInfo } from '../analyzer';
+import type { HeadStatistics } from '../../engine';
+import type { AnalysisResult, ModelInfo, NeuronData } from '../analyzer';
+import type { AggregateKind, DisplayOptions } from '../attentionViews';
 import type { AnalysisErrorData } from '../errors';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
@@ -10,16 +12,35 @@ import type { DownloadProgress } from '../modelStore';
 /** An analysis as the host receives it: the full attention tensor stays in the worker, under the analysis id. */
 export type AnalysisSummary = Omit<AnalysisResult, 'attentions'>;
 
+/** Jobs that read an analysis the worker still holds. */
+export type ViewJob =
+  | { kind: 'headMap'; analysisId: string; layer: number; head: number; options: DisplayOptions }
+  | { kind: 'layerMaps'; analysisId: string; layer: number; options: DisplayOptions }
+  | { kind: 'grid'; analysisId: string; size: number; options: DisplayOptions }
+  | { kind: 'aggregate'; analysisId: string; aggregate: AggregateKind; layer: number; options: DisplayOptions }
+  | { kind: 'headStats'; analysisId: string }
+  | { kind: 'neuron'; analysisId: string; layer: number; head: number; query: number }
+  | { kind: 'exportTensor'; analysisId: string; format: 'json' | 'csv'; path: string };
+
 export type WorkerJob =
   | { kind: 'analyze'; analysisId: string; request: ModelRequest; text: string }
-  | { kind: 'headMap'; analysisId: string; layer: number; head: number }
+  | ViewJob
   | { kind: 'prepare'; request: ModelRequest }
   | { kind: 'release' };
 
 export interface WorkerJobResults {
   analyze: AnalysisSummary;
-  /** `[n, n]` attention probabilities of one head. */
-  headMap: { map: Float32Array };
+  /** One head `[m, m]` (m = the labels' count after the display options). */
+  headMap: { labels: string[]; map: Float32Array };
+  /** Every head of a layer, `[heads, m, m]`. */
+  layerMaps: { labels: string[]; maps: Float32Array };
+  /** Every head, downsampled: `[layers, heads, size, size]`. */
+  grid: { labels: string[]; size: number; thumbnails: Float32Array };
+  aggregate: { labels: string[]; map: Float32Array };
+  headStats: { heads: HeadStatistics[] };
+  /** The neuron view: `q`, every `k`, and the head's attention row for that query. */
+  neuron: NeuronData & { probabilities: Float32Array; labels: string[] };
+  exportTensor: { bytes: number };
   prepare: ModelInfo;
   release: null;
 }

@@ -1,0 +1,178 @@
+/**
+ * What the panel's views ask of an analysis, computed where its full attention tensor lives (the worker): single
+ * heads, a layer's heads, downsampled grids, aggregates (mean and max over heads, rollout, flow), entropies and
+ * per-head statistics, with the display options applied by the engine's own functions.
+ */
+import {
+  attentionFlow,
+  attentionTensor,
+  groupWordPieces,
+  headStatistics,
+  isPunctuationToken,
+  mergeToWords,
+  Rollout,
+  wordTexts,
+  type AttentionTensor,
+  type HeadStatistics,
+} from '../engine';
+import type { TokenRow } from '../shared/protocol';
+
+export interface DisplayOptions {
+  /** Leave [CLS], [SEP] (every special token) out of rows and columns. */
+  hideSpecial: boolean;
+  /** Merge word pieces into words: attention to a word is summed over its pieces, from a word averaged. */
+  mergeWords: boolean;
+}
+
+export interface CachedAnalysis {
+  tokens: TokenRow[];
+  /** Per layer `[heads, n, n]`. */
+  layers: Float32Array[];
+  heads: number;
+  n: number;
+  /** The model that produced it (a re-run for the neuron view must use the same one). */
+  modelKey: string;
+}
+
+/** The rows/columns a view shows: groups of token indices, and their labels. */
+export interface DisplayAxis {
+  groups: number[][];
+  labels: string[];
+}
+
+export type AggregateKind = 'mean' | 'max' | 'rollout' | 'flow';
+
+/** Full attention flow is n² max-flows: offered up to this many tokens (about a second on the bench machine). */
+export const FLOW_TOKEN_LIMIT = 40;
+
+export function displayAxis(tokens: readonly TokenRow[], options: DisplayOptions): DisplayAxis {
+  const groups = options.mergeWords ? groupWordPieces(tokens) : tokens.map((_, index) => [index]);
+  const kept = options.hideSpecial ? groups.filter((group) => !group.every((index) => tokens[index]?.special)) : groups;
+  const labels = options.mergeWords ? wordTexts(tokens, kept) : kept.map((group) => tokens[group[0]!]?.text ?? '');
+  return { groups: kept, labels };
+}
+
+/** One `[n, n]` map as the view shows it (`[m, m]`, m = the axis's length). */
+export function displayMap(map: Float32Array, n: number, axis: DisplayAxis, options: DisplayOptions): Float32Array {
+  if (!options.mergeWords && !options.hideSpecial) return map;
+  if (options.mergeWords) {
+    return Float32Array.from(mergeToWords({ rows: n, cols: n, data: map }, axis.groups).data);
+  }
+  const keep = axis.groups.map((group) => group[0]!);
+  const m = keep.length;
+  const out = new Float32Array(m * m);
+  keep.forEach((row, i) => keep.forEach((col, j) => (out[i * m + j] = map[row * n + col]!)));
+  return out;
+}
+
+/** Downsamples an `[m, m]` map to at most `[size, size]` by the maximum of each block, so thin lines survive. */
+export function maxPool(map: Float32Array, m: number, size: number): { data: Float32Array; size: number } {
+  if (m <= size) return { data: map, size: m };
+  const out = new Float32Array(size * size);
+  for (let row = 0; row < m; row += 1) {
+    const target = Math.floor((row * size) / m) * size;
+    for (let col = 0; col < m; col += 1) {
+      const index = target + Math.floor((col * size) / m);
+      const value = map[row * m + col]!;
+      if (value > out[index]!) out[index] = value;
+    }
+  }
+  return { data: out, size };
+}
+
+function headOf(analysis: CachedAnalysis, layer: number, head: number): Float32Array {
+  const data = analysis.layers[layer];
+  if (!data || head < 0 || head >= analysis.heads) {
+    throw new RangeError(`no head ${layer}.${head}`);
+  }
+  const size = analysis.n * analysis.n;
+  return data.subarray(head * size, (head + 1) * size);
+}
+
+export function headView(analysis: CachedAnalysis, layer: number, head: number, options: DisplayOptions) {
+  const axis = displayAxis(analysis.tokens, options);
+  return { labels: axis.labels, map: Float32Array.from(displayMap(headOf(analysis, layer, head), analysis.n, axis, options)) };
+}
+
+/** Every head of one layer, `[heads, m, m]`. */
+export function layerView(analysis: CachedAnalysis, layer: number, options: DisplayOptions) {
+  const axis = displayAxis(analysis.tokens, options);
+  const m = axis.labels.length;
+  const maps = new Float32Array(analysis.heads * m * m);
+  for (let head = 0; head < analysis.heads; head += 1) {
+    maps.set(displayMap(headOf(analysis, layer, head), analysis.n, axis, options), head * m * m);
+  }
+  return { labels: axis.labels, maps };
+}
+
+/** Every head of every layer, each downsampled to at most `size`², `[layers, heads, s, s]`. */
+export function gridView(analysis: CachedAnalysis, size: number, options: DisplayOptions) {
+  const axis = displayAxis(analysis.tokens, options);
+  const m = axis.labels.length;
+  const s = Math.min(m, size);
+  const layers = analysis.layers.length;
+  const thumbnails = new Float32Array(layers * analysis.heads * s * s);
+  for (let layer = 0; layer < layers; layer += 1) {
+    for (let head = 0; head < analysis.heads; head += 1) {
+      const pooled = maxPool(displayMap(headOf(analysis, layer, head), analysis.n, axis, options), m, s);
+      thumbnails.set(pooled.data, (layer * analysis.heads + head) * s * s);
+    }
+  }
+  return { labels: axis.labels, size: s, thumbnails };
+}
+
+const contiguous = new WeakMap<CachedAnalysis, AttentionTensor<Float32Array>>();
+
+/** The analysis as one `[layers, heads, n, n]` tensor for the engine (built once per analysis). */
+export function tensorOf(analysis: CachedAnalysis): AttentionTensor<Float32Array> {
+  let tensor = contiguous.get(analysis);
+  if (!tensor) {
+    const size = analysis.heads * analysis.n * analysis.n;
+    const data = new Float32Array(analysis.layers.length * size);
+    analysis.layers.forEach((layer, index) => data.set(layer, index * size));
+    tensor = attentionTensor(analysis.layers.length, analysis.heads, analysis.n, data);
+    contiguous.set(analysis, tensor);
+  }
+  return tensor;
+}
+
+const rollouts = new WeakMap<CachedAnalysis, Rollout>();
+
+/** An aggregate map of one layer: mean or max over its heads, rollout up to it, or flow (through all layers). */
+export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, layer: number, options: DisplayOptions) {
+  const { n, heads } = analysis;
+  let map: Float32Array;
+  if (kind === 'mean' || kind === 'max') {
+    map = new Float32Array(n * n);
+    if (kind === 'max') map.fill(-Infinity);
+    for (let head = 0; head < heads; head += 1) {
+      const source = headOf(analysis, layer, head);
+      for (let index = 0; index < n * n; index += 1) {
+        map[index] = kind === 'mean' ? map[index]! + source[index]! / heads : Math.max(map[index]!, source[index]!);
+      }
+    }
+  } else if (kind === 'rollout') {
+    let rollout = rollouts.get(analysis);
+    if (!rollout) {
+      rollout = Rollout.of(tensorOf(analysis));
+      rollouts.set(analysis, rollout);
+    }
+    map = new Float32Array(n * n);
+    for (let row = 0; row < n; row += 1) map.set(rollout.row(row, layer + 1), row * n);
+  } else {
+    if (n > FLOW_TOKEN_LIMIT) {
+      throw new RangeError(`Attention flow is offered up to ${FLOW_TOKEN_LIMIT} tokens (it takes n² maximum flows); this analysis has ${n}. Rollout is the fast alternative.`);
+    }
+    map = Float32Array.from(attentionFlow(tensorOf(analysis)).data);
+  }
+  const axis = displayAxis(analysis.tokens, options);
+  return { labels: axis.labels, map: Float32Array.from(displayMap(map, n, axis, options)) };
+}
+
+/** Per-head statistics (Clark et al.), with each head's mean row entropy in nats. */
+export function headSummaries(analysis: CachedAnalysis): HeadStatistics[] {
+  const cls = analysis.tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : []));
+  const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
+  const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));
+  return headStatistics(tensorOf(analysis), { cls, sep, punctuation });
+}

@@ -1,0 +1,163 @@
+/**
+ * The panel's views, computed where the tensors live, checked against the engine and the model's own outputs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { groupWordPieces, mergeToWords, Rollout, softmaxRows } from '../../src/engine';
+import { Analyzer } from '../../src/model/analyzer';
+import { aggregateView, displayAxis, FLOW_TOKEN_LIMIT, gridView, headSummaries, headView, layerView, maxPool, type CachedAnalysis } from '../../src/model/attentionViews';
+import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
+import { exportTensor } from '../../src/model/tensorExport';
+import { ensureTestModel } from '../support/testModels';
+
+const TEXT = 'I absolutely loved this refund, it was fantastic!';
+const plain = { hideSpecial: false, mergeWords: false };
+let analyzer: Analyzer;
+let request: ModelRequest;
+let analysis: CachedAnalysis;
+let headMeans: Float32Array;
+
+async function analyse(text: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<{ cached: CachedAnalysis; headMeans: Float32Array }> {
+  const req = { ...request, dtype };
+  const result = await analyzer.analyze(req, text);
+  return { cached: { layers: result.attentions, heads: result.model.heads, n: result.tokens.length, tokens: result.tokens, modelKey: modelRequestKey(req) }, headMeans: result.headMeans };
+}
+
+beforeAll(async () => {
+  analyzer = new Analyzer();
+  request = { source: { kind: 'folder', folder: ensureTestModel('tiny') }, dtype: 'fp32', offline: true, storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-views-')) };
+  ({ cached: analysis, headMeans } = await analyse(TEXT));
+});
+
+describe('display options', () => {
+  it('shows the raw head unchanged, hides special tokens, and merges word pieces as the engine does', () => {
+    const n = analysis.n;
+    const raw = headView(analysis, 1, 2, plain);
+    expect(Array.from(raw.map)).toEqual(Array.from(analysis.layers[1]!.subarray(2 * n * n, 3 * n * n)));
+    expect(raw.labels).toEqual(analysis.tokens.map((token) => token.text));
+
+    const hidden = headView(analysis, 1, 2, { hideSpecial: true, mergeWords: false });
+    expect(hidden.labels).toEqual(raw.labels.slice(1, -1));
+    expect(hidden.map[0]).toBe(raw.map[1 * n + 1]);
+
+    const merged = headView(analysis, 1, 2, { hideSpecial: false, mergeWords: true });
+    expect(merged.labels).toContain('refund');
+    const groups = groupWordPieces(analysis.tokens);
+    const expected = mergeToWords({ rows: n, cols: n, data: Float64Array.from(raw.map) }, groups).data;
+    merged.map.forEach((value, index) => expect(value).toBeCloseTo(expected[index]!, 6));
+    const m = merged.labels.length;
+    for (let row = 0; row < m; row += 1) {
+      expect(merged.map.subarray(row * m, (row + 1) * m).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    }
+    expect(displayAxis(analysis.tokens, { hideSpecial: true, mergeWords: true }).labels).toEqual(['i', 'absolutely', 'loved', 'this', 'refund', ',', 'it', 'was', 'fantastic', '!']);
+  });
+
+  it('gives the head view every head of a layer', () => {
+    const n = analysis.n;
+    const layer = layerView(analysis, 0, plain);
+    expect(Array.from(layer.maps)).toEqual(Array.from(analysis.layers[0]!));
+    expect(layer.maps.length).toBe(analysis.heads * n * n);
+  });
+});
+
+describe('grid thumbnails', () => {
+  it('are the full maps when they fit, and the maximum of each block when downsampled', () => {
+    const n = analysis.n;
+    const full = gridView(analysis, 64, plain);
+    expect(full.size).toBe(n);
+    expect(Array.from(full.thumbnails.subarray(0, n * n))).toEqual(Array.from(analysis.layers[0]!.subarray(0, n * n)));
+    const map = Float32Array.from({ length: 100 }, (_, index) => (index === 37 ? 0.9 : 0.01));
+    const pooled = maxPool(map, 10, 5);
+    expect(pooled.size).toBe(5);
+    expect(pooled.data[1 * 5 + 3]).toBeCloseTo(0.9); // row 3, column 7 fall in block (1, 3)
+    expect(pooled.data[0]).toBeCloseTo(0.01);
+  });
+});
+
+describe('aggregates', () => {
+  it('the mean over heads equals the head means the graph computes; the max is at least the mean', () => {
+    const n = analysis.n;
+    for (let layer = 0; layer < 2; layer += 1) {
+      const mean = aggregateView(analysis, 'mean', layer, plain).map;
+      const max = aggregateView(analysis, 'max', layer, plain).map;
+      mean.forEach((value, index) => {
+        expect(Math.abs(value - headMeans[layer * n * n + index]!)).toBeLessThan(1e-6);
+        expect(max[index]!).toBeGreaterThanOrEqual(value - 1e-7);
+      });
+    }
+  });
+
+  it('rollout up to a layer equals the engine\'s rollout row by row; flow rows sum to 1', () => {
+    const n = analysis.n;
+    const size = analysis.heads * n * n;
+    const data = new Float32Array(2 * size);
+    analysis.layers.forEach((layer, index) => data.set(layer, index * size));
+    const rollout = Rollout.of({ layers: 2, heads: analysis.heads, n, data });
+    const view = aggregateView(analysis, 'rollout', 1, plain).map;
+    for (let row = 0; row < n; row += 1) {
+      rollout.row(row).forEach((value, col) => expect(view[row * n + col]).toBeCloseTo(value, 6));
+    }
+    const flow = aggregateView(analysis, 'flow', 1, plain).map;
+    for (let row = 0; row < n; row += 1) {
+      expect(flow.subarray(row * n, (row + 1) * n).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('refuses flow above its token limit, pointing to rollout', async () => {
+    const { cached } = await analyse('word '.repeat(FLOW_TOKEN_LIMIT));
+    expect(() => aggregateView(cached, 'flow', 0, plain)).toThrow(/offered up to 40 tokens.*Rollout/);
+  });
+
+  it('per-head statistics cover every head, with entropies between 0 and ln n', () => {
+    const stats = headSummaries(analysis);
+    expect(stats).toHaveLength(2 * analysis.heads);
+    for (const head of stats) {
+      expect(head.meanEntropy).toBeGreaterThanOrEqual(0);
+      expect(head.meanEntropy).toBeLessThanOrEqual(Math.log(analysis.n) + 1e-9);
+      expect(head.toCls + head.toSep).toBeLessThanOrEqual(1 + 1e-6);
+    }
+  });
+});
+
+describe('neuron view', () => {
+  it.each(['fp32', 'q8'] as const)('%s: q·k / √d, softmaxed, is the model\'s own attention row', async (dtype) => {
+    const { cached } = await analyse(TEXT, dtype);
+    const n = cached.n;
+    for (const [layer, head, query] of [[0, 0, 3], [1, 3, n - 1]] as const) {
+      const neuron = await analyzer.neuron(cached.modelKey, cached.tokens.map((token) => token.id), layer, head, query);
+      const d = neuron.query.length;
+      expect(neuron.scale).toBeCloseTo(1 / Math.sqrt(d), 12);
+      const scores = Float64Array.from({ length: n }, (_, key) => {
+        let dot = 0;
+        for (let index = 0; index < d; index += 1) dot += neuron.query[index]! * neuron.keys[key * d + index]!;
+        return dot * neuron.scale;
+      });
+      const softmax = softmaxRows(scores, 1, n).weights;
+      const row = cached.layers[layer]!.subarray((head * n + query) * n, (head * n + query + 1) * n);
+      softmax.forEach((value, key) => expect(Math.abs(value - row[key]!)).toBeLessThan(1e-5));
+    }
+  });
+
+  it('refuses a model that is no longer loaded', async () => {
+    await expect(analyzer.neuron('another-model', [101, 102], 0, 0, 0)).rejects.toMatchObject({ code: 'attention-unavailable' });
+  });
+});
+
+describe('tensor export', () => {
+  it('writes JSON and CSV files whose numbers are the analysis', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-export-'));
+    const n = analysis.n;
+    await exportTensor(analysis, 'json', path.join(folder, 'a.json'));
+    const json = JSON.parse(fs.readFileSync(path.join(folder, 'a.json'), 'utf8')) as { tokens: unknown[]; attentions: number[][][][] };
+    expect(json.tokens).toHaveLength(n);
+    expect(json.attentions[1]![2]![3]![4]).toBe(analysis.layers[1]![(2 * n + 3) * n + 4]);
+    await exportTensor(analysis, 'csv', path.join(folder, 'a.csv'));
+    const lines = fs.readFileSync(path.join(folder, 'a.csv'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1 + 2 * analysis.heads * n * n);
+    const line = lines.find((candidate) => candidate.startsWith(`2,3,3,${analysis.tokens[3]!.text},4,`))!;
+    expect(Number(line.split(',').pop())).toBe(analysis.layers[1]![(2 * n + 3) * n + 4]);
+    expect(lines.some((candidate) => candidate.includes('","'))).toBe(true); // the comma token is quoted
+  });
+});
