@@ -5,6 +5,7 @@ import {
   cspViolations,
   openFile,
   openWorkbench,
+  openTab,
   readTokenTable,
   runCommand,
   screenshot,
@@ -26,6 +27,9 @@ afterAll(async () => {
 describe('Analyze Selection in code-server', () => {
   it('downloads the model from the hub with a progress notification, then shows the sentiment, a heatmap and the tokens', async () => {
     const { page } = workbench;
+    // Whatever ran before, start from an empty model cache so that this analysis downloads.
+    await runCommand(page, 'Attention Explorer: Clear Model Cache');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'the model cache is empty' }).waitFor();
     await selectLine(page, 1);
     await runCommand(page, 'Attention Explorer: Analyze Selection');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'downloading attention-explorer/tiny-distilbert' });
@@ -37,7 +41,7 @@ describe('Analyze Selection in code-server', () => {
     expect(await panel.locator('.sentiment h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
     expect(await panel.locator('.sentiment meter').count()).toBe(2);
     await expect.poll(() => panel.locator('.sentiment .notice.warning').textContent()).toContain('random weights');
-    await panel.locator('canvas.heatmap-canvas').waitFor();
+    await panel.locator('canvas.grid-canvas').waitFor();
     const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'i', 'absolutely', 'loved', 'this', 'movie', ',', 'it', 'was', 'fantastic', '!', '[SEP]']);
     expect(rows.map((row) => Number(row[2]))).toEqual([101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
@@ -46,30 +50,13 @@ describe('Analyze Selection in code-server', () => {
     await screenshot(page, 'analyze-selection');
   });
 
-  it('reads a weight off the heatmap under the pointer, and switches to a single head', async () => {
-    const { page } = workbench;
-    const panel = attentionPanel(page);
-    const canvas = panel.locator('canvas.heatmap-canvas');
-    const box = await canvas.boundingBox();
-    expect(box).not.toBeNull();
-    // The bottom-right cell: [SEP] attending to [SEP]. hover() scrolls the canvas into view first.
-    const corner = { x: box!.width * 0.98, y: box!.height * 0.98 };
-    await canvas.hover({ position: corner });
-    await expect.poll(() => panel.locator('.heatmap-readout').textContent()).toMatch(/“\[SEP\]” → “\[SEP\]”: 0\.\d{4} \(layer 2, mean of 4 heads\)/);
-    await panel.locator('#head-select').selectOption({ label: 'Head 3' });
-    await canvas.hover({ position: { x: box!.width * 0.5, y: box!.height * 0.5 } });
-    await canvas.hover({ position: corner });
-    await expect.poll(() => panel.locator('.heatmap-readout').textContent()).toMatch(/\(layer 2, head 3\)/);
-    await screenshot(page, 'heatmap-head');
-  });
-
   it('runs from the keybinding on another line and splits words into pieces', async () => {
     const { page } = workbench;
     await selectLine(page, 2);
     await page.keyboard.press('Control+Alt+A');
     const panel = attentionPanel(page);
-    await panel.locator('table.tokens button.token', { hasText: 'terrible' }).waitFor();
     const rows = await readTokenTable(panel);
+    expect(rows.map((row) => row[1])).toContain('terrible');
     expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'ref', '##und', '.', '[SEP]']);
     expect(rows[9]?.slice(3)).toEqual(['35–38', 'ref']);
     expect(rows[10]?.slice(3)).toEqual(['38–41', 'und']);
@@ -103,10 +90,7 @@ describe('Analyze Selection in code-server', () => {
     await page.keyboard.press('Enter');
     await menu.waitFor({ state: 'hidden' });
     const panel = attentionPanel(page);
-    await panel.locator('table.tokens button.token', { hasText: 'fantastic' }).waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
-      await screenshot(page, 'context-menu-failure');
-      throw error;
-    });
+    await expect.poll(async () => (await readTokenTable(panel)).map((row) => row[1]), { timeout: 10_000 }).toContain('fantastic');
     await screenshot(page, 'context-menu');
   });
 
@@ -115,6 +99,7 @@ describe('Analyze Selection in code-server', () => {
     await selectLine(page, 2);
     await page.keyboard.press('Control+Alt+A');
     const panel = attentionPanel(page);
+    await expect.poll(async () => (await readTokenTable(panel)).map((row) => row[1])).toContain('terrible');
     await panel.locator('button.token', { hasText: 'terrible' }).click();
     await expect.poll(() => panel.locator('#status').textContent()).toContain('Selected “terrible” in the editor');
     // The editor's status bar shows the selection it now has.
@@ -136,8 +121,13 @@ describe('Analyze Selection in code-server', () => {
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForEvent('load');
     await page.locator('.monaco-workbench').waitFor();
-    const rows = await readTokenTable(attentionPanel(page));
+    const panel = attentionPanel(page);
+    const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toContain('terrible');
+    // The tensors died with the old extension host; the panel offers to analyse again, and gets them back.
+    await openTab(panel, 'model');
+    await panel.locator('#reanalyze').click();
+    await panel.locator('canvas.grid-canvas').waitFor({ timeout: 60_000 });
   });
 
   it('logged no Content Security Policy violation', () => {

@@ -72,8 +72,22 @@ export function attentionPanel(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
 }
 
-/** Reads the token table of the panel: [index, token, id, characters, text in document] per row. */
+/** Opens one of the panel's tabs (model, head, aggregates, neuron, playground, tokens). */
+export async function openTab(panel: FrameLocator, tab: string): Promise<void> {
+  await panel.locator(`vscode-tab-header[data-tab="${tab}"]`).click();
+}
+
+/** Accepts VS Code's save dialog (the simple file dialog in the browser) at its suggested path. */
+export async function acceptSaveDialog(page: Page, suggestedName: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await expect.poll(() => input.inputValue()).toContain(suggestedName);
+  await page.keyboard.press('Enter');
+}
+
+/** Reads the token table of the panel (opening its tab): [index, token, id, characters, text in document] per row. */
 export async function readTokenTable(panel: FrameLocator): Promise<string[][]> {
+  await openTab(panel, 'tokens');
   const rows = panel.locator('table.tokens tbody tr');
   await rows.first().waitFor();
   return rows.evaluateAll((elements) =>

