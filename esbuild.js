@@ -81,15 +81,34 @@ const reportPlugin = {
   },
 };
 
+/**
+ * Lists the npm packages the production bundles contain (build/bundled-packages.json), so the packaging script can
+ * write every bundled package's licence without a hand-kept list going stale.
+ * @param {import('esbuild').BuildResult[]} results
+ */
+function writeBundledPackages(results) {
+  const names = new Set();
+  for (const result of results) {
+    for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+      const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+      if (match?.[1]) names.add(match[1]);
+    }
+  }
+  const fs = require('node:fs');
+  fs.mkdirSync(path.join(__dirname, 'build'), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, 'build', 'bundled-packages.json'), `${JSON.stringify([...names].sort(), null, 2)}\n`);
+}
+
 async function main() {
-  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, plugins: [reportPlugin] })));
+  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, metafile: production, plugins: [reportPlugin] })));
   if (watch) {
     await Promise.all(contexts.map((context) => context.watch()));
     console.log('[esbuild] watching for changes');
     return;
   }
   try {
-    await Promise.all(contexts.map((context) => context.rebuild()));
+    const results = await Promise.all(contexts.map((context) => context.rebuild()));
+    if (production) writeBundledPackages(results);
   } finally {
     await Promise.all(contexts.map((context) => context.dispose()));
   }

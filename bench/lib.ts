@@ -90,3 +90,14 @@ export function machineDescription(): Record<string, string> {
     Node: process.version,
   };
 }
+
+/** "the" is one token: n − 2 of them make exactly n tokens with [CLS] and [SEP]. */
+export function textOfTokens(n: number): string {
+  return Array.from({ length: n - 2 }, () => 'the').join(' ');
+}
+
+/** The value below which `share` of the sorted samples fall (nearest rank). */
+export function percentile(samples: readonly number[], share: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? Number.NaN;
+}

@@ -16,14 +16,10 @@ import { headMeansOutput, probabilitiesOutput } from '../src/model/onnx/instrume
 import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 import type { ModelRequest } from '../src/model/modelSource';
 import { ensureTestModel } from '../test/support/testModels';
-import { formatMs, formatTiming, type Goal, type Section, type Timing } from './lib';
+import { formatMs, formatTiming, textOfTokens, type Goal, type Section, type Timing } from './lib';
 
 const repoRoot = path.resolve(__dirname, '..');
 
-/** "the" is one token: n − 2 of them make exactly n tokens with [CLS] and [SEP]. */
-export function textOfTokens(n: number): string {
-  return Array.from({ length: n - 2 }, () => 'the').join(' ');
-}
 
 function summary(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import { runEngineBench } from './engine';
 import { runModelBench } from './model';
 import { machineDescription, renderTable, renderTableForConsole, type Section } from './lib';
@@ -15,7 +16,17 @@ const repoRoot = path.resolve(__dirname, '..');
 const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'engine', run: () => runEngineBench() },
   { id: 'model', run: () => runModelBench() },
+  { id: 'ui', run: () => runUiBench() },
 ];
+
+/** The webview benchmark runs in its own process: its in-page code is type-checked against the DOM. */
+function runUiBench(): Section {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-')), 'ui.json');
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'bench', 'ui', 'measure.ts'), '--out', out], { cwd: repoRoot, stdio: 'inherit' });
+  const section = JSON.parse(fs.readFileSync(out, 'utf8')) as Section;
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  return section;
+}
 
 async function main(): Promise<void> {
   const onlyIndex = process.argv.indexOf('--only');

@@ -28,7 +28,11 @@ function argument(name: string): string | undefined {
 
 /** Licences of what the VSIX bundles, gathered from the installed packages at build time (not committed). */
 function writeThirdPartyNotices(file: string): void {
-  const packages = ['@huggingface/transformers', '@huggingface/tokenizers', '@huggingface/jinja', 'onnxruntime-node', 'onnxruntime-common', 'valibot'];
+  // What esbuild put in the bundles, plus what ships beside them in node_modules.
+  const bundled = JSON.parse(fs.readFileSync(path.join(repoRoot, 'build', 'bundled-packages.json'), 'utf8')) as string[];
+  // transformers.js's prebuilt dist embeds its tokenizer, template and web-runtime dependencies.
+  const embeddedInTransformers = ['@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web'];
+  const packages = [...new Set([...bundled, ...embeddedInTransformers, 'onnxruntime-node', 'onnxruntime-common'])].sort();
   const sections = packages.map((name) => {
     const folder = path.join(repoRoot, 'node_modules', name);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { version: string; license?: string };

@@ -25,20 +25,29 @@ export function groupWordPieces(tokens: readonly PieceToken[], continuingPrefix 
   return groups;
 }
 
-/** Merges one `[n, n]` attention map into `[words, words]`. */
+/**
+ * Merges one `[n, n]` attention map into `[words, words]`. Tokens in no group (hidden ones) are left out. One pass
+ * over the map: each row is spread into its word's running sums, in the same order a per-pair sum would add them.
+ */
 export function mergeToWords<T extends FloatArray>(map: Matrix<T>, groups: readonly (readonly number[])[]): Matrix<T> {
   const words = groups.length;
   const n = map.cols;
+  const wordOf = new Int32Array(n).fill(-1);
+  groups.forEach((group, word) => group.forEach((index) => (wordOf[index] = word)));
   const out = allocLike(map.data, words * words);
-  groups.forEach((from, a) => {
-    groups.forEach((to, b) => {
-      let total = 0;
-      for (const i of from) {
-        for (const j of to) total += map.data[i * n + j]!;
+  const sums = new Float64Array(words);
+  for (let word = 0; word < words; word += 1) {
+    const rows = groups[word]!;
+    sums.fill(0);
+    for (const row of rows) {
+      const offset = row * n;
+      for (let col = 0; col < n; col += 1) {
+        const target = wordOf[col]!;
+        if (target >= 0) sums[target] = sums[target]! + map.data[offset + col]!;
       }
-      out[a * words + b] = total / from.length;
-    });
-  });
+    }
+    for (let target = 0; target < words; target += 1) out[word * words + target] = sums[target]! / rows.length;
+  }
   return { rows: words, cols: words, data: out };
 }
 

@@ -74,6 +74,31 @@ describe('grid thumbnails', () => {
     expect(pooled.data[1 * 5 + 3]).toBeCloseTo(0.9); // row 3, column 7 fall in block (1, 3)
     expect(pooled.data[0]).toBeCloseTo(0.01);
   });
+
+  it('pooled straight from the model maps equal the block maxima of the displayed map, hidden rows skipped', () => {
+    // Special tokens in the middle too, so the kept rows are not one contiguous range.
+    const n = 13;
+    const special = new Set([0, 6, 12]);
+    const tokens = Array.from({ length: n }, (_, index) => ({ id: index, text: special.has(index) ? '[SEP]' : `t${index}`, start: index, end: index + 1, special: special.has(index) }));
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const synthetic: CachedAnalysis = { tokens, heads: 2, n, modelKey: 'synthetic', layers: [Float32Array.from({ length: 2 * n * n }, random)] };
+    for (const hideSpecial of [false, true]) {
+      const kept = Array.from({ length: n }, (_, index) => index).filter((index) => !(hideSpecial && special.has(index)));
+      const m = kept.length;
+      const size = 4;
+      const grid = gridView(synthetic, size, { hideSpecial, mergeWords: false });
+      expect(grid.size).toBe(size);
+      for (let head = 0; head < 2; head += 1) {
+        const expected = new Array<number>(size * size).fill(0);
+        kept.forEach((row, i) => kept.forEach((col, j) => {
+          const block = Math.floor((i * size) / m) * size + Math.floor((j * size) / m);
+          expected[block] = Math.max(expected[block]!, synthetic.layers[0]![head * n * n + row * n + col]!);
+        }));
+        expect(Array.from(grid.thumbnails.subarray(head * size * size, (head + 1) * size * size))).toEqual(expected.map(Math.fround));
+      }
+    }
+  });
 });
 
 describe('aggregates', () => {

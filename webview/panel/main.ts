@@ -141,6 +141,10 @@ function missingAttention(): HTMLElement {
   return h('div', { class: 'notice' }, h('p', {}, 'The attention tensors are not kept across window reloads (they are large).'), again);
 }
 
+function group(...children: HTMLElement[]): HTMLElement {
+  return h('span', { class: 'toolbar-group' }, ...children);
+}
+
 function toolbar(): HTMLElement {
   const checkbox = (id: string, label: string, checked: boolean, key: 'hideSpecial' | 'mergeWords') => {
     const box = h('vscode-checkbox', { id, label, checked }) as HTMLElement & { checked: boolean };
@@ -165,17 +169,13 @@ function toolbar(): HTMLElement {
   return h(
     'div',
     { class: 'toolbar', role: 'toolbar', 'aria-label': 'Display options' },
-    checkbox('option-hide-special', 'Hide [CLS]/[SEP]', view.hideSpecial, 'hideSpecial'),
-    checkbox('option-merge-words', 'Merge word pieces', view.mergeWords, 'mergeWords'),
-    h('label', { for: 'option-scheme' }, 'Colours'),
-    scheme,
-    h('label', { for: 'option-scale' }, 'Scale'),
-    scale,
-    h('label', { for: 'option-threshold' }, 'Threshold'),
-    threshold,
+    // Groups wrap as units when the panel is narrow.
+    group(checkbox('option-hide-special', 'Hide [CLS]/[SEP]', view.hideSpecial, 'hideSpecial'), checkbox('option-merge-words', 'Merge word pieces', view.mergeWords, 'mergeWords')),
+    group(h('label', { for: 'option-scheme' }, 'Colours'), scheme),
+    group(h('label', { for: 'option-scale' }, 'Scale'), scale),
+    group(h('label', { for: 'option-threshold' }, 'Threshold'), threshold),
     h('span', { class: 'toolbar-gap' }),
-    h('span', { class: 'meta' }, 'Export'),
-    ...(['png', 'svg', 'csv', 'json'] as const).map(exportButton),
+    group(h('span', { class: 'meta' }, 'Export'), ...(['png', 'svg', 'csv', 'json'] as const).map(exportButton)),
   );
 }
 

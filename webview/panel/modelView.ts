@@ -11,6 +11,8 @@ import type { PanelContext } from './panelContext';
 
 /** The largest thumbnail the worker is asked for (72 heads × 64² values at 512 tokens). */
 export const THUMBNAIL_SIZE = 64;
+/** Room for the layer labels left of the tiles, in CSS pixels. */
+const GRID_LEFT = 56;
 
 interface Grid {
   labels: string[];
@@ -18,11 +20,17 @@ interface Grid {
   thumbnails: Float32Array;
   layers: number;
   heads: number;
+  /** The analysis and display options the thumbnails were made for. */
+  key: string;
+  /** The thumbnail size asked for (the worker sends less when there are fewer tokens). */
+  requested: number;
 }
 
 export class ModelView {
   readonly element: HTMLElement;
   private readonly gridCanvas: HTMLCanvasElement;
+  /** The painted tiles and labels, kept so that hover and keyboard highlights only copy them back. */
+  private readonly gridImage = document.createElement('canvas');
   private readonly gridReadout: HTMLElement;
   private readonly gridSection: HTMLElement;
   private readonly focusSection: HTMLElement;
@@ -67,7 +75,13 @@ export class ModelView {
       if (this.hovered) this.context.update({ layer: this.hovered.layer, head: this.hovered.head, focus: true });
     });
     this.gridCanvas.addEventListener('keydown', (event) => this.onGridKey(event));
-    new ResizeObserver(() => this.drawGrid()).observe(this.gridCanvas);
+    this.gridCanvas.addEventListener('mouseleave', () => {
+      this.hovered = undefined;
+      this.composeGrid();
+    });
+    this.gridCanvas.addEventListener('focus', () => this.composeGrid());
+    this.gridCanvas.addEventListener('blur', () => this.composeGrid());
+    new ResizeObserver(() => this.onGridResize()).observe(this.gridCanvas);
   }
 
   /** Reloads what the current state needs. */
@@ -84,8 +98,15 @@ export class ModelView {
       this.renderTable();
       return;
     }
-    const grid = await this.api.grid(analysis.id, THUMBNAIL_SIZE, this.context.options);
-    this.grid = { ...grid, layers: analysis.model.layers, heads: analysis.model.heads };
+    // Coming back from a head keeps the thumbnails; a new analysis, new display options or tiles grown larger
+    // than the thumbnails fetch them again.
+    const { hideSpecial, mergeWords } = this.context.options;
+    const size = Math.max(this.grid?.requested ?? 0, this.thumbnailSize(analysis.model.heads));
+    const key = `${analysis.id}|${hideSpecial}|${mergeWords}`;
+    if (this.grid?.key !== key || this.grid.requested < size) {
+      const grid = await this.api.grid(analysis.id, size, this.context.options);
+      this.grid = { ...grid, layers: analysis.model.layers, heads: analysis.model.heads, key, requested: size };
+    }
     this.drawGrid();
   }
 
@@ -99,12 +120,36 @@ export class ModelView {
     this.focus.draw();
   }
 
+  /**
+   * Thumbnails as large as a tile is in device pixels (in steps of 8, at most THUMBNAIL_SIZE): each pixel then shows
+   * the maximum of its block, where larger thumbnails would be thinned out again by scaling down, and cost
+   * transfer time (72 heads × 64² floats is 1.2 MB).
+   */
+  private thumbnailSize(heads: number): number {
+    const width = Math.max(200, this.gridCanvas.clientWidth);
+    const gap = heads > 8 ? 4 : 6;
+    const tile = Math.max(8, Math.floor((width - GRID_LEFT - gap * heads) / heads));
+    const pixels = Math.ceil(tile * (window.devicePixelRatio || 1));
+    return Math.min(THUMBNAIL_SIZE, Math.max(16, Math.ceil(pixels / 8) * 8));
+  }
+
+  private onGridResize(): void {
+    const grid = this.grid;
+    const analysis = this.context.analysis;
+    if (grid && analysis && !this.gridSection.hidden && grid.size < grid.labels.length && this.thumbnailSize(grid.heads) > grid.requested) {
+      void this.refresh().catch((error: unknown) => this.context.setStatus(error instanceof Error ? error.message : String(error)));
+      return;
+    }
+    this.drawGrid();
+  }
+
+  /** Paints every tile (the expensive part) into an offscreen image, then puts it on screen. */
   drawGrid(): void {
     const grid = this.grid;
     if (!grid || this.gridSection.hidden) return;
     const started = performance.now();
     const width = Math.max(200, this.gridCanvas.clientWidth);
-    const left = 56;
+    const left = GRID_LEFT;
     const top = 22;
     const gap = grid.heads > 8 ? 4 : 6;
     const tile = Math.max(8, Math.floor((width - left - gap * grid.heads) / grid.heads));
@@ -113,9 +158,11 @@ export class ModelView {
     Object.assign(this.gridCanvas.dataset, { left: String(left), top: String(top), tile: String(tile), gap: String(gap) });
     this.gridCanvas.dataset.layers = String(grid.layers);
     this.gridCanvas.dataset.heads = String(grid.heads);
+    this.gridCanvas.dataset.tokens = String(grid.labels.length);
+    this.gridCanvas.dataset.thumbnail = String(grid.size);
     this.gridCanvas.setAttribute('aria-label', `Attention of ${grid.layers} layers × ${grid.heads} heads; arrow keys move between heads, Enter opens one`);
     this.gridCanvas.classList.toggle('tall', height > 600);
-    const context = beginCanvas(this.gridCanvas, width, height);
+    const context = beginCanvas(this.gridImage, width, height);
     if (!context) return;
     context.fillStyle = themeColor('--vscode-foreground', '#cccccc');
     context.font = `11px ${themeColor('--vscode-font-family', 'sans-serif')}`;
@@ -144,16 +191,30 @@ export class ModelView {
         context.drawImage(tileCanvas, left + head * (tile + gap), top + layer * (tile + gap), tile, tile);
       }
     }
-    const focused = this.context.view;
-    if (document.activeElement === this.gridCanvas || this.hovered) {
-      const target = this.hovered ?? focused;
-      context.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
-      context.lineWidth = 2;
-      context.strokeRect(left + target.head * (tile + gap) - 1, top + target.layer * (tile + gap) - 1, tile + 2, tile + 2);
-    }
+    this.gridCanvas.width = this.gridImage.width;
+    this.gridCanvas.height = this.gridImage.height;
+    this.gridCanvas.dataset.cssWidth = String(width);
+    this.gridCanvas.dataset.cssHeight = String(height);
+    this.composeGrid();
     this.lastGridDrawMs = performance.now() - started;
     this.gridCanvas.dataset.drawMs = this.lastGridDrawMs.toFixed(2);
     this.gridCanvas.dataset.background = themeColor('--vscode-editor-background', '');
+  }
+
+  /** The painted tiles plus the highlight of the hovered or selected head: all a pointer move needs to redo. */
+  private composeGrid(): void {
+    const context = this.gridCanvas.getContext('2d');
+    if (!context || this.gridImage.width === 0) return;
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.drawImage(this.gridImage, 0, 0);
+    if (document.activeElement !== this.gridCanvas && !this.hovered) return;
+    const { left, top, tile, gap } = this.layout;
+    const target = this.hovered ?? this.context.view;
+    const ratio = this.gridImage.width / Number(this.gridCanvas.dataset.cssWidth || this.gridImage.width);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
+    context.lineWidth = 2;
+    context.strokeRect(left + target.head * (tile + gap) - 1, top + target.layer * (tile + gap) - 1, tile + 2, tile + 2);
   }
 
   private onGridPointer(event: MouseEvent): void {
@@ -184,7 +245,7 @@ export class ModelView {
         }
       });
     }
-    if (changedTile) this.drawGrid();
+    if (changedTile) this.composeGrid();
     this.gridCanvas.dataset.hoverMs = (performance.now() - started).toFixed(2);
   }
 
@@ -211,7 +272,7 @@ export class ModelView {
     this.hovered = undefined;
     this.context.update(next, { reload: false });
     this.gridReadout.textContent = `Layer ${next.layer + 1}, head ${next.head + 1}. Press Enter to open it.`;
-    this.drawGrid();
+    this.composeGrid();
   }
 
   /** The table alternative of the focused head: each query token's five most attended tokens. */
