@@ -71,7 +71,7 @@ export function renderTable(table: Table): string {
   const header = `| ${table.columns.join(' | ')} |\n|${table.columns.map(() => '---').join('|')}|`;
   const body = table.rows.map((row) => `| ${row.join(' | ')} |`).join('\n');
   const notes = (table.notes ?? []).map((note) => `\n${note}`).join('\n');
-  return `#### ${table.title}\n\n${header}\n${body}\n${notes}`;
+  return `#### ${table.title}\n\n${header}\n${body}\n${notes}\n`;
 }
 
 export function renderTableForConsole(table: Table): string {

@@ -28,6 +28,8 @@ const FRAME_MS = 16;
 
 interface Samples {
   n: number;
+  /** The window the workbench ran in (the panel gets about a third of it). */
+  window: string;
   thumbnail: number;
   tile: number;
   redrawJs: number[];
@@ -192,20 +194,23 @@ const median = (values: number[]) => percentile(values, 0.5);
 const cell = (values: number[]) => `${formatMs(median(values))} (p95 ${formatMs(percentile(values, 0.95))})`;
 
 function toSection(results: Samples[], environment: string): Section {
-  const byN = new Map(results.map((result) => [result.n, result]));
-  const small = byN.get(128)!;
-  const large = byN.get(512)!;
+  const small = results.find((result) => result.n === 128)!;
+  const large = results.find((result) => result.n === 512)!;
+  const allLarge = results.filter((result) => result.n === 512);
+  const worst = (pick: (samples: Samples) => number) => Math.max(...allLarge.map(pick));
   const growth = (pick: (samples: Samples) => number[]) => `${(median(pick(large)) / median(pick(small))).toFixed(2)}×`;
+  const gridMs = worst((result) => median(result.openGrid));
+  const hoverMs = worst((result) => Math.max(percentile(result.hoverNextTile, 0.95), percentile(result.focusHover, 0.95)));
   const goals: Goal[] = [
     {
       goal: `Full grid (6 × 12 heads) on screen at n = 512 ≤ ${GRID_GOAL_MS} ms (UI)`,
-      measured: `${formatMs(median(large.openGrid))} from an option change to drawn, incl. the worker's thumbnails; redraw ${formatMs(median(large.redrawPixels))}`,
-      met: median(large.openGrid) <= GRID_GOAL_MS,
+      measured: `worst ${formatMs(gridMs)} from an option change to drawn, incl. the worker's thumbnails (${allLarge.map((result) => `${result.thumbnail}² thumbnails: ${formatMs(median(result.openGrid))}`).join(', ')})`,
+      met: gridMs <= GRID_GOAL_MS,
     },
     {
       goal: `Hover frame time ≤ ${FRAME_MS} ms at n = 512 (UI, p95)`,
-      measured: `grid ${formatMs(percentile(large.hoverNextTile, 0.95))}, focused head ${formatMs(percentile(large.focusHover, 0.95))}`,
-      met: percentile(large.hoverNextTile, 0.95) <= FRAME_MS && percentile(large.focusHover, 0.95) <= FRAME_MS,
+      measured: `worst ${formatMs(hoverMs)} (grid and focused head, both windows)`,
+      met: hoverMs <= FRAME_MS,
     },
   ];
   return {
@@ -216,14 +221,15 @@ function toSection(results: Samples[], environment: string): Section {
       'on the full-size DistilBERT-shaped test model with random weights (fp32), analysing a selection of exactly n tokens. ' +
       'Times are taken inside the webview with performance.now(). "JS" is the draw call alone; "to pixels" ends with a ' +
       '1-pixel getImageData that makes Chromium finish rasterising the canvas. Grid thumbnails are as large as a tile in ' +
-      'device pixels (steps of 8, at most 64), each pixel the maximum of its block. Window 1400 × 900, the panel beside ' +
-      'the editor. Medians with 95th percentiles.',
+      'device pixels (steps of 8, at most 64), each pixel the maximum of its block. The panel sits beside the editor; a ' +
+      'wide window gives it room for the largest thumbnails. Medians with 95th percentiles.',
     tables: [
       {
         title: 'Full grid of 72 heads',
-        columns: ['n', 'tile / thumbnail', 'option change → grid drawn', 'redraw (JS)', 'redraw to pixels', `share of ${GRID_GOAL_MS} ms`],
+        columns: ['n', 'window', 'tile / thumbnail', 'option change → grid drawn', 'redraw (JS)', 'redraw to pixels', `share of ${GRID_GOAL_MS} ms`],
         rows: results.map((result) => [
           String(result.n),
+          result.window,
           `${result.tile} px / ${result.thumbnail}²`,
           cell(result.openGrid),
           cell(result.redrawJs),
@@ -231,16 +237,17 @@ function toSection(results: Samples[], environment: string): Section {
           `${((median(result.openGrid) / GRID_GOAL_MS) * 100).toFixed(0)}%`,
         ]),
         notes: [
-          `512 vs 128 tokens: fetching and drawing the grid ${growth((samples) => samples.openGrid)}, redrawing it ${growth((samples) => samples.redrawPixels)}. ` +
+          `512 vs 128 tokens (same window): fetching and drawing the grid ${growth((samples) => samples.openGrid)}, redrawing it ${growth((samples) => samples.redrawPixels)}. ` +
             '"Option change" toggles Hide [CLS]/[SEP]: the request to the host, the worker max-pooling 72 maps for the new token set, ' +
             'the transfer back as one ArrayBuffer and the draw. A redraw (colour map change) reuses the thumbnails in the page.',
         ],
       },
       {
         title: 'Hover (pointer move → frame ready)',
-        columns: ['n', 'grid, new head', 'grid, same head', 'exact weight shown', 'focused head', `p95 vs ${FRAME_MS} ms frame`],
+        columns: ['n', 'window', 'grid, new head', 'grid, same head', 'exact weight shown', 'focused head', `p95 vs ${FRAME_MS} ms frame`],
         rows: results.map((result) => [
           String(result.n),
+          result.window,
           cell(result.hoverNextTile),
           cell(result.hoverSameTile),
           cell(result.exactWeight),
@@ -271,33 +278,45 @@ async function main(): Promise<void> {
   writeWorkspace(workspace);
   installExtension(vsix, stateDir);
   const server = await startCodeServer({ stateDir, folder: workspace, machineSettings: { 'attentionExplorer.localModelPath': modelFolder } });
-  const workbench = await openWorkbenchAt(server.url, workspace);
-  try {
-    const chromiumVersion = workbench.browser.browser.version();
-    const panel = attentionPanel(workbench.page);
-    const results: Samples[] = [];
-    for (const n of SIZES) {
-      console.log(`[bench:ui] n = ${n}`);
-      await analyse(workbench.page, panel, n);
-      const redraws = await measureRedraws(panel);
-      const layout = await panel.locator('canvas.grid-canvas').evaluate((canvas: HTMLCanvasElement) => ({ thumbnail: Number(canvas.dataset.thumbnail), tile: Number(canvas.dataset.tile) }));
-      const openGrid = await measureGridRequests(panel, n, TOGGLES);
-      const hover = await measureGridHover(panel, HOVERS);
-      const focus = await measureFocusHover(panel, HOVERS);
-      results.push({ n, ...layout, redrawJs: redraws.js, redrawPixels: redraws.pixels, openGrid, hoverNextTile: hover.nextTile, hoverSameTile: hover.sameTile, exactWeight: hover.exactWeight, focusHover: focus.hover, focusDraw: focus.draw });
+  // The usual window, then a wide one where the tiles (and so the thumbnails) reach their largest size.
+  const passes = [
+    { window: { width: 1400, height: 900 }, sizes: SIZES },
+    { window: { width: 2560, height: 1000 }, sizes: [512] },
+  ];
+  const results: Samples[] = [];
+  let chromiumVersion = '';
+  for (const pass of passes) {
+    const workbench = await openWorkbenchAt(server.url, workspace, pass.window);
+    try {
+      chromiumVersion = workbench.browser.browser.version();
+      const panel = attentionPanel(workbench.page);
+      for (const n of pass.sizes) {
+        const window = `${pass.window.width} × ${pass.window.height}`;
+        console.log(`[bench:ui] n = ${n}, window ${window}`);
+        await analyse(workbench.page, panel, n);
+        const redraws = await measureRedraws(panel);
+        const layout = await panel.locator('canvas.grid-canvas').evaluate((canvas: HTMLCanvasElement) => ({ thumbnail: Number(canvas.dataset.thumbnail), tile: Number(canvas.dataset.tile) }));
+        const openGrid = await measureGridRequests(panel, n, TOGGLES);
+        const hover = await measureGridHover(panel, HOVERS);
+        const focus = await measureFocusHover(panel, HOVERS);
+        results.push({ n, window, ...layout, redrawJs: redraws.js, redrawPixels: redraws.pixels, openGrid, hoverNextTile: hover.nextTile, hoverSameTile: hover.sameTile, exactWeight: hover.exactWeight, focusHover: focus.hover, focusDraw: focus.draw });
+      }
+    } catch (error) {
+      const shot = path.join(repoRoot, 'artifacts', 'bench-ui-failure.png');
+      fs.mkdirSync(path.dirname(shot), { recursive: true });
+      await workbench.page.screenshot({ path: shot }).catch(() => undefined);
+      console.error(`[bench:ui] screenshot of the failure: ${path.relative(repoRoot, shot)}`);
+      throw error;
+    } finally {
+      await workbench.close();
     }
+  }
+  try {
     const section = toSection(results, `Chromium ${chromiumVersion}, code-server ${version.split(' ')[0]}`);
     const json = JSON.stringify(section, null, 2);
     if (outFile) fs.writeFileSync(outFile, json);
     else console.log(json);
-  } catch (error) {
-    const shot = path.join(repoRoot, 'artifacts', 'bench-ui-failure.png');
-    fs.mkdirSync(path.dirname(shot), { recursive: true });
-    await workbench.page.screenshot({ path: shot }).catch(() => undefined);
-    console.error(`[bench:ui] screenshot of the failure: ${path.relative(repoRoot, shot)}`);
-    throw error;
   } finally {
-    await workbench.close();
     await server.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
@@ -307,4 +326,3 @@ main().catch((error: unknown) => {
   console.error(`[bench:ui] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });
-

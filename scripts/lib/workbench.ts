@@ -14,8 +14,8 @@ export interface Workbench {
 }
 
 /** Opens code-server at `serverUrl` on `folder` and waits until the explorer lists it. */
-export async function openWorkbenchAt(serverUrl: string, folder: string): Promise<Workbench> {
-  const browser = await launchChromium();
+export async function openWorkbenchAt(serverUrl: string, folder: string, viewport?: { width: number; height: number }): Promise<Workbench> {
+  const browser = await launchChromium(viewport ? { viewport } : {});
   const page = await browser.context.newPage();
   const messages: ConsoleMessage[] = [];
   page.on('console', (message) => messages.push(message));

@@ -115,6 +115,10 @@ describe('other views', () => {
     });
     await expect.poll(() => panel.locator('#aggregate-explanation').textContent()).toContain('maximum flow');
     await expect.poll(async () => (await heatmap.getAttribute('aria-label')) ?? '').toContain('attention flow');
+    // The readout follows the map now shown: no caption of the mean map left behind.
+    const readout = panel.locator('.aggregates-view .heatmap-readout');
+    await expect.poll(() => readout.textContent()).toContain('flow');
+    expect(await readout.textContent()).not.toContain('mean over heads');
     await screenshot(workbench.page, 'aggregates');
   });
 
@@ -206,7 +210,7 @@ describe('exports', () => {
 });
 
 describe('look and feel', () => {
-  it('re-colours the canvases when the theme changes', async () => {
+  it('re-colours the canvases when the theme changes: light, dark and high contrast', async () => {
     const before = (await data('canvas.grid-canvas')).background ?? '';
     const lightNow = await panel.locator('body').evaluate((body) => body.classList.contains('vscode-light'));
     const chooseTheme = async (name: string) => {
@@ -220,6 +224,13 @@ describe('look and feel', () => {
     const channels = pixel.slice(0, 3);
     expect(lightNow ? channels.every((channel) => channel < 80) : channels.every((channel) => channel > 200), `background pixel ${pixel}`).toBe(true);
     await screenshot(workbench.page, lightNow ? 'dark-theme' : 'light-theme');
+    const contrasting = (await data('canvas.grid-canvas')).background;
+    await chooseTheme('Dark High Contrast');
+    await expect.poll(async () => (await data('canvas.grid-canvas')).background, { timeout: 15_000 }).not.toBe(contrasting);
+    expect(await panel.locator('body').evaluate((body) => body.classList.contains('vscode-high-contrast'))).toBe(true);
+    const black = await panel.locator('canvas.grid-canvas').evaluate((element) => Array.from((element as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data));
+    expect(black.slice(0, 3).every((channel) => channel < 16), `high-contrast background pixel ${black}`).toBe(true);
+    await screenshot(workbench.page, 'high-contrast-theme');
     await chooseTheme(lightNow ? 'Light Modern' : 'Dark Modern');
     await expect.poll(async () => (await data('canvas.grid-canvas')).background, { timeout: 15_000 }).toBe(before);
   });

@@ -77,6 +77,14 @@ export class HeatmapCanvas {
     const m = data.labels.length;
     this.focus = { row: Math.min(this.focus.row, m - 1), col: Math.min(this.focus.col, m - 1) };
     this.canvas.setAttribute('aria-label', `${this.options.ariaLabel}, ${data.caption}: ${m} by ${m}. Rows attend to columns.`);
+    // The readout must never describe the map that was shown before.
+    if (this.hover && this.hover.row < m && this.hover.col < m) {
+      this.announce(this.hover.row, this.hover.col);
+    } else {
+      this.hover = undefined;
+      this.readout.textContent = '';
+      for (const key of ['row', 'col', 'weight']) delete this.readout.dataset[key];
+    }
     this.draw();
   }
 
