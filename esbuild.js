@@ -42,13 +42,15 @@ const builds = [
     ...nodeOptions,
     entryPoints: { extension: 'src/extension.ts', worker: 'src/model/worker/main.ts' },
     outdir: 'dist',
+    // The extension reports how long its bundle took to evaluate (activation time, measured by npm run bench).
+    banner: { js: '"use strict";\nconst __attnBundleStart = performance.now();' },
   },
   {
     bundle: true,
     platform: 'browser',
     format: 'iife',
     target: 'chrome110',
-    entryPoints: { panel: 'webview/panel/main.ts' },
+    entryPoints: { panel: 'webview/panel/main.ts', side: 'webview/side/main.ts' },
     outdir: 'dist/webview',
     sourcemap: !production,
     minify: production,

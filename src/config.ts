@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AnalysisError } from './model/errors';
+import type { AttentionSource } from './analysis/insights';
 import type { ModelDtype, ModelRequest, ModelSource } from './model/modelSource';
 
 export const SETTINGS = {
@@ -14,6 +15,13 @@ export const SETTINGS = {
   hubUrl: 'attentionExplorer.hubUrl',
   offline: 'attentionExplorer.offline',
   maxSelectionCharacters: 'attentionExplorer.maxSelectionCharacters',
+  insightsSource: 'attentionExplorer.insights.source',
+  insightsLayer: 'attentionExplorer.insights.layer',
+  insightsHead: 'attentionExplorer.insights.head',
+  hoverEnabled: 'attentionExplorer.hover.enabled',
+  decorationsMode: 'attentionExplorer.decorations.mode',
+  liveMode: 'attentionExplorer.liveMode.enabled',
+  liveModeDelay: 'attentionExplorer.liveMode.delay',
 } as const;
 
 export const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
@@ -27,6 +35,40 @@ function section() {
 export function maxSelectionCharacters(): number {
   const value = section().get<number>('maxSelectionCharacters', 20_000);
   return Number.isInteger(value) && value > 0 ? value : 20_000;
+}
+
+function integer(key: string, fallback: number, min: number, max: number): number {
+  const value = section().get<number>(key, fallback);
+  return Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
+/** Which attention hovers, decorations and the side view read (the `insights.*` settings). */
+export function insightSource(): AttentionSource {
+  const layer = integer('insights.layer', 0, 0, 1000);
+  switch (section().get<string>('insights.source', 'mean')) {
+    case 'rollout':
+      return { kind: 'rollout', layer };
+    case 'head':
+      return { kind: 'head', layer, head: integer('insights.head', 1, 1, 1000) };
+    default:
+      return { kind: 'mean', layer };
+  }
+}
+
+export function hoverEnabled(): boolean {
+  return section().get<boolean>('hover.enabled', true) !== false;
+}
+
+export function decorationMode(): 'attention' | 'importance' {
+  return section().get<string>('decorations.mode', 'attention') === 'importance' ? 'importance' : 'attention';
+}
+
+export function liveModeEnabled(): boolean {
+  return section().get<boolean>('liveMode.enabled', false) === true;
+}
+
+export function liveModeDelay(): number {
+  return integer('liveMode.delay', 600, 100, 10_000);
 }
 
 /** Whether a setting change affects which model runs. */

@@ -1,38 +1,77 @@
 /**
  * Attention Explorer's entry point. Activation only wires objects together: transformers.js, the tokenizer and the
- * model load lazily in the worker on the first analysis, so activation stays cheap for everyone sharing the host.
+ * model load lazily in the worker on the first analysis, so activation (at startup, for the status bar) stays cheap
+ * for everyone sharing the extension host.
  */
+import * as v from 'valibot';
 import * as vscode from 'vscode';
 import { AnalysisController, type AnalyzeOutcome } from './analysis/analysisController';
-import { AnalysisStore } from './analysis/analysisStore';
+import { AnalysisStore, type AnalysisRecord } from './analysis/analysisStore';
+import { InsightService } from './analysis/insightService';
+import { LiveMode } from './analysis/liveMode';
 import { ModelService, type ModelStatus } from './analysis/modelService';
 import { modelCacheDir } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
+import { PanelFocusSchema, type SideCommand, type SideStateMessage } from './shared/protocol';
 import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
+import { AttentionDecorations, type AppliedDecorations } from './views/decorations';
+import { AttentionHoverProvider, HOVER_COMMANDS } from './views/hoverProvider';
+import { selectModel, type SelectModelOutcome } from './views/selectModel';
+import { SideViewProvider } from './views/sideView';
+import { AttentionStatusBar, SIDE_VIEW_ID } from './views/statusBar';
+
+/** Set by esbuild's banner when the bundle starts evaluating (absent when not bundled). */
+declare const __attnBundleStart: number | undefined;
 
 export const COMMANDS = {
   analyzeSelection: 'attentionExplorer.analyzeSelection',
+  showPanel: 'attentionExplorer.showPanel',
+  explainSentiment: 'attentionExplorer.explainSentiment',
+  toggleDecorations: 'attentionExplorer.toggleDecorations',
+  openPlayground: 'attentionExplorer.openPlayground',
+  selectModel: 'attentionExplorer.selectModel',
   clearModelCache: 'attentionExplorer.clearModelCache',
   showLog: 'attentionExplorer.showLog',
+  focusInPanel: HOVER_COMMANDS.focusInPanel,
+  reanalyze: HOVER_COMMANDS.reanalyze,
 } as const;
+
+const FocusArgumentSchema = v.object({ analysisId: v.pipe(v.string(), v.maxLength(64)), ...PanelFocusSchema.entries });
+const AnalysisArgumentSchema = v.object({ analysisId: v.pipe(v.string(), v.maxLength(64)) });
 
 /** What `activate` returns: a small surface for other extensions and the extension-host tests. */
 export interface AttentionExplorerApi {
   /** Whether the attention panel is open. */
   readonly isPanelOpen: boolean;
+  /** The analysis the panel shows, if open. */
+  readonly panelAnalysisId: string | undefined;
   /** Whether the analysis worker thread is running. */
   readonly isWorkerRunning: boolean;
   /** The model's state, as the status bar and side view show it. */
   readonly modelStatus: ModelStatus;
   /** Where downloaded models are kept (under the extension's global storage). */
   readonly modelCacheDir: string;
+  /** The status bar item's text. */
+  readonly statusBarText: string;
+  /** The state the side view was last sent (undefined until it was opened). */
+  readonly sideViewState: SideStateMessage | undefined;
+  /** Whether an analysis is stale (its text was edited); undefined for an unknown id. */
+  isStale(analysisId: string): boolean | undefined;
+  /** The tint applied to an editor (undefined: none). */
+  decorationsOf(editor: vscode.TextEditor): AppliedDecorations | undefined;
+  /** Resolves with the outcome of the latest live-mode analysis once it has finished. */
+  liveModeSettled(): Promise<AnalyzeOutcome | undefined>;
+  /** How long activation took: evaluating the bundle, and `activate` itself (milliseconds). */
+  readonly activation: { loadMs: number; activateMs: number };
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
+  const activateStart = performance.now();
   const log = vscode.window.createOutputChannel('Attention Explorer', { log: true });
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
   const models = new ModelService(worker, context.globalStorageUri, log);
+  const insights = new InsightService((job) => models.view(job));
   // The panel and the controller need each other (re-analysis from the panel); the backend closes the loop.
   let controller: AnalysisController | undefined;
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
@@ -40,6 +79,11 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     reanalyze: (record) => controller?.reanalyze(record) ?? Promise.resolve(false),
   });
   controller = new AnalysisController(models, store, panels, log);
+  const live = new LiveMode(controller);
+  const decorations = new AttentionDecorations(store, insights);
+  const statusBar = new AttentionStatusBar(models, store);
+  const commands = new CommandHandlers(controller, store, panels, decorations, models, log);
+  const sideView = new SideViewProvider(context.extensionUri, store, models, insights, live, { run: (command) => commands.side(command, live) }, log);
   void models.refreshStatus();
 
   context.subscriptions.push(
@@ -48,22 +92,46 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     panels,
     controller,
     models,
+    live,
+    decorations,
+    statusBar,
+    sideView,
     { dispose: () => void worker.dispose() },
+    vscode.workspace.onDidChangeTextDocument((event) => store.applyChange(event)),
+    store.onDidChange((change) => {
+      void vscode.commands.executeCommand('setContext', 'attentionExplorer.hasAnalysis', store.latest() !== undefined);
+      if (change.kind === 'stale') panels.markStale(change.record);
+    }),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels.serializer()),
-    vscode.commands.registerCommand(
-      COMMANDS.analyzeSelection,
-      (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor),
-    ),
+    vscode.window.registerWebviewViewProvider(SIDE_VIEW_ID, sideView),
+    vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(store, insights)),
+    vscode.commands.registerCommand(COMMANDS.analyzeSelection, (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand(COMMANDS.showPanel, () => commands.showPanel()),
+    vscode.commands.registerCommand(COMMANDS.explainSentiment, () => commands.explainSentiment()),
+    vscode.commands.registerCommand(COMMANDS.toggleDecorations, () => commands.toggleDecorations()),
+    vscode.commands.registerCommand(COMMANDS.openPlayground, () => panels.focus({ tab: 'playground' })),
+    vscode.commands.registerCommand(COMMANDS.selectModel, (choice?: unknown): Promise<SelectModelOutcome> => selectModel(choice)),
     vscode.commands.registerCommand(COMMANDS.clearModelCache, async () => {
       await models.clearCache();
       void vscode.window.showInformationMessage(vscode.l10n.t('Attention Explorer: the model cache is empty; the model downloads again on the next analysis.'));
     }),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
+    vscode.commands.registerCommand(COMMANDS.focusInPanel, (argument?: unknown) => commands.focusInPanel(argument)),
+    vscode.commands.registerCommand(COMMANDS.reanalyze, (argument?: unknown) => commands.reanalyze(argument)),
   );
+
+  const activation = {
+    loadMs: typeof __attnBundleStart === 'number' ? activateStart - __attnBundleStart : 0,
+    activateMs: performance.now() - activateStart,
+  };
+  log.info(`Activated in ${(activation.loadMs + activation.activateMs).toFixed(1)} ms (bundle ${activation.loadMs.toFixed(1)} ms, activate ${activation.activateMs.toFixed(1)} ms).`);
 
   return {
     get isPanelOpen() {
       return panels.isOpen;
+    },
+    get panelAnalysisId() {
+      return panels.shownAnalysis;
     },
     get isWorkerRunning() {
       return worker.isRunning;
@@ -72,9 +140,139 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       return models.status;
     },
     modelCacheDir: modelCacheDir(context.globalStorageUri),
+    get statusBarText() {
+      return statusBar.text;
+    },
+    get sideViewState() {
+      return sideView.lastPosted;
+    },
+    isStale: (analysisId) => {
+      const record = store.get(analysisId);
+      return record ? record.tracked?.stale === true : undefined;
+    },
+    decorationsOf: (editor) => decorations.appliedTo(editor),
+    liveModeSettled: () => live.whenSettled(),
+    activation,
   };
 }
 
 export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
+}
+
+/** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
+class CommandHandlers {
+  constructor(
+    private readonly controller: AnalysisController,
+    private readonly store: AnalysisStore,
+    private readonly panels: AttentionPanelManager,
+    private readonly decorations: AttentionDecorations,
+    private readonly models: ModelService,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  showPanel(): void {
+    this.panels.focus({}, this.store.latest());
+  }
+
+  /** The sentiment card (the explanation view of a later version will take its place). */
+  async explainSentiment(): Promise<AnalyzeOutcome | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor && !editor.selection.isEmpty && !this.selectionIsAnalysed(editor)) {
+      const outcome = await this.controller.analyzeSelection(editor);
+      if (outcome.kind !== 'analysed') return outcome;
+    }
+    const latest = this.store.latest();
+    if (!latest) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('Select some text and run Explain Sentiment (or Analyze Selection) first.'));
+      return undefined;
+    }
+    this.panels.focus({ section: 'sentiment' }, latest);
+    return undefined;
+  }
+
+  async toggleDecorations(): Promise<boolean> {
+    const enabled = await this.decorations.setEnabled(!this.decorations.isEnabled);
+    const editor = vscode.window.activeTextEditor;
+    if (enabled && (!editor || this.store.ofDocument(editor.document.uri).length === 0)) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('Attention decorations are on: they tint text analysed in this editor. Select text and run Analyze Selection.'));
+    }
+    return enabled;
+  }
+
+  focusInPanel(argument: unknown): boolean {
+    const parsed = v.safeParse(FocusArgumentSchema, argument);
+    if (!parsed.success) {
+      this.log.warn('Focus in panel: ignored an unusable argument.');
+      return false;
+    }
+    const { analysisId, ...target } = parsed.output;
+    const record = this.store.get(analysisId);
+    if (!record) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
+      return false;
+    }
+    this.panels.focus(target, record);
+    return true;
+  }
+
+  async reanalyze(argument: unknown): Promise<boolean> {
+    const parsed = v.safeParse(AnalysisArgumentSchema, argument);
+    const record = parsed.success ? this.store.get(parsed.output.analysisId) : undefined;
+    if (!record) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
+      return false;
+    }
+    return this.controller.reanalyze(record);
+  }
+
+  /** What the side view's buttons do. */
+  async side(command: SideCommand, live: LiveMode): Promise<unknown> {
+    switch (command.command) {
+      case 'analyzeSelection':
+        return vscode.commands.executeCommand(COMMANDS.analyzeSelection);
+      case 'showPanel':
+        return this.showPanel();
+      case 'openRecent': {
+        const record = this.store.get(command.analysisId);
+        if (!record) return undefined;
+        this.panels.show(record);
+        return this.revealSource(record);
+      }
+      case 'setLiveMode':
+        return live.setEnabled(command.enabled);
+      case 'modelAction':
+        switch (command.action) {
+          case 'download':
+            return this.models.prepare().catch((error: unknown) => this.log.error(`Download failed: ${error instanceof Error ? error.message : String(error)}`));
+          case 'cancelDownload':
+            return this.models.cancelDownload();
+          case 'retry':
+            return this.models.prepare().catch((error: unknown) => this.log.error(`Loading the model failed: ${error instanceof Error ? error.message : String(error)}`));
+          case 'selectModel':
+            return vscode.commands.executeCommand(COMMANDS.selectModel);
+          case 'openSettings':
+            return vscode.commands.executeCommand('workbench.action.openSettings', '@ext:attention-explorer.attention-explorer');
+          case 'showLog':
+            return this.log.show(true);
+        }
+    }
+  }
+
+  private selectionIsAnalysed(editor: vscode.TextEditor): boolean {
+    const start = editor.document.offsetAt(editor.selection.start);
+    const end = editor.document.offsetAt(editor.selection.end);
+    return this.store.ofDocument(editor.document.uri).some((record) => {
+      const tracked = this.store.locate(record, editor.document);
+      return tracked !== undefined && !tracked.stale && tracked.start === start && tracked.end === end;
+    });
+  }
+
+  private async revealSource(record: AnalysisRecord): Promise<void> {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    const tracked = this.store.locate(record, document);
+    if (!tracked) return;
+    const range = new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end));
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Selection(range.start, range.end), preserveFocus: false });
+  }
 }

@@ -7,7 +7,7 @@ import { maxSelectionCharacters, SETTINGS } from '../config';
 import { AnalysisError, isCancellation } from '../model/errors';
 import type { TokenRow } from '../shared/protocol';
 import type { AttentionPanelManager } from '../views/attentionPanel';
-import { isCurrent, type AnalysisRecord, type AnalysisStore } from './analysisStore';
+import type { AnalysisRecord, AnalysisStore } from './analysisStore';
 import type { ModelService } from './modelService';
 import { snapshotRange, snapshotSelection, type SelectionSnapshot } from './selection';
 
@@ -25,6 +25,14 @@ export type AnalyzeOutcome =
   | { kind: 'refused'; code: string; message: string }
   | { kind: 'failed'; code: string; message: string }
   | { kind: 'cancelled' };
+
+/** How an analysis presents itself. */
+export interface AnalyzeOptions {
+  /** Open or reveal the panel (default). Live mode leaves it alone and only updates it when it is open. */
+  reveal?: boolean;
+  /** No notifications (live mode): refusals and failures go to the log, the side view and the status bar. */
+  quiet?: boolean;
+}
 
 const ACTIONS = {
   openSettings: () => vscode.l10n.t('Open Settings'),
@@ -44,29 +52,37 @@ export class AnalysisController implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  async analyzeSelection(editor: vscode.TextEditor | undefined): Promise<AnalyzeOutcome> {
+  async analyzeSelection(editor: vscode.TextEditor | undefined, options: AnalyzeOptions = {}): Promise<AnalyzeOutcome> {
     if (!editor) {
       return this.analyze(() => {
         throw new AnalysisError('empty-selection', vscode.l10n.t('Open a text editor and select some text to analyze.'));
-      });
+      }, options);
     }
-    return this.analyze(() => snapshotSelection(editor, maxSelectionCharacters()));
+    return this.analyze(() => snapshotSelection(editor, maxSelectionCharacters()), options);
   }
 
-  /** Analyses a stored analysis's range again if the document still holds the same text there. */
+  /** Analyses a range of a document (hover links, live mode). */
+  async analyzeRange(document: vscode.TextDocument, range: vscode.Range, options: AnalyzeOptions = {}): Promise<AnalyzeOutcome> {
+    return this.analyze(() => snapshotRange(document, new vscode.Selection(range.start, range.end), maxSelectionCharacters()), options);
+  }
+
+  /**
+   * Analyses a stored analysis's text again: where it is now, with the edits made since if it is stale (asked for
+   * after a reload, when the tensors are gone, or from a stale hover).
+   */
   async reanalyze(record: AnalysisRecord): Promise<boolean> {
     const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
-    if (!isCurrent(record, document)) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('The text changed since it was analysed; select it again and run Analyze Selection.'));
+    const tracked = this.store.locate(record, document);
+    if (!tracked || tracked.end <= tracked.start) {
+      void vscode.window.showWarningMessage(vscode.l10n.t('The analysed text is no longer in the document; select text and run Analyze Selection.'));
       return false;
     }
-    const start = new vscode.Position(record.source.startLine, record.source.startCharacter);
-    const end = new vscode.Position(record.source.endLine, record.source.endCharacter);
-    const outcome = await this.analyze(() => snapshotRange(document, new vscode.Selection(start, end), maxSelectionCharacters()));
+    const range = new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end));
+    const outcome = await this.analyzeRange(document, range);
     return outcome.kind === 'analysed';
   }
 
-  private async analyze(snapshotOf: () => SelectionSnapshot): Promise<AnalyzeOutcome> {
+  private async analyze(snapshotOf: () => SelectionSnapshot, options: AnalyzeOptions): Promise<AnalyzeOutcome> {
     this.inFlight?.abort();
     const abort = new AbortController();
     this.inFlight = abort;
@@ -89,8 +105,11 @@ export class AnalysisController implements vscode.Disposable {
         timings: { tokenizeMs: result.timings.tokenizeMs, inferenceMs: result.timings.inferenceMs, totalMs: result.timings.totalMs },
         headMeans: result.headMeans,
         createdAt: Date.now(),
+        tracked: { start: snapshot.startOffset, end: snapshot.startOffset + snapshot.text.length, stale: false },
       };
       this.store.add(record);
+      // Edits made while the model ran were not tracked yet: the text check marks the record stale if there were.
+      this.store.locate(record, snapshot.document);
       if (!result.exactOffsets) {
         this.log.warn(`Some token offsets of analysis ${id} are approximate (the tokenizer did something the aligner does not replay).`);
       }
@@ -98,12 +117,12 @@ export class AnalysisController implements vscode.Disposable {
       this.log.info(
         `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.dtype}): ${result.tokens.length} tokens, ${result.model.labels[best]} ${(result.probabilities[best]! * 100).toFixed(1)}%; tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms.`,
       );
-      if (result.truncation) {
+      if (result.truncation && !options.quiet) {
         void vscode.window.showInformationMessage(
           vscode.l10n.t('The selection has {0} word pieces; DistilBERT reads 512 tokens, so the analysis covers its first {1} characters.', result.truncation.textTokens, result.truncation.analysedEnd),
         );
       }
-      this.panels.show(record);
+      this.panels.show(record, { reveal: options.reveal !== false });
       return {
         kind: 'analysed',
         analysisId: id,
@@ -114,7 +133,7 @@ export class AnalysisController implements vscode.Disposable {
         model: record.model,
       };
     } catch (error) {
-      return this.report(error);
+      return this.report(error, options.quiet === true);
     } finally {
       if (this.inFlight === abort) {
         this.inFlight = undefined;
@@ -126,9 +145,15 @@ export class AnalysisController implements vscode.Disposable {
     this.inFlight?.abort();
   }
 
-  private report(error: unknown): AnalyzeOutcome {
+  private report(error: unknown, quiet: boolean): AnalyzeOutcome {
     if (isCancellation(error)) {
       return { kind: 'cancelled' };
+    }
+    if (quiet) {
+      const code = error instanceof AnalysisError ? error.code : 'internal';
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.info(`Live analysis not made (${code}): ${message}`);
+      return { kind: code === 'empty-selection' || code === 'selection-too-long' ? 'refused' : 'failed', code, message };
     }
     if (error instanceof AnalysisError && (error.code === 'empty-selection' || error.code === 'selection-too-long')) {
       if (error.code === 'selection-too-long') {

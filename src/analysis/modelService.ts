@@ -30,6 +30,7 @@ export class ModelService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
   private readonly subscriptions: vscode.Disposable[] = [];
   private loadedKey: string | undefined;
+  private activeDownload: DownloadNotification | undefined;
 
   /** Fires whenever the model's state changes. */
   readonly onDidChangeStatus = this.changed.event;
@@ -74,26 +75,45 @@ export class ModelService implements vscode.Disposable {
 
   /**
    * Runs one analysis in the worker; a download on the way shows a cancellable notification. The worker keeps the
-   * full attention tensor under `analysisId` (see {@link headMap}).
+   * full attention tensor under `analysisId` (see {@link view}).
    */
   async analyze(analysisId: string, text: string, signal: AbortSignal): Promise<AnalysisSummary> {
+    const result = await this.withModel(signal, (request, abort, onProgress) => this.worker.run({ kind: 'analyze', analysisId, request, text }, abort, onProgress));
+    return result;
+  }
+
+  /** Downloads (if needed) and loads the configured model without analysing anything: the side view's Download. */
+  async prepare(signal: AbortSignal = new AbortController().signal): Promise<ModelInfo> {
+    return this.withModel(signal, (request, abort, onProgress) => this.worker.run({ kind: 'prepare', request }, abort, onProgress));
+  }
+
+  /** Cancels the download in progress, if any (the notification's Cancel does the same). */
+  cancelDownload(): void {
+    this.activeDownload?.cancel();
+  }
+
+  private async withModel<TResult extends AnalysisSummary | ModelInfo>(
+    signal: AbortSignal,
+    run: (request: ModelRequest, abort: AbortSignal, onProgress: (progress: DownloadProgress) => void) => Promise<TResult>,
+  ): Promise<TResult> {
     const request = readModelRequest(this.globalStorage);
     const modelName = modelDisplayName(request.source);
     const key = modelRequestKey(request);
     if (this.loadedKey !== key) this.setStatus({ state: 'loading', modelName });
     const download = new DownloadNotification(modelName);
+    this.activeDownload = download;
     // Cancelling the notification cancels the request that started the download.
     const abort = new AbortController();
     const forward = () => abort.abort();
     signal.addEventListener('abort', forward, { once: true });
     download.onCancel(forward);
     try {
-      const result = await this.worker.run({ kind: 'analyze', analysisId, request, text }, abort.signal, (progress) => {
+      const result = await run(request, abort.signal, (progress) => {
         this.setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
         download.report(progress);
       });
       this.loadedKey = key;
-      this.setStatus({ state: 'ready', modelName, info: result.model });
+      this.setStatus({ state: 'ready', modelName, info: 'model' in result ? result.model : result });
       return result;
     } catch (error) {
       if (isCancellation(error)) {
@@ -111,6 +131,7 @@ export class ModelService implements vscode.Disposable {
     } finally {
       signal.removeEventListener('abort', forward);
       download.close();
+      if (this.activeDownload === download) this.activeDownload = undefined;
     }
   }
 
@@ -158,6 +179,13 @@ class DownloadNotification {
     this.cancelHandlers.push(handler);
   }
 
+  /** Cancels from elsewhere (the side view), as the notification's button does. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.cancelHandlers.forEach((handler) => handler());
+  }
+
   report(event: DownloadProgress): void {
     if (!this.finish) {
       this.open();
@@ -176,10 +204,7 @@ class DownloadNotification {
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Attention Explorer: downloading {0}', this.modelName), cancellable: true },
       (progress, token) => {
         this.progress = progress;
-        token.onCancellationRequested(() => {
-          this.cancelled = true;
-          this.cancelHandlers.forEach((handler) => handler());
-        });
+        token.onCancellationRequested(() => this.cancel());
         this.flush();
         return done;
       },

@@ -73,6 +73,28 @@ export class Rollout<T extends FloatArray = FloatArray> {
     return vector;
   }
 
+  /**
+   * Column `col` of `R_uptoLayer`: how much each position draws on input token `col`. Each `Â_l` times a column
+   * vector from the bottom up, O(layers · n²) like a row.
+   */
+  column(col: number, uptoLayer = this.layers): Float64Array {
+    const n = this.n;
+    let vector = new Float64Array(n);
+    vector[col] = 1;
+    for (let layer = 0; layer < uptoLayer; layer += 1) {
+      const matrix = this.residual[layer]!.data;
+      const next = new Float64Array(n);
+      for (let i = 0; i < n; i += 1) {
+        const offset = i * n;
+        let sum = 0;
+        for (let j = 0; j < n; j += 1) sum += matrix[offset + j]! * vector[j]!;
+        next[i] = sum;
+      }
+      vector = next;
+    }
+    return vector;
+  }
+
   /** Every layer's full rollout matrix `R_l`, `[layers, n, n]`. O(layers · n³): on demand only. */
   full(): Stack<T> {
     const n = this.n;

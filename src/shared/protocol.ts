@@ -213,13 +213,39 @@ export const ShowAnalysisMessageSchema = v.object({
   analysis: AnalysisViewSchema,
 });
 
+export const PANEL_TABS = ['model', 'head', 'aggregates', 'neuron', 'playground', 'tokens'] as const;
+export const PanelTabSchema = v.picklist(PANEL_TABS);
+export type PanelTab = v.InferOutput<typeof PanelTabSchema>;
+
+/**
+ * Where the panel should look (hover links, Open Playground, Explain Sentiment): a tab, a head, a query token, or
+ * the sentiment card. Indices are 0-based; the webview clamps them to the analysis.
+ */
+export const PanelFocusSchema = v.object({
+  tab: v.optional(PanelTabSchema),
+  layer: v.optional(count),
+  head: v.optional(count),
+  /** The neuron view's query token (a raw token index). */
+  query: v.optional(count),
+  /** Open the head large in the model view. */
+  focus: v.optional(v.boolean()),
+  /** Scroll to and focus a part of the page. */
+  section: v.optional(v.picklist(['sentiment'])),
+});
+export type PanelFocus = v.InferOutput<typeof PanelFocusSchema>;
+
+export const FocusMessageSchema = v.object({ type: v.literal('focus'), target: PanelFocusSchema });
+
+/** The shown analysis's text was edited: its weights no longer describe the document. */
+export const StaleMessageSchema = v.object({ type: v.literal('stale'), analysisId, stale: v.boolean() });
+
 export const ResponseMessageSchema = v.variant('ok', [
   v.object({ type: v.literal('response'), requestId: count, ok: v.literal(true), result: v.unknown() }),
   v.object({ type: v.literal('response'), requestId: count, ok: v.literal(false), error: shortText }),
 ]);
 export type ResponseMessage = v.InferOutput<typeof ResponseMessageSchema>;
 
-export const HostToWebviewSchema = v.union([ShowAnalysisMessageSchema, ResponseMessageSchema]);
+export const HostToWebviewSchema = v.union([ShowAnalysisMessageSchema, FocusMessageSchema, StaleMessageSchema, ResponseMessageSchema]);
 export type HostToWebviewMessage = v.InferOutput<typeof HostToWebviewSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -267,3 +293,66 @@ export function parseMessage<TSchema extends v.GenericSchema>(
     .join('; ');
   return { ok: false, reason };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The side view (a webview view in the activity bar): the model's state, the current analysis, recent ones, and
+// live mode. The host sends one state message whenever any of it changes; the view sends commands back.
+
+export const MODEL_ACTIONS = ['download', 'cancelDownload', 'retry', 'selectModel', 'openSettings', 'showLog'] as const;
+export const ModelActionSchema = v.picklist(MODEL_ACTIONS);
+export type ModelAction = v.InferOutput<typeof ModelActionSchema>;
+
+export const SideModelSchema = v.object({
+  state: v.picklist(['unknown', 'not-downloaded', 'downloaded', 'downloading', 'loading', 'ready', 'error']),
+  /** One sentence for people, e.g. "Downloading … 45%" or the error with what to do. */
+  text: shortText,
+  /** Download progress, 0–100. */
+  percent: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100))),
+  actions: v.pipe(v.array(v.object({ action: ModelActionSchema, label: shortText })), v.maxLength(6)),
+});
+
+export const SideAnalysisSchema = v.object({
+  id: analysisId,
+  label: shortText,
+  probability: v.number(),
+  labels: v.pipe(v.array(v.object({ label: shortText, probability: v.number() })), v.maxLength(100)),
+  documentName: shortText,
+  /** 1-based line of the analysed text's start. */
+  line: count,
+  preview: shortText,
+  stale: v.boolean(),
+  isTestModel: v.boolean(),
+});
+export type SideAnalysis = v.InferOutput<typeof SideAnalysisSchema>;
+
+export const SideStateMessageSchema = v.object({
+  type: v.literal('sideState'),
+  model: SideModelSchema,
+  current: v.optional(
+    v.object({
+      ...SideAnalysisSchema.entries,
+      /** Tokens as shown, with [CLS]'s rollout share of each (0 for special tokens); absent without attention. */
+      tokens: v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(1024)),
+      importance: v.optional(v.pipe(v.array(v.number()), v.maxLength(1024))),
+    }),
+  ),
+  recent: v.pipe(v.array(SideAnalysisSchema), v.maxLength(50)),
+  liveMode: v.boolean(),
+  /** What live mode is doing, when it is on. */
+  liveStatus: v.optional(shortText),
+  /** The view's fixed words, localised by the host. */
+  strings: v.record(v.pipe(v.string(), v.maxLength(64)), shortText),
+});
+export type SideStateMessage = v.InferOutput<typeof SideStateMessageSchema>;
+
+export const SideCommandSchema = v.variant('command', [
+  v.object({ command: v.literal('analyzeSelection') }),
+  v.object({ command: v.literal('showPanel') }),
+  v.object({ command: v.literal('openRecent'), analysisId }),
+  v.object({ command: v.literal('setLiveMode'), enabled: v.boolean() }),
+  v.object({ command: v.literal('modelAction'), action: ModelActionSchema }),
+]);
+export type SideCommand = v.InferOutput<typeof SideCommandSchema>;
+
+export const SideToHostSchema = v.variant('type', [ReadyMessageSchema, v.object({ type: v.literal('command'), command: SideCommandSchema }), CspViolationMessageSchema]);
+export type SideToHostMessage = v.InferOutput<typeof SideToHostSchema>;

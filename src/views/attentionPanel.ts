@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCurrent, tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
+import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
 import type { ViewJob, WorkerJobResults } from '../model/worker/protocol';
 import {
   parseMessage,
@@ -16,6 +16,7 @@ import {
   type AnalysisView,
   type HostToWebviewMessage,
   type PanelAnalysisState,
+  type PanelFocus,
   type PanelState,
   type WebviewRequest,
   type WebviewRequestResults,
@@ -23,6 +24,7 @@ import {
 import { respond } from '../shared/requestChannel';
 import { encodeTokenTable } from '../shared/tokenTable';
 import { renderWebviewHtml, webviewResourceRoots } from './webviewHtml';
+import { receive } from './webviewMessages';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
@@ -93,6 +95,8 @@ const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
 export class AttentionPanelManager implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private shownAnalysisId: string | undefined;
+  private pendingFocus: PanelFocus | undefined;
+  private webviewReady = false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -122,22 +126,53 @@ export class AttentionPanelManager implements vscode.Disposable {
     };
   }
 
-  /** Shows an analysis, opening the panel beside the editor if needed. */
-  show(record: AnalysisRecord): void {
-    if (!this.panel) {
-      const panel = vscode.window.createWebviewPanel(
-        PANEL_VIEW_TYPE,
-        vscode.l10n.t('Attention Explorer'),
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { enableScripts: true, enableFindWidget: true, localResourceRoots: webviewResourceRoots(this.extensionUri) },
-      );
-      this.attach(panel);
+  /** Shows an analysis, opening the panel beside the editor if needed (or, with `reveal: false`, only if open). */
+  show(record: AnalysisRecord, options: { reveal?: boolean } = {}): void {
+    if (options.reveal === false) {
+      if (!this.panel) return;
     } else {
-      this.panel.reveal(undefined, true);
+      this.open();
     }
     this.shownAnalysisId = record.id;
     void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
+    if (record.tracked?.stale) void this.post({ type: 'stale', analysisId: record.id, stale: true });
     void this.workspaceState.update(PANEL_STATE_KEY, toPanelState(record));
+  }
+
+  /**
+   * Opens (or reveals) the panel and points it somewhere: a tab, a head, a token, the sentiment card. With a
+   * record, shows that analysis first; without one, keeps what the panel shows (possibly nothing: the playground).
+   */
+  focus(target: PanelFocus, record?: AnalysisRecord): void {
+    if (record && record.id !== this.shownAnalysisId) this.show(record);
+    else this.open();
+    // A panel just created is not listening yet: the target waits until it says it is ready.
+    if (this.webviewReady) void this.post({ type: 'focus', target });
+    else this.pendingFocus = target;
+  }
+
+  /** The id of the analysis the panel shows, if it is open. */
+  get shownAnalysis(): string | undefined {
+    return this.panel ? this.shownAnalysisId : undefined;
+  }
+
+  /** Tells the panel that the analysis it shows was edited in its document. */
+  markStale(record: AnalysisRecord): void {
+    if (this.panel && record.id === this.shownAnalysisId) void this.post({ type: 'stale', analysisId: record.id, stale: record.tracked?.stale === true });
+  }
+
+  private open(): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      vscode.l10n.t('Attention Explorer'),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, enableFindWidget: true, localResourceRoots: webviewResourceRoots(this.extensionUri) },
+    );
+    this.attach(panel);
   }
 
   get isOpen(): boolean {
@@ -153,6 +188,7 @@ export class AttentionPanelManager implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
+    this.webviewReady = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
     panel.webview.options = { enableScripts: true, localResourceRoots: webviewResourceRoots(this.extensionUri) };
     panel.webview.html = renderWebviewHtml(panel.webview, this.extensionUri, {
@@ -162,6 +198,10 @@ export class AttentionPanelManager implements vscode.Disposable {
     });
     const subscriptions = [
       panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(panel, message)),
+      // A hidden webview's page is discarded; it loads again, and says ready, when shown.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible && panel === this.panel) this.webviewReady = false;
+      }),
       panel.onDidDispose(() => {
         if (this.panel === panel) {
           this.panel = undefined;
@@ -179,24 +219,21 @@ export class AttentionPanelManager implements vscode.Disposable {
   }
 
   private onMessage(panel: vscode.WebviewPanel, raw: unknown): void {
-    const parsed = parseMessage(WebviewToHostSchema, raw);
-    if (!parsed.ok) {
-      this.log.warn(`Dropped a malformed message from the attention panel: ${parsed.reason}`);
-      return;
-    }
-    const message = parsed.value;
-    switch (message.type) {
+    const message = receive(WebviewToHostSchema, raw, this.log, 'attention panel');
+    switch (message?.type) {
       case 'ready': {
         // A fresh webview (first open, or its content was discarded while hidden) asks for what to show.
         const record = this.shownAnalysisId ? this.store.get(this.shownAnalysisId) : undefined;
-        if (record && panel === this.panel) {
+        if (panel !== this.panel) return;
+        this.webviewReady = true;
+        if (record) {
           void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
+          if (record.tracked?.stale) void this.post({ type: 'stale', analysisId: record.id, stale: true });
         }
+        if (this.pendingFocus) void this.post({ type: 'focus', target: this.pendingFocus });
+        this.pendingFocus = undefined;
         return;
       }
-      case 'cspViolation':
-        this.log.error(`Content Security Policy violation in the attention panel: ${message.directive} blocked ${message.blockedUri}`);
-        return;
       case 'request':
         void respond(message.requestId, () => this.handleRequest(message.request)).then((response) => {
           if (!response.ok) this.log.warn(`Panel request ${message.request.kind} failed: ${response.error}`);
@@ -289,10 +326,10 @@ export class AttentionPanelManager implements vscode.Disposable {
       return { revealed: false };
     }
     const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
-    if (!isCurrent(record, document)) {
+    if (this.store.locate(record, document)?.stale !== false) {
       throw new Error(vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
     }
-    const range = tokenRange(record, document, tokenIndex);
+    const range = tokenRange(this.store, record, document, tokenIndex);
     if (!range) {
       return { revealed: false };
     }

@@ -9,7 +9,7 @@ import { buildWebviewHtml } from './webviewPage';
 export interface WebviewPage {
   /** Bundle name under dist/webview (without `.js`). */
   script: string;
-  /** Stylesheet name under media (without `.css`). */
+  /** The page's own stylesheet under media (without `.css`); media/common.css comes first. */
   stylesheet: string;
   title: string;
 }
@@ -24,7 +24,7 @@ export function renderWebviewHtml(webview: vscode.Webview, extensionUri: vscode.
     cspSource: webview.cspSource,
     nonce: randomBytes(18).toString('base64'),
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${page.script}.js`)).toString(),
-    styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', `${page.stylesheet}.css`)).toString(),
+    styleUris: ['common', page.stylesheet].map((name) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', `${name}.css`)).toString()),
     language: vscode.env.language || 'en',
     title: page.title,
   });

@@ -7,7 +7,8 @@ export interface WebviewPageParts {
   /** A fresh random value per page load; only scripts carrying it run. */
   nonce: string;
   scriptUri: string;
-  styleUri: string;
+  /** Stylesheets in order: the shared one first, then the page's own. */
+  styleUris: string[];
   language: string;
   title: string;
 }
@@ -29,7 +30,7 @@ export function buildWebviewHtml(parts: WebviewPageParts): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(parts.cspSource, parts.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeAttribute(parts.styleUri)}">
+${parts.styleUris.map((uri) => `<link rel="stylesheet" href="${escapeAttribute(uri)}">`).join('\n')}
 <title>${escapeText(parts.title)}</title>
 </head>
 <body>

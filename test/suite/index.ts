@@ -18,6 +18,7 @@ export async function run(): Promise<void> {
   await import('./commands.test');
   await import('./analyzeSelection.test');
   await import('./modelDownload.test');
+  await import('./editor.test');
 
   const report: TestReport = { passed: [], failed: [] };
   const failures = await new Promise<number>((resolve) => {

@@ -18,6 +18,7 @@ import {
   mergeToWords,
   multiHeadAttention,
   NumpyRandom,
+  Rollout,
   rolloutFull,
   rolloutRow,
   scaledDotProductAttention,
@@ -194,6 +195,16 @@ describe('rollout and flow', () => {
     }
     const afterOne = rolloutRow(attention, 3, 1);
     afterOne.forEach((value, col) => expect(value).toBeCloseTo(full.data[3 * 7 + col]!, 12));
+  });
+
+  it('one rollout column equals that column of the full matrix, at every depth', () => {
+    const full = rolloutFull(attention);
+    const rollout = Rollout.of(attention);
+    for (let layer = 1; layer <= 3; layer += 1) {
+      for (const col of [0, 4, 6]) {
+        rollout.column(col, layer).forEach((value, row) => expect(value).toBeCloseTo(full.data[(layer - 1) * 49 + row * 7 + col]!, 12));
+      }
+    }
   });
 
   it('flow rows sum to 1; one row equals that row of the full matrix', () => {

@@ -8,7 +8,7 @@ const parts = {
   cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
   nonce: 'bm9uY2Utb25l',
   scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.js',
-  styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css',
+  styleUris: ['https://file+.vscode-resource.vscode-cdn.net/ext/media/common.css', 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css'],
   language: 'en',
   title: 'Attention <Explorer>',
 };
@@ -31,6 +31,8 @@ describe('webview page', () => {
     expect(scripts[0]?.[2]).toBe('');
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
     expect(html).toContain('<title>Attention &lt;Explorer&gt;</title>');
+    // The shared stylesheet, then the page's own.
+    expect([...html.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((match) => match[1])).toEqual(parts.styleUris);
   });
 
   it('keeps our webview code free of inline styles and HTML injection', () => {

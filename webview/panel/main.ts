@@ -18,6 +18,7 @@ import {
   type AnalysisView,
   type DisplayOptions,
   type PanelAnalysisState,
+  type PanelFocus,
   type PanelState,
 } from '../../src/shared/protocol';
 import { RequestChannel } from '../../src/shared/requestChannel';
@@ -45,6 +46,8 @@ const api = new HostApi(channel);
 let analysis: PanelAnalysisState | undefined;
 let headMeans: Float32Array | undefined;
 let view: ViewState = defaultViewState(1);
+/** Analyses whose text was edited after they were made (the host says so). */
+const staleIds = new Set<string>();
 
 function setStatus(text: string, path?: string): void {
   const status = document.getElementById('status');
@@ -120,13 +123,28 @@ const REFRESH: Record<Tab, (shown: PanelAnalysisState) => void | Promise<void>> 
 };
 
 async function refreshCurrent(): Promise<void> {
-  if (!analysis) return;
+  if (!analysis) {
+    playground.refresh();
+    return;
+  }
   if (NEEDS_ATTENTION.has(view.tab) && !headMeans) return;
   try {
     await REFRESH[view.tab](analysis);
   } catch (error) {
     setStatus(error instanceof Error ? error.message : String(error));
   }
+}
+
+function staleNotice(): HTMLElement {
+  const again = h('vscode-button', { id: 'reanalyze-stale', secondary: true }, 'Analyze the edited text');
+  again.addEventListener('click', () => {
+    if (!analysis) return;
+    api.request({ kind: 'reanalyze', analysisId: analysis.id }).then(
+      (result) => setStatus(result.started ? 'Analysing again…' : 'The analysed text is gone from the document.'),
+      (error: unknown) => setStatus(error instanceof Error ? error.message : String(error)),
+    );
+  });
+  return h('div', { class: 'notice warning stale', role: 'status' }, h('p', {}, 'The text was edited after it was analysed: these weights describe the text as it was.'), again);
 }
 
 function missingAttention(): HTMLElement {
@@ -264,7 +282,12 @@ function render(): void {
   app.replaceChildren();
   app.setAttribute('aria-busy', 'false');
   if (!analysis) {
-    app.append(h('p', { class: 'empty' }, 'Select text in an editor and run “Attention Explorer: Analyze Selection”.'));
+    app.append(
+      h('header', {}, h('h1', {}, 'Attention Explorer'), h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' })),
+      h('p', { class: 'empty' }, 'Select text in an editor and run “Attention Explorer: Analyze Selection”. Meanwhile, the playground walks through attention step by step.'),
+      h('section', { class: 'standalone-playground', 'aria-label': 'Playground' }, playground.element),
+    );
+    playground.refresh();
     return;
   }
   const { source } = analysis;
@@ -292,6 +315,7 @@ function render(): void {
   app.append(
     h('header', {}, h('h1', {}, 'Attention Explorer'), h('p', { class: 'meta' }, `${source.documentName}, line ${source.startLine + 1}:${source.startCharacter + 1} – ${source.endLine + 1}:${source.endCharacter + 1}`), h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' })),
     renderSentiment(analysis),
+    ...(staleIds.has(analysis.id) ? [staleNotice()] : []),
     ...(headMeans ? [] : [missingAttention()]),
     toolbar(),
     tabs,
@@ -332,23 +356,59 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     return;
   }
   const message = parsed.value;
-  if (message.type === 'showAnalysis') {
-    fromView(message.analysis);
+  switch (message.type) {
+    case 'showAnalysis':
+      fromView(message.analysis);
+      saveState();
+      render();
+      return;
+    case 'focus':
+      applyFocus(message.target);
+      return;
+    case 'stale':
+      if (message.stale) staleIds.add(message.analysisId);
+      else staleIds.delete(message.analysisId);
+      if (analysis?.id === message.analysisId) render();
+      return;
+    case 'response':
+      channel.settle(message);
+  }
+});
+
+/** Where the host asked the panel to look (a hover link, Open Playground, Explain Sentiment). */
+function applyFocus(target: PanelFocus): void {
+  const layers = analysis?.model.layers ?? 1;
+  const heads = analysis?.model.heads ?? 1;
+  const tokens = analysis?.tokens.length ?? 1;
+  const patch: Partial<ViewState> = {};
+  if (target.tab && (analysis || target.tab === 'playground')) patch.tab = target.tab;
+  if (target.layer !== undefined) patch.layer = Math.min(target.layer, layers - 1);
+  if (target.head !== undefined) patch.head = Math.min(target.head, heads - 1);
+  if (target.query !== undefined) patch.query = Math.min(target.query, tokens - 1);
+  if (target.focus !== undefined) patch.focus = target.focus;
+  if (!analysis) {
+    // Nothing analysed: only the playground has something to show.
+    view = { ...view, ...patch };
     saveState();
     render();
   } else {
-    channel.settle(message);
+    context.update(patch);
   }
-});
+  if (target.section === 'sentiment') {
+    const card = document.getElementById('sentiment');
+    card?.scrollIntoView({ block: 'start' });
+    card?.focus();
+  }
+}
 
 // Theme changes (VS Code swaps body classes) re-colour the canvases, which CSS cannot reach.
 new MutationObserver(() => redrawAll()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 reportCspViolations((message) => vscode.postMessage(message));
 
 const saved = parseMessage(PanelStateSchema, vscode.getState());
-if (saved.ok && saved.value.analysis) {
+if (saved.ok) {
   analysis = saved.value.analysis;
-  view = restoreViewState(saved.value.view, analysis.model.layers);
+  view = restoreViewState(saved.value.view, analysis?.model.layers ?? 1);
 }
 render();
 vscode.postMessage({ type: 'ready' });

@@ -12,7 +12,8 @@ export function renderSentiment(analysis: PanelAnalysisState): HTMLElement {
   const textTokens = analysis.tokens.filter((token) => !token.special).length;
   return h(
     'section',
-    { class: 'sentiment', 'aria-label': 'Prediction' },
+    // Focusable so that Explain Sentiment can bring the reader (and a screen reader) here.
+    { class: 'sentiment', id: 'sentiment', tabindex: -1, 'aria-label': 'Prediction' },
     h('h2', {}, h('span', { class: 'label' }, labels[best] ?? '?'), ' ', h('span', { class: 'probability' }, percent(probabilities[best] ?? 0))),
     analysis.model.isTestModel
       ? h('p', { class: 'notice warning', role: 'note' }, 'Test model with random weights: this prediction means nothing. It exercises the same code as the real model.')

@@ -3,10 +3,11 @@
  * display options. Checked on restore like any other input.
  */
 import * as v from 'valibot';
+import { PANEL_TABS, type PanelTab } from '../../src/shared/protocol';
 import { SCHEMES } from '../shared/colorScale';
 
-export const TABS = ['model', 'head', 'aggregates', 'neuron', 'playground', 'tokens'] as const;
-export type Tab = (typeof TABS)[number];
+export const TABS = PANEL_TABS;
+export type Tab = PanelTab;
 
 const index = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000));
 

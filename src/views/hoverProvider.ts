@@ -1,0 +1,118 @@
+/**
+ * Hover insights on analysed words: the word's tokens, the words it attends to most and those that attend to it
+ * most (through the source the `insights.*` settings choose), and links into the panel. Reads the host's cache and
+ * at most one head from the worker: a hover never runs the model. A stale analysis says so instead.
+ */
+import * as vscode from 'vscode';
+import type { AnalysisRecord, AnalysisStore } from '../analysis/analysisStore';
+import { groupOf, wordGroups, wordInsight, type AttentionSource, type WordWeight } from '../analysis/insights';
+import type { InsightService } from '../analysis/insightService';
+import type { TrackedRange } from '../analysis/rangeTracking';
+import { hoverEnabled, insightSource } from '../config';
+import { commandLink, describeSource, escapeMarkdown } from './insightText';
+
+export const HOVER_COMMANDS = { focusInPanel: 'attentionExplorer.focusInPanel', reanalyze: 'attentionExplorer.reanalyze' } as const;
+
+/** The analysis under a document position, newest first, with where it is now. */
+export function analysisAt(store: AnalysisStore, document: vscode.TextDocument, position: vscode.Position): { record: AnalysisRecord; tracked: TrackedRange } | undefined {
+  const offset = document.offsetAt(position);
+  for (const record of store.ofDocument(document.uri)) {
+    const tracked = store.locate(record, document);
+    if (tracked && offset >= tracked.start && offset <= tracked.end) return { record, tracked };
+  }
+  return undefined;
+}
+
+/** The non-special token covering `offset` of the analysed text (a position just after a token counts). */
+export function tokenAtOffset(record: AnalysisRecord, relative: number): number {
+  const inside = record.tokens.findIndex((token) => !token.special && token.start <= relative && relative < token.end);
+  return inside >= 0 ? inside : record.tokens.findIndex((token) => !token.special && token.end === relative && token.end > token.start);
+}
+
+export class AttentionHoverProvider implements vscode.HoverProvider {
+  constructor(
+    private readonly store: AnalysisStore,
+    private readonly insights: InsightService,
+  ) {}
+
+  async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
+    if (!hoverEnabled()) return undefined;
+    const found = analysisAt(this.store, document, position);
+    if (!found) return undefined;
+    const { record, tracked } = found;
+    const rangeOf = (start: number, end: number) => new vscode.Range(document.positionAt(tracked.start + start), document.positionAt(tracked.start + end));
+    if (tracked.stale) {
+      return new vscode.Hover(staleMarkdown(record), new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end)));
+    }
+    const tokenIndex = tokenAtOffset(record, document.offsetAt(position) - tracked.start);
+    if (tokenIndex < 0) return undefined;
+    const word = groupOf(wordGroups(record.tokens), tokenIndex) ?? [tokenIndex];
+    const first = record.tokens[word[0]!]!;
+    const last = record.tokens[word[word.length - 1]!]!;
+    const range = rangeOf(first.start, last.end);
+    const lens = await this.insights.lens(record, insightSource());
+    if (!lens.ok) {
+      return new vscode.Hover(missingMarkdown(record, word, lens.reason), range);
+    }
+    return new vscode.Hover(insightMarkdown(record, word, lens.source, wordInsight(record.tokens, lens.lens, word)), range);
+  }
+}
+
+function trusted(): vscode.MarkdownString {
+  const markdown = new vscode.MarkdownString('', true);
+  markdown.isTrusted = { enabledCommands: [HOVER_COMMANDS.focusInPanel, HOVER_COMMANDS.reanalyze] };
+  return markdown;
+}
+
+function piecesLine(record: AnalysisRecord, word: readonly number[]): string {
+  const pieces = word.map((index) => `\`${record.tokens[index]!.text.replace(/`/g, "'")}\``).join(' + ');
+  const ids = word.map((index) => record.tokens[index]!.id).join(', ');
+  return vscode.l10n.t('tokens {0} (ids {1})', pieces, ids);
+}
+
+function insightMarkdown(record: AnalysisRecord, word: readonly number[], source: AttentionSource, insight: ReturnType<typeof wordInsight>): vscode.MarkdownString {
+  const markdown = trusted();
+  markdown.appendMarkdown(`**${escapeMarkdown(insight.word)}** · ${piecesLine(record, word)}\n\n`);
+  const rows = Math.max(insight.attendsTo.length, insight.attendedBy.length);
+  const cell = (entry: WordWeight | undefined) => (entry ? `${escapeMarkdown(entry.text)} | ${entry.weight.toFixed(3)}` : ' | ');
+  markdown.appendMarkdown(`| ${vscode.l10n.t('Attends most to')} | | ${vscode.l10n.t('Attended most by')} | |\n|---|--:|---|--:|\n`);
+  for (let row = 0; row < rows; row += 1) {
+    markdown.appendMarkdown(`| ${cell(insight.attendsTo[row])} | ${cell(insight.attendedBy[row])} |\n`);
+  }
+  const layers = record.model.layers;
+  markdown.appendMarkdown(
+    `\n${escapeMarkdown(describeSource(source, layers))} · ${escapeMarkdown(vscode.l10n.t('[CLS] and [SEP] take {0}% of its attention', (insight.toSpecial * 100).toFixed(0)))}` +
+      (record.model.isTestModel ? ` · ${escapeMarkdown(vscode.l10n.t('test model with random weights'))}` : '') +
+      '\n\n',
+  );
+  const query = word[0]!;
+  const panelLayer = source.kind === 'head' || source.layer >= 1 ? source.layer - 1 : layers - 1;
+  const links = [
+    commandLink(`$(symbol-operator) ${vscode.l10n.t('Neuron view of this token')}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'neuron', query, layer: panelLayer, ...(source.kind === 'head' ? { head: source.head - 1 } : {}) }),
+    source.kind === 'head'
+      ? commandLink(`$(screen-full) ${vscode.l10n.t('Open layer {0}, head {1}', source.layer, source.head)}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'model', layer: panelLayer, head: source.head - 1, focus: true })
+      : commandLink(`$(type-hierarchy) ${vscode.l10n.t('Heads of layer {0}', panelLayer + 1)}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'head', layer: panelLayer }),
+  ];
+  markdown.appendMarkdown(links.join(' · '));
+  return markdown;
+}
+
+function staleMarkdown(record: AnalysisRecord): vscode.MarkdownString {
+  const markdown = trusted();
+  markdown.appendMarkdown(
+    `**Attention Explorer** · $(warning) ${escapeMarkdown(vscode.l10n.t('Out of date: the text changed after it was analysed, so these weights no longer describe it.'))}\n\n` +
+      commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }),
+  );
+  return markdown;
+}
+
+function missingMarkdown(record: AnalysisRecord, word: readonly number[], reason: 'no-attention' | 'worker-dropped'): vscode.MarkdownString {
+  const markdown = trusted();
+  const why =
+    reason === 'no-attention'
+      ? vscode.l10n.t('The attention of this analysis is no longer kept (the window was reloaded, or newer analyses needed the memory).')
+      : vscode.l10n.t('The single head is no longer in memory; choose the mean or rollout in the insights settings, or analyze again.');
+  markdown.appendMarkdown(`**Attention Explorer** · ${piecesLine(record, word)}\n\n${escapeMarkdown(why)}\n\n`);
+  markdown.appendMarkdown(commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }));
+  return markdown;
+}

@@ -1,0 +1,71 @@
+/**
+ * The status bar item: the model's state and the last analysis's label. Clicking it opens the side view, which
+ * shows the same with the actions that fix a problem.
+ */
+import * as vscode from 'vscode';
+import type { AnalysisStore } from '../analysis/analysisStore';
+import type { ModelService, ModelStatus } from '../analysis/modelService';
+
+export const SIDE_VIEW_ID = 'attentionExplorer.sideView';
+
+export class AttentionStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(
+    private readonly models: ModelService,
+    private readonly store: AnalysisStore,
+  ) {
+    this.item = vscode.window.createStatusBarItem('attentionExplorer.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = vscode.l10n.t('Attention Explorer');
+    this.item.command = { title: vscode.l10n.t('Show Attention Explorer'), command: `${SIDE_VIEW_ID}.focus` };
+    this.subscriptions = [models.onDidChangeStatus(() => this.update()), store.onDidChange(() => this.update())];
+    this.update();
+    this.item.show();
+  }
+
+  /** The text shown now (read by the extension-host tests). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((subscription) => subscription.dispose());
+    this.item.dispose();
+  }
+
+  private update(): void {
+    const status = this.models.status;
+    const latest = this.store.latest();
+    const best = latest ? latest.sentiment.probabilities.indexOf(Math.max(...latest.sentiment.probabilities)) : -1;
+    const label = latest && best >= 0 ? `${latest.sentiment.labels[best]} ${(latest.sentiment.probabilities[best]! * 100).toFixed(0)}%${latest.tracked?.stale ? ` ${vscode.l10n.t('(edited)')}` : ''}` : undefined;
+    const { icon, text, state } = present(status, label);
+    this.item.text = `$(${icon}) ${text}`;
+    this.item.backgroundColor = status.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const tooltip = new vscode.MarkdownString(`**${vscode.l10n.t('Attention Explorer')}**\n\n${state}`);
+    if (latest && label) tooltip.appendMarkdown(`\n\n${vscode.l10n.t('Last analysis: {0} ({1})', label, latest.source.documentName)}`);
+    this.item.tooltip = tooltip;
+    this.item.accessibilityInformation = { label: `${vscode.l10n.t('Attention Explorer')}: ${state}${label ? `. ${vscode.l10n.t('Last analysis: {0}', label)}` : ''}` };
+  }
+}
+
+function present(status: ModelStatus, label: string | undefined): { icon: string; text: string; state: string } {
+  switch (status.state) {
+    case 'downloading': {
+      const percent = status.totalBytes > 0 ? Math.round((status.loadedBytes / status.totalBytes) * 100) : 0;
+      return { icon: 'cloud-download', text: `${percent}%`, state: vscode.l10n.t('Downloading {0}: {1}%', status.modelName, percent) };
+    }
+    case 'loading':
+      return { icon: 'loading~spin', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('Loading {0}…', status.modelName) };
+    case 'error':
+      return { icon: 'error', text: vscode.l10n.t('Attention'), state: vscode.l10n.t('Model error: {0}', status.message) };
+    case 'ready':
+      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is ready ({1})', status.modelName, status.info.dtype) };
+    case 'downloaded':
+      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is downloaded; it loads on the first analysis.', status.modelName) };
+    case 'not-downloaded':
+      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is not downloaded yet; it downloads once, on the first analysis.', status.modelName) };
+    case 'unknown':
+      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('Checking the model…') };
+  }
+}
