@@ -44,6 +44,7 @@ const builds = [
     outdir: 'dist',
     // The extension reports how long its bundle took to evaluate (activation time, measured by npm run bench).
     banner: { js: '"use strict";\nconst __attnBundleStart = performance.now();' },
+    footer: { js: 'const __attnBundleEnd = performance.now();' },
   },
   {
     bundle: true,

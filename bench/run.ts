@@ -16,13 +16,14 @@ const repoRoot = path.resolve(__dirname, '..');
 const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'engine', run: () => runEngineBench() },
   { id: 'model', run: () => runModelBench() },
-  { id: 'ui', run: () => runUiBench() },
+  { id: 'ui', run: () => runInChild('measure.ts') },
+  { id: 'activation', run: () => runInChild('activation.ts') },
 ];
 
-/** The webview benchmark runs in its own process: its in-page code is type-checked against the DOM. */
-function runUiBench(): Section {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-')), 'ui.json');
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'bench', 'ui', 'measure.ts'), '--out', out], { cwd: repoRoot, stdio: 'inherit' });
+/** The code-server benchmarks run in their own processes: their in-page code is type-checked against the DOM. */
+function runInChild(script: string): Section {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-')), 'section.json');
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'bench', 'ui', script), '--out', out], { cwd: repoRoot, stdio: 'inherit' });
   const section = JSON.parse(fs.readFileSync(out, 'utf8')) as Section;
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return section;

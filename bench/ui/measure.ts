@@ -42,7 +42,7 @@ interface Samples {
   focusDraw: number[];
 }
 
-async function analyse(page: Page, panel: FrameLocator, n: number): Promise<void> {
+async function analyse(page: Page, n: number): Promise<FrameLocator> {
   // Keyboard focus may be in the webview, which keeps the workbench's shortcuts from reaching it.
   const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
   if (await editor.count()) await editor.click();
@@ -50,7 +50,9 @@ async function analyse(page: Page, panel: FrameLocator, n: number): Promise<void
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+A');
   await runCommand(page, 'Attention Explorer: Analyze Selection');
+  const panel = await attentionPanel(page, 180_000);
   await panel.locator(`canvas.grid-canvas[data-tokens="${n}"]`).waitFor({ timeout: 180_000 });
+  return panel;
 }
 
 /** Colour-map changes redraw the whole grid from the thumbnails already in the page. */
@@ -289,11 +291,10 @@ async function main(): Promise<void> {
     const workbench = await openWorkbenchAt(server.url, workspace, pass.window);
     try {
       chromiumVersion = workbench.browser.browser.version();
-      const panel = attentionPanel(workbench.page);
       for (const n of pass.sizes) {
         const window = `${pass.window.width} × ${pass.window.height}`;
         console.log(`[bench:ui] n = ${n}, window ${window}`);
-        await analyse(workbench.page, panel, n);
+        const panel = await analyse(workbench.page, n);
         const redraws = await measureRedraws(panel);
         const layout = await panel.locator('canvas.grid-canvas').evaluate((canvas: HTMLCanvasElement) => ({ thumbnail: Number(canvas.dataset.thumbnail), tile: Number(canvas.dataset.tile) }));
         const openGrid = await measureGridRequests(panel, n, TOGGLES);

@@ -68,9 +68,29 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await row.click();
 }
 
-/** The DOM of the attention panel's webview: two iframes deep. */
-export function attentionPanel(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+/**
+ * The DOM of one of the extension's webviews (`panel`, `side`): two iframes deep. Every webview's outer iframe
+ * looks the same, so the page is found by the `data-page` mark of its document, then addressed by its outer
+ * iframe's name (stable while the webview lives; ask again after a window reload). Waits for it to exist.
+ */
+export async function extensionWebview(page: Page, name: 'panel' | 'side', timeoutMs = 60_000): Promise<FrameLocator> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const marked = await frame.locator(`main[data-page="${name}"]`).count().catch(() => 0);
+      const outer = marked > 0 ? frame.parentFrame() : null;
+      const element = outer ? await outer.frameElement().catch(() => null) : null;
+      const id = element ? await element.getAttribute('name') : null;
+      if (id) return page.frameLocator(`iframe.webview.ready[name="${id}"]`).frameLocator('iframe#active-frame');
+    }
+    if (Date.now() > deadline) throw new Error(`no ${name} webview after ${timeoutMs} ms`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The attention panel's DOM (see {@link extensionWebview}). */
+export function attentionPanel(page: Page, timeoutMs?: number): Promise<FrameLocator> {
+  return extensionWebview(page, 'panel', timeoutMs);
 }
 
 /** Opens one of the panel's tabs (model, head, aggregates, neuron, playground, tokens). */

@@ -2,7 +2,7 @@
  * The host side of the analysis worker: starts it on first use, matches answers to requests, cancels, and starts a
  * fresh worker after a crash. Free of `vscode` imports so that the CLI and the unit tests use the same code.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AnalysisError } from './errors';
 import type { DownloadProgress } from './modelStore';
 import type { HostToWorkerMessage, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './worker/protocol';
@@ -93,7 +93,9 @@ export class AnalysisWorkerClient {
     if (this.worker) {
       return this.worker;
     }
-    const worker = new Worker(this.workerPath);
+    // Loaded on the first analysis, not at activation: worker_threads pulls in Node's streams.
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const worker = new WorkerThread(this.workerPath);
     worker.on('message', (message: WorkerToHostMessage) => this.onMessage(message));
     worker.on('error', (error) => {
       this.log.error(`Analysis worker crashed: ${error.message}`);

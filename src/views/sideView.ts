@@ -81,7 +81,18 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   buildState(): SideStateMessage {
     const latest = this.store.latest();
-    const recent = this.store.recent().slice(0, RECENT).map((record) => this.summary(record));
+    // The same text analysed again shows once, as its newest analysis.
+    const seen = new Set<string>();
+    const recent = this.store
+      .recent()
+      .filter((record) => {
+        const key = `${record.source.documentUri}|${record.tracked?.start ?? record.source.startLine}|${record.text}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .slice(0, RECENT)
+      .map((record) => this.summary(record));
     return {
       type: 'sideState',
       model: modelState(this.models.status),

@@ -2,7 +2,6 @@
  * The HTML shell of every webview: a strict Content Security Policy with a fresh nonce per load, only local
  * resources (through `asWebviewUri`), no inline script or style.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { buildWebviewHtml } from './webviewPage';
 
@@ -22,10 +21,12 @@ export function webviewResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
 export function renderWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage): string {
   return buildWebviewHtml({
     cspSource: webview.cspSource,
-    nonce: randomBytes(18).toString('base64'),
+    // Web Crypto (a global): node:crypto would load at activation for this one call.
+    nonce: Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64'),
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${page.script}.js`)).toString(),
     styleUris: ['common', page.stylesheet].map((name) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', `${name}.css`)).toString()),
     language: vscode.env.language || 'en',
     title: page.title,
+    page: page.script,
   });
 }

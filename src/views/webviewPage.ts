@@ -11,6 +11,8 @@ export interface WebviewPageParts {
   styleUris: string[];
   language: string;
   title: string;
+  /** Which page this is (`panel`, `side`): marks the document so that tests and tools can tell webviews apart. */
+  page: string;
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -34,7 +36,7 @@ ${parts.styleUris.map((uri) => `<link rel="stylesheet" href="${escapeAttribute(u
 <title>${escapeText(parts.title)}</title>
 </head>
 <body>
-<main id="app" aria-busy="true"><p class="empty">Loading…</p></main>
+<main id="app" data-page="${escapeAttribute(parts.page)}" aria-busy="true"><p class="empty">Loading…</p></main>
 <script nonce="${escapeAttribute(parts.nonce)}" src="${escapeAttribute(parts.scriptUri)}"></script>
 </body>
 </html>`;

@@ -36,7 +36,7 @@ describe('Analyze Selection in code-server', () => {
     await toast.waitFor({ timeout: 30_000 });
     await expect.poll(() => toast.textContent(), { timeout: 10_000 }).toMatch(/\d+\.\d of \d+\.\d MB/);
     await screenshot(page, 'download-progress');
-    const panel = attentionPanel(page);
+    const panel = await attentionPanel(page);
     await panel.locator('.sentiment h2').waitFor({ timeout: 60_000 });
     expect(await panel.locator('.sentiment h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
     expect(await panel.locator('.sentiment meter').count()).toBe(2);
@@ -54,7 +54,7 @@ describe('Analyze Selection in code-server', () => {
     const { page } = workbench;
     await selectLine(page, 2);
     await page.keyboard.press('Control+Alt+A');
-    const panel = attentionPanel(page);
+    const panel = await attentionPanel(page);
     const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toContain('terrible');
     expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'ref', '##und', '.', '[SEP]']);
@@ -89,7 +89,7 @@ describe('Analyze Selection in code-server', () => {
     }
     await page.keyboard.press('Enter');
     await menu.waitFor({ state: 'hidden' });
-    const panel = attentionPanel(page);
+    const panel = await attentionPanel(page);
     await expect.poll(async () => (await readTokenTable(panel)).map((row) => row[1]), { timeout: 10_000 }).toContain('fantastic');
     await screenshot(page, 'context-menu');
   });
@@ -98,7 +98,7 @@ describe('Analyze Selection in code-server', () => {
     const { page } = workbench;
     await selectLine(page, 2);
     await page.keyboard.press('Control+Alt+A');
-    const panel = attentionPanel(page);
+    const panel = await attentionPanel(page);
     await expect.poll(async () => (await readTokenTable(panel)).map((row) => row[1])).toContain('terrible');
     await panel.locator('button.token', { hasText: 'terrible' }).click();
     await expect.poll(() => panel.locator('#status').textContent()).toContain('Selected “terrible” in the editor');
@@ -121,7 +121,7 @@ describe('Analyze Selection in code-server', () => {
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForEvent('load');
     await page.locator('.monaco-workbench').waitFor();
-    const panel = attentionPanel(page);
+    const panel = await attentionPanel(page);
     const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toContain('terrible');
     // The tensors died with the old extension host; the panel offers to analyse again, and gets them back.

@@ -33,7 +33,7 @@ beforeAll(async () => {
   await openFile(workbench.page, 'sample.txt');
   await selectLine(workbench.page, 1);
   await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
-  panel = attentionPanel(workbench.page);
+  panel = await attentionPanel(workbench.page);
   await panel.locator('canvas.grid-canvas[data-layers]').waitFor({ timeout: 90_000 });
 });
 

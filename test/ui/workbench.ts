@@ -11,6 +11,7 @@ export {
   attentionPanel,
   collapseSelection,
   cspViolations,
+  extensionWebview,
   openFile,
   openTab,
   runCommand,

@@ -11,6 +11,7 @@ const parts = {
   styleUris: ['https://file+.vscode-resource.vscode-cdn.net/ext/media/common.css', 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css'],
   language: 'en',
   title: 'Attention <Explorer>',
+  page: 'panel',
 };
 
 describe('webview page', () => {
