@@ -29,6 +29,8 @@ export interface CodeServerOptions {
   port?: number;
   /** Leave the server running after this process exits (for `npm start`). */
   detached?: boolean;
+  /** Keep VS Code's workspace trust on: the folder opens in Restricted Mode (it was never trusted). */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -102,7 +104,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': 'off',
     'update.mode': 'none',
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': options.workspaceTrust === true,
+    'security.workspace.trust.startupPrompt': 'never',
     'chat.disableAIFeatures': true,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'git.openRepositoryInParentFolders': 'never',
@@ -125,7 +128,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
     ...(options.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
