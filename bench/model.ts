@@ -16,48 +16,10 @@ import { headMeansOutput, probabilitiesOutput } from '../src/model/onnx/instrume
 import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 import type { ModelRequest } from '../src/model/modelSource';
 import { ensureTestModel } from '../test/support/testModels';
-import { formatMs, formatTiming, textOfTokens, type Goal, type Section, type Timing } from './lib';
+import { formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
 
 const repoRoot = path.resolve(__dirname, '..');
 
-
-function summary(samples: number[]): Timing {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return {
-    medianMs: sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2,
-    minMs: sorted[0]!,
-    maxMs: sorted[sorted.length - 1]!,
-    runs: sorted.length,
-  };
-}
-
-/**
- * Runs `a` and `b` alternately (and which goes first alternates too), so that both see the same moments of a noisy
- * machine; returns both timings and the median of the per-pair ratios b/a.
- */
-async function interleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, pairs: number) {
-  await a();
-  await b();
-  const timesA: number[] = [];
-  const timesB: number[] = [];
-  const time = async (run: () => Promise<unknown>, into: number[]) => {
-    const start = performance.now();
-    await run();
-    into.push(performance.now() - start);
-  };
-  for (let pair = 0; pair < pairs; pair += 1) {
-    if (pair % 2 === 0) {
-      await time(a, timesA);
-      await time(b, timesB);
-    } else {
-      await time(b, timesB);
-      await time(a, timesA);
-    }
-  }
-  const ratios = timesB.map((value, index) => value / timesA[index]!);
-  return { a: summary(timesA), b: summary(timesB), ratio: summary(ratios).medianMs };
-}
 
 export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promise<Section> {
   const built = Date.now();

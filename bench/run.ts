@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import { runEngineBench } from './engine';
+import { runExplainBench } from './explain';
 import { runModelBench } from './model';
 import { machineDescription, renderTable, renderTableForConsole, type Section } from './lib';
 
@@ -16,6 +17,7 @@ const repoRoot = path.resolve(__dirname, '..');
 const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'engine', run: () => runEngineBench() },
   { id: 'model', run: () => runModelBench() },
+  { id: 'explain', run: () => runExplainBench() },
   { id: 'ui', run: () => runInChild('measure.ts') },
   { id: 'activation', run: () => runInChild('activation.ts') },
 ];

@@ -1,10 +1,15 @@
 /**
- * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8] [--text "…" | --file F] [--json] [--hub URL] [--offline]`
+ * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8] [--text "…" | --file F] [--json] [--explain] [--hub URL] [--offline]`
  *
  * Analyses a text with the same code the extension's worker runs (src/model/analyzer.ts): prints the label, every
  * label's probability and a short summary, or with --json one JSON object:
  * `{ model, dtype, tokens: [{ id, text, start, end, special }], logits, probabilities, labels,
  *    attentions: [layers][heads][n][n], timings: { tokenizeMs, inferenceMs, totalMs } }`.
+ * With --explain it also runs the interventions (src/model/explanations.ts) and adds
+ * `headImportance: { deltas: [layers][heads], normalised: [layers][heads] }` (Δ probability of the predicted label when
+ * that head alone is switched off; normalised: the drops, per-layer L2 then global min-max, after Michel et al.) and
+ * `occlusion: [{ index, delta }]` (per non-special token, Δ probability of the predicted label when it is replaced by
+ * [MASK]).
  * Without --text or --file the text is read from standard input.
  *
  * A folder is used as it is; anything else is a hub model id, downloaded (once) into
@@ -16,7 +21,14 @@ import * as path from 'node:path';
 import { Rollout, topK, attentionTensor } from '../src/engine';
 import { Analyzer, type AnalysisResult } from '../src/model/analyzer';
 import { AnalysisError } from '../src/model/errors';
-import type { ModelDtype, ModelRequest } from '../src/model/modelSource';
+import { headImportance, occlusion, type HeadImportance } from '../src/model/explanations';
+import { modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
+
+/** What --explain adds. */
+interface Explanation {
+  headImportance: Pick<HeadImportance, 'deltas' | 'normalised'>;
+  occlusion: Array<{ index: number; delta: number }>;
+}
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -58,7 +70,7 @@ function request(): ModelRequest {
 }
 
 /** Writes the result as JSON, streaming the attention tensor row by row (it can hold tens of millions of numbers). */
-function writeJson(result: AnalysisResult, out: NodeJS.WritableStream): void {
+function writeJson(result: AnalysisResult, explanation: Explanation | undefined, out: NodeJS.WritableStream): void {
   const { layers, heads } = result.model;
   const n = result.tokens.length;
   const head = {
@@ -68,6 +80,7 @@ function writeJson(result: AnalysisResult, out: NodeJS.WritableStream): void {
     logits: result.logits,
     probabilities: result.probabilities,
     labels: result.model.labels,
+    ...(explanation ?? {}),
   };
   out.write(JSON.stringify(head).slice(0, -1));
   out.write(',"attentions":[');
@@ -87,7 +100,7 @@ function writeJson(result: AnalysisResult, out: NodeJS.WritableStream): void {
   out.write(`],"timings":${JSON.stringify({ tokenizeMs, inferenceMs, totalMs })}}\n`);
 }
 
-function writeSummary(result: AnalysisResult): void {
+function writeSummary(result: AnalysisResult, explanation: Explanation | undefined): void {
   const { labels } = result.model;
   const best = result.probabilities.indexOf(Math.max(...result.probabilities));
   const lines = [
@@ -103,6 +116,13 @@ function writeSummary(result: AnalysisResult): void {
   const list = (ranked: Array<{ index: number; weight: number }>) => ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
   lines.push(`[CLS] attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
   lines.push(`[CLS] rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
+  if (explanation) {
+    const heads = explanation.headImportance.deltas.flatMap((row, layer) => row.map((delta, head) => ({ layer, head, delta })));
+    heads.sort((a, b) => a.delta - b.delta);
+    lines.push(`heads whose ablation lowers ${labels[best]} most: ${heads.slice(0, 5).map(({ layer, head, delta }) => `${layer + 1}.${head + 1} ${delta.toFixed(4)}`).join(', ')}`);
+    const tokens = [...explanation.occlusion].sort((a, b) => a.delta - b.delta);
+    lines.push(`tokens whose [MASK] lowers ${labels[best]} most: ${tokens.slice(0, 5).map(({ index, delta }) => `${result.tokens[index]!.text} ${delta.toFixed(4)}`).join(', ')}`);
+  }
   lines.push(`tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms`);
   console.log(lines.join('\n'));
 }
@@ -117,12 +137,23 @@ function concatenate(layers: Float32Array[]): Float32Array {
   return all;
 }
 
+async function explain(analyzer: Analyzer, key: string, result: AnalysisResult): Promise<Explanation> {
+  const { model, chain, toProbabilities } = await analyzer.explainer(key);
+  const maskId = model.tokenizer.maskTokenId;
+  if (maskId === undefined) throw new Error('the tokenizer has no [MASK] token, so occlusion cannot run');
+  const ids = result.tokens.map((token) => token.id);
+  const { deltas, normalised } = await headImportance(chain, ids, toProbabilities);
+  const occluded = await occlusion(chain, result.tokens, { mode: 'mask', unit: 'token', maskId }, toProbabilities);
+  return { headImportance: { deltas, normalised }, occlusion: occluded.units.map(({ indices, delta }) => ({ index: indices[0]!, delta })) };
+}
+
 async function main(): Promise<void> {
   const text = await readText();
   const analyzer = new Analyzer();
   try {
     let lastReport = 0;
-    const result = await analyzer.analyze(request(), text, {
+    const modelRequest = request();
+    const result = await analyzer.analyze(modelRequest, text, {
       onProgress: (progress) => {
         if (Date.now() - lastReport > 500 || progress.loadedBytes === progress.totalBytes) {
           lastReport = Date.now();
@@ -130,10 +161,11 @@ async function main(): Promise<void> {
         }
       },
     });
+    const explanation = process.argv.includes('--explain') ? await explain(analyzer, modelRequestKey(modelRequest), result) : undefined;
     if (process.argv.includes('--json')) {
-      writeJson(result, process.stdout);
+      writeJson(result, explanation, process.stdout);
     } else {
-      writeSummary(result);
+      writeSummary(result, explanation);
     }
   } finally {
     await analyzer.dispose();

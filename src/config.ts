@@ -59,8 +59,9 @@ export function hoverEnabled(): boolean {
   return section().get<boolean>('hover.enabled', true) !== false;
 }
 
-export function decorationMode(): 'attention' | 'importance' {
-  return section().get<string>('decorations.mode', 'attention') === 'importance' ? 'importance' : 'attention';
+export function decorationMode(): 'attention' | 'importance' | 'attribution' {
+  const mode = section().get<string>('decorations.mode', 'attention');
+  return mode === 'importance' || mode === 'attribution' ? mode : 'attention';
 }
 
 export function liveModeEnabled(): boolean {

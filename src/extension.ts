@@ -28,6 +28,7 @@ export const COMMANDS = {
   analyzeSelection: 'attentionExplorer.analyzeSelection',
   showPanel: 'attentionExplorer.showPanel',
   explainSentiment: 'attentionExplorer.explainSentiment',
+  compareSelections: 'attentionExplorer.compareSelections',
   toggleDecorations: 'attentionExplorer.toggleDecorations',
   openPlayground: 'attentionExplorer.openPlayground',
   selectModel: 'attentionExplorer.selectModel',
@@ -73,15 +74,16 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const store = new AnalysisStore();
   const models = new ModelService(worker, context.globalStorageUri, log);
   const insights = new InsightService((job) => models.view(job));
+  const decorations = new AttentionDecorations(store, insights);
   // The panel and the controller need each other (re-analysis from the panel); the backend closes the loop.
   let controller: AnalysisController | undefined;
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
     view: (job) => models.view(job),
     reanalyze: (record) => controller?.reanalyze(record) ?? Promise.resolve(false),
+    showAttribution: (record) => decorations.showAttribution(record),
   });
   controller = new AnalysisController(models, store, panels, log);
   const live = new LiveMode(controller);
-  const decorations = new AttentionDecorations(store, insights);
   const statusBar = new AttentionStatusBar(models, store);
   const commands = new CommandHandlers(controller, store, panels, decorations, models, log);
   const sideView = new SideViewProvider(context.extensionUri, store, models, insights, live, { run: (command) => commands.side(command, live) }, log);
@@ -109,6 +111,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     vscode.commands.registerCommand(COMMANDS.analyzeSelection, (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand(COMMANDS.showPanel, () => commands.showPanel()),
     vscode.commands.registerCommand(COMMANDS.explainSentiment, () => commands.explainSentiment()),
+    vscode.commands.registerCommand(COMMANDS.compareSelections, (): Promise<CompareOutcome> => commands.compareSelections()),
     vscode.commands.registerCommand(COMMANDS.toggleDecorations, () => commands.toggleDecorations()),
     vscode.commands.registerCommand(COMMANDS.openPlayground, () => panels.focus({ tab: 'playground' })),
     vscode.commands.registerCommand(COMMANDS.selectModel, (choice?: unknown): Promise<SelectModelOutcome> => selectModel(choice)),
@@ -162,6 +165,9 @@ export function deactivate(): void {
 }
 
 /** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
+/** What Compare Selections returns (to tests). */
+export type CompareOutcome = { kind: 'compared'; a: string; b: string } | { kind: 'notCompared'; reason: string };
+
 class CommandHandlers {
   constructor(
     private readonly controller: AnalysisController,
@@ -176,7 +182,7 @@ class CommandHandlers {
     this.panels.focus({}, this.store.latest());
   }
 
-  /** The sentiment card (the explanation view of a later version will take its place). */
+  /** The Explain view of the selection's analysis (analysing the selection first if needed). */
   async explainSentiment(): Promise<AnalyzeOutcome | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (editor && !editor.selection.isEmpty && !this.selectionIsAnalysed(editor)) {
@@ -188,8 +194,38 @@ class CommandHandlers {
       void vscode.window.showInformationMessage(vscode.l10n.t('Select some text and run Explain Sentiment (or Analyze Selection) first.'));
       return undefined;
     }
-    this.panels.focus({ section: 'sentiment' }, latest);
+    this.panels.focus({ tab: 'explain', section: 'sentiment' }, latest);
     return undefined;
+  }
+
+  /**
+   * Compares two analyses in the panel: the editor's first two selections (analysed now, in order), or else the last
+   * two analyses (the older as A).
+   */
+  async compareSelections(): Promise<CompareOutcome> {
+    const editor = vscode.window.activeTextEditor;
+    const selections = editor?.selections.filter((selection) => !selection.isEmpty) ?? [];
+    let pair: [AnalysisRecord, AnalysisRecord] | undefined;
+    if (editor && selections.length >= 2) {
+      const ids: string[] = [];
+      for (const selection of selections.slice(0, 2)) {
+        const outcome = await this.controller.analyzeRange(editor.document, selection, { reveal: false });
+        if (outcome.kind !== 'analysed') return { kind: 'notCompared', reason: outcome.kind === 'cancelled' ? 'cancelled' : outcome.message };
+        ids.push(outcome.analysisId);
+      }
+      const [a, b] = ids.map((id) => this.store.get(id));
+      if (a && b) pair = [a, b];
+    } else {
+      const [newest, older] = this.store.recent();
+      if (newest && older) pair = [older, newest];
+    }
+    if (!pair) {
+      const reason = vscode.l10n.t('Select two passages (hold Alt and select the second) or analyse two selections, then run Compare Selections.');
+      void vscode.window.showInformationMessage(reason);
+      return { kind: 'notCompared', reason };
+    }
+    this.panels.focus({ tab: 'compare', compareWith: pair[1].id }, pair[0]);
+    return { kind: 'compared', a: pair[0].id, b: pair[1].id };
   }
 
   async toggleDecorations(): Promise<boolean> {

@@ -96,8 +96,10 @@ async function main(): Promise<void> {
     const others = new Map<string, number[]>();
     for (let start = 0; start < STARTS; start += 1) {
       if (start > 0) {
+        // Listen before asking: a fast reload can fire its load event before a later listener exists.
+        const reloaded = workbench.page.waitForEvent('load', { timeout: 120_000 });
         await runCommand(workbench.page, 'Developer: Reload Window');
-        await workbench.page.waitForEvent('load');
+        await reloaded;
         await workbench.page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
       }
       await waitForOwnSplits(server.userDataDir, start + 1);

@@ -29,6 +29,8 @@ export interface AnalysisRecord {
    * analysis is made; after a reload, from the saved position the first time the document is looked at.
    */
   tracked?: TrackedRange;
+  /** The last token attribution the panel computed: per token, the drop in the predicted label's probability. */
+  attribution?: { mode: 'mask' | 'remove'; unit: 'token' | 'word'; drops: Float64Array };
 }
 
 /** Why the store changed: views redraw, and stale analyses lose their decorations. */

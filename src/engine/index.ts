@@ -11,6 +11,8 @@ export * from './rollout';
 export * from './flow';
 export * from './statistics';
 export * from './words';
+export * from './importance';
+export * from './align';
 export * from './random';
 export * from './trace';
 export { exactLog } from './exactLog';

@@ -110,3 +110,35 @@ export function isPunctuationToken(text: string): boolean {
 }
 
 export type { FloatArray };
+
+/** The patterns Clark et al. (2019) name, as keys of {@link HeadStatistics} (and `broad` for high entropy). */
+export type HeadPattern = 'toPrevious' | 'toNext' | 'toSep' | 'toCls' | 'toPunctuation' | 'broad';
+
+export interface HeadReportEntry {
+  layer: number;
+  head: number;
+  /** The share of attention the pattern names (for `broad`: mean entropy / ln n, 1 = uniform). */
+  value: number;
+}
+
+/**
+ * Heads that mostly follow one pattern: more than `threshold` (default 0.5) of their attention on the previous or
+ * next token, on [SEP], [CLS] or punctuation; and broad heads, whose mean entropy is above `broadThreshold` (default
+ * 0.8) of the uniform distribution's ln n. Each list strongest first.
+ */
+export function headReport(statistics: readonly HeadStatistics[], n: number, threshold = 0.5, broadThreshold = 0.8): Record<HeadPattern, HeadReportEntry[]> {
+  const uniform = Math.log(Math.max(2, n));
+  const pick = (value: (stat: HeadStatistics) => number, above: number) =>
+    statistics
+      .map((stat) => ({ layer: stat.layer, head: stat.head, value: value(stat) }))
+      .filter((entry) => entry.value > above)
+      .sort((a, b) => b.value - a.value || a.layer - b.layer || a.head - b.head);
+  return {
+    toPrevious: pick((stat) => stat.toPrevious, threshold),
+    toNext: pick((stat) => stat.toNext, threshold),
+    toSep: pick((stat) => stat.toSep, threshold),
+    toCls: pick((stat) => stat.toCls, threshold),
+    toPunctuation: pick((stat) => stat.toPunctuation, threshold),
+    broad: pick((stat) => stat.meanEntropy / uniform, broadThreshold),
+  };
+}

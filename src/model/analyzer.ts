@@ -7,7 +7,9 @@ import type { TokenRow } from '../shared/protocol';
 import { AttentionSession } from './attentionSession';
 import { labelsOf, probabilitiesOf, type ClassifierConfig } from './classification';
 import { AnalysisError } from './errors';
+import type { ToProbabilities } from './explanations';
 import { instrumentedModelFor } from './instrumentedCache';
+import { LayerChain } from './layerChain';
 import { modelDisplayName, modelRequestKey, type ModelDtype, type ModelRequest } from './modelSource';
 import { ModelStore, type DownloadProgress } from './modelStore';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
@@ -52,6 +54,8 @@ export interface LoadedModel {
   config: ModelConfig;
   tokenizer: OffsetTokenizer;
   session: AttentionSession;
+  /** The instrumented graph the session runs; the layer chain for interventions is cut from it. */
+  instrumentedPath: string;
   /** Whether the graph's query operand is already divided by √d_head (undefined: operands not exposed). */
   queryScaledBeforeProduct?: boolean;
 }
@@ -96,6 +100,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 export class Analyzer {
   private readonly store = new ModelStore();
   private loaded: { key: string; model: Promise<LoadedModel> } | undefined;
+  private chain: { key: string; chain: Promise<LayerChain> } | undefined;
 
   /** Loads (downloading and instrumenting if needed) the model a request names; reuses the loaded one. */
   async load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
@@ -108,6 +113,9 @@ export class Analyzer {
         if (this.loaded?.model === model) this.loaded = undefined;
       });
       void previous?.model.then((old) => old.session.release()).catch(() => undefined);
+      const previousChain = this.chain;
+      this.chain = undefined;
+      void previousChain?.chain.then((old) => old.release()).catch(() => undefined);
     }
     return this.loaded.model;
   }
@@ -120,10 +128,12 @@ export class Analyzer {
     let session: AttentionSession;
     let quantized: boolean;
     let queryScaledBeforeProduct: boolean | undefined;
+    let instrumentedPath: string;
     try {
       const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir);
       quantized = instrumented.quantized;
       queryScaledBeforeProduct = instrumented.queryScaledBeforeProduct;
+      instrumentedPath = instrumented.path;
       session = await AttentionSession.load(instrumented.path, shape);
     } catch (error) {
       if (error instanceof AnalysisError) throw error;
@@ -141,7 +151,52 @@ export class Analyzer {
       isTestModel: config.attention_explorer_test_model !== undefined,
       quantized,
     };
-    return { key, info, config, tokenizer, session, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
+    return { key, info, config, tokenizer, session, instrumentedPath, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
+  }
+
+  /**
+   * The loaded model, if it is the one `key` names (explanations must use the model that made the analysis), with its
+   * layer chain, built on first use and kept with the model.
+   */
+  async explainer(key: string): Promise<{ model: LoadedModel; chain: LayerChain; toProbabilities: ToProbabilities }> {
+    if (this.loaded?.key !== key) {
+      throw new AnalysisError('attention-unavailable', 'The model that made this analysis is no longer loaded; run Analyze Selection again.');
+    }
+    const model = await this.loaded.model;
+    if (this.chain?.key !== key) {
+      const previous = this.chain;
+      const { dim, hidden_dim: hidden = 4 * dim, n_layers: layers, n_heads: heads } = model.config;
+      const chain = this.verifiedChain(model).catch((error: unknown) => {
+        if (error instanceof AnalysisError) throw error;
+        throw new AnalysisError('invalid-model', `The model could not be split into layers for interventions (${error instanceof Error ? error.message : String(error)}).`);
+      });
+      this.chain = { key, chain };
+      chain.catch(() => {
+        if (this.chain?.chain === chain) this.chain = undefined;
+      });
+      void previous?.chain.then((old) => old.release()).catch(() => undefined);
+    }
+    return { model, chain: await this.chain.chain, toProbabilities: (logits) => probabilitiesOf(logits, model.config) };
+  }
+
+  /**
+   * Cuts the model into its layer chain and checks it against the whole graph on a probe text: a graph whose last
+   * layer cannot be trimmed to [CLS] as expected falls back to the full last layer; a chain that still disagrees is
+   * refused rather than trusted.
+   */
+  private async verifiedChain(model: LoadedModel): Promise<LayerChain> {
+    const { dim, hidden_dim: hidden = 4 * dim, n_layers: layers, n_heads: heads } = model.config;
+    const shape = { layers, heads, dim, hidden, quantized: model.info.quantized };
+    const ids = model.tokenizer.tokenize('Attention Explorer checks the layer chain against the whole model.').tokens.map((token) => token.id);
+    const expected = (await model.session.run({ inputIds: [ids] })).logits;
+    // A q8 graph quantizes each activation with one scale over all its tokens: trimming would change the result.
+    for (const firstTokenOnlyInLastLayer of model.info.quantized ? [false] : [true, false]) {
+      const chain = await LayerChain.load(model.instrumentedPath, shape, { firstTokenOnlyInLastLayer });
+      const logits = await chain.logits([{ ids }]).catch(() => undefined);
+      if (logits && logits.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!)))) return chain;
+      await chain.release();
+    }
+    throw new AnalysisError('invalid-model', 'Interventions are not available for this model: its graph, cut into layers, does not reproduce the whole model\'s logits.');
   }
 
   /** Key of the model currently loaded (or loading), if any. */
@@ -207,7 +262,10 @@ export class Analyzer {
 
   async dispose(): Promise<void> {
     const loaded = this.loaded;
+    const chain = this.chain;
     this.loaded = undefined;
+    this.chain = undefined;
+    await chain?.chain.then((old) => old.release()).catch(() => undefined);
     await loaded?.model.then((model) => model.session.release()).catch(() => undefined);
   }
 }

@@ -178,6 +178,16 @@ export function tensorOf(analysis: CachedAnalysis): AttentionTensor<Float32Array
 
 const rollouts = new WeakMap<CachedAnalysis, Rollout>();
 
+/** The analysis's rollout (prepared once per analysis). */
+export function rolloutOf(analysis: CachedAnalysis): Rollout {
+  let rollout = rollouts.get(analysis);
+  if (!rollout) {
+    rollout = Rollout.of(tensorOf(analysis));
+    rollouts.set(analysis, rollout);
+  }
+  return rollout;
+}
+
 /** An aggregate map of one layer: mean or max over its heads, rollout up to it, or flow (through all layers). */
 export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, layer: number, options: DisplayOptions) {
   const { n, heads } = analysis;
@@ -192,11 +202,7 @@ export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, lay
       }
     }
   } else if (kind === 'rollout') {
-    let rollout = rollouts.get(analysis);
-    if (!rollout) {
-      rollout = Rollout.of(tensorOf(analysis));
-      rollouts.set(analysis, rollout);
-    }
+    const rollout = rolloutOf(analysis);
     map = new Float32Array(n * n);
     for (let row = 0; row < n; row += 1) map.set(rollout.row(row, layer + 1), row * n);
   } else {

@@ -113,6 +113,12 @@ export class OffsetTokenizer {
     return result;
   }
 
+  /** The id of the mask token ([MASK]), which occlusion puts in place of a token; undefined if the vocabulary has none. */
+  get maskTokenId(): number | undefined {
+    const id = this.tokenizer.mask_token_id ?? this.tokenizer._tokenizer.token_to_id('[MASK]');
+    return typeof id === 'number' && id >= 0 ? id : undefined;
+  }
+
   private idOf(token: string): number {
     return this.tokenizer._tokenizer.token_to_id(token) ?? this.tokenizer.unk_token_id;
   }

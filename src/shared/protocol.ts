@@ -138,7 +138,29 @@ export const ExportTensorRequestSchema = v.object({ kind: v.literal('exportTenso
 /** Analyse the same document range again (after a reload, the tensors are gone). */
 export const ReanalyzeRequestSchema = v.object({ kind: v.literal('reanalyze'), analysisId });
 
+const headRef = v.object({ layer: count, head: count });
+/** Every head switched off alone, in one batched run: Δ of the predicted label per head. */
+export const HeadImportanceRequestSchema = v.object({ kind: v.literal('headImportance'), analysisId });
+export const OcclusionModeSchema = v.picklist(['mask', 'remove']);
+export const OcclusionUnitSchema = v.picklist(['token', 'word']);
+/** Occlusion (each token or word masked or removed, batched) next to [CLS] rollout and flow. */
+export const AttributionRequestSchema = v.object({ kind: v.literal('attribution'), analysisId, mode: OcclusionModeSchema, unit: OcclusionUnitSchema });
+/** The prediction with some heads switched off (or all but them). */
+export const AblateRequestSchema = v.object({ kind: v.literal('ablate'), analysisId, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean() });
+/** Tint the editor by the attribution last computed for this analysis. */
+export const ShowAttributionRequestSchema = v.object({ kind: v.literal('showAttribution'), analysisId });
+/** Two analyses side by side, and one head's attention difference where their tokens align. */
+export const CompareRequestSchema = v.object({ kind: v.literal('compare'), analysisId, otherId: analysisId, layer: count, head: count });
+/** The analyses the host remembers (to pick one to compare with). */
+export const RecentAnalysesRequestSchema = v.object({ kind: v.literal('recentAnalyses') });
+
 export const WebviewRequestSchema = v.variant('kind', [
+  HeadImportanceRequestSchema,
+  AttributionRequestSchema,
+  AblateRequestSchema,
+  ShowAttributionRequestSchema,
+  CompareRequestSchema,
+  RecentAnalysesRequestSchema,
   RevealTokenRequestSchema,
   HeadMapRequestSchema,
   LayerMapsRequestSchema,
@@ -165,8 +187,46 @@ export interface HeadStatisticsView {
   mostAttended: { index: number; share: number };
 }
 
+export interface PredictionView {
+  label: number;
+  probabilities: number[];
+}
+
+/** A remembered analysis, as the compare view lists it. */
+export interface AnalysisListEntry {
+  id: string;
+  /** The first characters of the analysed text. */
+  preview: string;
+  documentName: string;
+  sentiment: Sentiment;
+}
+
 /** The result type of each request kind. Float32 buffers unless noted. */
 export interface WebviewRequestResults {
+  headImportance: PredictionView & { deltas: number[][]; normalised: number[][] };
+  attribution: PredictionView & {
+    mode: 'mask' | 'remove';
+    unit: 'token' | 'word';
+    units: Array<{ indices: number[]; delta: number; probabilities: number[] }>;
+    /** Per token: the Δ of its unit (NaN for special tokens). */
+    occlusion: ArrayBuffer;
+    rollout: ArrayBuffer;
+    /** Empty above the flow limit. */
+    flow: ArrayBuffer;
+  };
+  ablate: { original: PredictionView; probabilities: number[]; delta: number };
+  showAttribution: { shown: boolean };
+  compare: {
+    a: AnalysisListEntry;
+    b: AnalysisListEntry;
+    statisticsA: HeadStatisticsView[];
+    statisticsB: HeadStatisticsView[];
+    pairs: Array<[number, number]>;
+    labels: string[];
+    /** `[m, m]`: A − B over the aligned tokens. */
+    difference: ArrayBuffer;
+  };
+  recentAnalyses: { analyses: AnalysisListEntry[] };
   revealToken: { revealed: boolean };
   headMap: { labels: string[]; map: ArrayBuffer };
   layerMaps: { labels: string[]; maps: ArrayBuffer };
@@ -213,7 +273,7 @@ export const ShowAnalysisMessageSchema = v.object({
   analysis: AnalysisViewSchema,
 });
 
-export const PANEL_TABS = ['model', 'head', 'aggregates', 'neuron', 'playground', 'tokens'] as const;
+export const PANEL_TABS = ['model', 'head', 'aggregates', 'neuron', 'explain', 'compare', 'playground', 'tokens'] as const;
 export const PanelTabSchema = v.picklist(PANEL_TABS);
 export type PanelTab = v.InferOutput<typeof PanelTabSchema>;
 
@@ -231,6 +291,8 @@ export const PanelFocusSchema = v.object({
   focus: v.optional(v.boolean()),
   /** Scroll to and focus a part of the page. */
   section: v.optional(v.picklist(['sentiment'])),
+  /** The analysis the compare view sets against the shown one. */
+  compareWith: v.optional(analysisId),
 });
 export type PanelFocus = v.InferOutput<typeof PanelFocusSchema>;
 

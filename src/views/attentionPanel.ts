@@ -13,6 +13,7 @@ import {
   parseMessage,
   PanelStateSchema,
   WebviewToHostSchema,
+  type AnalysisListEntry,
   type AnalysisView,
   type HostToWebviewMessage,
   type PanelAnalysisState,
@@ -41,6 +42,19 @@ export interface PanelBackend {
   view<TJob extends ViewJob>(job: TJob): Promise<WorkerJobResults[TJob['kind']]>;
   /** Analyses a stored analysis's document range again; false when the text there has changed. */
   reanalyze(record: AnalysisRecord): Promise<boolean>;
+  /** Tints the analysed text in the editor by the record's attribution. */
+  showAttribution(record: AnalysisRecord): Promise<boolean>;
+}
+
+/** How a remembered analysis is listed (the compare view's choices). */
+export function listEntryOf(record: AnalysisRecord): AnalysisListEntry {
+  const preview = record.text.replace(/\s+/g, ' ').trim();
+  return {
+    id: record.id,
+    preview: preview.length > 60 ? `${preview.slice(0, 59)}…` : preview,
+    documentName: record.source.documentName,
+    sentiment: record.sentiment,
+  };
 }
 
 function summaryOf(record: AnalysisRecord) {
@@ -298,6 +312,33 @@ export class AttentionPanelManager implements vscode.Disposable {
       }
       case 'reanalyze':
         return { started: await this.backend.reanalyze(this.record(request.analysisId)) };
+      case 'headImportance':
+        this.record(request.analysisId);
+        return this.backend.view({ kind: 'headImportance', analysisId: request.analysisId });
+      case 'attribution': {
+        const record = this.record(request.analysisId);
+        const result = await this.backend.view({ kind: 'attribution', analysisId: request.analysisId, mode: request.mode, unit: request.unit });
+        // Kept for the editor tint: each token's drop in the predicted label's probability.
+        record.attribution = { mode: result.mode, unit: result.unit, drops: Float64Array.from(result.occlusion, (delta) => (Number.isNaN(delta) ? 0 : -delta)) };
+        const { occlusion, rollout, flow, ...rest } = result;
+        return { ...rest, occlusion: bufferOf(occlusion), rollout: bufferOf(rollout), flow: bufferOf(flow) };
+      }
+      case 'ablate':
+        this.record(request.analysisId);
+        return this.backend.view({ kind: 'ablate', analysisId: request.analysisId, heads: request.heads, keepOnly: request.keepOnly });
+      case 'showAttribution': {
+        const record = this.record(request.analysisId);
+        if (!record.attribution) throw new Error(vscode.l10n.t('Compute the token attribution first.'));
+        return { shown: await this.backend.showAttribution(record) };
+      }
+      case 'compare': {
+        const a = this.record(request.analysisId);
+        const b = this.record(request.otherId);
+        const result = await this.backend.view({ kind: 'compare', analysisId: a.id, otherId: b.id, layer: request.layer, head: request.head });
+        return { a: listEntryOf(a), b: listEntryOf(b), statisticsA: result.a, statisticsB: result.b, pairs: result.pairs, labels: result.labels, difference: bufferOf(result.difference) };
+      }
+      case 'recentAnalyses':
+        return { analyses: this.store.recent().map(listEntryOf) };
     }
   }
 

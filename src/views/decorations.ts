@@ -18,7 +18,7 @@ const MIN_SHARE = 0.05;
 /** What was applied to one editor (read by the extension-host tests). */
 export interface AppliedDecorations {
   analysisId: string;
-  mode: 'attention' | 'importance';
+  mode: 'attention' | 'importance' | 'attribution';
   /** Token indices per level, strongest last. */
   levels: number[][];
   /** Ranges per level, in document coordinates. */
@@ -35,6 +35,8 @@ export class AttentionDecorations implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private pending: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
+  /** The analysis whose attribution the panel asked to show (until decorations are turned off). */
+  private attributionOf: string | undefined;
 
   constructor(
     private readonly store: AnalysisStore,
@@ -61,9 +63,19 @@ export class AttentionDecorations implements vscode.Disposable {
   /** Turns the tint on or off; returns the new state. */
   async setEnabled(enabled: boolean): Promise<boolean> {
     this.enabled = enabled;
+    if (!enabled) this.attributionOf = undefined;
     await vscode.commands.executeCommand('setContext', 'attentionExplorer.decorationsEnabled', enabled);
     await this.refresh();
     return enabled;
+  }
+
+  /** Tints by an analysis's occlusion attribution (the panel's "Show in editor"), turning decorations on. */
+  async showAttribution(record: AnalysisRecord): Promise<boolean> {
+    this.attributionOf = record.id;
+    await this.setEnabled(true);
+    this.attributionOf = record.id;
+    await this.refresh();
+    return vscode.window.visibleTextEditors.some((editor) => this.applied.get(editor)?.mode === 'attribution');
   }
 
   /** What is applied to an editor now (undefined: nothing). */
@@ -114,7 +126,11 @@ export class AttentionDecorations implements vscode.Disposable {
     let mode = decorationMode();
     let weights: Float64Array | undefined;
     let focusTokens: number[] = [];
-    if (mode === 'attention' && cursorToken >= 0) {
+    if (record.attribution && (this.attributionOf === record.id || mode === 'attribution')) {
+      // Tokens whose masking lowers the prediction: what it rests on. Tokens that work against it stay untinted.
+      mode = 'attribution';
+      weights = record.attribution.drops.map((drop) => Math.max(0, drop));
+    } else if (mode === 'attention' && cursorToken >= 0) {
       const lens = await this.insights.lens(record, insightSource());
       if (lens.ok) {
         focusTokens = groupOf(wordGroups(record.tokens), cursorToken) ?? [cursorToken];
@@ -122,7 +138,7 @@ export class AttentionDecorations implements vscode.Disposable {
       }
     }
     if (!weights) {
-      // No word under the cursor (or no attention for it): show what the prediction reads instead.
+      // No attribution computed, or no word under the cursor (or no attention for it): show what the prediction reads instead.
       if (!record.headMeans) return undefined;
       mode = 'importance';
       weights = clsImportance(record.tokens, this.insights.rolloutFor(record, record.headMeans));

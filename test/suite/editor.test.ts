@@ -87,7 +87,7 @@ suite('In the editor', () => {
       menus: Record<string, Array<{ command: string; when?: string }>>;
       keybindings: Array<{ command: string; when?: string }>;
     };
-    const expected = ['analyzeSelection', 'showPanel', 'explainSentiment', 'toggleDecorations', 'openPlayground', 'selectModel', 'clearModelCache', 'showLog'].map((name) => `attentionExplorer.${name}`);
+    const expected = ['analyzeSelection', 'showPanel', 'explainSentiment', 'compareSelections', 'toggleDecorations', 'openPlayground', 'selectModel', 'clearModelCache', 'showLog'].map((name) => `attentionExplorer.${name}`);
     for (const command of expected) {
       assert.ok(registered.includes(command), `${command} registered`);
       const entry = contributes.commands.find((candidate) => candidate.command === command);
@@ -102,6 +102,8 @@ suite('In the editor', () => {
     assert.equal(when('commandPalette', 'reanalyze'), 'false');
     assert.equal(when('editor/context', 'analyzeSelection'), 'editorHasSelection');
     assert.equal(when('editor/context', 'explainSentiment'), 'editorHasSelection');
+    assert.equal(when('editor/context', 'compareSelections'), 'editorHasMultipleSelections');
+    assert.equal(when('commandPalette', 'compareSelections'), 'editorHasMultipleSelections || attentionExplorer.hasAnalysis');
     for (const command of ['analyzeSelection', 'explainSentiment', 'toggleDecorations']) {
       assert.ok(contributes.keybindings.some((binding) => binding.command === `attentionExplorer.${command}`), `${command} has a keybinding`);
     }
@@ -122,6 +124,23 @@ suite('In the editor', () => {
     await vscode.commands.executeCommand('attentionExplorer.showPanel');
     await waitFor(() => api.isPanelOpen, 'the panel again');
     assert.equal(api.panelAnalysisId, shown, 'Show Attention Panel brings back the latest analysis');
+  });
+
+  test('Compare Selections analyses two selections in order and shows the first against the second', async () => {
+    const { api } = await activateExtension();
+    const editor = await openDocument(TEXT);
+    const first = editor.document.lineAt(0).range;
+    const second = editor.document.lineAt(LINE).range;
+    editor.selections = [new vscode.Selection(first.start, first.end), new vscode.Selection(second.start, second.end)];
+    const outcome = await vscode.commands.executeCommand<{ kind: string; a?: string; b?: string }>('attentionExplorer.compareSelections');
+    assert.equal(outcome.kind, 'compared', JSON.stringify(outcome));
+    assert.notEqual(outcome.a, outcome.b);
+    await waitFor(() => api.isPanelOpen, 'the panel');
+    assert.equal(api.panelAnalysisId, outcome.a, 'the panel shows A (and compares it with B)');
+    // With one selection, the last two analyses are compared: the older as A.
+    editor.selection = new vscode.Selection(first.start, first.start);
+    const again = await vscode.commands.executeCommand<{ kind: string; a?: string; b?: string }>('attentionExplorer.compareSelections');
+    assert.deepEqual([again.kind, again.a, again.b], ['compared', outcome.a, outcome.b]);
   });
 
   test('Select Model writes the user settings, refusing a folder that is not a model', async () => {

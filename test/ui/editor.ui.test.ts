@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { attentionPanel, cspViolations, extensionWebview, openFile, openWorkbench, runCommand, screenshot, selectLine, type Workbench } from './workbench';
+import { attentionPanel, cspViolations, extensionWebview, openWorkbenchWithAnalysedSample, runCommand, screenshot, selectLine, type Workbench } from './workbench';
 
 let workbench: Workbench;
 
@@ -28,12 +28,7 @@ async function wordCentre(page: Page, word: string): Promise<{ x: number; y: num
 }
 
 beforeAll(async () => {
-  workbench = await openWorkbench();
-  await openFile(workbench.page, 'sample.txt');
-  await selectLine(workbench.page, 1);
-  await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
-  const panel = await attentionPanel(workbench.page);
-  await panel.locator('canvas.grid-canvas[data-layers]').waitFor({ timeout: 90_000 });
+  workbench = await openWorkbenchWithAnalysedSample();
 });
 
 afterAll(async () => {

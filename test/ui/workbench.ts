@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { expect, inject } from 'vitest';
 import type { FrameLocator, Page } from 'playwright-core';
-import { openTab, openWorkbenchAt, type Workbench } from '../../scripts/lib/workbench';
+import { attentionPanel, openFile, openTab, openWorkbenchAt, runCommand, selectLine, type Workbench } from '../../scripts/lib/workbench';
 
 export {
   attentionPanel,
@@ -21,6 +21,17 @@ export {
 
 export function openWorkbench(): Promise<Workbench> {
   return openWorkbenchAt(inject('codeServerUrl'), inject('workspaceFolder'));
+}
+
+/** A workbench with the sample's first line analysed and the panel's grid drawn. */
+export async function openWorkbenchWithAnalysedSample(): Promise<Workbench> {
+  const workbench = await openWorkbench();
+  await openFile(workbench.page, 'sample.txt');
+  await selectLine(workbench.page, 1);
+  await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
+  const panel = await attentionPanel(workbench.page);
+  await panel.locator('canvas.grid-canvas[data-layers]').waitFor({ timeout: 90_000 });
+  return workbench;
 }
 
 /** Accepts VS Code's save dialog (the simple file dialog in the browser) at its suggested path. */

@@ -70,6 +70,36 @@ describe('npm run analyze', () => {
     expect(json.timings.totalMs).toBeGreaterThan(0);
   });
 
+  it('--json --explain adds headImportance and occlusion, equal to the reference forward with the head zeroed or the token masked', async () => {
+    const text = 'A tedious, overlong film.';
+    const { status, stdout, stderr } = await analyze(['--model', folder, '--text', text, '--json', '--explain']);
+    expect(status, stderr).toBe(0);
+    const json = JSON.parse(stdout) as CliJson & { headImportance: { deltas: number[][]; normalised: number[][] }; occlusion: Array<{ index: number; delta: number }> };
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8'));
+    const reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config);
+    const ids = json.tokens.map((token) => token.id);
+    const probabilities = (logits: ArrayLike<number>) => {
+      const exps = Array.from(logits, (value) => Math.exp(value));
+      return exps.map((value) => value / exps.reduce((a, b) => a + b, 0));
+    };
+    const base = probabilities(reference.forward(ids).logits);
+    const label = base.indexOf(Math.max(...base));
+    expect([json.headImportance.deltas.length, json.headImportance.deltas[0]!.length]).toEqual([2, 4]);
+    json.headImportance.deltas.forEach((row, layer) =>
+      row.forEach((delta, head) => {
+        const mask = Array.from({ length: 8 }, (_, index) => (index === layer * 4 + head ? 0 : 1));
+        expect(Math.abs(delta - (probabilities(reference.forward(ids, undefined, mask).logits)[label]! - base[label]!))).toBeLessThan(1e-5);
+      }),
+    );
+    expect(Math.min(...json.headImportance.normalised.flat())).toBe(0);
+    expect(Math.max(...json.headImportance.normalised.flat())).toBe(1);
+    expect(json.occlusion.map((entry) => entry.index)).toEqual(json.tokens.flatMap((token, index) => (token.special ? [] : [index])));
+    for (const { index, delta } of json.occlusion) {
+      const masked = ids.map((id, position) => (position === index ? 103 : id));
+      expect(Math.abs(delta - (probabilities(reference.forward(masked).logits)[label]! - base[label]!))).toBeLessThan(1e-5);
+    }
+  });
+
   it('prints a readable summary by default, reading the text from standard input', async () => {
     const result = await analyze(['--model', folder, '--dtype', 'q8'], { input: 'I absolutely loved this movie!' });
     expect(result.status, result.stderr).toBe(0);

@@ -4,7 +4,7 @@
  * column are highlighted. Long inputs zoom (wheel, + and −) and pan (drag, or the arrow keys at the edge); double-click
  * or 0 resets. The current map exports as PNG (the canvas) or SVG (one rectangle per shown cell, for papers).
  */
-import { beginCanvas, colorIndexer, cssColor, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
+import { beginCanvas, colorIndexer, cssColor, DIVERGING, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
 import { h } from '../shared/dom';
 
 export interface HeatmapData {
@@ -20,6 +20,8 @@ export interface HeatmapOptions {
   /** CSS class of the canvas (sets its size). */
   className: string;
   zoomable: boolean;
+  /** Signed values (differences): red positive, blue negative, white at 0, scaled to the largest magnitude. */
+  diverging?: boolean;
 }
 
 /** Labels are drawn when a cell is at least this many CSS pixels. */
@@ -104,9 +106,10 @@ export class HeatmapCanvas {
     const { map, labels } = this.data!;
     const m = labels.length;
     let max = 0;
-    for (const value of map) if (value > max) max = value;
-    const index = colorIndexer(this.scale, max);
-    const table = lookup(this.scale.scheme);
+    for (const value of map) if ((this.options.diverging ? Math.abs(value) : value) > max) max = this.options.diverging ? Math.abs(value) : value;
+    const top = max > 0 ? max : 1;
+    const index = this.options.diverging ? (value: number) => Math.round(((value / top + 1) / 2) * 255) : colorIndexer(this.scale, max);
+    const table = this.options.diverging ? DIVERGING : lookup(this.scale.scheme);
     const background = parseBackground();
     const pixels = new ImageData(Math.max(1, m), Math.max(1, m));
     for (let cell = 0; cell < m * m; cell += 1) {

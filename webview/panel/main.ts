@@ -27,6 +27,8 @@ import { SCHEMES, type ScaleOptions, type SchemeName } from '../shared/colorScal
 import { h } from '../shared/dom';
 import { reportCspViolations, vscodeApi } from '../shared/vscodeApi';
 import { AggregatesView } from './aggregatesView';
+import { CompareView } from './compareView';
+import { ExplainView } from './explainView';
 import { layerCsv, mapCsv, mapJson, tokensCsv, type Exportable, type ExportFormat } from './exports';
 import { HeadView } from './headView';
 import { HostApi } from './hostApi';
@@ -87,6 +89,8 @@ const modelView = new ModelView(context, api);
 const headView = new HeadView(context, api);
 const aggregatesView = new AggregatesView(context, api);
 const neuronView = new NeuronView(context, api);
+const explainView = new ExplainView(context, api);
+const compareView = new CompareView(context, api);
 const playground = new Playground(context);
 let tokensHolder = h('div', {});
 
@@ -99,12 +103,14 @@ const TAB_LABELS: Record<Tab, string> = {
   head: 'Head view',
   aggregates: 'Aggregates',
   neuron: 'Neuron',
+  explain: 'Explain',
+  compare: 'Compare',
   playground: 'Playground',
   tokens: 'Tokens',
 };
 
 /** Views that need the attention tensors the host may no longer have. */
-const NEEDS_ATTENTION = new Set<Tab>(['model', 'head', 'aggregates', 'neuron']);
+const NEEDS_ATTENTION = new Set<Tab>(['model', 'head', 'aggregates', 'neuron', 'explain', 'compare']);
 
 let tabs: HTMLElement & { selectedIndex: number } = h('vscode-tabs', {}) as HTMLElement & { selectedIndex: number };
 
@@ -118,6 +124,8 @@ const REFRESH: Record<Tab, (shown: PanelAnalysisState) => void | Promise<void>> 
   head: () => headView.refresh(),
   aggregates: () => aggregatesView.refresh(),
   neuron: () => neuronView.refresh(),
+  explain: () => explainView.refresh(),
+  compare: () => compareView.refresh(),
   playground: () => playground.refresh(),
   tokens: (shown) => tokensHolder.replaceChildren(renderTokens(shown)),
 };
@@ -208,6 +216,7 @@ function redrawAll(): void {
   aggregatesView.heatmap.setScale(context.scale);
   modelView.drawGrid();
   headView.draw();
+  compareView.heatmap.draw();
 }
 
 function exportable(): Exportable | undefined {
@@ -251,6 +260,22 @@ function exportable(): Exportable | undefined {
         csv: () => `${Array.from({ length: rows }, (_, row) => values.slice(row * cols, (row + 1) * cols).join(',')).join('\n')}\n`,
         json: () => `${JSON.stringify(step)}\n`,
       };
+    }
+    case 'explain': {
+      const importance = explainView.currentImportance;
+      const attribution = explainView.currentAttribution;
+      if (!importance && !attribution) return undefined;
+      const tokens = analysis.tokens;
+      return {
+        name: 'explanation',
+        json: () => `${JSON.stringify({ model: analysis!.model.name, labels: analysis!.sentiment.labels, ...(importance ? { headImportance: { label: importance.label, deltas: importance.deltas, normalised: importance.normalised } } : {}), ...(attribution ? { attribution: { label: attribution.label, mode: attribution.mode, unit: attribution.unit, tokens: tokens.map((token, index) => ({ index, text: token.text, special: token.special, occlusion: Number.isFinite(attribution.occlusion[index]!) ? attribution.occlusion[index] : null, rollout: attribution.rollout[index], flow: attribution.flow[index] ?? null })) } } : {}) })}\n`,
+        ...(attribution ? { csv: () => `index,token,occlusion_delta,rollout,flow\n${tokens.map((token, index) => `${index},${JSON.stringify(token.text)},${Number.isFinite(attribution.occlusion[index]!) ? attribution.occlusion[index] : ''},${attribution.rollout[index]},${attribution.flow[index] ?? ''}`).join('\n')}\n` } : {}),
+      };
+    }
+    case 'compare': {
+      const data = compareView.heatmap.current;
+      if (!data) return undefined;
+      return { name: `attention-difference-layer${view.layer + 1}-head${view.head + 1}`, png: () => compareView.heatmap.toPng(), csv: () => mapCsv(data), json: () => mapJson(data, { model: analysis!.model.name, layer: view.layer + 1, head: view.head + 1, difference: 'A - B', pairs: compareView.current?.pairs }) };
     }
     case 'tokens':
       return { name: 'tokens', csv: () => tokensCsv(analysis!), json: () => `${JSON.stringify(analysis!.tokens)}\n` };
@@ -298,6 +323,8 @@ function render(): void {
     head: headView.element,
     aggregates: aggregatesView.element,
     neuron: neuronView.element,
+    explain: explainView.element,
+    compare: compareView.element,
     playground: playground.element,
     tokens: tokensHolder,
   };
@@ -386,6 +413,7 @@ function applyFocus(target: PanelFocus): void {
   if (target.head !== undefined) patch.head = Math.min(target.head, heads - 1);
   if (target.query !== undefined) patch.query = Math.min(target.query, tokens - 1);
   if (target.focus !== undefined) patch.focus = target.focus;
+  if (target.compareWith !== undefined) patch.compare = { ...view.compare, otherId: target.compareWith };
   if (!analysis) {
     // Nothing analysed: only the playground has something to show.
     view = { ...view, ...patch };

@@ -27,6 +27,24 @@ export const ViewStateSchema = v.object({
   threshold: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
   /** Heads shown in the head view (indices); empty = all. */
   headViewHeads: v.pipe(v.array(index), v.maxLength(1000)),
+  /** The Explain view: how occlusion works, heads picked for ablation (`layer * heads + head`), normalised map. */
+  explain: v.optional(
+    v.object({
+      mode: v.picklist(['mask', 'remove']),
+      unit: v.picklist(['token', 'word']),
+      ablated: v.pipe(v.array(index), v.maxLength(10_000)),
+      normalised: v.boolean(),
+    }),
+    { mode: 'mask', unit: 'token', ablated: [], normalised: false },
+  ),
+  /** The Compare view: the other analysis, and the statistic whose differences it maps. */
+  compare: v.optional(
+    v.object({
+      otherId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+      statistic: v.picklist(['meanEntropy', 'toCls', 'toSep', 'toPunctuation', 'toPrevious', 'toNext']),
+    }),
+    { statistic: 'meanEntropy' },
+  ),
   playground: v.object({
     example: v.picklist(['article', 'random']),
     step: index,
@@ -53,6 +71,8 @@ export function defaultViewState(layers: number): ViewState {
     scale: 'linear',
     threshold: 0,
     headViewHeads: [],
+    explain: { mode: 'mask', unit: 'token', ablated: [], normalised: false },
+    compare: { statistic: 'meanEntropy' },
     playground: { example: 'article', step: 0, seed: 42, n: 4, d: 8, heads: 2, positional: true },
   };
 }

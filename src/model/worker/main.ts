@@ -10,6 +10,8 @@ import { aggregateView, gridView, headSummaries, headView, layerView } from '../
 import { AnalysisError, toErrorData } from '../errors';
 import { modelRequestKey } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
+import { ablate, headImportance, maskOnly, maskWithout, occlusion, type HeadImportance } from '../explanations';
+import { attributionView, compareView } from '../explainViews';
 import { TensorCache, type CachedAttention } from '../tensorCache';
 import { exportTensor } from '../tensorExport';
 import type { HostToWorkerMessage, ViewJob, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './protocol';
@@ -21,6 +23,9 @@ const port = parentPort;
 const analyzer = new Analyzer();
 const tensors = new TensorCache();
 const jobs = new Map<number, AbortController>();
+/** Head-importance sweeps already run, by analysis (seconds of work at 512 tokens; a few hundred bytes each). */
+const importances = new Map<string, HeadImportance>();
+const idsOf = (entry: CachedAttention) => entry.tokens.map((token) => token.id);
 
 const send = (message: WorkerToHostMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -68,6 +73,36 @@ async function view(job: ViewJob): Promise<WorkerJobResults[ViewJob['kind']]> {
     }
     case 'exportTensor':
       return { bytes: await exportTensor(entry, job.format, job.path) };
+    case 'headImportance': {
+      const known = importances.get(job.analysisId);
+      if (known) return known;
+      const { chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
+      const result = await headImportance(chain, idsOf(entry), toProbabilities);
+      importances.set(job.analysisId, result);
+      if (importances.size > 20) importances.delete(importances.keys().next().value!);
+      return result;
+    }
+    case 'attribution': {
+      const { model, chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
+      const maskId = model.tokenizer.maskTokenId;
+      if (job.mode === 'mask' && maskId === undefined) throw new AnalysisError('invalid-model', 'This tokenizer has no [MASK] token; choose "remove" to occlude tokens.');
+      return attributionView(entry, await occlusion(chain, entry.tokens, { mode: job.mode, unit: job.unit, maskId: maskId ?? 0 }, toProbabilities));
+    }
+    case 'ablate': {
+      for (const { layer, head } of job.heads) checkLayerHead(entry, layer, head);
+      const { chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
+      const { layers, heads } = chain.shape;
+      const mask = job.keepOnly ? maskOnly(layers, heads, job.heads) : maskWithout(layers, heads, job.heads);
+      return ablate(chain, idsOf(entry), mask, toProbabilities);
+    }
+    case 'compare': {
+      checkLayerHead(entry, job.layer, job.head);
+      const other = cached(job.otherId);
+      if (other.layers.length !== entry.layers.length || other.heads !== entry.heads) {
+        throw new AnalysisError('internal', 'The two analyses come from models of different shapes; analyse both with the same model.');
+      }
+      return compareView(entry, other, job.layer, job.head);
+    }
   }
 }
 
@@ -83,6 +118,7 @@ async function run(requestId: number, job: WorkerJob, signal: AbortSignal): Prom
       return (await analyzer.load(job.request, { signal, onProgress })).info;
     case 'release':
       tensors.clear();
+      importances.clear();
       await analyzer.dispose();
       return null;
     default:

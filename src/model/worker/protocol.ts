@@ -6,6 +6,8 @@ import type { HeadStatistics } from '../../engine';
 import type { AnalysisResult, ModelInfo, NeuronData } from '../analyzer';
 import type { AggregateKind, DisplayOptions } from '../attentionViews';
 import type { AnalysisErrorData } from '../errors';
+import type { AblationResult, HeadImportance, OcclusionMode, OcclusionUnit } from '../explanations';
+import type { AttributionView, CompareView } from '../explainViews';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
 
@@ -20,7 +22,11 @@ export type ViewJob =
   | { kind: 'aggregate'; analysisId: string; aggregate: AggregateKind; layer: number; options: DisplayOptions }
   | { kind: 'headStats'; analysisId: string }
   | { kind: 'neuron'; analysisId: string; layer: number; head: number; query: number }
-  | { kind: 'exportTensor'; analysisId: string; format: 'json' | 'csv'; path: string };
+  | { kind: 'exportTensor'; analysisId: string; format: 'json' | 'csv'; path: string }
+  | { kind: 'headImportance'; analysisId: string }
+  | { kind: 'attribution'; analysisId: string; mode: OcclusionMode; unit: OcclusionUnit }
+  | { kind: 'ablate'; analysisId: string; heads: Array<{ layer: number; head: number }>; keepOnly: boolean }
+  | { kind: 'compare'; analysisId: string; otherId: string; layer: number; head: number };
 
 export type WorkerJob =
   | { kind: 'analyze'; analysisId: string; request: ModelRequest; text: string }
@@ -41,6 +47,10 @@ export interface WorkerJobResults {
   /** The neuron view: `q`, every `k`, and the head's attention row for that query. */
   neuron: NeuronData & { probabilities: Float32Array; labels: string[] };
   exportTensor: { bytes: number };
+  headImportance: HeadImportance;
+  attribution: AttributionView;
+  ablate: AblationResult;
+  compare: CompareView;
   prepare: ModelInfo;
   release: null;
 }

@@ -1,0 +1,185 @@
+/**
+ * Cuts an instrumented DistilBERT graph into one graph per layer, joined by the hidden states between layers:
+ *
+ *   segment 0:      input_ids, attention_mask, head_mask → hidden.1   (embeddings + layer 0)
+ *   segment l:      hidden.l,  attention_mask, head_mask → hidden.l+1 (layer l)
+ *   segment L − 1:  hidden.L−1, attention_mask, head_mask → logits    (last layer + classifier)
+ *
+ * Why: switching off a head in layer l leaves every layer below it unchanged, so an ablation sweep computes the lower
+ * layers once and starts each ablated row at its own layer. Each segment holds only its own layer's weights, so the
+ * segments together cost one copy of the model, and they compute nothing but the logits (no attention outputs).
+ *
+ * The cut points are found, not assumed: a layer's input is the tensor its query and key projections both read.
+ */
+import { attributeInt, DataType, int64Tensor, node, onnx, valueInfo } from './graph';
+import { HEAD_MASK_INPUT, InstrumentationError } from './instrument';
+
+export const hiddenInput = (layer: number) => `hidden.${layer}`;
+
+export interface LayerSegment {
+  /** The first layer this segment computes. */
+  layer: number;
+  bytes: Uint8Array;
+  /** The hidden state it reads (absent for segment 0, which reads the token ids). */
+  input?: string;
+  /** `hidden.{layer+1}`, or `logits` for the last segment. */
+  output: string;
+}
+
+const PRODUCTS = new Set(['MatMul', 'MatMulInteger']);
+
+export interface SplitOptions {
+  /**
+   * The classifier reads only the first token ([CLS]) of the last layer's output, so the last layer needs its query,
+   * attention row, residual and feed-forward for that token alone (keys and values still for every token). Cuts about
+   * 5/6 of the last layer's work from every row. Applied only where the graph has the expected shape.
+   */
+  firstTokenOnlyInLastLayer?: boolean;
+}
+
+/** Splits an instrumented graph (see instrument.ts) into per-layer segments. */
+export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, options: SplitOptions = {}): LayerSegment[] {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph!;
+  const nodes = graph.node ?? [];
+  const producers = new Map<string, onnx.INodeProto>();
+  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
+  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
+  const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
+  if (softmaxes.length !== layers) throw new InstrumentationError(`Expected ${layers} attention Softmax nodes, found ${softmaxes.length}.`);
+
+  /** Walks back from an operand of the scores product to the input of its projection (the layer's hidden state). */
+  const projectionInput = (tensor: string): string | undefined => {
+    for (let hop = 0; hop < 12; hop += 1) {
+      const producer = producers.get(tensor);
+      if (!producer) return undefined;
+      const inputs = producer.input ?? [];
+      if (PRODUCTS.has(producer.opType ?? '') && inputs.slice(0, 2).some((input) => constants.has(input))) {
+        const data = inputs.slice(0, 2).find((input) => !constants.has(input));
+        if (data === undefined) return undefined;
+        // A quantized projection reads the DynamicQuantizeLinear of the hidden state.
+        const quantizer = producers.get(data);
+        return quantizer?.opType === 'DynamicQuantizeLinear' ? quantizer.input![0] : data;
+      }
+      const next = inputs.find((input) => input !== '' && !constants.has(input));
+      if (next === undefined) return undefined;
+      tensor = next;
+    }
+    return undefined;
+  };
+  const scoresProduct = (softmax: onnx.INodeProto): onnx.INodeProto | undefined => {
+    let tensor = softmax.input![0]!;
+    for (let hop = 0; hop < 8; hop += 1) {
+      const producer = producers.get(tensor);
+      if (!producer) return undefined;
+      if (producer.opType === 'MatMul' && !(producer.input ?? []).some((input) => constants.has(input))) return producer;
+      const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
+      const next = operands.find((input) => !constants.has(input));
+      if (next === undefined) return undefined;
+      tensor = next;
+    }
+    return undefined;
+  };
+  const layerInputs = softmaxes.map((softmax, layer) => {
+    const product = scoresProduct(softmax);
+    const fromQuery = product && projectionInput(product.input![0]!);
+    const fromKey = product && projectionInput(product.input![1]!);
+    if (!fromQuery || fromQuery !== fromKey) {
+      throw new InstrumentationError(`Could not find the input of layer ${layer}: its query and key projections do not read one tensor.`);
+    }
+    return fromQuery;
+  });
+
+  const graphInputs = new Map((graph.input ?? []).map((input) => [input.name ?? '', input]));
+  const initializers = new Map((graph.initializer ?? []).map((initializer) => [initializer.name ?? '', initializer]));
+  const logits = graph.output?.find((output) => output.name === 'logits');
+  if (!logits) throw new InstrumentationError('The graph has no logits output.');
+  const dim = ['batch_size', 'sequence_length', 'dim'];
+
+  const lastLayerQueryConsumer = (() => {
+    if (!options.firstTokenOnlyInLastLayer || layers < 2) return undefined;
+    const hidden = layerInputs[layers - 1]!;
+    const product = scoresProduct(softmaxes[layers - 1]!);
+    if (!product) return undefined;
+    /** The node reading `hidden` on the way back from an operand of the scores product. */
+    const readerOf = (tensor: string): onnx.INodeProto | undefined => {
+      for (let hop = 0; hop < 14; hop += 1) {
+        const producer = producers.get(tensor);
+        if (!producer) return undefined;
+        if (producer.input?.includes(hidden)) return producer;
+        const next = (producer.input ?? []).find((input) => input !== '' && !constants.has(input));
+        if (next === undefined) return undefined;
+        tensor = next;
+      }
+      return undefined;
+    };
+    const queryReader = readerOf(product.input![0]!);
+    const keyReader = readerOf(product.input![1]!);
+    const residuals = nodes.filter((candidate) => candidate.opType === 'Add' && candidate.input?.includes(hidden));
+    // The classifier must read token 0 of the last hidden state: a Gather on axis 1 with the constant index 0.
+    const initializerValue = (name: string) => {
+      const found = (graph.initializer ?? []).find((initializer) => initializer.name === name);
+      if (!found?.rawData || found.dataType !== DataType.INT64 || found.rawData.byteLength !== 8) return undefined;
+      return new DataView(found.rawData.buffer, found.rawData.byteOffset, 8).getBigInt64(0, true);
+    };
+    const readsFirstToken = nodes.some((candidate) => candidate.opType === 'Gather' && attributeInt(candidate, 'axis') === 1 && initializerValue(candidate.input?.[1] ?? '') === 0n);
+    if (!queryReader || !keyReader || queryReader === keyReader || residuals.length !== 1 || !readsFirstToken) return undefined;
+    return { queryReader, residual: residuals[0]! };
+  })();
+
+  return Array.from({ length: layers }, (_, layer): LayerSegment => {
+    const input = layer === 0 ? undefined : layerInputs[layer]!;
+    const output = layer === layers - 1 ? 'logits' : layerInputs[layer + 1]!;
+    // Every node the output needs, stopping at the segment's input.
+    const needed = new Set<onnx.INodeProto>();
+    const pending = [output];
+    const seen = new Set<string>();
+    while (pending.length) {
+      const tensor = pending.pop()!;
+      if (seen.has(tensor) || tensor === input || tensor === '') continue;
+      seen.add(tensor);
+      const producer = producers.get(tensor);
+      if (!producer || needed.has(producer)) continue;
+      needed.add(producer);
+      pending.push(...(producer.input ?? []));
+    }
+    const used = new Set([...needed].flatMap((candidate) => candidate.input ?? []));
+    const renamed = (name: string) => (name === input ? hiddenInput(layer) : name === output && layer < layers - 1 ? hiddenInput(layer + 1) : name);
+    const firstOnly = layer === layers - 1 ? lastLayerQueryConsumer : undefined;
+    const firstToken = `${hiddenInput(layer)}/first_token`;
+    const segmentNodes = nodes
+      .filter((candidate) => needed.has(candidate))
+      .map((candidate) => {
+        const inputs = (candidate.input ?? []).map(renamed);
+        const onlyFirst = firstOnly && (candidate === firstOnly.queryReader || candidate === firstOnly.residual);
+        return { ...candidate, input: onlyFirst ? inputs.map((name) => (name === hiddenInput(layer) ? firstToken : name)) : inputs, output: (candidate.output ?? []).map(renamed) };
+      });
+    const extraInitializers: onnx.ITensorProto[] = [];
+    if (firstOnly) {
+      extraInitializers.push(int64Tensor(`${firstToken}/zero`, [0]), int64Tensor(`${firstToken}/one`, [1]));
+      segmentNodes.unshift(<onnx.INodeProto & { input: string[]; output: string[] }>node('Slice', [hiddenInput(layer), `${firstToken}/zero`, `${firstToken}/one`, `${firstToken}/one`], [firstToken], `attention_explorer/first_token`));
+    }
+    const inputs: onnx.IValueInfoProto[] = [...graphInputs.values()].filter((candidate) => used.has(candidate.name ?? '') && !initializers.has(candidate.name ?? ''));
+    if (input) inputs.unshift(valueInfo(hiddenInput(layer), DataType.FLOAT, dim));
+    if (!inputs.some((candidate) => candidate.name === HEAD_MASK_INPUT)) {
+      throw new InstrumentationError(`Segment ${layer} does not read the head mask.`);
+    }
+    const segment: onnx.IModelProto = {
+      ...model,
+      graph: {
+        ...graph,
+        node: segmentNodes,
+        input: inputs,
+        initializer: [...[...initializers.values()].filter((initializer) => used.has(initializer.name ?? '')), ...extraInitializers],
+        output: [layer === layers - 1 ? logits : valueInfo(hiddenInput(layer + 1), DataType.FLOAT, dim)],
+        valueInfo: [],
+      },
+    };
+    return {
+      layer,
+      bytes: onnx.ModelProto.encode(segment).finish(),
+      ...(input ? { input: hiddenInput(layer) } : {}),
+      output: layer === layers - 1 ? 'logits' : hiddenInput(layer + 1),
+    };
+  });
+}
