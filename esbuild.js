@@ -12,7 +12,32 @@
 const esbuild = require('esbuild');
 const path = require('node:path');
 
+const fs = require('node:fs');
+
 const production = process.argv.includes('--production');
+
+/**
+ * transformers.js embeds onnxruntime-web, whose Emscripten glue (embind's emval method callers) builds functions from
+ * strings with `new Function`. That code only runs on the WebAssembly backend; in Node the model runs on
+ * onnxruntime-node. The call is replaced by one that throws, so the shipped bundles contain no dynamic code at all
+ * (a unit test scans them). The build fails if the pattern is no longer found, so an update cannot slip it back in.
+ * @type {import('esbuild').Plugin}
+ */
+const noDynamicCodePlugin = {
+  name: 'no-dynamic-code',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@huggingface[\\/]transformers[\\/]dist[\\/]transformers\.node\.mjs$/ }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      const pattern = /new Function\(Object\.keys\((\w+)\),\s*(\w+)\)\(\.\.\.Object\.values\(\1\)\)/g;
+      const patched = source.replace(pattern, '__attentionExplorerNoDynamicCode()');
+      if (patched === source || /new Function\(|\beval\(/.test(patched)) {
+        return { errors: [{ text: `${args.path}: the dynamic-code call site this build removes has changed; update noDynamicCodePlugin in esbuild.js.` }] };
+      }
+      const stub = 'function __attentionExplorerNoDynamicCode() { throw new Error("onnxruntime-web\'s WebAssembly glue is not available in Attention Explorer (the model runs on onnxruntime-node)."); }\n';
+      return { contents: stub + patched, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
 const watch = process.argv.includes('--watch');
 
 /**
@@ -34,6 +59,7 @@ const nodeOptions = {
   logOverride: { 'empty-import-meta': 'silent', 'direct-eval': 'silent' },
   define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
   legalComments: 'linked',
+  plugins: [noDynamicCodePlugin],
 };
 
 /** @type {import('esbuild').BuildOptions[]} */
@@ -103,7 +129,7 @@ function writeBundledPackages(results) {
 }
 
 async function main() {
-  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, metafile: production, plugins: [reportPlugin] })));
+  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, metafile: production, plugins: [...(options.plugins ?? []), reportPlugin] })));
   if (watch) {
     await Promise.all(contexts.map((context) => context.watch()));
     console.log('[esbuild] watching for changes');

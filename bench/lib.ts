@@ -2,7 +2,17 @@
  * Measuring: warm-up, repeated runs, median and spread; tables rendered as Markdown. Every ratio a report states is
  * taken from numbers measured in the same run.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 export interface Timing {
   medianMs: number;
@@ -55,6 +65,8 @@ export interface Section {
   method: string;
   tables: Table[];
   goals: Goal[];
+  /** Files to write beside the report (repository-relative path → content), e.g. a chart. */
+  files?: Record<string, string>;
 }
 
 export function formatMs(ms: number): string {
@@ -88,6 +100,8 @@ export function machineDescription(): Record<string, string> {
     Memory: `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`,
     OS: `${os.type()} ${os.release()} (${process.platform}-${process.arch})`,
     Node: process.version,
+    onnxruntime: `onnxruntime-node ${packageVersion('onnxruntime-node')} (CPU execution provider)`,
+    'transformers.js': `@huggingface/transformers ${packageVersion('@huggingface/transformers')}`,
   };
 }
 

@@ -3,12 +3,14 @@
  *
  *   npm run bench [-- --only engine]
  */
+import '../scripts/lib/noTelemetry';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import { runEngineBench } from './engine';
 import { runExplainBench } from './explain';
+import { runMemoryBench } from './memory';
 import { runModelBench } from './model';
 import { machineDescription, renderTable, renderTableForConsole, type Section } from './lib';
 
@@ -20,6 +22,7 @@ const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'explain', run: () => runExplainBench() },
   { id: 'ui', run: () => runInChild('measure.ts') },
   { id: 'activation', run: () => runInChild('activation.ts') },
+  { id: 'memory', run: () => runMemoryBench() },
 ];
 
 /** The code-server benchmarks run in their own processes: their in-page code is type-checked against the DOM. */
@@ -68,6 +71,10 @@ async function main(): Promise<void> {
   if (!only) {
     fs.mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
     fs.writeFileSync(path.join(repoRoot, 'docs', 'BENCHMARKS.md'), report);
+    for (const [file, content] of results.flatMap((result) => Object.entries(result.files ?? {}))) {
+      fs.mkdirSync(path.dirname(path.join(repoRoot, file)), { recursive: true });
+      fs.writeFileSync(path.join(repoRoot, file), content);
+    }
     console.log(`\n[bench] wrote docs/BENCHMARKS.md (${minutes} min)`);
   } else {
     console.log(`\n[bench] --only: docs/BENCHMARKS.md left as it was (${minutes} min)`);

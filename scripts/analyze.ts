@@ -15,6 +15,7 @@
  * A folder is used as it is; anything else is a hub model id, downloaded (once) into
  * `$ATTN_TOOLS_DIR/models` (default ~/.cache/attention-explorer/models) from --hub, `$HF_ENDPOINT` or huggingface.co.
  */
+import './lib/noTelemetry';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { recordCase } from '../test/support/reliability';
 import { repoRoot } from '../test/support/paths';
 
 const TARGETS: Record<string, { platform: string; arch: string }> = {
@@ -25,6 +26,21 @@ function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
+
+/**
+ * The model is downloaded at run time, not bundled, but its licence travels with the extension that fetches it: the
+ * notice and the Apache License 2.0 text (the same text transformers.js ships as its LICENSE).
+ */
+export const MODEL_NOTICE = [
+  'The model',
+  '=========',
+  'Attention Explorer downloads, at run time, the model distilbert-base-uncased-finetuned-sst-2-english by Hugging Face',
+  '(https://huggingface.co/distilbert/distilbert-base-uncased-finetuned-sst-2-english), in its ONNX conversion for',
+  'transformers.js, Xenova/distilbert-base-uncased-finetuned-sst-2-english. The model, its weights and its tokenizer are',
+  'licensed under the Apache License, Version 2.0, whose text follows. They are not part of this package; the files are',
+  'fetched from the configured hub (or read from a folder you choose) and used unmodified, except that Attention Explorer',
+  'writes an instrumented copy of the ONNX graph beside them that also outputs the attention weights.',
+].join('\n');
 
 /** Licences of what the VSIX bundles, gathered from the installed packages at build time (not committed). */
 function writeThirdPartyNotices(file: string): void {
@@ -43,9 +59,7 @@ function writeThirdPartyNotices(file: string): void {
   fs.writeFileSync(
     file,
     `Attention Explorer bundles the following packages.\n\n${sections.join('\n')}\n` +
-      'The model this extension downloads at run time, distilbert-base-uncased-finetuned-sst-2-english (and its\n' +
-      'transformers.js port Xenova/distilbert-base-uncased-finetuned-sst-2-english), is licensed under Apache-2.0;\n' +
-      'it is not part of this package.\n',
+      `${MODEL_NOTICE}\n${'-'.repeat(60)}\n${fs.readFileSync(path.join(repoRoot, 'node_modules', '@huggingface', 'transformers', 'LICENSE'), 'utf8').trim()}\n`,
   );
 }
 
@@ -81,6 +95,17 @@ function main(): void {
   const files = countZipEntries(out);
   const megabytes = (size / 1024 / 1024).toFixed(1);
   console.log(`[package] ${path.relative(repoRoot, out)}: ${megabytes} MB, ${files} files (goal ≤ 40 MB: ${size <= SIZE_GOAL_BYTES ? 'met' : 'MISSED'})`);
+  // The licences must be in the package itself (the central directory names every entry).
+  const archive = fs.readFileSync(out);
+  for (const required of ['extension/dist/ThirdPartyNotices.txt', 'extension/LICENSE.txt', 'extension/LICENSE']) {
+    if (required.startsWith('extension/LICENSE') && !fs.existsSync(path.join(repoRoot, path.basename(required)))) continue;
+    if (!archive.includes(Buffer.from(required))) throw new Error(`${path.basename(out)} lacks ${required}`);
+  }
+  const notices = fs.readFileSync(path.join(repoRoot, 'dist', 'ThirdPartyNotices.txt'), 'utf8');
+  if (!notices.includes('distilbert-base-uncased-finetuned-sst-2-english') || !notices.includes('Apache License') || !notices.includes('Version 2.0, January 2004')) {
+    throw new Error('ThirdPartyNotices.txt lacks the model\'s Apache-2.0 notice');
+  }
+  recordCase({ layer: 'package', area: 'Supply chain and privacy', case: 'the model\'s licence in the VSIX', outcome: `${path.basename(out)} ships dist/ThirdPartyNotices.txt with every bundled package's licence, the model's notice and the Apache License 2.0 text` });
   fs.writeFileSync(path.join(buildDir, 'latest-vsix.txt'), `${out}\n`);
   if (size > SIZE_GOAL_BYTES) {
     process.exitCode = 1;

@@ -1,7 +1,10 @@
 /**
  * Runs the extension-host suite (test/suite, bundled to dist/test/suite.js) inside a real VS Code.
  *
- *   tsx scripts/run-extension-tests.ts [--host auto|electron|code-server]
+ *   tsx scripts/run-extension-tests.ts [--host auto|electron|code-server] [--suite soak --out FILE]
+ *
+ * `--suite soak` runs the benchmark's memory soak (test/suite/soak.bench.ts) on the full-size model instead of the
+ * tests, and writes its measurements to FILE.
  *
  * - electron: @vscode/test-electron's `runTests`, with `$VSCODE_EXECUTABLE` if set, else the VS Code it downloads
  *   (needs internet, and a display or xvfb-run on Linux).
@@ -60,6 +63,17 @@ async function chooseHost(): Promise<{ host: Host; why: string }> {
 
 /** What the suite needs from outside the extension: the shared tokenizer and a project-built test model. */
 function suiteEnv(): Record<string, string> {
+  const suiteIndex = process.argv.indexOf('--suite');
+  if (suiteIndex >= 0 && process.argv[suiteIndex + 1] === 'soak') {
+    const outIndex = process.argv.indexOf('--out');
+    return {
+      ATTN_TOKENIZER_DIR: sharedTokenizerDir,
+      ATTN_TEST_MODEL_DIR: ensureTestModel('full', 7, ['fp32']),
+      ATTN_EXTENSION_SUITE: 'soak',
+      ...(outIndex >= 0 ? { ATTN_SOAK_OUT: path.resolve(process.argv[outIndex + 1]!) } : {}),
+      ...(process.env.ATTN_SOAK_ANALYSES ? { ATTN_SOAK_ANALYSES: process.env.ATTN_SOAK_ANALYSES } : {}),
+    };
+  }
   return { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_TEST_MODEL_DIR: ensureTestModel('tiny') };
 }
 
@@ -90,7 +104,7 @@ async function runInElectron(reportFile: string): Promise<number> {
     extensionDevelopmentPath: repoRoot,
     extensionTestsPath: suitePath,
     launchArgs: [workspaceFolder, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],
-    extensionTestsEnv: { ...suiteEnv(), ATTN_EXTENSION_TEST_REPORT: reportFile, ORT_DISABLE_TELEMETRY: '1' },
+    extensionTestsEnv: { ...suiteEnv(), ATTN_EXTENSION_TEST_REPORT: reportFile },
   }).catch((error: unknown) => {
     console.error(`[extension-host] VS Code (electron) failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

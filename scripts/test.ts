@@ -7,9 +7,13 @@
  *   3. extension    the mocha suite inside a real VS Code (scripts/run-extension-tests.ts)
  *   4. package      the production VSIX (scripts/package.ts)
  *   5. ui           playwright-core + Chromium against code-server with that VSIX installed (test/ui)
+ *
+ * Then docs/RELIABILITY.md is written from the reliability cases the layers recorded (test/support/reliability.ts).
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRecords, renderReliabilityReport } from './lib/reliabilityReport';
 import { repoRoot } from '../test/support/paths';
 
 interface Layer {
@@ -29,6 +33,8 @@ const layers: Layer[] = [
 ];
 
 const only = process.argv.slice(2);
+const reliabilityDir = path.join(repoRoot, 'artifacts', 'reliability');
+fs.rmSync(reliabilityDir, { recursive: true, force: true });
 const results: Array<{ name: string; ok: boolean; seconds: number }> = [];
 for (const layer of layers) {
   if (only.length > 0 && !only.some((name) => layer.name.startsWith(name))) {
@@ -37,8 +43,14 @@ for (const layer of layers) {
   console.log(`\n=== ${layer.name} ===`);
   const started = Date.now();
   const [command = 'false', ...args] = layer.command;
-  const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0', ATTN_RELIABILITY_DIR: reliabilityDir } });
   results.push({ name: layer.name, ok: result.status === 0, seconds: (Date.now() - started) / 1000 });
+}
+
+if (only.length === 0) {
+  const records = readRecords(reliabilityDir);
+  fs.writeFileSync(path.join(repoRoot, 'docs', 'RELIABILITY.md'), renderReliabilityReport(records, Object.fromEntries(results.map((result) => [result.name, result.ok]))));
+  console.log(`\n[test] wrote docs/RELIABILITY.md (${records.length} cases)`);
 }
 
 console.log('\n=== summary ===');

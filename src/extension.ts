@@ -65,11 +65,16 @@ export interface AttentionExplorerApi {
   liveModeSettled(): Promise<AnalyzeOutcome | undefined>;
   /** How long activation took in our code: evaluating the bundle, and `activate` itself (milliseconds). */
   readonly activation: { evaluateMs: number; activateMs: number };
+  /** Every error-level line this session's log received (tests check bad input never produces one). */
+  readonly loggedErrors: readonly string[];
+  /** How many analysis worker threads have been started (tests check a burst of commands starts one). */
+  readonly workerStarts: number;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
   const activateStart = performance.now();
-  const log = vscode.window.createOutputChannel('Attention Explorer', { log: true });
+  const loggedErrors: string[] = [];
+  const log = countingErrors(vscode.window.createOutputChannel('Attention Explorer', { log: true }), loggedErrors);
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
   const models = new ModelService(worker, context.globalStorageUri, log);
@@ -144,6 +149,12 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       return models.status;
     },
     modelCacheDir: modelCacheDir(context.globalStorageUri),
+    get loggedErrors() {
+      return loggedErrors;
+    },
+    get workerStarts() {
+      return worker.starts;
+    },
     get statusBarText() {
       return statusBar.text;
     },
@@ -165,6 +176,22 @@ export function deactivate(): void {
 }
 
 /** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
+/** The log channel, with its error-level lines also kept in `errors` (bounded). */
+function countingErrors(channel: vscode.LogOutputChannel, errors: string[]): vscode.LogOutputChannel {
+  return new Proxy(channel, {
+    get(target, property, receiver) {
+      if (property === 'error') {
+        return (message: string | Error, ...args: unknown[]) => {
+          if (errors.length < 1000) errors.push(message instanceof Error ? message.message : message);
+          target.error(message, ...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** What Compare Selections returns (to tests). */
 export type CompareOutcome = { kind: 'compared'; a: string; b: string } | { kind: 'notCompared'; reason: string };
 

@@ -64,12 +64,12 @@ function isolatedEnv(stateDir: string, extra: Record<string, string>, nodeBinDir
   for (const dir of Object.values(xdg)) {
     fs.mkdirSync(dir, { recursive: true });
   }
+  // The extension must switch onnxruntime's telemetry off itself (src/model/telemetry.ts): tests check that it does.
+  const { ORT_DISABLE_TELEMETRY: _inherited, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
     ...xdg,
     PATH: `${nodeBinDir}${path.delimiter}${process.env.PATH ?? ''}`,
-    // The extension host inherits this environment; onnxruntime must not phone home from tests either.
-    ORT_DISABLE_TELEMETRY: '1',
     ...extra,
   };
 }

@@ -23,7 +23,7 @@ export type AnalyzeOutcome =
       model: AnalysisRecord['model'];
     }
   | { kind: 'refused'; code: string; message: string }
-  | { kind: 'failed'; code: string; message: string }
+  | { kind: 'failed'; code: string; message: string; /** The buttons the error message offers. */ actions?: string[] }
   | { kind: 'cancelled' };
 
 /** How an analysis presents itself. */
@@ -176,7 +176,7 @@ export class AnalysisController implements vscode.Disposable {
     }
     actions[ACTIONS.showLog()] = () => this.log.show(true);
     void this.offer(vscode.window.showErrorMessage(vscode.l10n.t('Attention Explorer: {0}', message), ...Object.keys(actions)), actions);
-    return { kind: 'failed', code, message };
+    return { kind: 'failed', code, message, actions: Object.keys(actions) };
   }
 
   private openSetting(setting: string): Thenable<unknown> {

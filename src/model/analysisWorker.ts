@@ -4,6 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { AnalysisError } from './errors';
+import { disableOnnxRuntimeTelemetry } from './telemetry';
 import type { DownloadProgress } from './modelStore';
 import type { HostToWorkerMessage, WorkerJob, WorkerJobResults, WorkerToHostMessage } from './worker/protocol';
 
@@ -24,6 +25,8 @@ export class AnalysisWorkerClient {
   private nextRequestId = 1;
   private readonly pending = new Map<number, PendingJob>();
   private disposed = false;
+  /** Worker threads started so far (one, unless one crashed). */
+  starts = 0;
 
   constructor(
     private readonly workerPath: string,
@@ -95,7 +98,9 @@ export class AnalysisWorkerClient {
     }
     // Loaded on the first analysis, not at activation: worker_threads pulls in Node's streams.
     const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    disableOnnxRuntimeTelemetry();
     const worker = new WorkerThread(this.workerPath);
+    this.starts += 1;
     worker.on('message', (message: WorkerToHostMessage) => this.onMessage(message));
     worker.on('error', (error) => {
       this.log.error(`Analysis worker crashed: ${error.message}`);

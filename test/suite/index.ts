@@ -15,10 +15,16 @@ interface TestReport {
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
   mocha.suite.emit('pre-require', globalThis, 'extension-host-suite', mocha);
-  await import('./commands.test');
-  await import('./analyzeSelection.test');
-  await import('./modelDownload.test');
-  await import('./editor.test');
+  if (process.env.ATTN_EXTENSION_SUITE === 'soak') {
+    // The benchmark's memory soak (npm run bench), on the full-size model.
+    await import('./soak.bench');
+  } else {
+    await import('./commands.test');
+    await import('./analyzeSelection.test');
+    await import('./modelDownload.test');
+    await import('./editor.test');
+    await import('./reliability.test');
+  }
 
   const report: TestReport = { passed: [], failed: [] };
   const failures = await new Promise<number>((resolve) => {

@@ -6,7 +6,9 @@ import { AnalysisWorkerClient } from '../../src/model/analysisWorker';
 import { Analyzer } from '../../src/model/analyzer';
 import { AnalysisError } from '../../src/model/errors';
 import type { ModelRequest } from '../../src/model/modelSource';
+import type { Worker } from 'node:worker_threads';
 import { repoRoot } from '../support/paths';
+import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
@@ -71,9 +73,33 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     expect(result.tokens).toHaveLength(3);
   });
 
-  it('refuses work after dispose', async () => {
+  it('refuses work after dispose, and dispose ends the worker thread', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
+    await client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'x' });
+    const thread = (client as unknown as { worker: Worker }).worker;
+    const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
+    const pending = client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'pending at shutdown' }).catch((error: unknown) => error);
     await client.dispose();
-    await expect(client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await pending).toMatchObject({ code: 'cancelled' });
+    await exited;
+    expect(client.isRunning).toBe(false);
+    await expect(client.run({ kind: 'analyze', analysisId: 'a3', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
+    recordCase({ layer: 'unit', area: 'Load', case: 'shutdown (deactivate) with an analysis in flight', outcome: 'the pending request fails as cancelled, the worker thread exits, later requests are refused' });
+  });
+
+  it('a worker that crashes mid-job fails that job cleanly and is restarted for the next one', async () => {
+    client = new AnalysisWorkerClient(workerPath, log);
+    await client.run({ kind: 'analyze', analysisId: 'warm', request, text: 'warm up' });
+    expect(client.starts).toBe(1);
+    const job = client.run({ kind: 'analyze', analysisId: 'doomed', request, text: 'the worker dies during this one' });
+    // What a native crash looks like from the host: the thread exits without answering.
+    void (client as unknown as { worker: Worker }).worker.terminate();
+    const error = await job.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AnalysisError);
+    expect(error).toMatchObject({ code: 'worker-crashed', message: expect.stringContaining('will restart on the next request') });
+    const next = await client.run({ kind: 'analyze', analysisId: 'after', request, text: 'after the crash' });
+    expect(next.tokens.map((token) => token.text)).toEqual(['[CLS]', 'after', 'the', 'crash', '[SEP]']);
+    expect(client.starts).toBe(2);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'the analysis worker thread dies mid-analysis', outcome: `the request fails with “${(error as Error).message}”; the next request starts a new worker and succeeds` });
   });
 });

@@ -16,6 +16,7 @@ import { encodeModel, decodeModel } from '../../src/model/onnx/graph';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from '../../src/model/onnx/instrument';
 import type { ModelDtype, ModelRequest } from '../../src/model/modelSource';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
+import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 
 const TEXT = 'I absolutely loved this movie, it was fantastic!';
@@ -175,6 +176,7 @@ describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
 describe('graphs the instrumentation does not understand', () => {
   it('refuses a graph whose Softmax count does not match the layers, saying what it found', () => {
     expect(() => instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 6, heads: 12 })).toThrow(/Found 2 Softmax node\(s\) where a 6-layer DistilBERT/);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'an ONNX graph the instrumentation does not understand (wrong number of attention Softmax nodes)', outcome: 'refused with a reason naming what was found; the user sees it as an invalid model' });
   });
 
   it('refuses a Softmax that does not feed a product with the values', () => {
@@ -190,6 +192,7 @@ describe('graphs the instrumentation does not understand', () => {
     expect(() => instrumentModel(new TextEncoder().encode('not a model at all'), { layers: 2, heads: 4 })).toThrow(InstrumentationError);
     const once = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 2, heads: 4 }).bytes;
     expect(() => instrumentModel(once, { layers: 2, heads: 4 })).toThrow(/already has a head_mask input/);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'bytes that are not ONNX in the model file; a graph instrumented twice', outcome: 'refused with “not a readable ONNX model” / “looks instrumented already”' });
   });
 });
 

@@ -9,6 +9,7 @@ import { Analyzer } from '../../src/model/analyzer';
 import { hubCacheFolder, type ModelRequest } from '../../src/model/modelSource';
 import { ModelStore, type DownloadProgress } from '../../src/model/modelStore';
 import { LoopbackHub } from '../../scripts/lib/loopbackHub';
+import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 
 const MODEL_ID = 'attention-explorer/tiny-distilbert';
@@ -70,6 +71,7 @@ describe('ModelStore with a hub', () => {
       message: expect.stringMatching(/not downloaded yet \(missing config\.json.*\) and offline mode is on/),
     });
     expect(hub.requests).toEqual([]);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'offline, nothing cached (model store)', outcome: 'model-unavailable: names what is missing and that offline mode is on; no request made' });
   });
 
   it('a connection dropped mid-file leaves no file in the cache; the next try downloads it whole', async () => {
@@ -79,6 +81,7 @@ describe('ModelStore with a hub', () => {
     expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
     const resolved = await new ModelStore().resolve(request());
     expect(fs.statSync(resolved.onnxPath).size).toBe(fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'download killed mid-file (loopback hub drops the connection)', outcome: 'fails as model-unavailable; no partial or temporary file left; the next try downloads the file whole' });
   });
 
   it('bytes that do not match the hub\'s SHA-256 are removed and fetched again on the next try', async () => {
@@ -86,6 +89,7 @@ describe('ModelStore with a hub', () => {
     await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ message: expect.stringMatching(/SHA-256|could not load|Could not download/) });
     expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
     expect((await new ModelStore().resolve(request())).downloaded).toBe(true);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'corrupted bytes in a download (SHA-256 mismatch)', outcome: 'reported; the file is removed; the next try fetches it again' });
   });
 
   it('a cached file truncated later is detected by its recorded size and fetched again', async () => {
@@ -96,6 +100,7 @@ describe('ModelStore with a hub', () => {
     expect(again.downloaded).toBe(true);
     expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
     expect(fs.statSync(again.onnxPath).size).toBeGreaterThan(1000);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'a cached ONNX file truncated after download', outcome: 'detected by its recorded size and downloaded again' });
   });
 
   it('HTTP errors and missing files become messages that name the hub and the file', async () => {
@@ -105,6 +110,7 @@ describe('ModelStore with a hub', () => {
     await expect(new ModelStore().resolve(request({ source: { kind: 'hub', modelId: 'nobody/nothing', hubUrl: hub.url, revision: 'main', cacheDir } }))).rejects.toMatchObject({
       message: expect.stringContaining('has no file config.json for nobody/nothing (HTTP 404)'),
     });
+    recordCase({ layer: 'unit', area: 'Faults', case: 'hub answers HTTP 500, or 404 for a model', outcome: 'messages name the hub, the file and the status' });
   });
 
   it('an unreachable hub is reported as such', async () => {
@@ -113,6 +119,7 @@ describe('ModelStore with a hub', () => {
       code: 'model-unavailable',
       message: expect.stringContaining(`Could not reach ${unreachable}`),
     });
+    recordCase({ layer: 'unit', area: 'Faults', case: 'hub unreachable', outcome: 'model-unavailable: “Could not reach …”' });
   });
 
   it('cancelling a slow download stops it and leaves no partial file', async () => {
@@ -127,6 +134,7 @@ describe('ModelStore with a hub', () => {
     });
     await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
     expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+    recordCase({ layer: 'unit', area: 'Faults', case: 'download cancelled mid-file', outcome: 'stops; no partial file left' });
   });
 
   it('the analyzer runs a hub model end to end (download, instrument, analyse)', async () => {
