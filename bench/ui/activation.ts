@@ -92,7 +92,7 @@ async function reloadWindow(page: Page): Promise<void> {
  * (in the workbench) to the panel's grid of every head drawn for the new analysis (in the webview), both read on
  * the browser's shared clock (performance.timeOrigin + now).
  */
-async function selectToHeatmap(page: Page, n: number): Promise<number> {
+async function selectToHeatmap(page: Page, n: number): Promise<{ ms: number; analysisMs: number }> {
   await openFile(page, `tokens-${n}.txt`);
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+A');
@@ -117,7 +117,11 @@ async function selectToHeatmap(page: Page, n: number): Promise<number> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const drawnAt = Number((await grid.getAttribute('data-drawn-at', { timeout: 180_000 }).catch(() => null)) ?? 0);
-    if (drawnAt > pressedAt) return drawnAt - pressedAt;
+    if (drawnAt > pressedAt) {
+      // The panel's sentiment card states the analysis's own total (tokenize, model, in the worker).
+      const meta = (await panel.locator('.sentiment .meta').textContent()) ?? '';
+      return { ms: drawnAt - pressedAt, analysisMs: Number(/total (\d+) ms/.exec(meta)?.[1] ?? Number.NaN) };
+    }
     if (Date.now() > deadline) throw new Error(`the grid for ${n} tokens was not drawn within 180 s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -166,14 +170,19 @@ async function main(): Promise<void> {
     const firstAnalysisMs = Date.now() - started;
 
     // Select → heatmap: cold (a fresh extension host, the model on disk) and then warm (model loaded).
-    const endToEnd: Array<{ n: number; goalMs: number; cold: number; warm: number[] }> = [];
+    const endToEnd: Array<{ n: number; goalMs: number; cold: number; warm: number[]; analysis: number[] }> = [];
     for (const { n, warmRuns, goalMs } of END_TO_END) {
       await reloadWindow(workbench.page);
       console.log(`[bench:activation] select → heatmap, n = ${n}`);
-      const cold = await selectToHeatmap(workbench.page, n);
+      const cold = (await selectToHeatmap(workbench.page, n)).ms;
       const warm: number[] = [];
-      for (let run = 0; run < warmRuns; run += 1) warm.push(await selectToHeatmap(workbench.page, n));
-      endToEnd.push({ n, goalMs, cold, warm });
+      const analysis: number[] = [];
+      for (let run = 0; run < warmRuns; run += 1) {
+        const measured = await selectToHeatmap(workbench.page, n);
+        warm.push(measured.ms);
+        analysis.push(measured.analysisMs);
+      }
+      endToEnd.push({ n, goalMs, cold, warm, analysis });
     }
 
     const median = (values: number[]) => percentile(values, 0.5);
@@ -205,9 +214,12 @@ async function main(): Promise<void> {
         },
         {
           title: 'Select → heatmap drawn (full-size model, fp32)',
-          columns: ['n', 'cold (after reload)', 'warm (median)', 'warm p95', 'goal (warm)', 'warm / goal'],
-          rows: endToEnd.map(({ n, goalMs, cold, warm }) => [String(n), formatMs(cold), formatMs(median(warm)), formatMs(percentile(warm, 0.95)), formatMs(goalMs), `${(median(warm) / goalMs).toFixed(2)}×`]),
-          notes: ['A warm run includes everything the user waits for: the command, tokenizing with offsets, the model with all 72 attention maps in the worker, the host\'s cache, the transfer to the webview, the worker pooling the grid thumbnails and the canvas draw.'],
+          columns: ['n', 'cold (after reload)', 'warm (median)', 'warm p95', '… of which the analysis in the worker', 'goal (warm)', 'warm / goal'],
+          rows: endToEnd.map(({ n, goalMs, cold, warm, analysis }) => [String(n), formatMs(cold), formatMs(median(warm)), formatMs(percentile(warm, 0.95)), formatMs(median(analysis)), formatMs(goalMs), `${(median(warm) / goalMs).toFixed(2)}×`]),
+          notes: [
+            'The rest of a warm run is the workbench and the webview: the key press reaching the extension host, the analysis message to the webview (through code-server\'s connection), the panel rebuilding its page, one request for the grid\'s thumbnails (webview → host → worker and back) and the canvas draw.',
+            'A warm run includes everything the user waits for: the command, tokenizing with offsets, the model with all 72 attention maps in the worker, the host\'s cache, the transfer to the webview, the worker pooling the grid thumbnails and the canvas draw.',
+          ],
         },
         {
           title: 'Built-in extensions in the same windows (VS Code\'s measure, median)',
