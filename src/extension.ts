@@ -69,6 +69,8 @@ export interface AttentionExplorerApi {
   readonly loggedErrors: readonly string[];
   /** How many analysis worker threads have been started (tests check a burst of commands starts one). */
   readonly workerStarts: number;
+  /** What the worker and its client hold now (tests check nothing leaks after a burst). */
+  diagnostics(): Promise<{ sessionsLoaded: number; tensorsCached: number; jobsRunning: number; pendingRequests: number }>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
@@ -154,6 +156,10 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     },
     get workerStarts() {
       return worker.starts;
+    },
+    async diagnostics() {
+      const inWorker = await worker.run({ kind: 'diagnostics' });
+      return { ...inWorker, pendingRequests: worker.pendingCount };
     },
     get statusBarText() {
       return statusBar.text;

@@ -75,6 +75,11 @@ export class AnalysisWorkerClient {
     });
   }
 
+  /** Requests waiting for the worker's answer (each holds its abort listener until answered). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Whether a worker thread is running (for tests and the status view). */
   get isRunning(): boolean {
     return this.worker !== undefined;

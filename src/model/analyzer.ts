@@ -101,6 +101,8 @@ export class Analyzer {
   private readonly store = new ModelStore();
   private loaded: { key: string; model: Promise<LoadedModel> } | undefined;
   private chain: { key: string; chain: Promise<LayerChain> } | undefined;
+  /** onnxruntime sessions of whole models created so far (diagnostics: a burst of analyses must not add any). */
+  sessionsLoaded = 0;
 
   /** Loads (downloading and instrumenting if needed) the model a request names; reuses the loaded one. */
   async load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
@@ -136,11 +138,15 @@ export class Analyzer {
       instrumentedPath = instrumented.path;
       session = await AttentionSession.load(instrumented.path, shape);
     } catch (error) {
-      if (error instanceof AnalysisError) throw error;
-      // A cached download that onnxruntime cannot read is damaged: drop it so that the next try fetches it again.
+      if (error instanceof AnalysisError && error.code !== 'invalid-model') throw error;
+      // A cached download that cannot be read (not ONNX, or not loadable) is damaged: drop it so that the next try
+      // fetches it again. A folder the user chose is left alone.
+      const fromHub = request.source.kind === 'hub';
       if (request.source.kind === 'hub') this.store.forget(request.source);
-      throw new AnalysisError('invalid-model', `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).${request.source.kind === 'hub' ? ' The cached files were removed; the next analysis downloads them again.' : ''}`);
+      const reason = error instanceof AnalysisError ? error.message : `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).`;
+      throw new AnalysisError('invalid-model', `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`);
     }
+    this.sessionsLoaded += 1;
     const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder });
     const info: ModelInfo = {
       name: request.source.kind === 'hub' ? modelDisplayName(request.source) : (config._name_or_path?.trim() || modelDisplayName(request.source)),

@@ -218,6 +218,7 @@ suite('Reliability', () => {
       await analyseAll('Warm the model up first.');
       const editor = await vscode.window.showTextDocument(burst.document, vscode.ViewColumn.One);
       const startsBefore = api.workerStarts;
+      const { sessionsLoaded: sessionsBefore } = await api.diagnostics();
       const runs: Array<Thenable<AnalyzeOutcome>> = [];
       for (let line = 0; line < 100; line += 1) {
         const range = editor.document.lineAt(line).range;
@@ -232,8 +233,12 @@ suite('Reliability', () => {
       assert.equal(cancelled + analysed, 100, JSON.stringify(outcomes.filter((outcome) => outcome.kind !== 'cancelled' && outcome.kind !== 'analysed')));
       assert.ok(cancelled >= 90, `${cancelled} cancelled`);
       assert.equal(api.workerStarts, startsBefore, 'no new worker thread');
+      const diagnostics = await api.diagnostics();
+      assert.equal(diagnostics.sessionsLoaded, sessionsBefore, 'no new model session');
+      assert.equal(diagnostics.jobsRunning, 0, 'no job left running in the worker');
+      assert.equal(diagnostics.pendingRequests, 0, 'no request (or its abort listener) left on the host');
       await waitFor(() => api.panelAnalysisId === (last as Analysed).analysisId, 'the panel to show the last analysis');
-      record('Load', '100 Analyze Selection commands in a burst', `the last one analysed and shown; ${cancelled} cancelled, ${analysed - 1} earlier ones finished first; no new worker thread or model load`);
+      record('Load', '100 Analyze Selection commands in a burst', `the last one analysed and shown; ${cancelled} cancelled, ${analysed - 1} earlier ones finished first; no new worker thread or model session; no job or request left pending`);
     });
   });
 

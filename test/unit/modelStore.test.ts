@@ -144,4 +144,20 @@ describe('ModelStore with a hub', () => {
     expect(result.tokens.map((token) => token.text)).toContain('terrible');
     await analyzer.dispose();
   });
+
+  it('a cached ONNX file that passes the size check but is not a model: reported, removed, downloaded again', async () => {
+    const resolved = await new ModelStore().resolve(request());
+    // Same size, garbage bytes: only reading it as ONNX can tell.
+    fs.writeFileSync(resolved.onnxPath, Buffer.alloc(fs.statSync(resolved.onnxPath).size, 0x5a));
+    const analyzer = new Analyzer();
+    const error = await analyzer.analyze(request(), 'Is this a model?').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'invalid-model', message: expect.stringMatching(/not a readable ONNX model.*The cached files were removed; the next analysis downloads them again\./) });
+    expect(fs.existsSync(resolved.onnxPath)).toBe(false);
+    hub.requests.length = 0;
+    const result = await analyzer.analyze(request(), 'Is this a model?');
+    expect(result.tokens.length).toBeGreaterThan(2);
+    expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
+    await analyzer.dispose();
+    recordCase({ layer: 'unit', area: 'Faults', case: 'a corrupt ONNX file in the download cache (right size, wrong bytes)', outcome: `reported: “${(error as Error).message.slice(0, 120)}…”; the cached files are removed and the next analysis downloads them again` });
+  });
 });

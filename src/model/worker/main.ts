@@ -116,6 +116,9 @@ async function run(requestId: number, job: WorkerJob, signal: AbortSignal): Prom
     }
     case 'prepare':
       return (await analyzer.load(job.request, { signal, onProgress })).info;
+    case 'diagnostics':
+      // This job itself is one of the running ones.
+      return { sessionsLoaded: analyzer.sessionsLoaded, tensorsCached: tensors.size, jobsRunning: jobs.size - 1 };
     case 'release':
       tensors.clear();
       importances.clear();

@@ -32,6 +32,7 @@ export type WorkerJob =
   | { kind: 'analyze'; analysisId: string; request: ModelRequest; text: string }
   | ViewJob
   | { kind: 'prepare'; request: ModelRequest }
+  | { kind: 'diagnostics' }
   | { kind: 'release' };
 
 export interface WorkerJobResults {
@@ -52,6 +53,8 @@ export interface WorkerJobResults {
   ablate: AblationResult;
   compare: CompareView;
   prepare: ModelInfo;
+  /** What the worker holds: model sessions created so far, analyses whose tensors it keeps, jobs running. */
+  diagnostics: { sessionsLoaded: number; tensorsCached: number; jobsRunning: number };
   release: null;
 }
 
