@@ -20,7 +20,7 @@ export async function runExplainBench(sizes: number[] = [32, 128]): Promise<Sect
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-explain-'));
   const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as { dim: number; hidden_dim: number; n_layers: number; n_heads: number; id2label?: Record<string, string> };
   const { layers, heads } = { layers: config.n_layers, heads: config.n_heads };
-  const instrumented = instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers, heads }, storageDir);
+  const instrumented = instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers, heads }, storageDir, { headMask: true });
   const loadStart = performance.now();
   const chain = await LayerChain.load(instrumented.path, { layers, heads, dim: config.dim, hidden: config.hidden_dim });
   const splitMs = performance.now() - loadStart;
@@ -82,7 +82,7 @@ export async function runExplainBench(sizes: number[] = [32, 128]): Promise<Sect
         rows,
         notes: [
           'Layer reuse alone saves 1 − (1 + 2 + … + 6) / 36 = 42 % of the layer work of a sweep; the [CLS]-only last layer about 5/6 of one layer per row; batching adds what larger matrix products gain on this CPU (much at 32 tokens, little at 128, where a single text already fills the matrix kernels). Occlusion changes the embeddings, so every layer runs for every row: only batching and the [CLS]-only last layer help it.',
-          'Why occlusion stays above 0.6 × at 128 tokens on this machine: every occluded copy differs from the text in its first layer, so no layer can be reused, and a single 128-token text already keeps the matrix kernels of both cores busy (see the sweep's "batching alone" column: far less gain at 128 tokens than at 32). What remains exact is the [CLS]-only last layer (about 1/7 of the work). Going lower would mean approximating (fewer layers, sampled units), and the occlusion numbers must equal separate runs.',
+          'Why occlusion stays above 0.6 × at 128 tokens on this machine: every occluded copy differs from the text in its first layer, so no layer can be reused, and a single 128-token text already keeps the matrix kernels of both cores busy (see the \"batching alone\" column of the sweep: far less gain at 128 tokens than at 32). What remains exact is the [CLS]-only last layer (about 1/7 of the work). Going lower would mean approximating (fewer layers, sampled units), and the occlusion numbers must equal separate runs.',
           'q8 models run interventions one row per run: DynamicQuantizeLinear quantizes a whole batch with one scale, so a batched row would not equal its single run.',
         ],
       },

@@ -54,8 +54,9 @@ export interface LoadedModel {
   config: ModelConfig;
   tokenizer: OffsetTokenizer;
   session: AttentionSession;
-  /** The instrumented graph the session runs; the layer chain for interventions is cut from it. */
-  instrumentedPath: string;
+  /** The model file; the layer chain for interventions is cut from its instrumented graph with a head mask. */
+  onnxPath: string;
+  storageDir: string;
   /** Whether the graph's query operand is already divided by √d_head (undefined: operands not exposed). */
   queryScaledBeforeProduct?: boolean;
 }
@@ -130,12 +131,10 @@ export class Analyzer {
     let session: AttentionSession;
     let quantized: boolean;
     let queryScaledBeforeProduct: boolean | undefined;
-    let instrumentedPath: string;
     try {
-      const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir);
+      const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir, { headMask: false });
       quantized = instrumented.quantized;
       queryScaledBeforeProduct = instrumented.queryScaledBeforeProduct;
-      instrumentedPath = instrumented.path;
       session = await AttentionSession.load(instrumented.path, shape);
     } catch (error) {
       if (error instanceof AnalysisError && error.code !== 'invalid-model') throw error;
@@ -157,7 +156,7 @@ export class Analyzer {
       isTestModel: config.attention_explorer_test_model !== undefined,
       quantized,
     };
-    return { key, info, config, tokenizer, session, instrumentedPath, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
+    return { key, info, config, tokenizer, session, onnxPath: files.onnxPath, storageDir: request.storageDir, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
   }
 
   /**
@@ -196,8 +195,9 @@ export class Analyzer {
     const ids = model.tokenizer.tokenize('Attention Explorer checks the layer chain against the whole model.').tokens.map((token) => token.id);
     const expected = (await model.session.run({ inputIds: [ids] })).logits;
     // A q8 graph quantizes each activation with one scale over all its tokens: trimming would change the result.
+    const instrumented = instrumentedModelFor(model.onnxPath, { layers, heads }, model.storageDir, { headMask: true });
     for (const firstTokenOnlyInLastLayer of model.info.quantized ? [false] : [true, false]) {
-      const chain = await LayerChain.load(model.instrumentedPath, shape, { firstTokenOnlyInLastLayer });
+      const chain = await LayerChain.load(instrumented.path, shape, { firstTokenOnlyInLastLayer });
       const logits = await chain.logits([{ ids }]).catch(() => undefined);
       if (logits && logits.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!)))) return chain;
       await chain.release();

@@ -20,7 +20,8 @@ export interface RunInput {
   inputIds: ReadonlyArray<ArrayLike<number>>;
   /** `[batch][n]`, 1 = token, 0 = padding; all ones when absent. */
   attentionMask?: ReadonlyArray<ArrayLike<number>>;
-  /** `batch × layers × heads` (or one `layers × heads` mask for every row); all ones when absent. */
+  /** `batch × layers × heads` (or one `layers × heads` mask for every row); all ones when absent. Only for a graph
+   * instrumented with a head mask. */
   headMask?: Float32Array;
 }
 
@@ -84,16 +85,20 @@ export class AttentionSession {
       }
     });
     const { layers, heads } = this.shape;
-    const headMask = input.headMask ?? new Float32Array(layers * heads).fill(1);
-    const maskBatch = headMask.length / (layers * heads);
-    if (!Number.isInteger(maskBatch) || (maskBatch !== 1 && maskBatch !== batch)) {
-      throw new RangeError(`run: head mask of ${headMask.length} values for ${batch} row(s) of ${layers}×${heads}`);
-    }
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [batch, n]),
       attention_mask: new ort.Tensor('int64', mask, [batch, n]),
-      [HEAD_MASK_INPUT]: new ort.Tensor('float32', headMask, [maskBatch, layers, heads]),
     };
+    if (this.session.inputNames.includes(HEAD_MASK_INPUT)) {
+      const headMask = input.headMask ?? new Float32Array(layers * heads).fill(1);
+      const maskBatch = headMask.length / (layers * heads);
+      if (!Number.isInteger(maskBatch) || (maskBatch !== 1 && maskBatch !== batch)) {
+        throw new RangeError(`run: head mask of ${headMask.length} values for ${batch} row(s) of ${layers}×${heads}`);
+      }
+      feeds[HEAD_MASK_INPUT] = new ort.Tensor('float32', headMask, [maskBatch, layers, heads]);
+    } else if (input.headMask) {
+      throw new RangeError('run: this graph was instrumented without a head mask');
+    }
     const layerIndices = Array.from({ length: layers }, (_, layer) => layer);
     const wanted: Array<['attentions' | 'headMeans' | 'scores', (layer: number) => string]> = [
       ['attentions', probabilitiesOutput],

@@ -1,5 +1,5 @@
 /**
- * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v1.onnx`
+ * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v4.onnx`
  * with a small sidecar describing the original it came from); when that folder is read-only they go under the
  * extension's storage instead. A changed original (size or modification time) is instrumented again.
  */
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysisError } from './errors';
-import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from './onnx/instrument';
+import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
 
 export interface InstrumentedModel {
   path: string;
@@ -28,10 +28,11 @@ interface Sidecar {
   queryScaledBeforeProduct?: boolean;
 }
 
-function candidates(onnxPath: string, storageDir: string): string[] {
-  const beside = onnxPath.replace(/\.onnx$/, `.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx`);
+function candidates(onnxPath: string, storageDir: string, options: InstrumentOptions): string[] {
+  const variant = `v${INSTRUMENTATION_VERSION}${options.headMask ? '-head-mask' : ''}`;
+  const beside = onnxPath.replace(/\.onnx$/, `.attention-explorer-${variant}.onnx`);
   const key = createHash('sha256').update(path.resolve(onnxPath)).digest('hex').slice(0, 24);
-  return [beside, path.join(storageDir, 'instrumented', `${key}-v${INSTRUMENTATION_VERSION}.onnx`)];
+  return [beside, path.join(storageDir, 'instrumented', `${key}-${variant}.onnx`)];
 }
 
 function readSidecar(file: string): Sidecar | undefined {
@@ -49,7 +50,11 @@ function writeAtomically(file: string, data: Uint8Array | string): void {
   fs.renameSync(temporary, file);
 }
 
-export function instrumentedModelFor(onnxPath: string, expected: { layers: number; heads: number }, storageDir: string): InstrumentedModel {
+/**
+ * The instrumented graph of a model file, built once and cached. Analyses use the graph without a head mask (cheaper);
+ * interventions (ablation, the head sweep, occlusion) the one with it, built only when first asked for.
+ */
+export function instrumentedModelFor(onnxPath: string, expected: { layers: number; heads: number }, storageDir: string, options: InstrumentOptions): InstrumentedModel {
   const source = fs.statSync(onnxPath);
   const wanted = (sidecar: Sidecar | undefined) =>
     sidecar?.version === INSTRUMENTATION_VERSION &&
@@ -57,7 +62,7 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
     sidecar.sourceMtimeMs === source.mtimeMs &&
     sidecar.layers === expected.layers &&
     sidecar.heads === expected.heads;
-  for (const candidate of candidates(onnxPath, storageDir)) {
+  for (const candidate of candidates(onnxPath, storageDir, options)) {
     const sidecar = readSidecar(candidate);
     if (wanted(sidecar) && fs.existsSync(candidate)) {
       return { path: candidate, quantized: sidecar!.quantized, ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}), built: false };
@@ -65,7 +70,7 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
   }
   let result;
   try {
-    result = instrumentModel(fs.readFileSync(onnxPath), expected);
+    result = instrumentModel(fs.readFileSync(onnxPath), expected, options);
   } catch (error) {
     if (error instanceof InstrumentationError) {
       throw new AnalysisError('invalid-model', `${path.basename(onnxPath)} cannot be instrumented: ${error.message}`);
@@ -81,7 +86,7 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
     ...(result.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: result.queryScaledBeforeProduct } : {}),
   };
   let lastError: unknown;
-  for (const candidate of candidates(onnxPath, storageDir)) {
+  for (const candidate of candidates(onnxPath, storageDir, options)) {
     try {
       writeAtomically(candidate, result.bytes);
       writeAtomically(`${candidate}.json`, JSON.stringify(sidecar));

@@ -46,7 +46,7 @@ beforeAll(async () => {
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-'));
   const shape = { layers: config.n_layers, heads: config.n_heads };
   for (const dtype of ['fp32', 'q8'] as const) {
-    const instrumented = instrumentedModelFor(onnxFile(dtype), shape, storageDir);
+    const instrumented = instrumentedModelFor(onnxFile(dtype), shape, storageDir, { headMask: true });
     sessions.set(dtype, await AttentionSession.load(instrumented.path, shape));
     chains.set(dtype, await LayerChain.load(instrumented.path, { ...shape, dim: config.dim, hidden: config.hidden_dim, quantized: instrumented.quantized }, { firstTokenOnlyInLastLayer: dtype === 'fp32' }));
   }
@@ -108,7 +108,7 @@ describe('the per-layer chain', () => {
       } else {
         // fp32 trims the last layer to [CLS]: products over fewer rows may round differently, in the last bits.
         expect(maxAbsDiff(chained, stockLogits)).toBeLessThanOrEqual(1e-5);
-        const untrimmed = await LayerChain.load(instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-'))).path, { layers: config.n_layers, heads: config.n_heads, dim: config.dim, hidden: config.hidden_dim }, { firstTokenOnlyInLastLayer: false });
+        const untrimmed = await LayerChain.load(instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-')), { headMask: true }).path, { layers: config.n_layers, heads: config.n_heads, dim: config.dim, hidden: config.hidden_dim }, { firstTokenOnlyInLastLayer: false });
         expect(Array.from(await untrimmed.logits([{ ids }]))).toEqual(Array.from(stockLogits));
         await untrimmed.release();
       }

@@ -48,7 +48,7 @@ beforeAll(async () => {
   reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config);
   storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
   for (const dtype of ['fp32', 'q8'] as const) {
-    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, storageDir);
+    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, storageDir, { headMask: true });
     sessions.set(dtype, await AttentionSession.load(instrumented.path, { layers: config.n_layers, heads: config.n_heads }));
   }
   env.allowRemoteModels = false;
@@ -147,6 +147,21 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     }
     expect(moved, 'switching heads off changes the prediction for most heads').toBeGreaterThan(layers * heads / 2);
   });
+
+  it('the analysis graph (no head mask, cached under its own name) gives exactly the masked graph\'s outputs with every head on', async () => {
+    const shape = { layers: config.n_layers, heads: config.n_heads };
+    const analysis = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: false });
+    const masked = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: true });
+    expect(analysis.path).not.toBe(masked.path);
+    const session = await AttentionSession.load(analysis.path, shape);
+    const plain = await session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
+    const withMask = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
+    expect(Array.from(plain.logits)).toEqual(Array.from(withMask.logits));
+    expect(Array.from(concatenate(plain.attentions!))).toEqual(Array.from(concatenate(withMask.attentions!)));
+    expect(Array.from(concatenate(plain.headMeans!))).toEqual(Array.from(concatenate(withMask.headMeans!)));
+    await expect(session.run({ inputIds: [ids], headMask: new Float32Array(8).fill(1) })).rejects.toThrow(/without a head mask/);
+    await session.release();
+  });
 });
 
 describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
@@ -191,7 +206,7 @@ describe('graphs the instrumentation does not understand', () => {
   it('refuses bytes that are not ONNX, and an instrumented graph', () => {
     expect(() => instrumentModel(new TextEncoder().encode('not a model at all'), { layers: 2, heads: 4 })).toThrow(InstrumentationError);
     const once = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 2, heads: 4 }).bytes;
-    expect(() => instrumentModel(once, { layers: 2, heads: 4 })).toThrow(/already has a head_mask input/);
+    expect(() => instrumentModel(once, { layers: 2, heads: 4 })).toThrow(/looks instrumented already/);
     recordCase({ layer: 'unit', area: 'Faults', case: 'bytes that are not ONNX in the model file; a graph instrumented twice', outcome: 'refused with “not a readable ONNX model” / “looks instrumented already”' });
   });
 });
@@ -201,12 +216,12 @@ describe('instrumented model cache', () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));
     const original = path.join(copy, 'model.onnx');
     fs.copyFileSync(onnxFile('fp32'), original);
-    const first = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir);
+    const first = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
     expect(first.built).toBe(true);
     expect(path.dirname(first.path)).toBe(copy);
-    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir).built).toBe(false);
+    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false }).built).toBe(false);
     fs.utimesSync(original, new Date(), new Date(Date.now() + 5000));
-    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir).built).toBe(true);
+    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false }).built).toBe(true);
   });
 
   it('falls back to the storage folder when the model folder is read-only', () => {
@@ -216,7 +231,7 @@ describe('instrumented model cache', () => {
       const original = path.join(copy, 'model.onnx');
       fs.copyFileSync(onnxFile('fp32'), original);
       fs.mkdirSync(path.join(copy, `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx.tmp-${process.pid}`), { recursive: true });
-      const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir);
+      const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
       expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
       return;
     }
@@ -224,7 +239,7 @@ describe('instrumented model cache', () => {
     const original = path.join(copy, 'model.onnx');
     fs.copyFileSync(onnxFile('fp32'), original);
     fs.chmodSync(copy, 0o555);
-    const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir);
+    const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
     expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
   });
 });

@@ -2,23 +2,25 @@
  * Instruments a DistilBERT ONNX graph so that it reports its own attention.
  *
  * The stock export returns only logits. For each layer's attention Softmax this adds:
- * - a graph output `attention_probs.{l}` `[batch, heads, n, n]`: the Softmax output times the head mask, exactly the
- *   tensor the graph goes on to multiply with V (Hugging Face's `weights * head_mask`);
+ * - a graph output `attention_probs.{l}` `[batch, heads, n, n]`: the Softmax output (times the head mask, when there
+ *   is one), exactly the tensor the graph goes on to multiply with V (Hugging Face's `weights * head_mask`);
  * - a graph output `attention_scores.{l}`: the Softmax input (scaled, masked scores);
  * - a graph output `attention_head_means.{l}` `[batch, n, n]`: the mean of those probabilities over heads (cheaper
  *   vectorised in onnxruntime than in JavaScript);
  * - graph outputs `attention_query.{l}` `[batch, heads, n, d_head]` and `attention_key_t.{l}` `[batch, heads, d_head, n]`:
  *   the two operands of the product that makes the scores, for the neuron view (fetched only when asked for);
- * - one new required input `head_mask` `[mask_batch, layers, heads]` (all ones leaves the model as it was), so any set
- *   of heads can be switched off, and a batch of masks runs in one call. It has no default: onnxruntime-node only
- *   forwards feeds that are listed as session inputs, which leaves out inputs backed by an initializer.
+ * - with `headMask`, one new required input `head_mask` `[mask_batch, layers, heads]` (all ones leaves the model as it
+ *   was), so any set of heads can be switched off, and a batch of masks runs in one call. It has no default:
+ *   onnxruntime-node only forwards feeds that are listed as session inputs, which leaves out inputs backed by an
+ *   initializer. Without it (the graph an analysis runs), the probabilities output is the Softmax output itself: the
+ *   mask's multiplication writes every attention map once more, which cost about a quarter of the run at 512 tokens.
  *
  * Works the same on fp32 and q8 graphs (quantization leaves the Softmax in float). A graph whose Softmax nodes do
  * not look like one attention per layer is refused with an {@link InstrumentationError} that says what was found.
  */
 import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
 
-export const INSTRUMENTATION_VERSION = 3;
+export const INSTRUMENTATION_VERSION = 4;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
@@ -70,7 +72,12 @@ function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth =
   });
 }
 
-export function instrumentModel(bytes: Uint8Array, expected: { layers: number; heads: number }): InstrumentationResult {
+export interface InstrumentOptions {
+  /** Add the `head_mask` input (interventions), or not (analyses: cheaper). */
+  headMask: boolean;
+}
+
+export function instrumentModel(bytes: Uint8Array, expected: { layers: number; heads: number }, options: InstrumentOptions = { headMask: true }): InstrumentationResult {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -88,8 +95,8 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   if (!inputNames.has('input_ids') || !inputNames.has('attention_mask')) {
     throw new InstrumentationError(`The graph's inputs are ${[...inputNames].join(', ')}; a DistilBERT export has input_ids and attention_mask.`);
   }
-  if (inputNames.has(HEAD_MASK_INPUT)) {
-    throw new InstrumentationError('The graph already has a head_mask input; it looks instrumented already.');
+  if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
+    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
   }
   const nodes = graph.node;
   const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
@@ -135,7 +142,7 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   const products = softmaxes.map(scoresProduct);
   const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
-  const initializers: onnx.ITensorProto[] = [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])];
+  const initializers: onnx.ITensorProto[] = options.headMask ? [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])] : [];
   // ReduceMean takes its axes as an attribute up to opset 17 and as an input from opset 18.
   const reduceOverHeads = (input: string, output: string, name: string) =>
     opset >= 18
@@ -145,13 +152,12 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   softmaxes.forEach((softmax, layer) => {
     const probabilities = softmax.output![0]!;
     const masked = probabilitiesOutput(layer);
-    const index = `attention_explorer/layer_index.${layer}`;
-    initializers.push(int64Tensor(index, [layer], []));
-    // Every consumer of the Softmax now reads the masked probabilities.
+    const prefix = `attention_explorer/layer.${layer}`;
+    // Every consumer of the Softmax now reads the (masked) probabilities; without a mask, they are the Softmax output.
     for (const consumer of consumersOf(nodes, probabilities)) {
       consumer.input = consumer.input!.map((input) => (input === probabilities ? masked : input));
     }
-    const prefix = `attention_explorer/layer.${layer}`;
+    if (!options.headMask) softmax.output = [masked];
     const found = products[layer];
     if (exposeOperands && found) {
       added[layer]!.push(
@@ -159,10 +165,16 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
         node('Identity', [found.product.input![1]!], [keyTransposedOutput(layer)], `${prefix}/KeyTransposed`),
       );
     }
+    if (options.headMask) {
+      const index = `attention_explorer/layer_index.${layer}`;
+      initializers.push(int64Tensor(index, [layer], []));
+      added[layer]!.push(
+        node('Gather', [HEAD_MASK_INPUT, index], [`${prefix}/head_mask_row`], `${prefix}/Gather`, { axis: 1 }),
+        node('Reshape', [`${prefix}/head_mask_row`, 'attention_explorer/head_mask_shape'], [`${prefix}/head_mask`], `${prefix}/Reshape`),
+        node('Mul', [probabilities, `${prefix}/head_mask`], [masked], `${prefix}/Mul`),
+      );
+    }
     added[layer]!.push(
-      node('Gather', [HEAD_MASK_INPUT, index], [`${prefix}/head_mask_row`], `${prefix}/Gather`, { axis: 1 }),
-      node('Reshape', [`${prefix}/head_mask_row`, 'attention_explorer/head_mask_shape'], [`${prefix}/head_mask`], `${prefix}/Reshape`),
-      node('Mul', [probabilities, `${prefix}/head_mask`], [masked], `${prefix}/Mul`),
       node('Identity', [softmax.input![0]!], [scoresOutput(layer)], `${prefix}/Scores`),
       reduceOverHeads(masked, headMeansOutput(layer), `${prefix}/HeadMean`),
     );
@@ -177,7 +189,7 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   }
   graph.node = reordered as onnx.NodeProto[];
   graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];
-  graph.input = [...(graph.input ?? []), valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads])] as onnx.ValueInfoProto[];
+  if (options.headMask) graph.input = [...(graph.input ?? []), valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads])] as onnx.ValueInfoProto[];
   const attentionShape: Array<number | string> = ['batch_size', heads, 'sequence_length', 'sequence_length'];
   graph.output = [
     ...(graph.output ?? []),
