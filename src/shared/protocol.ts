@@ -307,7 +307,21 @@ export const ResponseMessageSchema = v.variant('ok', [
 ]);
 export type ResponseMessage = v.InferOutput<typeof ResponseMessageSchema>;
 
-export const HostToWebviewSchema = v.union([ShowAnalysisMessageSchema, FocusMessageSchema, StaleMessageSchema, ResponseMessageSchema]);
+/**
+ * The grid of every head for an analysis about to be shown, sent just before it at the size and options the panel
+ * last asked for: the panel draws it without a request of its own (one round trip less between select and heatmap).
+ */
+export const GridPrefetchMessageSchema = v.object({
+  type: v.literal('gridPrefetch'),
+  analysisId,
+  requestedSize: v.pipe(count, v.minValue(4), v.maxValue(256)),
+  options: DisplayOptionsSchema,
+  labels: v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(1024)),
+  size: count,
+  thumbnails: binary,
+});
+
+export const HostToWebviewSchema = v.union([ShowAnalysisMessageSchema, GridPrefetchMessageSchema, FocusMessageSchema, StaleMessageSchema, ResponseMessageSchema]);
 export type HostToWebviewMessage = v.InferOutput<typeof HostToWebviewSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
   WebviewToHostSchema,
   type AnalysisListEntry,
   type AnalysisView,
+  type DisplayOptions,
   type HostToWebviewMessage,
   type PanelAnalysisState,
   type PanelFocus,
@@ -111,6 +112,8 @@ export class AttentionPanelManager implements vscode.Disposable {
   private shownAnalysisId: string | undefined;
   private pendingFocus: PanelFocus | undefined;
   private webviewReady = false;
+  /** What the panel's grid asked for last: the next analysis's grid is computed ahead with it. */
+  private lastGridRequest: { size: number; options: DisplayOptions } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -148,9 +151,29 @@ export class AttentionPanelManager implements vscode.Disposable {
       this.open();
     }
     this.shownAnalysisId = record.id;
-    void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
-    if (record.tracked?.stale) void this.post({ type: 'stale', analysisId: record.id, stale: true });
+    const view = toAnalysisView(record);
+    void this.prefetchGrid(record).then(async (prefetched) => {
+      // A newer analysis took the panel meanwhile: it posts its own.
+      if (this.shownAnalysisId !== record.id) return;
+      if (prefetched) await this.post(prefetched);
+      await this.post({ type: 'showAnalysis', analysis: view });
+      if (record.tracked?.stale) await this.post({ type: 'stale', analysisId: record.id, stale: true });
+    });
     void this.workspaceState.update(PANEL_STATE_KEY, toPanelState(record));
+  }
+
+  /**
+   * The grid the panel is about to ask for (the size and options of its last grid request), computed in the worker
+   * while the analysis is on its way. Never holds the analysis back for long: undefined after 250 ms or on error.
+   */
+  private async prefetchGrid(record: AnalysisRecord): Promise<HostToWebviewMessage | undefined> {
+    const last = this.lastGridRequest;
+    if (!last || !this.webviewReady || !record.headMeans) return undefined;
+    const grid = this.backend.view({ kind: 'grid', analysisId: record.id, size: last.size, options: last.options }).catch(() => undefined);
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250));
+    const result = await Promise.race([grid, timeout]);
+    if (!result) return undefined;
+    return { type: 'gridPrefetch', analysisId: record.id, requestedSize: last.size, options: last.options, labels: result.labels, size: result.size, thumbnails: bufferOf(result.thumbnails) };
   }
 
   /**
@@ -281,6 +304,7 @@ export class AttentionPanelManager implements vscode.Disposable {
       }
       case 'grid': {
         this.record(request.analysisId);
+        this.lastGridRequest = { size: request.size, options: request.options };
         const { labels, size, thumbnails } = await this.backend.view({ kind: 'grid', analysisId: request.analysisId, size: request.size, options: request.options });
         return { labels, size, thumbnails: bufferOf(thumbnails) };
       }

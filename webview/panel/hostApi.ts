@@ -12,6 +12,8 @@ export interface LabelledMap {
 
 export class HostApi {
   private readonly heads = new Map<string, Promise<LabelledMap>>();
+  /** A grid the host sent ahead of its analysis, taken by the first matching request. */
+  private prefetched: { key: string; grid: { labels: string[]; size: number; thumbnails: Float32Array } } | undefined;
 
   constructor(private readonly channel: RequestChannel) {}
 
@@ -37,7 +39,17 @@ export class HostApi {
     return { labels, maps: new Float32Array(maps) };
   }
 
+  /** Keeps a grid the host computed ahead of the analysis it belongs to. */
+  primeGrid(analysisId: string, requestedSize: number, options: DisplayOptions, grid: { labels: string[]; size: number; thumbnails: ArrayBuffer }): void {
+    this.prefetched = { key: `${analysisId}|${requestedSize}|${options.hideSpecial}|${options.mergeWords}`, grid: { labels: grid.labels, size: grid.size, thumbnails: new Float32Array(grid.thumbnails) } };
+  }
+
   async grid(analysisId: string, size: number, options: DisplayOptions) {
+    const prefetched = this.prefetched;
+    if (prefetched?.key === `${analysisId}|${size}|${options.hideSpecial}|${options.mergeWords}`) {
+      this.prefetched = undefined;
+      return prefetched.grid;
+    }
     const { labels, size: s, thumbnails } = await this.request({ kind: 'grid', analysisId, size, options });
     return { labels, size: s, thumbnails: new Float32Array(thumbnails) };
   }

@@ -104,7 +104,9 @@ export class ModelView {
     const size = Math.max(this.grid?.requested ?? 0, this.thumbnailSize(analysis.model.heads));
     const key = `${analysis.id}|${hideSpecial}|${mergeWords}`;
     if (this.grid?.key !== key || this.grid.requested < size) {
+      this.gridCanvas.dataset.requestedAt = (performance.timeOrigin + performance.now()).toFixed(1);
       const grid = await this.api.grid(analysis.id, size, this.context.options);
+      this.gridCanvas.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
       this.grid = { ...grid, layers: analysis.model.layers, heads: analysis.model.heads, key, requested: size };
     }
     this.drawGrid();
