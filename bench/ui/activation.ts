@@ -217,7 +217,7 @@ async function main(): Promise<void> {
           columns: ['n', 'cold (after reload)', 'warm (median)', 'warm p95', '… of which the analysis in the worker', 'goal (warm)', 'warm / goal'],
           rows: endToEnd.map(({ n, goalMs, cold, warm, analysis }) => [String(n), formatMs(cold), formatMs(median(warm)), formatMs(percentile(warm, 0.95)), formatMs(median(analysis)), formatMs(goalMs), `${(median(warm) / goalMs).toFixed(2)}×`]),
           notes: [
-            'The rest of a warm run is the workbench and the webview: the key press reaching the extension host, the analysis message to the webview (through code-server\'s connection), the panel rebuilding its page, one request for the grid\'s thumbnails (webview → host → worker and back) and the canvas draw.',
+            'The rest of a warm run is the workbench and the webview: the key press reaching the extension host, the grid\'s thumbnails pooled in the worker while the analysis is sent on (at the size the panel last asked for, so the panel does not ask again), the messages to the webview (through code-server\'s connection), the panel rebuilding its page and the canvas draw.',
             'A warm run includes everything the user waits for: the command, tokenizing with offsets, the model with all 72 attention maps in the worker, the host\'s cache, the transfer to the webview, the worker pooling the grid thumbnails and the canvas draw.',
           ],
         },

@@ -65,9 +65,8 @@ export class AttentionSession {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-      // onnxruntime's threads spin for a while after each run by default. In the extension host that burns the cores
-      // VS Code, the webview and the next request need right after an analysis.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      // Spinning threads (onnxruntime's default) are kept here: without them a 32-token analysis measured about 25%
+      // slower. The per-layer sessions of interventions turn spinning off (src/model/layerChain.ts).
     });
     return new AttentionSession(session, shape);
   }
