@@ -215,8 +215,19 @@ export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, lay
   return { labels: axis.labels, map: Float32Array.from(displayMap(map, n, axis, options)) };
 }
 
-/** Per-head statistics (Clark et al.), with each head's mean row entropy in nats. */
+const summaries = new WeakMap<CachedAnalysis, HeadStatistics[]>();
+
+/** Per-head statistics (Clark et al.), with each head's mean row entropy in nats; computed once per analysis. */
 export function headSummaries(analysis: CachedAnalysis): HeadStatistics[] {
+  let known = summaries.get(analysis);
+  if (!known) {
+    known = computeHeadSummaries(analysis);
+    summaries.set(analysis, known);
+  }
+  return known;
+}
+
+function computeHeadSummaries(analysis: CachedAnalysis): HeadStatistics[] {
   const cls = analysis.tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : []));
   const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
   const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));

@@ -9,6 +9,7 @@
  * This module must stay free of `vscode` and Node imports: the webview bundles import it too.
  */
 import * as v from 'valibot';
+import type { HeadStatistics } from '../engine/statistics';
 
 /** An ArrayBuffer from the receiving realm (structured clone recreates it there). */
 const binary = v.custom<ArrayBuffer>((input) => input instanceof ArrayBuffer, 'expected an ArrayBuffer');
@@ -175,17 +176,7 @@ export const WebviewRequestSchema = v.variant('kind', [
 export type WebviewRequest = v.InferOutput<typeof WebviewRequestSchema>;
 
 /** Per-head statistics as the engine computes them (Clark et al.). */
-export interface HeadStatisticsView {
-  layer: number;
-  head: number;
-  toCls: number;
-  toSep: number;
-  toPunctuation: number;
-  toPrevious: number;
-  toNext: number;
-  meanEntropy: number;
-  mostAttended: { index: number; share: number };
-}
+export type HeadStatisticsView = HeadStatistics;
 
 export interface PredictionView {
   label: number;

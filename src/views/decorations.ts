@@ -73,8 +73,6 @@ export class AttentionDecorations implements vscode.Disposable {
   async showAttribution(record: AnalysisRecord): Promise<boolean> {
     this.attributionOf = record.id;
     await this.setEnabled(true);
-    this.attributionOf = record.id;
-    await this.refresh();
     return vscode.window.visibleTextEditors.some((editor) => this.applied.get(editor)?.mode === 'attribution');
   }
 

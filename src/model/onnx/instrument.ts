@@ -77,6 +77,43 @@ export interface InstrumentOptions {
   headMask: boolean;
 }
 
+/** Which node produces each tensor, and which tensors are constants (initializers or Constant nodes). */
+export interface GraphIndex {
+  producers: Map<string, onnx.INodeProto>;
+  constants: Set<string>;
+}
+
+export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
+  const nodes = graph.node ?? [];
+  const producers = new Map<string, onnx.INodeProto>();
+  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
+  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
+  return { producers, constants };
+}
+
+/**
+ * Walks back from an attention Softmax's input through masking and scaling to the product of Q and Kᵀ; says whether
+ * a scaling came after the product. Undefined when the path does not look like that.
+ */
+export function scoresProduct({ producers, constants }: GraphIndex, softmax: onnx.INodeProto): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
+  let tensor = softmax.input![0]!;
+  let scaledAfter = false;
+  for (let hop = 0; hop < 6; hop += 1) {
+    const producer = producers.get(tensor);
+    if (!producer) return undefined;
+    if (producer.opType === 'MatMul' && producer.input?.length === 2) return { product: producer, scaledAfter };
+    if (!SCORE_PATH.has(producer.opType ?? '')) return undefined;
+    if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
+    // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
+    // first input that is not a constant.
+    const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
+    const next = operands.find((input) => !constants.has(input));
+    if (!next) return undefined;
+    tensor = next;
+  }
+  return undefined;
+}
+
 export function instrumentModel(bytes: Uint8Array, expected: { layers: number; heads: number }, options: InstrumentOptions = { headMask: true }): InstrumentationResult {
   let model: onnx.ModelProto;
   try {
@@ -117,29 +154,8 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
 
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
-  const producers = new Map<string, onnx.INodeProto>();
-  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
-  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
-  /** Walks back from a Softmax's input through masking and scaling to the product of Q and Kᵀ. */
-  const scoresProduct = (softmax: onnx.INodeProto): { product: onnx.INodeProto; scaledAfter: boolean } | undefined => {
-    let tensor = softmax.input![0]!;
-    let scaledAfter = false;
-    for (let hop = 0; hop < 6; hop += 1) {
-      const producer = producers.get(tensor);
-      if (!producer) return undefined;
-      if (producer.opType === 'MatMul' && producer.input?.length === 2) return { product: producer, scaledAfter };
-      if (!SCORE_PATH.has(producer.opType ?? '')) return undefined;
-      if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
-      // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
-      // first input that is not a constant.
-      const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
-      const next = operands.find((input) => !constants.has(input));
-      if (!next) return undefined;
-      tensor = next;
-    }
-    return undefined;
-  };
-  const products = softmaxes.map(scoresProduct);
+  const graphIndex = indexGraph(graph);
+  const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax));
   const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
   const initializers: onnx.ITensorProto[] = options.headMask ? [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])] : [];

@@ -12,7 +12,7 @@
  * The cut points are found, not assumed: a layer's input is the tensor its query and key projections both read.
  */
 import { attributeInt, DataType, int64Tensor, node, onnx, valueInfo } from './graph';
-import { HEAD_MASK_INPUT, InstrumentationError } from './instrument';
+import { HEAD_MASK_INPUT, indexGraph, InstrumentationError, scoresProduct } from './instrument';
 
 export const hiddenInput = (layer: number) => `hidden.${layer}`;
 
@@ -42,9 +42,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const producers = new Map<string, onnx.INodeProto>();
-  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
-  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
+  const { producers, constants } = indexGraph(graph);
   const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
   if (softmaxes.length !== layers) throw new InstrumentationError(`Expected ${layers} attention Softmax nodes, found ${softmaxes.length}.`);
 
@@ -67,21 +65,8 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
     }
     return undefined;
   };
-  const scoresProduct = (softmax: onnx.INodeProto): onnx.INodeProto | undefined => {
-    let tensor = softmax.input![0]!;
-    for (let hop = 0; hop < 8; hop += 1) {
-      const producer = producers.get(tensor);
-      if (!producer) return undefined;
-      if (producer.opType === 'MatMul' && !(producer.input ?? []).some((input) => constants.has(input))) return producer;
-      const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
-      const next = operands.find((input) => !constants.has(input));
-      if (next === undefined) return undefined;
-      tensor = next;
-    }
-    return undefined;
-  };
   const layerInputs = softmaxes.map((softmax, layer) => {
-    const product = scoresProduct(softmax);
+    const product = scoresProduct({ producers, constants }, softmax)?.product;
     const fromQuery = product && projectionInput(product.input![0]!);
     const fromKey = product && projectionInput(product.input![1]!);
     if (!fromQuery || fromQuery !== fromKey) {
@@ -99,7 +84,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
   const lastLayerQueryConsumer = (() => {
     if (!options.firstTokenOnlyInLastLayer || layers < 2) return undefined;
     const hidden = layerInputs[layers - 1]!;
-    const product = scoresProduct(softmaxes[layers - 1]!);
+    const product = scoresProduct({ producers, constants }, softmaxes[layers - 1]!)?.product;
     if (!product) return undefined;
     /** The node reading `hidden` on the way back from an operand of the scores product. */
     const readerOf = (tensor: string): onnx.INodeProto | undefined => {
