@@ -31,9 +31,14 @@ const noDynamicCodePlugin = {
       const pattern = /new Function\(Object\.keys\((\w+)\),\s*(\w+)\)\(\.\.\.Object\.values\(\1\)\)/g;
       const patched = source.replace(pattern, '__attentionExplorerNoDynamicCode()');
       if (patched === source || /new Function\(|\beval\(/.test(patched)) {
-        return { errors: [{ text: `${args.path}: the dynamic-code call site this build removes has changed; update noDynamicCodePlugin in esbuild.js.` }] };
+        return {
+          errors: [
+            { text: `${args.path}: the dynamic-code call site this build removes has changed; update noDynamicCodePlugin in esbuild.js.` },
+          ],
+        };
       }
-      const stub = 'function __attentionExplorerNoDynamicCode() { throw new Error("onnxruntime-web\'s WebAssembly glue is not available in Attention Explorer (the model runs on onnxruntime-node)."); }\n';
+      const stub =
+        'function __attentionExplorerNoDynamicCode() { throw new Error("onnxruntime-web\'s WebAssembly glue is not available in Attention Explorer (the model runs on onnxruntime-node)."); }\n';
       return { contents: stub + patched, loader: 'js', resolveDir: path.dirname(args.path) };
     });
   },
@@ -129,7 +134,9 @@ function writeBundledPackages(results) {
 }
 
 async function main() {
-  const contexts = await Promise.all(builds.map((options) => esbuild.context({ ...options, metafile: production, plugins: [...(options.plugins ?? []), reportPlugin] })));
+  const contexts = await Promise.all(
+    builds.map((options) => esbuild.context({ ...options, metafile: production, plugins: [...(options.plugins ?? []), reportPlugin] })),
+  );
   if (watch) {
     await Promise.all(contexts.map((context) => context.watch()));
     console.log('[esbuild] watching for changes');

@@ -31,7 +31,14 @@ function toFloat32(m: Matrix): Matrix<Float32Array> {
 function randomAttention(layers: number, heads: number, n: number): AttentionTensor<Float32Array> {
   const data = new Float32Array(layers * heads * n * n);
   for (let row = 0; row < layers * heads * n; row += 1) {
-    data.set(softmaxRows(random.randn(n).map((value) => 3 * value), 1, n).weights, row * n);
+    data.set(
+      softmaxRows(
+        random.randn(n).map((value) => 3 * value),
+        1,
+        n,
+      ).weights,
+      row * n,
+    );
   }
   return attentionTensor(layers, heads, n, data);
 }
@@ -159,25 +166,49 @@ export function runEngineBench(sizes: number[] = [16, 64, 128, 512]): Section {
 
   // Multi-head attention forward.
   const params: MultiHeadParams = {
-    wq: randomMatrix(d, d, 0.03), bq: random.randn(d),
-    wk: randomMatrix(d, d, 0.03), bk: random.randn(d),
-    wv: randomMatrix(d, d, 0.03), bv: random.randn(d),
-    wo: randomMatrix(d, d, 0.03), bo: random.randn(d),
+    wq: randomMatrix(d, d, 0.03),
+    bq: random.randn(d),
+    wk: randomMatrix(d, d, 0.03),
+    bk: random.randn(d),
+    wv: randomMatrix(d, d, 0.03),
+    bv: random.randn(d),
+    wo: randomMatrix(d, d, 0.03),
+    bo: random.randn(d),
   };
-  const params32 = Object.fromEntries(Object.entries(params).map(([key, value]) => [key, 'rows' in value ? toFloat32(value) : value])) as unknown as MultiHeadParams;
+  const params32 = Object.fromEntries(
+    Object.entries(params).map(([key, value]: [string, Matrix<Float64Array> | Float64Array]) => [
+      key,
+      'rows' in value ? toFloat32(value) : value,
+    ]),
+  ) as unknown as MultiHeadParams;
   const mhaRows = sizes.map((n) => {
     const x = randomMatrix(n, d);
     const flops = 8 * n * d * d + 4 * n * n * d;
     const f64 = measure(() => multiHeadAttention(x, params, { heads }));
     const f32 = measure(() => multiHeadAttention(toFloat32(x), params32, { heads }));
-    const naive = measure(() => naiveMultiHead(x, params, heads), { warmup: n >= 512 ? 0 : 1, minRuns: 1, minTimeMs: 0, maxRuns: n >= 128 ? 1 : 3 });
-    return [String(n), formatTiming(f64), gflops(flops, f64.medianMs), formatTiming(f32), gflops(flops, f32.medianMs), formatMs(naive.medianMs), ratio(naive.medianMs, f64.medianMs)];
+    const naive = measure(() => naiveMultiHead(x, params, heads), {
+      warmup: n >= 512 ? 0 : 1,
+      minRuns: 1,
+      minTimeMs: 0,
+      maxRuns: n >= 128 ? 1 : 3,
+    });
+    return [
+      String(n),
+      formatTiming(f64),
+      gflops(flops, f64.medianMs),
+      formatTiming(f32),
+      gflops(flops, f32.medianMs),
+      formatMs(naive.medianMs),
+      ratio(naive.medianMs, f64.medianMs),
+    ];
   });
   tables.push({
     title: `Multi-head self-attention forward (d = ${d}, ${heads} heads): Q, K, V, scores, softmax, ×V, W_O`,
     columns: ['n', 'float64', 'GFLOP/s', 'float32', 'GFLOP/s', 'naive (float64)', 'speed-up vs naive'],
     rows: mhaRows,
-    notes: ['FLOPs counted as 8·n·d² (four projections) + 4·n²·d (scores and ×V); the naive reference computes the same with textbook triple loops.'],
+    notes: [
+      'FLOPs counted as 8·n·d² (four projections) + 4·n²·d (scores and ×V); the naive reference computes the same with textbook triple loops.',
+    ],
   });
 
   // Rollout.
@@ -201,15 +232,25 @@ export function runEngineBench(sizes: number[] = [16, 64, 128, 512]): Section {
       ratio(naive.medianMs, row.medianMs),
     ]);
     if (n === 512) {
-      goals.push({ goal: 'Rollout, one row, n = 512, 6 layers: < 20 ms', measured: `${formatMs(row.medianMs)} (after a once-per-analysis preparation of ${formatMs(prepare.medianMs)})`, met: row.medianMs < 20 });
-      goals.push({ goal: 'Rollout, full matrix, n = 512, 6 layers: < 1.5 s', measured: formatMs(full.medianMs), met: full.medianMs < 1500 });
+      goals.push({
+        goal: 'Rollout, one row, n = 512, 6 layers: < 20 ms',
+        measured: `${formatMs(row.medianMs)} (after a once-per-analysis preparation of ${formatMs(prepare.medianMs)})`,
+        met: row.medianMs < 20,
+      });
+      goals.push({
+        goal: 'Rollout, full matrix, n = 512, 6 layers: < 1.5 s',
+        measured: formatMs(full.medianMs),
+        met: full.medianMs < 1500,
+      });
     }
   }
   tables.push({
     title: `Attention rollout (${layers} layers × ${heads} heads, float32 attention)`,
     columns: ['n', 'prepare Â (once)', 'one row', 'full [L, n, n]', 'GFLOP/s (full)', 'naive full', 'full vs naive', 'row vs naive full'],
     rows: rolloutRows,
-    notes: ['Preparing forms each layer\'s mean-over-heads-plus-identity once per analysis (it reads the whole attention tensor once); a row is then L vector–matrix products, O(L·n²).'],
+    notes: [
+      "Preparing forms each layer's mean-over-heads-plus-identity once per analysis (it reads the whole attention tensor once); a row is then L vector–matrix products, O(L·n²).",
+    ],
   });
 
   // Flow.
@@ -228,7 +269,11 @@ export function runEngineBench(sizes: number[] = [16, 64, 128, 512]): Section {
       naive ? ratio(naive.medianMs, one.medianMs) : '—',
     ]);
     if (n === 64) {
-      goals.push({ goal: 'Attention flow, one token, n = 64, 6 layers: < 2 s', measured: formatMs(one.medianMs), met: one.medianMs < 2000 });
+      goals.push({
+        goal: 'Attention flow, one token, n = 64, 6 layers: < 2 s',
+        measured: formatMs(one.medianMs),
+        met: one.medianMs < 2000,
+      });
     }
   }
   tables.push({
@@ -240,7 +285,8 @@ export function runEngineBench(sizes: number[] = [16, 64, 128, 512]): Section {
   return {
     id: 'engine',
     title: 'Attention engine (TypeScript, one thread)',
-    method: 'Random inputs (NumPy-compatible generator, seed 2024). Each entry: one warm-up run, then repeated runs for at least 0.3 s (at least 3, at most 50; fewer for the slowest cases, as the run counts show); median with min–max. Naive references run once or a few times in the same process.',
+    method:
+      'Random inputs (NumPy-compatible generator, seed 2024). Each entry: one warm-up run, then repeated runs for at least 0.3 s (at least 3, at most 50; fewer for the slowest cases, as the run counts show); median with min–max. Naive references run once or a few times in the same process.',
     tables,
     goals,
   };

@@ -35,8 +35,18 @@ export async function matMulRate(rows = 512, seconds = 3): Promise<MatMulRate> {
       output: [valueInfo('c', DataType.FLOAT, [rows, 3072])],
     },
   };
-  const session = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-  const input = { a: new ort.Tensor('float32', Float32Array.from({ length: rows * 768 }, () => generator.nextDouble() - 0.5), [rows, 768]) };
+  const session = await ort.InferenceSession.create(encodeModel(model), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
+  const input = {
+    a: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: rows * 768 }, () => generator.nextDouble() - 0.5),
+      [rows, 768],
+    ),
+  };
   for (let warm = 0; warm < 3; warm += 1) await session.run(input);
   const times: number[] = [];
   const started = performance.now();

@@ -15,7 +15,11 @@ const GROWTH_GOAL = 0.05;
 
 export function runMemoryBench(): Section {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-soak-')), 'soak.json');
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'run-extension-tests.ts'), '--host', 'code-server', '--suite', 'soak', '--out', out], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(
+    path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+    [path.join(repoRoot, 'scripts', 'run-extension-tests.ts'), '--host', 'code-server', '--suite', 'soak', '--out', out],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
   const soak = JSON.parse(fs.readFileSync(out, 'utf8')) as SoakResult;
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   const pointer = path.join(repoRoot, 'build', 'latest-vsix.txt');
@@ -26,7 +30,11 @@ export function runMemoryBench(): Section {
   console.log(`[bench:memory] RSS every 25 analyses (MiB): ${samples.map(([count, value]) => `${count}: ${value.toFixed(0)}`).join(', ')}`);
   const mib = (value: number) => `${value.toFixed(0)} MiB`;
   const goals: Goal[] = [
-    { goal: `Extension host RSS growth over ${soak.analyses} analyses ≤ ${GROWTH_GOAL * 100}% (after the caches fill)`, measured: `${(growth * 100).toFixed(1)}% (${mib(afterWarmUp)} → ${mib(atEnd)})`, met: growth <= GROWTH_GOAL },
+    {
+      goal: `Extension host RSS growth over ${soak.analyses} analyses ≤ ${GROWTH_GOAL * 100}% (after the caches fill)`,
+      measured: `${(growth * 100).toFixed(1)}% (${mib(afterWarmUp)} → ${mib(atEnd)})`,
+      met: growth <= GROWTH_GOAL,
+    },
   ];
   return {
     id: 'memory',

@@ -22,7 +22,6 @@ import { formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Sect
 
 const repoRoot = path.resolve(__dirname, '..');
 
-
 export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promise<Section> {
   const built = Date.now();
   const folder = ensureTestModel('full', 7, ['fp32']);
@@ -35,15 +34,22 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
   env.allowLocalModels = true;
   env.localModelPath = path.dirname(folder) + path.sep;
   const classifier = await pipeline('text-classification', path.basename(folder), { dtype: 'fp32' });
-  const worker = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), { info: () => undefined, warn: console.warn, error: console.error });
+  const worker = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), {
+    info: () => undefined,
+    warn: console.warn,
+    error: console.error,
+  });
   const firstStart = performance.now();
-  await worker.run({ kind: 'analyze', analysisId: 'warm-up', request, text: 'warm up' });
+  await worker.request('analyze', { analysisId: 'warm-up', request, text: 'warm up' });
   const firstAnalysisMs = performance.now() - firstStart;
 
   // The graphs alone, on onnxruntime in this thread: where the analysis's extra time comes from.
   const graphOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   const stockGraph = await ort.InferenceSession.create(path.join(folder, 'onnx', 'model.onnx'), graphOptions);
-  const instrumentedGraph = await ort.InferenceSession.create(instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 6, heads: 12 }, storageDir, { headMask: false }).path, graphOptions);
+  const instrumentedGraph = await ort.InferenceSession.create(
+    instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 6, heads: 12 }, storageDir, { headMask: false }).path,
+    graphOptions,
+  );
   const graphRows: string[][] = [];
   // The machine's arithmetic limit, measured in this run before the model runs.
   const rate = await matMulRate(512, 3);
@@ -60,7 +66,7 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
     const measured = await interleaved(
       () => classifier(text),
       async () => {
-        const result = await worker.run({ kind: 'analyze', analysisId: `n${n}`, request, text });
+        const result = await worker.request('analyze', { analysisId: `n${n}`, request, text });
         if (result.tokens.length !== n) throw new Error(`expected ${n} tokens, got ${result.tokens.length}`);
       },
       pairs,
@@ -71,21 +77,30 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
     lag.enable();
     for (let run = 0; run < Math.min(pairs, 8); run += 1) {
-      await worker.run({ kind: 'analyze', analysisId: `lag${n}-${run}`, request, text });
+      await worker.request('analyze', { analysisId: `lag${n}-${run}`, request, text });
     }
     lag.disable();
     clearInterval(sampler);
     const ids = new BigInt64Array(n).fill(1996n);
     ids[0] = 101n;
     ids[n - 1] = 102n;
-    const feeds = { input_ids: new ort.Tensor('int64', ids, [1, n]), attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]) };
+    const feeds = {
+      input_ids: new ort.Tensor('int64', ids, [1, n]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+    };
     const layers = [0, 1, 2, 3, 4, 5];
     const graphs = await interleaved(
       () => stockGraph.run(feeds),
       () => instrumentedGraph.run(feeds, ['logits', ...layers.map(probabilitiesOutput), ...layers.map(headMeansOutput)]),
       pairs,
     );
-    graphRows.push([String(n), formatTiming(graphs.a), formatTiming(graphs.b), `${graphs.ratio.toFixed(2)}×`, `${((6 * 12 * n * n * 4) / 1024 / 1024).toFixed(1)} MB`]);
+    graphRows.push([
+      String(n),
+      formatTiming(graphs.a),
+      formatTiming(graphs.b),
+      `${graphs.ratio.toFixed(2)}×`,
+      `${((6 * 12 * n * n * 4) / 1024 / 1024).toFixed(1)} MB`,
+    ]);
     const flops = distilbertFlops(n);
     const limitMs = (flops / (rate.gflops * 1e9)) * 1000;
     chart.push({ n, pipeline: measured.a.medianMs, analysis: measured.b.medianMs, limit: limitMs });
@@ -101,15 +116,31 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
     const lagMs = lag.max / 1e6;
     worstRatio = Math.max(worstRatio, measured.ratio);
     worstLag = Math.max(worstLag, lagMs);
-    rows.push([String(n), formatTiming(measured.a), formatTiming(measured.b), `${measured.ratio.toFixed(2)}×`, `${(measured.b.medianMs / measured.a.medianMs).toFixed(2)}×`, `${lagMs.toFixed(1)} ms`, `${(peakRss / 1024 / 1024).toFixed(0)} MB`]);
+    rows.push([
+      String(n),
+      formatTiming(measured.a),
+      formatTiming(measured.b),
+      `${measured.ratio.toFixed(2)}×`,
+      `${(measured.b.medianMs / measured.a.medianMs).toFixed(2)}×`,
+      `${lagMs.toFixed(1)} ms`,
+      `${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+    ]);
   }
   await worker.dispose();
   await classifier.dispose();
   await stockGraph.release();
   await instrumentedGraph.release();
 
-  goals.push({ goal: 'Instrumented analysis ≤ 1.25 × the plain transformers.js pipeline (n = 8 … 512)', measured: `worst ${worstRatio.toFixed(2)}× (median of alternating pairs)`, met: worstRatio <= 1.25 });
-  goals.push({ goal: 'Extension host event-loop lag during an analysis ≤ 50 ms', measured: `worst ${worstLag.toFixed(1)} ms`, met: worstLag <= 50 });
+  goals.push({
+    goal: 'Instrumented analysis ≤ 1.25 × the plain transformers.js pipeline (n = 8 … 512)',
+    measured: `worst ${worstRatio.toFixed(2)}× (median of alternating pairs)`,
+    met: worstRatio <= 1.25,
+  });
+  goals.push({
+    goal: 'Extension host event-loop lag during an analysis ≤ 50 ms',
+    measured: `worst ${worstLag.toFixed(1)} ms`,
+    met: worstLag <= 50,
+  });
   return {
     id: 'model',
     title: 'DistilBERT: plain pipeline vs. instrumented analysis (full-size model, random weights)',
@@ -117,7 +148,15 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
     tables: [
       {
         title: 'Per text of n tokens',
-        columns: ['n', 'plain pipeline', 'instrumented analysis', 'ratio (median of pairs)', 'ratio of medians', 'worst host event-loop lag', 'peak RSS (process)'],
+        columns: [
+          'n',
+          'plain pipeline',
+          'instrumented analysis',
+          'ratio (median of pairs)',
+          'ratio of medians',
+          'worst host event-loop lag',
+          'peak RSS (process)',
+        ],
         rows,
         notes: [
           'Plain and analysis runs alternate (and which goes first alternates too), so both meet the same moments of this shared 2-core virtual machine, whose speed varies by ±30 % from minute to minute; the ratio is the median of the per-pair ratios.',
@@ -127,18 +166,29 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
       },
       {
         title: `Against the arithmetic limit (onnxruntime MatMul 512 × 768 · 768 × 3072 sustains ${rate.gflops.toFixed(1)} GFLOP/s here, median ${formatMs(rate.medianMs)})`,
-        columns: ['n', 'forward pass', 'at the limit', 'plain pipeline', 'pipeline at % of limit', 'instrumented analysis', 'analysis at % of limit'],
+        columns: [
+          'n',
+          'forward pass',
+          'at the limit',
+          'plain pipeline',
+          'pipeline at % of limit',
+          'instrumented analysis',
+          'analysis at % of limit',
+        ],
         rows: limitRows,
         notes: [
           'FLOPs count 2 per multiply-add of the matrix products (Q, K, V, output projections, feed-forward, scores and context, classifier); softmax, layer norms and GELU are left out (they are memory-bound, not arithmetic). "% of limit" is the time the products would take at the measured MatMul rate, divided by the measured time: 100 % would mean nothing but full-speed matrix products.',
-          'Short texts are far from the limit because each of the model\'s ~80 graph nodes has a fixed cost; long ones spend more on the n² attention parts (softmax, masking) that the limit does not count. See the chart: docs/images/latency.svg.',
+          "Short texts are far from the limit because each of the model's ~80 graph nodes has a fixed cost; long ones spend more on the n² attention parts (softmax, masking) that the limit does not count. See the chart: docs/images/latency.svg.",
         ],
       },
       {
-        title: 'The graphs alone (onnxruntime in one thread, alternating pairs): stock graph vs instrumented graph returning every attention map and the head means',
+        title:
+          'The graphs alone (onnxruntime in one thread, alternating pairs): stock graph vs instrumented graph returning every attention map and the head means',
         columns: ['n', 'stock graph (logits)', 'instrumented graph (+ attention outputs)', 'ratio (median of pairs)', 'attention returned'],
         rows: graphRows,
-        notes: ['The difference between this ratio and the analysis ratio above is our own work around the graph: tokenizing with character offsets and the worker hand-off.'],
+        notes: [
+          'The difference between this ratio and the analysis ratio above is our own work around the graph: tokenizing with character offsets and the worker hand-off.',
+        ],
       },
     ],
     goals,

@@ -28,7 +28,10 @@ const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
 /** The code-server benchmarks run in their own processes: their in-page code is type-checked against the DOM. */
 function runInChild(script: string): Section {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-')), 'section.json');
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'bench', 'ui', script), '--out', out], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'bench', 'ui', script), '--out', out], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
   const section = JSON.parse(fs.readFileSync(out, 'utf8')) as Section;
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return section;

@@ -19,11 +19,12 @@ import './lib/noTelemetry';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Rollout, topK, attentionTensor } from '../src/engine';
+import { argmax, attentionTensor, Rollout, topK } from '../src/engine';
 import { Analyzer, type AnalysisResult } from '../src/model/analyzer';
-import { AnalysisError } from '../src/model/errors';
-import { headImportance, occlusion, type HeadImportance } from '../src/model/explanations';
-import { modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
+import { headImportance, occlusion } from '../src/model/explanations';
+import type { HeadImportance } from '../src/shared/analysisViews';
+import { messageOf } from '../src/shared/errors';
+import { isHubModelId, modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
 
 /** What --explain adds. */
 interface Explanation {
@@ -50,12 +51,13 @@ async function readText(): Promise<string> {
 function request(): ModelRequest {
   const model = argument('--model');
   if (!model) throw new Error('--model DIR_OR_ID is required');
-  const dtype = (argument('--dtype') ?? 'fp32') as ModelDtype;
-  if (dtype !== 'fp32' && dtype !== 'q8') throw new Error(`--dtype must be fp32 or q8 (got ${dtype})`);
+  const given = argument('--dtype') ?? 'fp32';
+  if (given !== 'fp32' && given !== 'q8') throw new Error(`--dtype must be fp32 or q8 (got ${given})`);
+  const dtype: ModelDtype = given;
   const storageDir = process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer');
   const folder = path.resolve(model);
   const isFolder = fs.existsSync(folder) && fs.statSync(folder).isDirectory();
-  if (!isFolder && !/^[\w.-]+(\/[\w.-]+)?$/.test(model)) {
+  if (!isFolder && !isHubModelId(model)) {
     throw new Error(`--model ${model} is neither a folder nor a Hugging Face model id (owner/name)`);
   }
   const source = isFolder
@@ -71,16 +73,21 @@ function request(): ModelRequest {
 }
 
 /** Writes the result as JSON, streaming the attention tensor row by row (it can hold tens of millions of numbers). */
-function writeJson(result: AnalysisResult, explanation: Explanation | undefined, out: NodeJS.WritableStream): void {
+function writeJson(
+  result: AnalysisResult,
+  attentions: Float32Array[],
+  explanation: Explanation | undefined,
+  out: NodeJS.WritableStream,
+): void {
   const { layers, heads } = result.model;
   const n = result.tokens.length;
   const head = {
     model: result.model.name,
     dtype: result.model.dtype,
     tokens: result.tokens.map(({ id, text, start, end, special }) => ({ id, text, start, end, special })),
-    logits: result.logits,
-    probabilities: result.probabilities,
-    labels: result.model.labels,
+    logits: result.sentiment.logits,
+    probabilities: result.sentiment.probabilities,
+    labels: result.sentiment.labels,
     ...(explanation ?? {}),
   };
   out.write(JSON.stringify(head).slice(0, -1));
@@ -91,7 +98,7 @@ function writeJson(result: AnalysisResult, explanation: Explanation | undefined,
       out.write(h ? ',[' : '[');
       for (let row = 0; row < n; row += 1) {
         const offset = (h * n + row) * n;
-        out.write((row ? ',' : '') + JSON.stringify(Array.from(result.attentions[layer]!.subarray(offset, offset + n))));
+        out.write((row ? ',' : '') + JSON.stringify(Array.from(attentions[layer]!.subarray(offset, offset + n))));
       }
       out.write(']');
     }
@@ -101,30 +108,43 @@ function writeJson(result: AnalysisResult, explanation: Explanation | undefined,
   out.write(`],"timings":${JSON.stringify({ tokenizeMs, inferenceMs, totalMs })}}\n`);
 }
 
-function writeSummary(result: AnalysisResult, explanation: Explanation | undefined): void {
-  const { labels } = result.model;
-  const best = result.probabilities.indexOf(Math.max(...result.probabilities));
+function writeSummary(result: AnalysisResult, attentions: Float32Array[], explanation: Explanation | undefined): void {
+  const { labels, probabilities } = result.sentiment;
+  const best = argmax(probabilities);
   const lines = [
-    `${labels[best]} ${(result.probabilities[best]! * 100).toFixed(2)}%   (${labels.map((label, index) => `${label} ${result.probabilities[index]!.toFixed(4)}`).join(', ')})`,
+    `${labels[best]} ${(probabilities[best]! * 100).toFixed(2)}%   (${labels.map((label, index) => `${label} ${probabilities[index]!.toFixed(4)}`).join(', ')})`,
     `model ${result.model.name} (${result.model.dtype}, ${result.model.layers} layers × ${result.model.heads} heads)${result.model.isTestModel ? ' — a test model with RANDOM weights: the prediction means nothing' : ''}`,
     `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + 2}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
   ];
   const n = result.tokens.length;
-  const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(result.attentions));
+  const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(attentions));
   const rollout = Rollout.of(tensor).row(0);
   const special = (index: number) => result.tokens[index]?.special ?? true;
   const lastLayer = result.headMeans.subarray((result.model.layers - 1) * n * n, (result.model.layers - 1) * n * n + n);
-  const list = (ranked: Array<{ index: number; weight: number }>) => ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
+  const list = (ranked: Array<{ index: number; weight: number }>) =>
+    ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
   lines.push(`[CLS] attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
   lines.push(`[CLS] rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
   if (explanation) {
     const heads = explanation.headImportance.deltas.flatMap((row, layer) => row.map((delta, head) => ({ layer, head, delta })));
     heads.sort((a, b) => a.delta - b.delta);
-    lines.push(`heads whose ablation lowers ${labels[best]} most: ${heads.slice(0, 5).map(({ layer, head, delta }) => `${layer + 1}.${head + 1} ${delta.toFixed(4)}`).join(', ')}`);
+    lines.push(
+      `heads whose ablation lowers ${labels[best]} most: ${heads
+        .slice(0, 5)
+        .map(({ layer, head, delta }) => `${layer + 1}.${head + 1} ${delta.toFixed(4)}`)
+        .join(', ')}`,
+    );
     const tokens = [...explanation.occlusion].sort((a, b) => a.delta - b.delta);
-    lines.push(`tokens whose [MASK] lowers ${labels[best]} most: ${tokens.slice(0, 5).map(({ index, delta }) => `${result.tokens[index]!.text} ${delta.toFixed(4)}`).join(', ')}`);
+    lines.push(
+      `tokens whose [MASK] lowers ${labels[best]} most: ${tokens
+        .slice(0, 5)
+        .map(({ index, delta }) => `${result.tokens[index]!.text} ${delta.toFixed(4)}`)
+        .join(', ')}`,
+    );
   }
-  lines.push(`tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms`);
+  lines.push(
+    `tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms`,
+  );
   console.log(lines.join('\n'));
 }
 
@@ -154,19 +174,21 @@ async function main(): Promise<void> {
   try {
     let lastReport = 0;
     const modelRequest = request();
-    const result = await analyzer.analyze(modelRequest, text, {
+    const { result, attentions } = await analyzer.analyze(modelRequest, text, {
       onProgress: (progress) => {
         if (Date.now() - lastReport > 500 || progress.loadedBytes === progress.totalBytes) {
           lastReport = Date.now();
-          process.stderr.write(`downloading: ${(progress.loadedBytes / 1048576).toFixed(1)} of ${(progress.totalBytes / 1048576).toFixed(1)} MB\n`);
+          process.stderr.write(
+            `downloading: ${(progress.loadedBytes / 1048576).toFixed(1)} of ${(progress.totalBytes / 1048576).toFixed(1)} MB\n`,
+          );
         }
       },
     });
     const explanation = process.argv.includes('--explain') ? await explain(analyzer, modelRequestKey(modelRequest), result) : undefined;
     if (process.argv.includes('--json')) {
-      writeJson(result, explanation, process.stdout);
+      writeJson(result, attentions, explanation, process.stdout);
     } else {
-      writeSummary(result, explanation);
+      writeSummary(result, attentions, explanation);
     }
   } finally {
     await analyzer.dispose();
@@ -174,7 +196,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof AnalysisError || error instanceof Error ? error.message : String(error);
-  console.error(`analyze: ${message}`);
+  console.error(`analyze: ${messageOf(error)}`);
   process.exitCode = 1;
 });

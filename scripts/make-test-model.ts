@@ -24,7 +24,9 @@ function main(): void {
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got ${seed})`);
   const started = Date.now();
   const files = makeTestModel({ out: path.resolve(out), size, dtype, seed, tokenizerDir });
-  console.log(`[make-test-model] ${size} ${dtype} seed ${seed} → ${path.resolve(out)} (${files.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `[make-test-model] ${size} ${dtype} seed ${seed} → ${path.resolve(out)} (${files.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 try {

@@ -52,7 +52,9 @@ function writeThirdPartyNotices(file: string): void {
   const sections = packages.map((name) => {
     const folder = path.join(repoRoot, 'node_modules', name);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { version: string; license?: string };
-    const licenseFile = ['LICENSE', 'LICENSE.md', 'LICENSE.txt'].map((candidate) => path.join(folder, candidate)).find((candidate) => fs.existsSync(candidate));
+    const licenseFile = ['LICENSE', 'LICENSE.md', 'LICENSE.txt']
+      .map((candidate) => path.join(folder, candidate))
+      .find((candidate) => fs.existsSync(candidate));
     const text = licenseFile ? fs.readFileSync(licenseFile, 'utf8').trim() : `Licensed under ${manifest.license ?? 'see the package'}.`;
     return `${name} ${manifest.version} (${manifest.license ?? 'unknown'})\n${'-'.repeat(60)}\n${text}\n`;
   });
@@ -83,18 +85,27 @@ function main(): void {
   fs.mkdirSync(buildDir, { recursive: true });
   writeThirdPartyNotices(path.join(repoRoot, 'dist', 'ThirdPartyNotices.txt'));
   const ignoreFile = path.join(buildDir, `vscodeignore-${target}`);
-  fs.writeFileSync(ignoreFile, `${fs.readFileSync(path.join(repoRoot, '.vscodeignore'), 'utf8')}!${binaries.split(path.sep).join('/')}/**\n`);
+  fs.writeFileSync(
+    ignoreFile,
+    `${fs.readFileSync(path.join(repoRoot, '.vscodeignore'), 'utf8')}!${binaries.split(path.sep).join('/')}/**\n`,
+  );
 
   const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
   const out = path.join(buildDir, `${manifest.name}-${manifest.version}-${target}.vsix`);
   fs.rmSync(out, { force: true });
   const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
   // README images stay relative: they ship in the VSIX, where VS Code's extension page resolves them.
-  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--no-rewrite-relative-links'], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--no-rewrite-relative-links'],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
   const size = fs.statSync(out).size;
   const files = countZipEntries(out);
   const megabytes = (size / 1024 / 1024).toFixed(1);
-  console.log(`[package] ${path.relative(repoRoot, out)}: ${megabytes} MB, ${files} files (goal ≤ 40 MB: ${size <= SIZE_GOAL_BYTES ? 'met' : 'MISSED'})`);
+  console.log(
+    `[package] ${path.relative(repoRoot, out)}: ${megabytes} MB, ${files} files (goal ≤ 40 MB: ${size <= SIZE_GOAL_BYTES ? 'met' : 'MISSED'})`,
+  );
   // The licences must be in the package itself (the central directory names every entry).
   const archive = fs.readFileSync(out);
   for (const required of ['extension/dist/ThirdPartyNotices.txt', 'extension/LICENSE.txt', 'extension/LICENSE']) {
@@ -102,10 +113,19 @@ function main(): void {
     if (!archive.includes(Buffer.from(required))) throw new Error(`${path.basename(out)} lacks ${required}`);
   }
   const notices = fs.readFileSync(path.join(repoRoot, 'dist', 'ThirdPartyNotices.txt'), 'utf8');
-  if (!notices.includes('distilbert-base-uncased-finetuned-sst-2-english') || !notices.includes('Apache License') || !notices.includes('Version 2.0, January 2004')) {
-    throw new Error('ThirdPartyNotices.txt lacks the model\'s Apache-2.0 notice');
+  if (
+    !notices.includes('distilbert-base-uncased-finetuned-sst-2-english') ||
+    !notices.includes('Apache License') ||
+    !notices.includes('Version 2.0, January 2004')
+  ) {
+    throw new Error("ThirdPartyNotices.txt lacks the model's Apache-2.0 notice");
   }
-  recordCase({ layer: 'package', area: 'Supply chain and privacy', case: 'the model\'s licence in the VSIX', outcome: `${path.basename(out)} ships dist/ThirdPartyNotices.txt with every bundled package's licence, the model's notice and the Apache License 2.0 text` });
+  recordCase({
+    layer: 'package',
+    area: 'Supply chain and privacy',
+    case: "the model's licence in the VSIX",
+    outcome: `${path.basename(out)} ships dist/ThirdPartyNotices.txt with every bundled package's licence, the model's notice and the Apache License 2.0 text`,
+  });
   fs.writeFileSync(path.join(buildDir, 'latest-vsix.txt'), `${out}\n`);
   if (size > SIZE_GOAL_BYTES) {
     process.exitCode = 1;

@@ -22,6 +22,7 @@ import { launchChromium } from './lib/browser';
 import { startCodeServer } from './lib/codeServer';
 import { repoRoot, sharedTokenizerDir } from '../test/support/paths';
 import { ensureTestModel } from '../test/support/testModels';
+import { extensionSuiteEnv } from './lib/extensionSuiteEnv';
 
 type Host = 'electron' | 'code-server';
 
@@ -74,7 +75,7 @@ function suiteEnv(): Record<string, string> {
       ...(process.env.ATTN_SOAK_ANALYSES ? { ATTN_SOAK_ANALYSES: process.env.ATTN_SOAK_ANALYSES } : {}),
     };
   }
-  return { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_TEST_MODEL_DIR: ensureTestModel('tiny') };
+  return extensionSuiteEnv();
 }
 
 function summarize(report: Report | undefined, exitCode: number, host: string): number {
@@ -153,7 +154,9 @@ async function runInCodeServer(stateDir: string, reportFile: string): Promise<nu
 async function main(): Promise<void> {
   execFileSync(process.execPath, [path.join(repoRoot, 'esbuild.js')], { cwd: repoRoot, stdio: 'inherit' });
   const { host, why } = await chooseHost();
-  console.log(`[extension-host] running the suite in ${host === 'electron' ? 'desktop VS Code via @vscode/test-electron' : 'code-server + headless Chromium'} (${why})`);
+  console.log(
+    `[extension-host] running the suite in ${host === 'electron' ? 'desktop VS Code via @vscode/test-electron' : 'code-server + headless Chromium'} (${why})`,
+  );
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-ext-tests-'));
   const reportFile = path.join(stateDir, 'report.json');
   try {

@@ -55,7 +55,10 @@ export function stopPrevious(): void {
 }
 
 async function main(): Promise<void> {
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'package.ts')], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'package.ts')], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
   const vsix = fs.readFileSync(path.join(repoRoot, 'build', 'latest-vsix.txt'), 'utf8').trim();
 
   const code = desktopCode();
@@ -82,7 +85,14 @@ async function main(): Promise<void> {
   installExtension(vsix, stateDir);
   const requested = Number(argument('--port') ?? process.env.PORT ?? 8080);
   const port = (await portFree(requested)) ? requested : await freePort();
-  const server = await startCodeServer({ stateDir, folder: sampleFolder, port, machineSettings, settings: { 'editor.wordWrap': 'on' }, detached: true });
+  const server = await startCodeServer({
+    stateDir,
+    folder: sampleFolder,
+    port,
+    machineSettings,
+    settings: { 'editor.wordWrap': 'on' },
+    detached: true,
+  });
   fs.writeFileSync(pidFile, String(server.pid));
   const payload = JSON.stringify([['openFile', `vscode-remote://127.0.0.1:${server.port}${sampleDocument}`]]);
   const url = `${server.url}/?folder=${encodeURIComponent(sampleFolder)}&payload=${encodeURIComponent(payload)}`;

@@ -4,9 +4,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AnalysisError } from './model/errors';
-import type { AttentionSource } from './analysis/insights';
-import type { ModelDtype, ModelRequest, ModelSource } from './model/modelSource';
+import { isHubModelId, type ModelDtype, type ModelRequest, type ModelSource } from './model/modelSource';
+import { AnalysisError } from './shared/errors';
+
+/** Which attention a view reads. Layers are 1-based; 0 means every layer (mean, rollout) or the last one (head). */
+export type AttentionSource =
+  { kind: 'mean'; layer: number } | { kind: 'rollout'; layer: number } | { kind: 'head'; layer: number; head: number };
 
 export const SETTINGS = {
   model: 'attentionExplorer.model',
@@ -74,7 +77,9 @@ export function liveModeDelay(): number {
 
 /** Whether a setting change affects which model runs. */
 export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
-  return [SETTINGS.model, SETTINGS.dtype, SETTINGS.localModelPath, SETTINGS.hubUrl, SETTINGS.offline].some((key) => event.affectsConfiguration(key));
+  return [SETTINGS.model, SETTINGS.dtype, SETTINGS.localModelPath, SETTINGS.hubUrl, SETTINGS.offline].some((key) =>
+    event.affectsConfiguration(key),
+  );
 }
 
 /**
@@ -89,7 +94,10 @@ export function checkedHubUrl(value: string): string {
     throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a URL: "{1}".', SETTINGS.hubUrl, value));
   }
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname))) {
-    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} must be an https:// URL (plain http:// only for this machine); it is "{1}".', SETTINGS.hubUrl, value));
+    throw new AnalysisError(
+      'model-unavailable',
+      vscode.l10n.t('The setting {0} must be an https:// URL (plain http:// only for this machine); it is "{1}".', SETTINGS.hubUrl, value),
+    );
   }
   return parsed.href.replace(/\/+$/, '');
 }
@@ -101,13 +109,19 @@ export function readModelSource(globalStorage: vscode.Uri): ModelSource {
   if (localPath) {
     const expanded = localPath.startsWith('~') ? path.join(os.homedir(), localPath.slice(1)) : localPath;
     if (!path.isAbsolute(expanded)) {
-      throw new AnalysisError('invalid-model', vscode.l10n.t('The setting {0} must be an absolute folder path; it is "{1}".', SETTINGS.localModelPath, localPath));
+      throw new AnalysisError(
+        'invalid-model',
+        vscode.l10n.t('The setting {0} must be an absolute folder path; it is "{1}".', SETTINGS.localModelPath, localPath),
+      );
     }
     return { kind: 'folder', folder: path.normalize(expanded) };
   }
   const modelId = config.get<string>('model', DEFAULT_MODEL).trim() || DEFAULT_MODEL;
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(modelId) || modelId.includes('..')) {
-    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a Hugging Face model id: "{1}".', SETTINGS.model, modelId));
+  if (!isHubModelId(modelId)) {
+    throw new AnalysisError(
+      'model-unavailable',
+      vscode.l10n.t('The setting {0} is not a Hugging Face model id: "{1}".', SETTINGS.model, modelId),
+    );
   }
   return {
     kind: 'hub',
@@ -124,10 +138,10 @@ export function modelCacheDir(globalStorage: vscode.Uri): string {
 
 export function readModelRequest(globalStorage: vscode.Uri): ModelRequest {
   const config = section();
-  const dtype = config.get<string>('dtype', 'fp32') === 'q8' ? 'q8' : 'fp32';
+  const dtype: ModelDtype = config.get<string>('dtype', 'fp32') === 'q8' ? 'q8' : 'fp32';
   return {
     source: readModelSource(globalStorage),
-    dtype: dtype as ModelDtype,
+    dtype,
     offline: config.get<boolean>('offline', false),
     storageDir: globalStorage.fsPath,
   };

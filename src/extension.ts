@@ -12,7 +12,9 @@ import { LiveMode } from './analysis/liveMode';
 import { ModelService, type ModelStatus } from './analysis/modelService';
 import { modelCacheDir } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
-import { PanelFocusSchema, type SideCommand, type SideStateMessage } from './shared/protocol';
+import { PanelFocusSchema } from './shared/panelProtocol';
+import type { SideCommand, SideState } from './shared/sideProtocol';
+import { messageOf } from './shared/errors';
 import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
 import { AttentionDecorations, type AppliedDecorations } from './views/decorations';
 import { AttentionHoverProvider, HOVER_COMMANDS } from './views/hoverProvider';
@@ -56,7 +58,7 @@ export interface AttentionExplorerApi {
   /** The status bar item's text. */
   readonly statusBarText: string;
   /** The state the side view was last sent (undefined until it was opened). */
-  readonly sideViewState: SideStateMessage | undefined;
+  readonly sideViewState: SideState | undefined;
   /** Whether an analysis is stale (its text was edited); undefined for an unknown id. */
   isStale(analysisId: string): boolean | undefined;
   /** The tint applied to an editor (undefined: none). */
@@ -80,20 +82,35 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const worker = new AnalysisWorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, log);
   const store = new AnalysisStore();
   const models = new ModelService(worker, context.globalStorageUri, log);
-  const insights = new InsightService((job) => models.view(job));
+  const insights = new InsightService(store, {
+    view: (method, params) => models.view(method, params),
+    lastAttribution: (analysisId) => models.lastAttribution(analysisId),
+  });
   const decorations = new AttentionDecorations(store, insights);
-  // The panel and the controller need each other (re-analysis from the panel); the backend closes the loop.
-  let controller: AnalysisController | undefined;
+  const controller = new AnalysisController(models, store, log);
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
-    view: (job) => models.view(job),
-    reanalyze: (record) => controller?.reanalyze(record) ?? Promise.resolve(false),
+    view: (method, params, signal) => models.view(method, params, signal),
+    writeTensor: (analysisId, format, file, signal) => models.writeTensor(analysisId, format, file, signal),
+    restore: (analysis) => {
+      store.restore(analysis);
+      // The analysed document may be open already: start following it now.
+      for (const document of vscode.workspace.textDocuments) store.sync(document);
+    },
+    reanalyze: (record) => controller.reanalyze(record),
     showAttribution: (record) => decorations.showAttribution(record),
   });
-  controller = new AnalysisController(models, store, panels, log);
   const live = new LiveMode(controller);
   const statusBar = new AttentionStatusBar(models, store);
   const commands = new CommandHandlers(controller, store, panels, decorations, models, log);
-  const sideView = new SideViewProvider(context.extensionUri, store, models, insights, live, { run: (command) => commands.side(command, live) }, log);
+  const sideView = new SideViewProvider(
+    context.extensionUri,
+    store,
+    models,
+    insights,
+    live,
+    { run: (command) => commands.side(command, live) },
+    log,
+  );
   void models.refreshStatus();
 
   context.subscriptions.push(
@@ -108,6 +125,8 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     sideView,
     { dispose: () => void worker.dispose() },
     vscode.workspace.onDidChangeTextDocument((event) => store.applyChange(event)),
+    vscode.workspace.onDidOpenTextDocument((document) => store.sync(document)),
+    controller.onDidAnalyze(({ record, reveal }) => panels.show(record, { reveal })),
     store.onDidChange((change) => {
       void vscode.commands.executeCommand('setContext', 'attentionExplorer.hasAnalysis', store.latest() !== undefined);
       if (change.kind === 'stale') panels.markStale(change.record);
@@ -115,7 +134,9 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels.serializer()),
     vscode.window.registerWebviewViewProvider(SIDE_VIEW_ID, sideView),
     vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(store, insights)),
-    vscode.commands.registerCommand(COMMANDS.analyzeSelection, (): Promise<AnalyzeOutcome> => controller.analyzeSelection(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand(COMMANDS.analyzeSelection, (): Promise<AnalyzeOutcome> =>
+      controller.analyzeSelection(vscode.window.activeTextEditor),
+    ),
     vscode.commands.registerCommand(COMMANDS.showPanel, () => commands.showPanel()),
     vscode.commands.registerCommand(COMMANDS.explainSentiment, () => commands.explainSentiment()),
     vscode.commands.registerCommand(COMMANDS.compareSelections, (): Promise<CompareOutcome> => commands.compareSelections()),
@@ -124,7 +145,9 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     vscode.commands.registerCommand(COMMANDS.selectModel, (choice?: unknown): Promise<SelectModelOutcome> => selectModel(choice)),
     vscode.commands.registerCommand(COMMANDS.clearModelCache, async () => {
       await models.clearCache();
-      void vscode.window.showInformationMessage(vscode.l10n.t('Attention Explorer: the model cache is empty; the model downloads again on the next analysis.'));
+      void vscode.window.showInformationMessage(
+        vscode.l10n.t('Attention Explorer: the model cache is empty; the model downloads again on the next analysis.'),
+      );
     }),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
     vscode.commands.registerCommand(COMMANDS.focusInPanel, (argument?: unknown) => commands.focusInPanel(argument)),
@@ -135,7 +158,9 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     evaluateMs: typeof __attnBundleStart === 'number' && typeof __attnBundleEnd === 'number' ? __attnBundleEnd - __attnBundleStart : 0,
     activateMs: performance.now() - activateStart,
   };
-  log.info(`Activated: bundle evaluated in ${activation.evaluateMs.toFixed(1)} ms, activate() took ${activation.activateMs.toFixed(1)} ms.`);
+  log.info(
+    `Activated: bundle evaluated in ${activation.evaluateMs.toFixed(1)} ms, activate() took ${activation.activateMs.toFixed(1)} ms.`,
+  );
 
   return {
     get isPanelOpen() {
@@ -158,7 +183,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       return worker.starts;
     },
     async diagnostics() {
-      const inWorker = await worker.run({ kind: 'diagnostics' });
+      const inWorker = await worker.request('diagnostics', {});
       return { ...inWorker, pendingRequests: worker.pendingCount };
     },
     get statusBarText() {
@@ -181,7 +206,6 @@ export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
 }
 
-/** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
 /** The log channel, with its error-level lines also kept in `errors` (bounded). */
 function countingErrors(channel: vscode.LogOutputChannel, errors: string[]): vscode.LogOutputChannel {
   return new Proxy(channel, {
@@ -201,6 +225,7 @@ function countingErrors(channel: vscode.LogOutputChannel, errors: string[]): vsc
 /** What Compare Selections returns (to tests). */
 export type CompareOutcome = { kind: 'compared'; a: string; b: string } | { kind: 'notCompared'; reason: string };
 
+/** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
 class CommandHandlers {
   constructor(
     private readonly controller: AnalysisController,
@@ -243,7 +268,8 @@ class CommandHandlers {
       const ids: string[] = [];
       for (const selection of selections.slice(0, 2)) {
         const outcome = await this.controller.analyzeRange(editor.document, selection, { reveal: false });
-        if (outcome.kind !== 'analysed') return { kind: 'notCompared', reason: outcome.kind === 'cancelled' ? 'cancelled' : outcome.message };
+        if (outcome.kind !== 'analysed')
+          return { kind: 'notCompared', reason: outcome.kind === 'cancelled' ? 'cancelled' : outcome.message };
         ids.push(outcome.analysisId);
       }
       const [a, b] = ids.map((id) => this.store.get(id));
@@ -253,7 +279,9 @@ class CommandHandlers {
       if (newest && older) pair = [older, newest];
     }
     if (!pair) {
-      const reason = vscode.l10n.t('Select two passages (hold Alt and select the second) or analyse two selections, then run Compare Selections.');
+      const reason = vscode.l10n.t(
+        'Select two passages (hold Alt and select the second) or analyse two selections, then run Compare Selections.',
+      );
       void vscode.window.showInformationMessage(reason);
       return { kind: 'notCompared', reason };
     }
@@ -265,7 +293,9 @@ class CommandHandlers {
     const enabled = await this.decorations.setEnabled(!this.decorations.isEnabled);
     const editor = vscode.window.activeTextEditor;
     if (enabled && (!editor || this.store.ofDocument(editor.document.uri).length === 0)) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('Attention decorations are on: they tint text analysed in this editor. Select text and run Analyze Selection.'));
+      void vscode.window.showInformationMessage(
+        vscode.l10n.t('Attention decorations are on: they tint text analysed in this editor. Select text and run Analyze Selection.'),
+      );
     }
     return enabled;
   }
@@ -314,11 +344,11 @@ class CommandHandlers {
       case 'modelAction':
         switch (command.action) {
           case 'download':
-            return this.models.prepare().catch((error: unknown) => this.log.error(`Download failed: ${error instanceof Error ? error.message : String(error)}`));
+            return this.models.prepare().catch((error: unknown) => this.log.error(`Download failed: ${messageOf(error)}`));
           case 'cancelDownload':
             return this.models.cancelDownload();
           case 'retry':
-            return this.models.prepare().catch((error: unknown) => this.log.error(`Loading the model failed: ${error instanceof Error ? error.message : String(error)}`));
+            return this.models.prepare().catch((error: unknown) => this.log.error(`Loading the model failed: ${messageOf(error)}`));
           case 'selectModel':
             return vscode.commands.executeCommand(COMMANDS.selectModel);
           case 'openSettings':
@@ -343,6 +373,10 @@ class CommandHandlers {
     const tracked = this.store.locate(record, document);
     if (!tracked) return;
     const range = new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end));
-    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Selection(range.start, range.end), preserveFocus: false });
+    await vscode.window.showTextDocument(document, {
+      viewColumn: vscode.ViewColumn.One,
+      selection: new vscode.Selection(range.start, range.end),
+      preserveFocus: false,
+    });
   }
 }

@@ -120,7 +120,9 @@ async function measureGridRequests(panel: FrameLocator, n: number, toggles: numb
 async function measureGridHover(panel: FrameLocator, hovers: number) {
   return panel.locator('canvas.grid-canvas').evaluate(async (canvas: HTMLCanvasElement, count: number) => {
     const context = canvas.getContext('2d')!;
-    const { left, top, tile, gap, layers, heads } = Object.fromEntries(Object.entries(canvas.dataset).map(([key, value]) => [key, Number(value)]));
+    const { left, top, tile, gap, layers, heads } = Object.fromEntries(
+      Object.entries(canvas.dataset).map(([key, value]) => [key, Number(value)]),
+    );
     const bounds = canvas.getBoundingClientRect();
     const readout = canvas.ownerDocument.querySelector('.grid-readout') as HTMLElement;
     const nextTile: number[] = [];
@@ -175,7 +177,13 @@ async function measureFocusHover(panel: FrameLocator, hovers: number) {
       await new Promise((resolve) => requestAnimationFrame(resolve));
       const fraction = ((index * 37) % count) / count;
       const started = performance.now();
-      canvas.dispatchEvent(new MouseEvent('mousemove', { bubbles: true, clientX: bounds.left + margin + fraction * span, clientY: bounds.top + margin + (1 - fraction) * span * 0.98 }));
+      canvas.dispatchEvent(
+        new MouseEvent('mousemove', {
+          bubbles: true,
+          clientX: bounds.left + margin + fraction * span,
+          clientY: bounds.top + margin + (1 - fraction) * span * 0.98,
+        }),
+      );
       context.getImageData(0, 0, 1, 1);
       hover.push(performance.now() - started);
       draw.push(Number(canvas.dataset.drawMs));
@@ -228,7 +236,15 @@ function toSection(results: Samples[], environment: string): Section {
     tables: [
       {
         title: 'Full grid of 72 heads',
-        columns: ['n', 'window', 'tile / thumbnail', 'option change → grid drawn', 'redraw (JS)', 'redraw to pixels', `share of ${GRID_GOAL_MS} ms`],
+        columns: [
+          'n',
+          'window',
+          'tile / thumbnail',
+          'option change → grid drawn',
+          'redraw (JS)',
+          'redraw to pixels',
+          `share of ${GRID_GOAL_MS} ms`,
+        ],
         rows: results.map((result) => [
           String(result.n),
           result.window,
@@ -258,7 +274,7 @@ function toSection(results: Samples[], environment: string): Section {
         ]),
         notes: [
           'A new head redraws the grid\'s highlight; the same head only updates the readout. "Exact weight shown" is the time until ' +
-            'the readout carries the model\'s full-precision weight, here always for a head hovered for the first time: one request ' +
+            "the readout carries the model's full-precision weight, here always for a head hovered for the first time: one request " +
             'to the worker for its full map (later hovers read it from the page). The focused head redraws its whole n × n map with the row and column highlighted.',
         ],
       },
@@ -272,14 +288,21 @@ async function main(): Promise<void> {
   const outFile = outIndex >= 0 ? process.argv[outIndex + 1] : undefined;
   ensureChromium();
   const { version } = ensureCodeServer();
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'package.ts')], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'package.ts')], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
   const vsix = fs.readFileSync(path.join(repoRoot, 'build', 'latest-vsix.txt'), 'utf8').trim();
   const modelFolder = ensureTestModel('full', 7, ['fp32']);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-ui-bench-'));
   const workspace = path.join(stateDir, 'workspace');
   writeWorkspace(workspace);
   installExtension(vsix, stateDir);
-  const server = await startCodeServer({ stateDir, folder: workspace, machineSettings: { 'attentionExplorer.localModelPath': modelFolder } });
+  const server = await startCodeServer({
+    stateDir,
+    folder: workspace,
+    machineSettings: { 'attentionExplorer.localModelPath': modelFolder },
+  });
   // The usual window, then a wide one where the tiles (and so the thumbnails) reach their largest size.
   const passes = [
     { window: { width: 1400, height: 900 }, sizes: SIZES },
@@ -296,11 +319,25 @@ async function main(): Promise<void> {
         console.log(`[bench:ui] n = ${n}, window ${window}`);
         const panel = await analyse(workbench.page, n);
         const redraws = await measureRedraws(panel);
-        const layout = await panel.locator('canvas.grid-canvas').evaluate((canvas: HTMLCanvasElement) => ({ thumbnail: Number(canvas.dataset.thumbnail), tile: Number(canvas.dataset.tile) }));
+        const layout = await panel
+          .locator('canvas.grid-canvas')
+          .evaluate((canvas: HTMLCanvasElement) => ({ thumbnail: Number(canvas.dataset.thumbnail), tile: Number(canvas.dataset.tile) }));
         const openGrid = await measureGridRequests(panel, n, TOGGLES);
         const hover = await measureGridHover(panel, HOVERS);
         const focus = await measureFocusHover(panel, HOVERS);
-        results.push({ n, window, ...layout, redrawJs: redraws.js, redrawPixels: redraws.pixels, openGrid, hoverNextTile: hover.nextTile, hoverSameTile: hover.sameTile, exactWeight: hover.exactWeight, focusHover: focus.hover, focusDraw: focus.draw });
+        results.push({
+          n,
+          window,
+          ...layout,
+          redrawJs: redraws.js,
+          redrawPixels: redraws.pixels,
+          openGrid,
+          hoverNextTile: hover.nextTile,
+          hoverSameTile: hover.sameTile,
+          exactWeight: hover.exactWeight,
+          focusHover: focus.hover,
+          focusDraw: focus.draw,
+        });
       }
     } catch (error) {
       const shot = path.join(repoRoot, 'artifacts', 'bench-ui-failure.png');

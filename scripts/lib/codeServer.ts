@@ -81,7 +81,16 @@ export function installExtension(vsix: string, stateDir: string): void {
   fs.mkdirSync(extensionsDir, { recursive: true });
   const result = spawnSync(
     codeServer.node,
-    [codeServer.bin, '--extensions-dir', extensionsDir, '--user-data-dir', path.join(stateDir, 'user-data'), '--install-extension', vsix, '--force'],
+    [
+      codeServer.bin,
+      '--extensions-dir',
+      extensionsDir,
+      '--user-data-dir',
+      path.join(stateDir, 'user-data'),
+      '--install-extension',
+      vsix,
+      '--force',
+    ],
     { env: isolatedEnv(stateDir, {}, path.dirname(codeServer.node)), encoding: 'utf8' },
   );
   if (result.status !== 0) {
@@ -121,11 +130,16 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
 
   const args = [
     codeServer.bin,
-    '--config', configFile,
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none',
+    '--config',
+    configFile,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
     '--disable-telemetry',
     '--disable-update-check',
     ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),

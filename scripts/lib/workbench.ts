@@ -77,7 +77,10 @@ export async function extensionWebview(page: Page, name: 'panel' | 'side', timeo
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const frame of page.frames()) {
-      const marked = await frame.locator(`main[data-page="${name}"]`).count().catch(() => 0);
+      const marked = await frame
+        .locator(`main[data-page="${name}"]`)
+        .count()
+        .catch(() => 0);
       const outer = marked > 0 ? frame.parentFrame() : null;
       const element = outer ? await outer.frameElement().catch(() => null) : null;
       const id = element ? await element.getAttribute('name') : null;
@@ -99,7 +102,5 @@ export async function openTab(panel: FrameLocator, tab: string): Promise<void> {
 }
 
 export function cspViolations(messages: readonly ConsoleMessage[]): string[] {
-  return messages
-    .map((message) => message.text())
-    .filter((text) => /Content Security Policy|Refused to (load|execute|apply)/i.test(text));
+  return messages.map((message) => message.text()).filter((text) => /Content Security Policy|Refused to (load|execute|apply)/i.test(text));
 }

@@ -1,12 +1,13 @@
 /**
- * Turns the editor's selection into an analysis: snapshot → worker (off the event loop) → host store → panel.
- * One analysis runs at a time; a new request cancels the one in flight.
+ * Turns the editor's selection into an analysis: snapshot → worker (off the event loop) → host store, then says so
+ * ({@link AnalysisController.onDidAnalyze}); `extension.ts` shows it in the panel. One analysis runs at a time; a new
+ * request cancels the one in flight.
  */
 import * as vscode from 'vscode';
 import { maxSelectionCharacters, SETTINGS } from '../config';
-import { AnalysisError, isCancellation } from '../model/errors';
-import type { TokenRow } from '../shared/protocol';
-import type { AttentionPanelManager } from '../views/attentionPanel';
+import { argmax } from '../engine/argmax';
+import type { TokenRow } from '../shared/analysis';
+import { AnalysisError, isCancellation, messageOf } from '../shared/errors';
 import type { AnalysisRecord, AnalysisStore } from './analysisStore';
 import type { ModelService } from './modelService';
 import { snapshotRange, snapshotSelection, type SelectionSnapshot } from './selection';
@@ -42,13 +43,22 @@ const ACTIONS = {
   showLog: () => vscode.l10n.t('Show Log'),
 };
 
+/** An analysis just made, and whether it asked to be brought to the front. */
+export interface AnalysedEvent {
+  record: AnalysisRecord;
+  reveal: boolean;
+}
+
 export class AnalysisController implements vscode.Disposable {
   private inFlight: AbortController | undefined;
+  private readonly analysed = new vscode.EventEmitter<AnalysedEvent>();
+
+  /** Fires for every analysis made, after it is in the store. */
+  readonly onDidAnalyze = this.analysed.event;
 
   constructor(
     private readonly models: ModelService,
     private readonly store: AnalysisStore,
-    private readonly panels: AttentionPanelManager,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -74,7 +84,9 @@ export class AnalysisController implements vscode.Disposable {
     const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
     const tracked = this.store.locate(record, document);
     if (!tracked || tracked.end <= tracked.start) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('The analysed text is no longer in the document; select text and run Analyze Selection.'));
+      void vscode.window.showWarningMessage(
+        vscode.l10n.t('The analysed text is no longer in the document; select text and run Analyze Selection.'),
+      );
       return false;
     }
     const range = new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end));
@@ -93,6 +105,7 @@ export class AnalysisController implements vscode.Disposable {
         { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Attention Explorer: analysing selection') },
         () => this.models.analyze(id, snapshot.text, abort.signal),
       );
+      const { tokenizeMs, inferenceMs, totalMs } = result.timings;
       const record: AnalysisRecord = {
         id,
         source: snapshot.source,
@@ -100,29 +113,33 @@ export class AnalysisController implements vscode.Disposable {
         tokens: result.tokens,
         exactOffsets: result.exactOffsets,
         ...(result.truncation ? { truncation: result.truncation } : {}),
-        model: { name: result.model.name, dtype: result.model.dtype, layers: result.model.layers, heads: result.model.heads, isTestModel: result.model.isTestModel, quantized: result.model.quantized },
-        sentiment: { labels: result.model.labels, probabilities: result.probabilities, logits: result.logits },
-        timings: { tokenizeMs: result.timings.tokenizeMs, inferenceMs: result.timings.inferenceMs, totalMs: result.timings.totalMs },
-        headMeans: result.headMeans,
+        model: result.model,
+        sentiment: result.sentiment,
+        timings: { tokenizeMs, inferenceMs, totalMs },
         createdAt: Date.now(),
         tracked: { start: snapshot.startOffset, end: snapshot.startOffset + snapshot.text.length, stale: false },
       };
-      this.store.add(record);
+      this.store.add(record, result.headMeans);
       // Edits made while the model ran were not tracked yet: the text check marks the record stale if there were.
-      this.store.locate(record, snapshot.document);
+      this.store.sync(snapshot.document);
       if (!result.exactOffsets) {
         this.log.warn(`Some token offsets of analysis ${id} are approximate (the tokenizer did something the aligner does not replay).`);
       }
-      const best = result.probabilities.indexOf(Math.max(...result.probabilities));
+      const { labels, probabilities } = result.sentiment;
+      const best = argmax(probabilities);
       this.log.info(
-        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.dtype}): ${result.tokens.length} tokens, ${result.model.labels[best]} ${(result.probabilities[best]! * 100).toFixed(1)}%; tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms.`,
+        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.dtype}): ${result.tokens.length} tokens, ${labels[best]} ${(probabilities[best]! * 100).toFixed(1)}%; tokenize ${tokenizeMs.toFixed(1)} ms, inference ${inferenceMs.toFixed(1)} ms, total ${totalMs.toFixed(0)} ms.`,
       );
       if (result.truncation && !options.quiet) {
         void vscode.window.showInformationMessage(
-          vscode.l10n.t('The selection has {0} word pieces; DistilBERT reads 512 tokens, so the analysis covers its first {1} characters.', result.truncation.textTokens, result.truncation.analysedEnd),
+          vscode.l10n.t(
+            'The selection has {0} word pieces; DistilBERT reads 512 tokens, so the analysis covers its first {1} characters.',
+            result.truncation.textTokens,
+            result.truncation.analysedEnd,
+          ),
         );
       }
-      this.panels.show(record, { reveal: options.reveal !== false });
+      this.analysed.fire({ record, reveal: options.reveal !== false });
       return {
         kind: 'analysed',
         analysisId: id,
@@ -143,6 +160,7 @@ export class AnalysisController implements vscode.Disposable {
 
   dispose(): void {
     this.inFlight?.abort();
+    this.analysed.dispose();
   }
 
   private report(error: unknown, quiet: boolean): AnalyzeOutcome {
@@ -151,20 +169,22 @@ export class AnalysisController implements vscode.Disposable {
     }
     if (quiet) {
       const code = error instanceof AnalysisError ? error.code : 'internal';
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       this.log.info(`Live analysis not made (${code}): ${message}`);
       return { kind: code === 'empty-selection' || code === 'selection-too-long' ? 'refused' : 'failed', code, message };
     }
     if (error instanceof AnalysisError && (error.code === 'empty-selection' || error.code === 'selection-too-long')) {
       if (error.code === 'selection-too-long') {
-        void this.offer(vscode.window.showWarningMessage(error.message, ACTIONS.openSettings()), { [ACTIONS.openSettings()]: () => this.openSetting(SETTINGS.maxSelectionCharacters) });
+        void this.offer(vscode.window.showWarningMessage(error.message, ACTIONS.openSettings()), {
+          [ACTIONS.openSettings()]: () => this.openSetting(SETTINGS.maxSelectionCharacters),
+        });
       } else {
         void vscode.window.showInformationMessage(error.message);
       }
       return { kind: 'refused', code: error.code, message: error.message };
     }
     const code = error instanceof AnalysisError ? error.code : 'internal';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     this.log.error(`Analysis failed (${code}): ${message}`);
     const actions: Record<string, () => unknown> = {};
     if (code === 'model-unavailable') {

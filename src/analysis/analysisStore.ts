@@ -1,36 +1,27 @@
 /**
  * The host's cache of analyses: the single source the panel, hovers, decorations and the side view read from. Views
- * hold only an analysis id; the numbers stay here. Each analysis follows its document range through edits
- * ({@link AnalysisTracker}) and is marked stale, never silently wrong, once its text changes.
+ * hold only an analysis id; the numbers stay here (and the full tensors in the worker). Each analysis follows its
+ * document range through edits and is marked stale, never silently wrong, once its text changes.
+ *
+ * Reading never changes anything: {@link AnalysisStore.locate} only computes where a text is. Tracking starts and
+ * staleness is checked in explicit steps: {@link AnalysisStore.add} with the range the text was taken from,
+ * {@link AnalysisStore.sync} when a document is opened (or after a reload), and {@link AnalysisStore.applyChange}
+ * for every edit.
  */
 import * as vscode from 'vscode';
-import type { ModelInfoView, Sentiment, SourceRange, TokenRow } from '../shared/protocol';
+import type { Analysis } from '../shared/analysis';
+import { BoundedCache } from '../shared/boundedCache';
 import { applyEdits, type TrackedRange } from './rangeTracking';
 
-export interface AnalysisRecord {
-  id: string;
-  source: SourceRange;
-  /** The analysed text exactly as it was in the document. */
-  text: string;
-  tokens: TokenRow[];
+export interface AnalysisRecord extends Analysis {
+  /** False when some token offsets had to be widened (see `src/model/offsets.ts`). */
   exactOffsets: boolean;
-  truncation?: { textTokens: number; keptTextTokens: number; analysedEnd: number };
-  model: ModelInfoView;
-  sentiment: Sentiment;
-  timings: { tokenizeMs: number; inferenceMs: number; totalMs: number };
-  /**
-   * `[layers, n, n]`, each layer's mean over heads; dropped for older analyses beyond the memory budget. The full
-   * tensor stays in the worker, which answers for single heads.
-   */
-  headMeans?: Float32Array;
   createdAt: number;
   /**
-   * Where the analysed text is in its document now (offsets), and whether an edit changed it. Set when the
-   * analysis is made; after a reload, from the saved position the first time the document is looked at.
+   * Where the analysed text is in its document now (offsets), and whether an edit changed it. Set when the analysis
+   * is made; after a reload, by {@link AnalysisStore.sync} once its document is open.
    */
   tracked?: TrackedRange;
-  /** The last token attribution the panel computed: per token, the drop in the predicted label's probability. */
-  attribution?: { mode: 'mask' | 'remove'; unit: 'token' | 'word'; drops: Float64Array };
 }
 
 /** Why the store changed: views redraw, and stale analyses lose their decorations. */
@@ -38,10 +29,21 @@ export type StoreChange = { kind: 'added' | 'stale' | 'moved'; record: AnalysisR
 
 const CAPACITY = 20;
 /** Head means kept in memory at most (a 512-token analysis of DistilBERT holds 6 MB of them). */
-const ATTENTION_BUDGET_BYTES = 64 * 1024 * 1024;
+const HEAD_MEANS_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export class AnalysisStore implements vscode.Disposable {
-  private readonly records = new Map<string, AnalysisRecord>();
+  /**
+   * `[layers, n, n]` per analysis: each layer's mean over heads, what hovers and the first view read without asking
+   * the worker. Older analyses give theirs up first.
+   */
+  private readonly headMeans = new BoundedCache<string, Float32Array>({
+    maxBytes: HEAD_MEANS_BUDGET_BYTES,
+    sizeOf: (means) => means.byteLength,
+  });
+  private readonly records = new BoundedCache<string, AnalysisRecord>({
+    maxEntries: CAPACITY,
+    onEvict: (id) => this.headMeans.delete(id as string),
+  });
   private readonly changed = new vscode.EventEmitter<StoreChange>();
   private counter = 0;
 
@@ -53,36 +55,37 @@ export class AnalysisStore implements vscode.Disposable {
     return `a${Date.now().toString(36)}-${this.counter}`;
   }
 
-  add(record: AnalysisRecord): void {
-    this.records.delete(record.id);
+  /** Adds an analysis just made, with the head means the worker computed. */
+  add(record: AnalysisRecord, headMeans?: Float32Array): void {
     this.records.set(record.id, record);
-    while (this.records.size > CAPACITY) {
-      const oldest = this.records.keys().next().value;
-      if (oldest === undefined) {
-        break;
-      }
-      this.records.delete(oldest);
-    }
-    // Oldest first, analyses give up their tensors until the rest fit the budget.
-    let bytes = 0;
-    for (const kept of this.records.values()) bytes += attentionBytes(kept);
-    for (const older of this.records.values()) {
-      if (bytes <= ATTENTION_BUDGET_BYTES || older === record) break;
-      bytes -= attentionBytes(older);
-      delete older.headMeans;
-    }
+    if (headMeans) this.headMeans.set(record.id, headMeans);
     this.changed.fire({ kind: 'added', record });
+  }
+
+  /**
+   * Brings back an analysis kept across a window reload (the host's own copy). Its tensors are gone; its document
+   * range is tracked from the next {@link sync} of its document.
+   */
+  restore(analysis: Analysis): AnalysisRecord {
+    const known = this.records.get(analysis.id);
+    if (known) return known;
+    const record: AnalysisRecord = { ...analysis, exactOffsets: true, createdAt: Date.now() };
+    this.add(record);
+    return record;
   }
 
   get(id: string): AnalysisRecord | undefined {
     return this.records.get(id);
   }
 
+  /** `[layers, n, n]` head means of an analysis, while they are kept. */
+  headMeansOf(id: string): Float32Array | undefined {
+    return this.headMeans.get(id);
+  }
+
   latest(): AnalysisRecord | undefined {
     let last: AnalysisRecord | undefined;
-    for (const record of this.records.values()) {
-      last = record;
-    }
+    for (const record of this.records.values()) last = record;
     return last;
   }
 
@@ -98,22 +101,24 @@ export class AnalysisStore implements vscode.Disposable {
   }
 
   /**
-   * Where a record's text is in `document` now. Checks the text itself, so that a change made while the document
-   * was closed (or before a reload) marks the analysis stale too. Undefined for another document.
+   * Where a record's text is in `document` now, without changing anything: its tracked range, or for a record not
+   * tracked yet, the range it was taken from (stale when the text there differs). Undefined for another document.
    */
   locate(record: AnalysisRecord, document: vscode.TextDocument): TrackedRange | undefined {
-    if (document.uri.toString() !== record.source.documentUri) {
-      return undefined;
+    if (document.uri.toString() !== record.source.documentUri) return undefined;
+    return record.tracked ?? checkedRange(record, document, sourceRange(record, document));
+  }
+
+  /**
+   * Starts tracking the analyses of a document and checks their text against it: a change made while the document
+   * was closed, before a reload, or while the model ran makes them stale. Fires `stale` for each that became so.
+   */
+  sync(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    for (const record of this.records.values()) {
+      if (record.source.documentUri !== key || record.tracked?.stale) continue;
+      this.update(record, checkedRange(record, document, record.tracked ?? sourceRange(record, document)));
     }
-    if (!record.tracked) {
-      const start = document.offsetAt(new vscode.Position(record.source.startLine, record.source.startCharacter));
-      record.tracked = { start, end: start + record.text.length, stale: false };
-    }
-    const tracked = record.tracked;
-    if (!tracked.stale && document.getText(new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end))) !== record.text) {
-      this.update(record, { ...tracked, stale: true });
-    }
-    return record.tracked;
   }
 
   /** Follows one document change: ranges before an edit move, ranges an edit touches become stale. */
@@ -129,6 +134,7 @@ export class AnalysisStore implements vscode.Disposable {
   dispose(): void {
     this.changed.dispose();
     this.records.clear();
+    this.headMeans.clear();
   }
 
   private update(record: AnalysisRecord, tracked: TrackedRange): void {
@@ -142,16 +148,28 @@ export class AnalysisStore implements vscode.Disposable {
   }
 }
 
-function attentionBytes(record: AnalysisRecord): number {
-  return record.headMeans?.byteLength ?? 0;
+/** The range an analysis was taken from, by its saved position. */
+function sourceRange(record: AnalysisRecord, document: vscode.TextDocument): TrackedRange {
+  const start = document.offsetAt(new vscode.Position(record.source.startLine, record.source.startCharacter));
+  return { start, end: start + record.text.length, stale: false };
+}
+
+/** The range, stale if the document's text there is not the analysed text. */
+function checkedRange(record: AnalysisRecord, document: vscode.TextDocument, range: TrackedRange): TrackedRange {
+  if (range.stale) return range;
+  const text = document.getText(new vscode.Range(document.positionAt(range.start), document.positionAt(range.end)));
+  return text === record.text ? range : { ...range, stale: true };
 }
 
 /** The document range of one token of an analysis that is current in `document`; undefined when stale. */
-export function tokenRange(store: AnalysisStore, record: AnalysisRecord, document: vscode.TextDocument, tokenIndex: number): vscode.Range | undefined {
+export function tokenRange(
+  store: AnalysisStore,
+  record: AnalysisRecord,
+  document: vscode.TextDocument,
+  tokenIndex: number,
+): vscode.Range | undefined {
   const token = record.tokens[tokenIndex];
   const tracked = store.locate(record, document);
-  if (!token || token.special || !tracked || tracked.stale) {
-    return undefined;
-  }
+  if (!token || token.special || !tracked || tracked.stale) return undefined;
   return new vscode.Range(document.positionAt(tracked.start + token.start), document.positionAt(tracked.start + token.end));
 }

@@ -1,24 +1,32 @@
 /**
  * Attention lenses for the editor's views. The mean over heads and rollout come from the head means the host keeps
- * (a hover never waits for the worker, even while it analyses); one head's map is asked of the worker, which holds
- * the full tensors. Nothing here runs the model.
+ * (a hover never waits for the worker, even while it analyses); one head's map, and the last token attribution, are
+ * asked of the worker, which holds the full tensors. Nothing here runs the model.
  */
+import type { AttentionSource } from '../config';
 import type { Rollout } from '../engine';
-import type { ViewJob, WorkerJobResults } from '../model/worker/protocol';
-import type { AnalysisRecord } from './analysisStore';
-import { mapLens, meanLens, rolloutLens, rolloutOf, type AttentionLens, type AttentionSource } from './insights';
+import type { AnalysisViewName, AnalysisViewRequests } from '../shared/analysisViews';
+import type { ParamsOf, ResultOf } from '../shared/rpc';
+import type { AnalysisRecord, AnalysisStore } from './analysisStore';
+import { mapLens, meanLens, rolloutLens, rolloutOfHeadMeans, type AttentionLens } from './insights';
 
 export type LensResult =
-  | { ok: true; lens: AttentionLens; source: AttentionSource }
-  | { ok: false; reason: 'no-attention' | 'worker-dropped' };
+  { ok: true; lens: AttentionLens; source: AttentionSource } | { ok: false; reason: 'no-attention' | 'worker-dropped' };
 
-type ViewRunner = <TJob extends ViewJob>(job: TJob) => Promise<WorkerJobResults[TJob['kind']]>;
+/** What the insights need from the worker. */
+export interface InsightBackend {
+  view<K extends AnalysisViewName>(method: K, params: ParamsOf<AnalysisViewRequests[K]>): Promise<ResultOf<AnalysisViewRequests[K]>>;
+  lastAttribution(analysisId: string): Promise<Float32Array | undefined>;
+}
 
 export class InsightService {
   /** Rollout's per-layer matrices, formed once per analysis (about 5 ms at 512 tokens). */
-  private readonly rollouts = new WeakMap<AnalysisRecord, Rollout>();
+  private readonly rollouts = new WeakMap<Float32Array, Rollout>();
 
-  constructor(private readonly view: ViewRunner) {}
+  constructor(
+    private readonly store: AnalysisStore,
+    private readonly backend: InsightBackend,
+  ) {}
 
   /** The source with its layer and head resolved against the analysis's model (0 = every/last layer). */
   resolve(record: AnalysisRecord, source: AttentionSource): AttentionSource {
@@ -36,25 +44,38 @@ export class InsightService {
     const n = record.tokens.length;
     if (source.kind === 'head') {
       try {
-        const { map } = await this.view({ kind: 'headMap', analysisId: record.id, layer: source.layer - 1, head: source.head - 1, options: { hideSpecial: false, mergeWords: false } });
+        const { map } = await this.backend.view('headMap', {
+          analysisId: record.id,
+          layer: source.layer - 1,
+          head: source.head - 1,
+          options: { hideSpecial: false, mergeWords: false },
+        });
         return { ok: true, lens: mapLens(map, n), source };
       } catch {
         return { ok: false, reason: 'worker-dropped' };
       }
     }
-    const headMeans = record.headMeans;
+    const headMeans = this.store.headMeansOf(record.id);
     if (!headMeans) return { ok: false, reason: 'no-attention' };
     if (source.kind === 'mean') return { ok: true, lens: meanLens(headMeans, layers, n, source.layer), source };
-    return { ok: true, lens: rolloutLens(this.rolloutFor(record, headMeans), source.layer), source };
+    const rollout = this.rolloutOf(record);
+    return rollout ? { ok: true, lens: rolloutLens(rollout, source.layer), source } : { ok: false, reason: 'no-attention' };
   }
 
-  /** [CLS]'s rollout needs the same matrices as rollout hovers: shared here. */
-  rolloutFor(record: AnalysisRecord, headMeans: Float32Array): Rollout {
-    let rollout = this.rollouts.get(record);
+  /** The analysis's rollout from its head means (shared by rollout hovers and [CLS] importance), if they are kept. */
+  rolloutOf(record: AnalysisRecord): Rollout | undefined {
+    const headMeans = this.store.headMeansOf(record.id);
+    if (!headMeans) return undefined;
+    let rollout = this.rollouts.get(headMeans);
     if (!rollout) {
-      rollout = rolloutOf(headMeans, record.model.layers, record.tokens.length);
-      this.rollouts.set(record, rollout);
+      rollout = rolloutOfHeadMeans(headMeans, record.model.layers, record.tokens.length);
+      this.rollouts.set(headMeans, rollout);
     }
     return rollout;
+  }
+
+  /** Per token, the drop in the predicted label's probability when it is occluded (as last computed), if known. */
+  attribution(record: AnalysisRecord): Promise<Float32Array | undefined> {
+    return this.backend.lastAttribution(record.id);
   }
 }

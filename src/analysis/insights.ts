@@ -7,13 +7,7 @@
  * a word the mean over its pieces.
  */
 import { attentionTensor, groupWordPieces, Rollout, wordTexts } from '../engine';
-import type { TokenRow } from '../shared/protocol';
-
-/** Which attention a view reads. Layers are 1-based; 0 means every layer (mean, rollout) or the last one (head). */
-export type AttentionSource =
-  | { kind: 'mean'; layer: number }
-  | { kind: 'rollout'; layer: number }
-  | { kind: 'head'; layer: number; head: number };
+import type { TokenRow } from '../shared/analysis';
 
 /** Rows and columns of one `n × n` attention map, computed only as far as asked. */
 export interface AttentionLens {
@@ -49,7 +43,7 @@ export function mapLens(map: Float32Array, n: number): AttentionLens {
 }
 
 /** Rollout from the head means: the engine's rollout of a one-head tensor is the rollout of the mean over heads. */
-export function rolloutOf(headMeans: Float32Array, layers: number, n: number): Rollout<Float32Array> {
+export function rolloutOfHeadMeans(headMeans: Float32Array, layers: number, n: number): Rollout<Float32Array> {
   return Rollout.of(attentionTensor(layers, 1, n, headMeans));
 }
 
@@ -99,7 +93,9 @@ export function wordInsight(tokens: readonly TokenRow[], lens: AttentionLens, wo
   const to = new Float64Array(lens.n);
   for (const index of word) lens.column(index).forEach((value, k) => (to[k]! += value));
 
-  const words = groups.map((group, index) => ({ group, text: texts[index] ?? '' })).filter(({ group }) => !group.every((index) => tokens[index]?.special));
+  const words = groups
+    .map((group, index) => ({ group, text: texts[index] ?? '' }))
+    .filter(({ group }) => !group.every((index) => tokens[index]?.special));
   const ranked = (weightOf: (group: number[]) => number) =>
     words
       .map(({ group, text }) => ({ text, tokens: group, weight: weightOf(group) }))
@@ -134,7 +130,10 @@ export function tokenWeights(tokens: readonly TokenRow[], lens: AttentionLens, w
 
 /** How much each token contributes to [CLS] after every layer (rollout): what the classifier reads. */
 export function clsImportance(tokens: readonly TokenRow[], rollout: Rollout): Float64Array {
-  const cls = Math.max(0, tokens.findIndex((token) => token.special));
+  const cls = Math.max(
+    0,
+    tokens.findIndex((token) => token.special),
+  );
   const row = rollout.row(cls);
   tokens.forEach((token, index) => {
     if (token.special) row[index] = 0;

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { liveModeDelay, liveModeEnabled, SETTINGS } from '../config';
+import { DisposableStore } from '../shared/disposables';
 import type { AnalysisController, AnalyzeOutcome } from './analysisController';
 
 export class LiveMode implements vscode.Disposable {
@@ -12,7 +13,7 @@ export class LiveMode implements vscode.Disposable {
   private lastKey: string | undefined;
   private statusText: string | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
-  private readonly subscriptions: vscode.Disposable[];
+  private readonly subscriptions = new DisposableStore();
   /** Resolves when the analysis a selection change started has finished (for tests). */
   private settled: Promise<AnalyzeOutcome | undefined> = Promise.resolve(undefined);
 
@@ -20,9 +21,9 @@ export class LiveMode implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly controller: AnalysisController) {
-    this.subscriptions = [
-      this.changed,
-      vscode.window.onDidChangeTextEditorSelection((event) => this.onSelection(event.textEditor)),
+    this.subscriptions.add(this.changed);
+    this.subscriptions.add(vscode.window.onDidChangeTextEditorSelection((event) => this.onSelection(event.textEditor)));
+    this.subscriptions.add(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration(SETTINGS.liveMode)) {
           this.lastKey = undefined;
@@ -30,7 +31,10 @@ export class LiveMode implements vscode.Disposable {
           if (liveModeEnabled() && vscode.window.activeTextEditor) this.onSelection(vscode.window.activeTextEditor);
         }
       }),
-    ];
+    );
+    this.subscriptions.addCallback(() => {
+      if (this.timer) clearTimeout(this.timer);
+    });
     if (liveModeEnabled()) this.statusText = vscode.l10n.t('Select text to analyze it.');
   }
 
@@ -53,8 +57,7 @@ export class LiveMode implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.subscriptions.forEach((subscription) => subscription.dispose());
+    this.subscriptions.dispose();
   }
 
   private onSelection(editor: vscode.TextEditor): void {

@@ -8,11 +8,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { affectsModel, modelCacheDir, readModelRequest } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
-import type { ModelInfo } from '../model/analyzer';
-import { AnalysisError, isCancellation } from '../model/errors';
+import type { AnalysisResult } from '../model/analyzer';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
 import type { DownloadProgress } from '../model/modelStore';
-import type { AnalysisSummary, ViewJob, WorkerJobResults } from '../model/worker/protocol';
+import type { ModelInfo } from '../shared/analysis';
+import type { AnalysisViewName, AnalysisViewRequests } from '../shared/analysisViews';
+import { DisposableStore } from '../shared/disposables';
+import { AnalysisError, isCancellation, messageOf } from '../shared/errors';
+import { formatMegabytes } from '../shared/format';
+import type { ParamsOf, ResultOf } from '../shared/rpc';
 
 export type ModelStatus =
   | { state: 'unknown' }
@@ -23,12 +27,10 @@ export type ModelStatus =
   | { state: 'ready'; modelName: string; info: ModelInfo }
   | { state: 'error'; modelName: string; code: string; message: string };
 
-const megabytes = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-
 export class ModelService implements vscode.Disposable {
   private current: ModelStatus = { state: 'unknown' };
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
-  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly subscriptions = new DisposableStore();
   private loadedKey: string | undefined;
   private activeDownload: DownloadNotification | undefined;
 
@@ -40,7 +42,8 @@ export class ModelService implements vscode.Disposable {
     private readonly globalStorage: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.subscriptions.push(
+    this.subscriptions.add(this.changed);
+    this.subscriptions.add(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (affectsModel(event)) {
           this.loadedKey = undefined;
@@ -60,7 +63,12 @@ export class ModelService implements vscode.Disposable {
     try {
       request = readModelRequest(this.globalStorage);
     } catch (error) {
-      this.setStatus({ state: 'error', modelName: '', code: error instanceof AnalysisError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+      this.setStatus({
+        state: 'error',
+        modelName: '',
+        code: error instanceof AnalysisError ? error.code : 'internal',
+        message: messageOf(error),
+      });
       return this.current;
     }
     const modelName = modelDisplayName(request.source);
@@ -68,7 +76,14 @@ export class ModelService implements vscode.Disposable {
       return this.current;
     }
     const folder = request.source.kind === 'hub' ? hubCacheFolder(request.source) : request.source.folder;
-    const present = await Promise.all(requiredFiles(request.dtype).map((file) => fs.promises.access(path.join(folder, file)).then(() => true, () => false)));
+    const present = await Promise.all(
+      requiredFiles(request.dtype).map((file) =>
+        fs.promises.access(path.join(folder, file)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     this.setStatus(present.every(Boolean) ? { state: 'downloaded', modelName } : { state: 'not-downloaded', modelName });
     return this.current;
   }
@@ -77,14 +92,17 @@ export class ModelService implements vscode.Disposable {
    * Runs one analysis in the worker; a download on the way shows a cancellable notification. The worker keeps the
    * full attention tensor under `analysisId` (see {@link view}).
    */
-  async analyze(analysisId: string, text: string, signal: AbortSignal): Promise<AnalysisSummary> {
-    const result = await this.withModel(signal, (request, abort, onProgress) => this.worker.run({ kind: 'analyze', analysisId, request, text }, abort, onProgress));
-    return result;
+  analyze(analysisId: string, text: string, signal: AbortSignal): Promise<AnalysisResult> {
+    return this.withModel(signal, (request, abort, onProgress) =>
+      this.worker.request('analyze', { analysisId, request, text }, { signal: abort, onProgress }),
+    );
   }
 
   /** Downloads (if needed) and loads the configured model without analysing anything: the side view's Download. */
   async prepare(signal: AbortSignal = new AbortController().signal): Promise<ModelInfo> {
-    return this.withModel(signal, (request, abort, onProgress) => this.worker.run({ kind: 'prepare', request }, abort, onProgress));
+    return this.withModel(signal, (request, abort, onProgress) =>
+      this.worker.request('prepare', { request }, { signal: abort, onProgress }),
+    );
   }
 
   /** Cancels the download in progress, if any (the notification's Cancel does the same). */
@@ -92,7 +110,7 @@ export class ModelService implements vscode.Disposable {
     this.activeDownload?.cancel();
   }
 
-  private async withModel<TResult extends AnalysisSummary | ModelInfo>(
+  private async withModel<TResult extends AnalysisResult | ModelInfo>(
     signal: AbortSignal,
     run: (request: ModelRequest, abort: AbortSignal, onProgress: (progress: DownloadProgress) => void) => Promise<TResult>,
   ): Promise<TResult> {
@@ -125,7 +143,12 @@ export class ModelService implements vscode.Disposable {
         }
       } else {
         this.loadedKey = undefined;
-        this.setStatus({ state: 'error', modelName, code: error instanceof AnalysisError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+        this.setStatus({
+          state: 'error',
+          modelName,
+          code: error instanceof AnalysisError ? error.code : 'internal',
+          message: messageOf(error),
+        });
       }
       throw error;
     } finally {
@@ -135,14 +158,33 @@ export class ModelService implements vscode.Disposable {
     }
   }
 
-  /** Reads an analysis the worker still holds: maps, aggregates, statistics, neurons, exports. */
-  view<TJob extends ViewJob>(job: TJob): Promise<WorkerJobResults[TJob['kind']]> {
-    return this.worker.run(job);
+  /** Reads an analysis the worker still holds: maps, aggregates, statistics, neurons, interventions. */
+  view<K extends AnalysisViewName>(
+    method: K,
+    params: ParamsOf<AnalysisViewRequests[K]>,
+    signal?: AbortSignal,
+  ): Promise<ResultOf<AnalysisViewRequests[K]>> {
+    return this.worker.request(method, params, signal ? { signal } : {});
+  }
+
+  /** Writes an analysis's whole attention tensor to a file (the worker streams it); the bytes written. */
+  async writeTensor(analysisId: string, format: 'csv' | 'json', path: string, signal?: AbortSignal): Promise<number> {
+    return (await this.worker.request('writeTensor', { analysisId, format, path }, signal ? { signal } : {})).bytes;
+  }
+
+  /**
+   * The token attribution last computed for an analysis (per token, the drop in the predicted label's probability),
+   * if the worker still has it. Never starts a worker for this.
+   */
+  async lastAttribution(analysisId: string): Promise<Float32Array | undefined> {
+    if (!this.worker.isRunning) return undefined;
+    const known = await this.worker.request('lastAttribution', { analysisId }).catch(() => null);
+    return known?.drops;
   }
 
   /** Unloads the model and deletes every downloaded and instrumented file. */
   async clearCache(): Promise<void> {
-    await this.worker.run({ kind: 'release' }).catch(() => undefined);
+    await this.worker.request('release', {}).catch(() => undefined);
     this.loadedKey = undefined;
     await fs.promises.rm(modelCacheDir(this.globalStorage), { recursive: true, force: true });
     await fs.promises.rm(vscode.Uri.joinPath(this.globalStorage, 'instrumented').fsPath, { recursive: true, force: true });
@@ -151,8 +193,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.changed.dispose();
-    this.subscriptions.forEach((subscription) => subscription.dispose());
+    this.subscriptions.dispose();
   }
 
   private setStatus(status: ModelStatus): void {
@@ -201,7 +242,11 @@ class DownloadNotification {
   private open(): void {
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Attention Explorer: downloading {0}', this.modelName), cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: vscode.l10n.t('Attention Explorer: downloading {0}', this.modelName),
+        cancellable: true,
+      },
       (progress, token) => {
         this.progress = progress;
         token.onCancellationRequested(() => this.cancel());
@@ -216,7 +261,7 @@ class DownloadNotification {
     if (!this.progress || !event) return;
     const percent = event.totalBytes > 0 ? Math.min(100, (event.loadedBytes / event.totalBytes) * 100) : 0;
     this.progress.report({
-      message: vscode.l10n.t('{0} of {1} MB', megabytes(event.loadedBytes), megabytes(event.totalBytes)),
+      message: vscode.l10n.t('{0} of {1} MB', formatMegabytes(event.loadedBytes), formatMegabytes(event.totalBytes)),
       increment: Math.max(0, percent - this.reportedPercent),
     });
     this.reportedPercent = Math.max(this.reportedPercent, percent);

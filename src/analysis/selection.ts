@@ -4,8 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { SETTINGS } from '../config';
-import { AnalysisError } from '../model/errors';
-import type { SourceRange } from '../shared/protocol';
+import { AnalysisError } from '../shared/errors';
+import type { SourceRange } from '../shared/analysis';
 
 export interface SelectionSnapshot {
   document: vscode.TextDocument;

@@ -132,7 +132,11 @@ export interface MultiHeadResult<T extends FloatArray> {
   mask: Uint8Array | undefined;
 }
 
-export function multiHeadAttention<T extends FloatArray>(x: Matrix<T>, params: MultiHeadParams, options: MultiHeadOptions): MultiHeadResult<T> {
+export function multiHeadAttention<T extends FloatArray>(
+  x: Matrix<T>,
+  params: MultiHeadParams,
+  options: MultiHeadOptions,
+): MultiHeadResult<T> {
   const { heads } = options;
   const d = params.wq.cols;
   if (d % heads !== 0) {

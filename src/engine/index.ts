@@ -1,6 +1,7 @@
 /**
  * The attention engine: exact, step-by-step attention math on typed arrays. Pure TypeScript; never imports `vscode`.
  */
+export * from './argmax';
 export * from './tensor';
 export * from './linalg';
 export * from './masks';

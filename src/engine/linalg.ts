@@ -19,24 +19,77 @@ export function matmulTransposed<T extends FloatArray>(a: Matrix<T>, b: Matrix<F
   const mBlock = m - (m % 4);
   const nBlock = n - (n % 4);
   for (let i = 0; i < mBlock; i += 4) {
-    const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    const a0 = i * k,
+      a1 = a0 + k,
+      a2 = a1 + k,
+      a3 = a2 + k;
     for (let j = 0; j < nBlock; j += 4) {
-      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      const b0 = j * k,
+        b1 = b0 + k,
+        b2 = b1 + k,
+        b3 = b2 + k;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0; p < k; p += 1) {
-        const x0 = A[a0 + p]!, x1 = A[a1 + p]!, x2 = A[a2 + p]!, x3 = A[a3 + p]!;
-        const y0 = B[b0 + p]!, y1 = B[b1 + p]!, y2 = B[b2 + p]!, y3 = B[b3 + p]!;
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[a0 + p]!,
+          x1 = A[a1 + p]!,
+          x2 = A[a2 + p]!,
+          x3 = A[a3 + p]!;
+        const y0 = B[b0 + p]!,
+          y1 = B[b1 + p]!,
+          y2 = B[b2 + p]!,
+          y3 = B[b3 + p]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
-      const o0 = i * n + j, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
-      out[o0] = c00; out[o0 + 1] = c01; out[o0 + 2] = c02; out[o0 + 3] = c03;
-      out[o1] = c10; out[o1 + 1] = c11; out[o1 + 2] = c12; out[o1 + 3] = c13;
-      out[o2] = c20; out[o2 + 1] = c21; out[o2 + 2] = c22; out[o2 + 3] = c23;
-      out[o3] = c30; out[o3 + 1] = c31; out[o3 + 2] = c32; out[o3 + 3] = c33;
+      const o0 = i * n + j,
+        o1 = o0 + n,
+        o2 = o1 + n,
+        o3 = o2 + n;
+      out[o0] = c00;
+      out[o0 + 1] = c01;
+      out[o0 + 2] = c02;
+      out[o0 + 3] = c03;
+      out[o1] = c10;
+      out[o1 + 1] = c11;
+      out[o1 + 2] = c12;
+      out[o1 + 3] = c13;
+      out[o2] = c20;
+      out[o2 + 1] = c21;
+      out[o2 + 2] = c22;
+      out[o2 + 3] = c23;
+      out[o3] = c30;
+      out[o3 + 1] = c31;
+      out[o3 + 2] = c32;
+      out[o3 + 3] = c33;
     }
   }
   // The edges that do not fill a 4 × 4 block.

@@ -57,8 +57,7 @@ export function headStatistics(attention: AttentionTensor, roles: TokenRoles): H
   for (let layer = 0; layer < layers; layer += 1) {
     for (let head = 0; head < heads; head += 1) {
       const map = headMap(attention, layer, head).data;
-      const share = (columns: readonly number[]) =>
-        mean(rows.map((row) => columns.reduce((sum, col) => sum + map[row * n + col]!, 0)));
+      const share = (columns: readonly number[]) => mean(rows.map((row) => columns.reduce((sum, col) => sum + map[row * n + col]!, 0)));
       const punctuationColumns = Array.from({ length: n }, (_, index) => index).filter((index) => roles.punctuation[index]);
       const received = new Float64Array(n);
       for (const row of rows) {
@@ -126,7 +125,12 @@ export interface HeadReportEntry {
  * next token, on [SEP], [CLS] or punctuation; and broad heads, whose mean entropy is above `broadThreshold` (default
  * 0.8) of the uniform distribution's ln n. Each list strongest first.
  */
-export function headReport(statistics: readonly HeadStatistics[], n: number, threshold = 0.5, broadThreshold = 0.8): Record<HeadPattern, HeadReportEntry[]> {
+export function headReport(
+  statistics: readonly HeadStatistics[],
+  n: number,
+  threshold = 0.5,
+  broadThreshold = 0.8,
+): Record<HeadPattern, HeadReportEntry[]> {
   const uniform = Math.log(Math.max(2, n));
   const pick = (value: (stat: HeadStatistics) => number, above: number) =>
     statistics

@@ -17,12 +17,42 @@ export interface TraceMatrix {
   colLabels?: string[];
 }
 
+/**
+ * What a step computes. The words that explain it belong to whoever shows it (the playground localises them); the
+ * engine only names it.
+ */
+export type TraceStage =
+  | 'input'
+  | 'positional-encoding'
+  | 'input-with-positions'
+  | 'queries'
+  | 'keys'
+  | 'values'
+  | 'scores'
+  | 'scaled'
+  | 'mask'
+  | 'key-padding-mask'
+  | 'weights'
+  | 'output'
+  | 'head-queries'
+  | 'head-keys'
+  | 'head-values'
+  | 'head-scores'
+  | 'head-scaled'
+  | 'head-weights'
+  | 'head-output'
+  | 'concat'
+  | 'projection';
+
 export interface TraceStep {
   /** Stable id, e.g. `head1.weights`. */
   id: string;
+  stage: TraceStage;
+  /** The step in notation, e.g. `Q Kᵀ / √4`. */
   title: string;
-  /** What the step does and why. */
-  explanation: string;
+  /** The key dimension the scores are scaled by (scaled steps), and a head's first column in the full Q, K, V. */
+  dk?: number;
+  firstColumn?: number;
   head?: number;
   batch?: number;
   matrix: TraceMatrix;
@@ -78,18 +108,31 @@ export function traceScaledDotProductAttention(
     const tag = batch > 1 ? { batch: entry } : {};
     const prefix = batch > 1 ? `batch${entry}.` : '';
     steps.push(
-      { id: `${prefix}q`, title: 'Q', explanation: 'Queries: what each position is looking for.', ...tag, matrix: traceMatrix(qi, rows, dims('d', dk)) },
-      { id: `${prefix}k`, title: 'K', explanation: 'Keys: what each position offers to be found by.', ...tag, matrix: traceMatrix(ki, rows, dims('d', dk)) },
-      { id: `${prefix}v`, title: 'V', explanation: 'Values: what each position passes on when attended to.', ...tag, matrix: traceMatrix(vi, rows, dims('d', vi.cols)) },
-      { id: `${prefix}scores`, title: 'Q Kᵀ', explanation: 'Dot product of every query with every key: large when they point the same way.', ...tag, matrix: traceMatrix(result.scores, rows, rows) },
-      { id: `${prefix}scaled`, title: `Q Kᵀ / √${dk}`, explanation: `Divided by √d_k = ${Math.sqrt(dk).toPrecision(4)} so that the scores do not grow with the dimension and saturate the softmax.`, ...tag, matrix: traceMatrix(result.scaled, rows, rows) },
+      { id: `${prefix}q`, stage: 'queries', title: 'Q', ...tag, matrix: traceMatrix(qi, rows, dims('d', dk)) },
+      { id: `${prefix}k`, stage: 'keys', title: 'K', ...tag, matrix: traceMatrix(ki, rows, dims('d', dk)) },
+      { id: `${prefix}v`, stage: 'values', title: 'V', ...tag, matrix: traceMatrix(vi, rows, dims('d', vi.cols)) },
+      { id: `${prefix}scores`, stage: 'scores', title: 'Q Kᵀ', ...tag, matrix: traceMatrix(result.scores, rows, rows) },
+      { id: `${prefix}scaled`, stage: 'scaled', title: `Q Kᵀ / √${dk}`, dk, ...tag, matrix: traceMatrix(result.scaled, rows, rows) },
     );
     if (options.mask) {
-      steps.push({ id: `${prefix}mask`, title: 'Mask', explanation: '1 = may attend, 0 = masked: a masked score is set to the most negative number before the softmax, so its weight is exactly 0.', ...tag, matrix: traceMatrix(maskMatrix(options.mask, qi.rows, ki.rows), rows, rows) });
+      steps.push({
+        id: `${prefix}mask`,
+        stage: 'mask',
+        title: 'M',
+        ...tag,
+        matrix: traceMatrix(maskMatrix(options.mask, qi.rows, ki.rows), rows, rows),
+      });
     }
     steps.push(
-      { id: `${prefix}weights`, title: 'softmax', explanation: 'Each row becomes a probability distribution over the keys: the attention weights.', ...tag, matrix: traceMatrix(result.weights, rows, rows), fullyMaskedRows: result.fullyMaskedRows },
-      { id: `${prefix}output`, title: 'weights × V', explanation: 'Each output row is the weighted average of the value rows.', ...tag, matrix: traceMatrix(result.output, rows, dims('d', vi.cols)) },
+      {
+        id: `${prefix}weights`,
+        stage: 'weights',
+        title: 'softmax',
+        ...tag,
+        matrix: traceMatrix(result.weights, rows, rows),
+        fullyMaskedRows: result.fullyMaskedRows,
+      },
+      { id: `${prefix}output`, stage: 'output', title: 'A V', ...tag, matrix: traceMatrix(result.output, rows, dims('d', vi.cols)) },
     );
   }
   return { kind: 'scaled-dot-product', heads: 1, headDim: dk, steps };
@@ -108,42 +151,98 @@ export function traceMultiHeadAttention(x: Matrix<FloatArray>, params: MultiHead
   const rows = options.tokens;
   const d = x.cols;
   const headDim = params.wq.cols / options.heads;
-  const steps: TraceStep[] = [
-    { id: 'x', title: 'X', explanation: 'The input: one row per token.', matrix: traceMatrix(x, rows, dims('d', d)) },
-  ];
+  const steps: TraceStep[] = [{ id: 'x', stage: 'input', title: 'X', matrix: traceMatrix(x, rows, dims('d', d)) }];
   let input = x;
   if (options.positionalEncoding) {
     const encoding = sinusoidalPositionalEncoding(x.rows, d, x.data instanceof Float64Array ? 'float64' : 'float32');
     input = add(x, encoding);
     steps.push(
-      { id: 'pe', title: 'Positional encoding', explanation: 'Attention treats its input as a set: without positions, reordering the tokens only reorders the output. Sines and cosines of different frequencies mark each position.', matrix: traceMatrix(encoding, rows, dims('d', d)) },
-      { id: 'x+pe', title: 'X + PE', explanation: 'The input with its positions added.', matrix: traceMatrix(input, rows, dims('d', d)) },
+      { id: 'pe', stage: 'positional-encoding', title: 'PE', matrix: traceMatrix(encoding, rows, dims('d', d)) },
+      { id: 'x+pe', stage: 'input-with-positions', title: 'X + PE', matrix: traceMatrix(input, rows, dims('d', d)) },
     );
   }
   const result = multiHeadAttention(input, params, { heads: options.heads, ...(options.keyMask ? { keyMask: options.keyMask } : {}) });
   steps.push(
-    { id: 'q', title: 'Q = X W_Q + b_Q', explanation: 'Queries for all heads at once; each head takes a contiguous block of columns.', matrix: traceMatrix(result.q, rows, dims('d', result.q.cols)) },
-    { id: 'k', title: 'K = X W_K + b_K', explanation: 'Keys for all heads.', matrix: traceMatrix(result.k, rows, dims('d', result.k.cols)) },
-    { id: 'v', title: 'V = X W_V + b_V', explanation: 'Values for all heads.', matrix: traceMatrix(result.v, rows, dims('d', result.v.cols)) },
+    { id: 'q', stage: 'queries', title: 'Q = X W_Q + b_Q', matrix: traceMatrix(result.q, rows, dims('d', result.q.cols)) },
+    { id: 'k', stage: 'keys', title: 'K = X W_K + b_K', matrix: traceMatrix(result.k, rows, dims('d', result.k.cols)) },
+    { id: 'v', stage: 'values', title: 'V = X W_V + b_V', matrix: traceMatrix(result.v, rows, dims('d', result.v.cols)) },
   );
   if (result.mask) {
-    steps.push({ id: 'mask', title: 'Mask', explanation: '1 = may attend, 0 = masked (padding keys).', matrix: traceMatrix(maskMatrix(options.keyMask ? keyPaddingMask(options.keyMask, x.rows) : result.mask, x.rows, x.rows), rows, rows) });
+    steps.push({
+      id: 'mask',
+      stage: 'key-padding-mask',
+      title: 'M',
+      matrix: traceMatrix(maskMatrix(options.keyMask ? keyPaddingMask(options.keyMask, x.rows) : result.mask, x.rows, x.rows), rows, rows),
+    });
   }
   result.heads.forEach((head, index) => {
-    const label = `head ${index}`;
+    const label = `h${index}`;
+    const firstColumn = index * headDim;
     steps.push(
-      { id: `head${index}.q`, title: `${label}: Q`, explanation: `Columns ${index * headDim}–${(index + 1) * headDim - 1} of Q.`, head: index, matrix: traceMatrix(head.q, rows, dims('d', headDim)) },
-      { id: `head${index}.k`, title: `${label}: K`, explanation: `Columns ${index * headDim}–${(index + 1) * headDim - 1} of K.`, head: index, matrix: traceMatrix(head.k, rows, dims('d', headDim)) },
-      { id: `head${index}.v`, title: `${label}: V`, explanation: `Columns ${index * headDim}–${(index + 1) * headDim - 1} of V.`, head: index, matrix: traceMatrix(head.v, rows, dims('d', headDim)) },
-      { id: `head${index}.scores`, title: `${label}: Q Kᵀ`, explanation: 'Every query against every key.', head: index, matrix: traceMatrix(head.scores, rows, rows) },
-      { id: `head${index}.scaled`, title: `${label}: / √${headDim}`, explanation: `Scaled by 1/√d_k with d_k = ${headDim}.`, head: index, matrix: traceMatrix(head.scaled, rows, rows) },
-      { id: `head${index}.weights`, title: `${label}: softmax`, explanation: 'Attention weights: each row sums to 1.', head: index, matrix: traceMatrix(head.weights, rows, rows), fullyMaskedRows: head.fullyMaskedRows },
-      { id: `head${index}.output`, title: `${label}: × V`, explanation: 'This head\'s output: weighted averages of its values.', head: index, matrix: traceMatrix(head.output, rows, dims('d', headDim)) },
+      {
+        id: `head${index}.q`,
+        stage: 'head-queries',
+        title: `${label}: Q`,
+        firstColumn,
+        head: index,
+        matrix: traceMatrix(head.q, rows, dims('d', headDim)),
+      },
+      {
+        id: `head${index}.k`,
+        stage: 'head-keys',
+        title: `${label}: K`,
+        firstColumn,
+        head: index,
+        matrix: traceMatrix(head.k, rows, dims('d', headDim)),
+      },
+      {
+        id: `head${index}.v`,
+        stage: 'head-values',
+        title: `${label}: V`,
+        firstColumn,
+        head: index,
+        matrix: traceMatrix(head.v, rows, dims('d', headDim)),
+      },
+      {
+        id: `head${index}.scores`,
+        stage: 'head-scores',
+        title: `${label}: Q Kᵀ`,
+        head: index,
+        matrix: traceMatrix(head.scores, rows, rows),
+      },
+      {
+        id: `head${index}.scaled`,
+        stage: 'head-scaled',
+        title: `${label}: / √${headDim}`,
+        dk: headDim,
+        head: index,
+        matrix: traceMatrix(head.scaled, rows, rows),
+      },
+      {
+        id: `head${index}.weights`,
+        stage: 'head-weights',
+        title: `${label}: softmax`,
+        head: index,
+        matrix: traceMatrix(head.weights, rows, rows),
+        fullyMaskedRows: head.fullyMaskedRows,
+      },
+      {
+        id: `head${index}.output`,
+        stage: 'head-output',
+        title: `${label}: × V`,
+        head: index,
+        matrix: traceMatrix(head.output, rows, dims('d', headDim)),
+      },
     );
   });
   steps.push(
-    { id: 'concat', title: 'Concat(heads)', explanation: 'The heads\' outputs side by side, back to the model dimension.', matrix: traceMatrix(result.concat, rows, dims('d', result.concat.cols)) },
-    { id: 'output', title: 'Concat · W_O + b_O', explanation: 'The output projection mixes what the heads found.', matrix: traceMatrix(result.output, rows, dims('d', result.output.cols)) },
+    { id: 'concat', stage: 'concat', title: 'Concat(h₀ … hₙ)', matrix: traceMatrix(result.concat, rows, dims('d', result.concat.cols)) },
+    {
+      id: 'output',
+      stage: 'projection',
+      title: 'Concat · W_O + b_O',
+      matrix: traceMatrix(result.output, rows, dims('d', result.output.cols)),
+    },
   );
   return { kind: 'multi-head', heads: options.heads, headDim, steps };
 }

@@ -54,9 +54,11 @@ export function mergeToWords<T extends FloatArray>(map: Matrix<T>, groups: reado
 /** The text of each word group, pieces joined without their prefix. */
 export function wordTexts(tokens: readonly PieceToken[], groups: readonly (readonly number[])[], continuingPrefix = '##'): string[] {
   return groups.map((group) =>
-    group.map((index, position) => {
-      const text = tokens[index]?.text ?? '';
-      return position > 0 && text.startsWith(continuingPrefix) ? text.slice(continuingPrefix.length) : text;
-    }).join(''),
+    group
+      .map((index, position) => {
+        const text = tokens[index]?.text ?? '';
+        return position > 0 && text.startsWith(continuingPrefix) ? text.slice(continuingPrefix.length) : text;
+      })
+      .join(''),
   );
 }

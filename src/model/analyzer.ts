@@ -3,14 +3,15 @@
  * layer and head. The one implementation the extension's worker and the CLI both use.
  */
 import * as fs from 'node:fs';
-import type { TokenRow } from '../shared/protocol';
+import type { ModelInfo, Sentiment, TokenRow } from '../shared/analysis';
+import type { Neuron } from '../shared/analysisViews';
+import { AnalysisError } from '../shared/errors';
 import { AttentionSession } from './attentionSession';
 import { labelsOf, probabilitiesOf, type ClassifierConfig } from './classification';
-import { AnalysisError } from './errors';
 import type { ToProbabilities } from './explanations';
 import { instrumentedModelFor } from './instrumentedCache';
 import { LayerChain } from './layerChain';
-import { modelDisplayName, modelRequestKey, type ModelDtype, type ModelRequest } from './modelSource';
+import { modelDisplayName, modelRequestKey, type ModelRequest } from './modelSource';
 import { ModelStore, type DownloadProgress } from './modelStore';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
 
@@ -26,23 +27,10 @@ export interface ModelConfig extends ClassifierConfig {
   attention_explorer_test_model?: unknown;
 }
 
-export interface ModelInfo {
-  name: string;
-  dtype: ModelDtype;
-  layers: number;
-  heads: number;
-  labels: string[];
-  /** Built by `make-test-model`: random weights, meaningless predictions. */
-  isTestModel: boolean;
-  quantized: boolean;
-}
-
+/** What an analysis of a text gives, but its full attention tensor (see {@link Analyzer.analyze}). */
 export interface AnalysisResult extends TokenizedText {
   model: ModelInfo;
-  logits: number[];
-  probabilities: number[];
-  /** Per layer `[heads, n, n]`, row-major: the model's own attention probabilities. */
-  attentions: Float32Array[];
+  sentiment: Sentiment;
   /** `[layers, n, n]`: each layer's mean over its heads (computed in the graph, off the host's event loop). */
   headMeans: Float32Array;
   timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
@@ -51,6 +39,8 @@ export interface AnalysisResult extends TokenizedText {
 export interface LoadedModel {
   key: string;
   info: ModelInfo;
+  /** The classifier's label names, in logit order. */
+  labels: string[];
   config: ModelConfig;
   tokenizer: OffsetTokenizer;
   session: AttentionSession;
@@ -61,15 +51,8 @@ export interface LoadedModel {
   queryScaledBeforeProduct?: boolean;
 }
 
-/** One head's query against every key, from the model's own tensors (the neuron view). */
-export interface NeuronData {
-  /** The query vector `q` of the chosen token, `[d]` (unscaled). */
-  query: Float32Array;
-  /** Every key vector, `[n, d]`. */
-  keys: Float32Array;
-  /** `1/√d`, the scale between `q · k` and the score. */
-  scale: number;
-}
+/** One head's query for one token and every key (the neuron view without its attention row). */
+export type QueryAndKeys = Pick<Neuron, 'query' | 'keys' | 'scale'>;
 
 export interface AnalyzeOptions {
   signal?: AbortSignal;
@@ -81,10 +64,16 @@ function readConfig(configPath: string): ModelConfig {
   try {
     config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as ModelConfig;
   } catch (error) {
-    throw new AnalysisError('invalid-model', `${configPath} is not readable JSON (${error instanceof Error ? error.message : String(error)}).`);
+    throw new AnalysisError(
+      'invalid-model',
+      `${configPath} is not readable JSON (${error instanceof Error ? error.message : String(error)}).`,
+    );
   }
   if (config.model_type !== 'distilbert') {
-    throw new AnalysisError('invalid-model', `Attention Explorer reads DistilBERT models; this one is "${config.model_type ?? 'unknown'}".`);
+    throw new AnalysisError(
+      'invalid-model',
+      `Attention Explorer reads DistilBERT models; this one is "${config.model_type ?? 'unknown'}".`,
+    );
   }
   for (const key of ['dim', 'n_heads', 'n_layers', 'vocab_size', 'max_position_embeddings'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
@@ -142,21 +131,38 @@ export class Analyzer {
       // fetches it again. A folder the user chose is left alone.
       const fromHub = request.source.kind === 'hub';
       if (request.source.kind === 'hub') this.store.forget(request.source);
-      const reason = error instanceof AnalysisError ? error.message : `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).`;
-      throw new AnalysisError('invalid-model', `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`);
+      const reason =
+        error instanceof AnalysisError
+          ? error.message
+          : `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).`;
+      throw new AnalysisError(
+        'invalid-model',
+        `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`,
+      );
     }
     this.sessionsLoaded += 1;
     const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder });
     const info: ModelInfo = {
-      name: request.source.kind === 'hub' ? modelDisplayName(request.source) : (config._name_or_path?.trim() || modelDisplayName(request.source)),
+      name:
+        request.source.kind === 'hub' ? modelDisplayName(request.source) : config._name_or_path?.trim() || modelDisplayName(request.source),
       dtype: request.dtype,
       layers: config.n_layers,
       heads: config.n_heads,
-      labels: labelsOf(config, Object.keys(config.id2label ?? {}).length || 2),
       isTestModel: config.attention_explorer_test_model !== undefined,
       quantized,
     };
-    return { key, info, config, tokenizer, session, onnxPath: files.onnxPath, storageDir: request.storageDir, ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}) };
+    const labels = labelsOf(config, Object.keys(config.id2label ?? {}).length || 2);
+    return {
+      key,
+      info,
+      labels,
+      config,
+      tokenizer,
+      session,
+      onnxPath: files.onnxPath,
+      storageDir: request.storageDir,
+      ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}),
+    };
   }
 
   /**
@@ -165,15 +171,20 @@ export class Analyzer {
    */
   async explainer(key: string): Promise<{ model: LoadedModel; chain: LayerChain; toProbabilities: ToProbabilities }> {
     if (this.loaded?.key !== key) {
-      throw new AnalysisError('attention-unavailable', 'The model that made this analysis is no longer loaded; run Analyze Selection again.');
+      throw new AnalysisError(
+        'attention-unavailable',
+        'The model that made this analysis is no longer loaded; run Analyze Selection again.',
+      );
     }
     const model = await this.loaded.model;
     if (this.chain?.key !== key) {
       const previous = this.chain;
-      const { dim, hidden_dim: hidden = 4 * dim, n_layers: layers, n_heads: heads } = model.config;
       const chain = this.verifiedChain(model).catch((error: unknown) => {
         if (error instanceof AnalysisError) throw error;
-        throw new AnalysisError('invalid-model', `The model could not be split into layers for interventions (${error instanceof Error ? error.message : String(error)}).`);
+        throw new AnalysisError(
+          'invalid-model',
+          `The model could not be split into layers for interventions (${error instanceof Error ? error.message : String(error)}).`,
+        );
       });
       this.chain = { key, chain };
       chain.catch(() => {
@@ -192,17 +203,23 @@ export class Analyzer {
   private async verifiedChain(model: LoadedModel): Promise<LayerChain> {
     const { dim, hidden_dim: hidden = 4 * dim, n_layers: layers, n_heads: heads } = model.config;
     const shape = { layers, heads, dim, hidden, quantized: model.info.quantized };
-    const ids = model.tokenizer.tokenize('Attention Explorer checks the layer chain against the whole model.').tokens.map((token) => token.id);
+    const ids = model.tokenizer
+      .tokenize('Attention Explorer checks the layer chain against the whole model.')
+      .tokens.map((token) => token.id);
     const expected = (await model.session.run({ inputIds: [ids] })).logits;
     // A q8 graph quantizes each activation with one scale over all its tokens: trimming would change the result.
     const instrumented = instrumentedModelFor(model.onnxPath, { layers, heads }, model.storageDir, { headMask: true });
     for (const firstTokenOnlyInLastLayer of model.info.quantized ? [false] : [true, false]) {
       const chain = await LayerChain.load(instrumented.path, shape, { firstTokenOnlyInLastLayer });
       const logits = await chain.logits([{ ids }]).catch(() => undefined);
-      if (logits && logits.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!)))) return chain;
+      if (logits && logits.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!))))
+        return chain;
       await chain.release();
     }
-    throw new AnalysisError('invalid-model', 'Interventions are not available for this model: its graph, cut into layers, does not reproduce the whole model\'s logits.');
+    throw new AnalysisError(
+      'invalid-model',
+      "Interventions are not available for this model: its graph, cut into layers, does not reproduce the whole model's logits.",
+    );
   }
 
   /** Key of the model currently loaded (or loading), if any. */
@@ -214,13 +231,19 @@ export class Analyzer {
    * Runs the loaded model again on `ids` and returns one head's query for one token and all its keys, unscaled (the
    * graph may hold `q / √d`). The model must be the one that produced the analysis.
    */
-  async neuron(key: string, ids: readonly number[], layer: number, head: number, queryIndex: number): Promise<NeuronData> {
+  async neuron(key: string, ids: readonly number[], layer: number, head: number, queryIndex: number): Promise<QueryAndKeys> {
     if (this.loaded?.key !== key) {
-      throw new AnalysisError('attention-unavailable', 'The model that made this analysis is no longer loaded; run Analyze Selection again.');
+      throw new AnalysisError(
+        'attention-unavailable',
+        'The model that made this analysis is no longer loaded; run Analyze Selection again.',
+      );
     }
     const model = await this.loaded.model;
     if (model.queryScaledBeforeProduct === undefined || !model.session.exposesOperands) {
-      throw new AnalysisError('invalid-model', 'This model graph does not expose its queries and keys, so the neuron view is not available for it.');
+      throw new AnalysisError(
+        'invalid-model',
+        'This model graph does not expose its queries and keys, so the neuron view is not available for it.',
+      );
     }
     const output = await model.session.run({ inputIds: [ids] }, { operandsOfLayer: layer });
     const { query, keyTransposed } = output.operands!;
@@ -237,8 +260,15 @@ export class Analyzer {
     return { query: q, keys, scale };
   }
 
-  /** Tokenizes and runs one text; returns everything the views need. */
-  async analyze(request: ModelRequest, text: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  /**
+   * Tokenizes and runs one text: the result every view starts from, and the model's own attention probabilities,
+   * per layer `[heads, n, n]` row-major (which stay where they were computed).
+   */
+  async analyze(
+    request: ModelRequest,
+    text: string,
+    options: AnalyzeOptions = {},
+  ): Promise<{ result: AnalysisResult; attentions: Float32Array[] }> {
     const started = performance.now();
     const model = await this.load(request, options);
     const loadMs = performance.now() - started;
@@ -248,22 +278,24 @@ export class Analyzer {
     const tokenizeMs = performance.now() - tokenizeStart;
     const inferenceStart = performance.now();
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
-    const output = await model.session.run({ inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] }, { attentions: true, headMeans: true });
+    const output = await model.session.run(
+      { inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] },
+      { attentions: true, headMeans: true },
+    );
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
     const n = tokenized.tokens.length;
     const headMeans = new Float32Array(model.info.layers * n * n);
     output.headMeans!.forEach((layer, index) => headMeans.set(layer, index * n * n));
     const logits = Array.from(output.logits);
-    return {
+    const result: AnalysisResult = {
       ...tokenized,
       model: model.info,
-      logits,
-      probabilities: probabilitiesOf(logits, model.config),
-      attentions: output.attentions!,
+      sentiment: { labels: model.labels, probabilities: probabilitiesOf(logits, model.config), logits },
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
+    return { result, attentions: output.attentions! };
   }
 
   async dispose(): Promise<void> {
@@ -275,4 +307,3 @@ export class Analyzer {
     await loaded?.model.then((model) => model.session.release()).catch(() => undefined);
   }
 }
-

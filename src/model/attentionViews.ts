@@ -15,16 +15,11 @@ import {
   type AttentionTensor,
   type HeadStatistics,
 } from '../engine';
-import type { TokenRow } from '../shared/protocol';
+import type { DisplayOptions, TokenRow } from '../shared/analysis';
+import type { AggregateKind, LabelledMap } from '../shared/analysisViews';
 
-export interface DisplayOptions {
-  /** Leave [CLS], [SEP] (every special token) out of rows and columns. */
-  hideSpecial: boolean;
-  /** Merge word pieces into words: attention to a word is summed over its pieces, from a word averaged. */
-  mergeWords: boolean;
-}
-
-export interface CachedAnalysis {
+/** The attention of one analysis, as the worker holds it. */
+export interface HeldAttention {
   tokens: TokenRow[];
   /** Per layer `[heads, n, n]`. */
   layers: Float32Array[];
@@ -39,8 +34,6 @@ export interface DisplayAxis {
   groups: number[][];
   labels: string[];
 }
-
-export type AggregateKind = 'mean' | 'max' | 'rollout' | 'flow';
 
 /** Full attention flow is n² max-flows: offered up to this many tokens (about a second on the bench machine). */
 export const FLOW_TOKEN_LIMIT = 40;
@@ -117,7 +110,7 @@ function identity(m: number): Int32Array {
   return indices;
 }
 
-function headOf(analysis: CachedAnalysis, layer: number, head: number): Float32Array {
+function headOf(analysis: HeldAttention, layer: number, head: number): Float32Array {
   const data = analysis.layers[layer];
   if (!data || head < 0 || head >= analysis.heads) {
     throw new RangeError(`no head ${layer}.${head}`);
@@ -126,13 +119,13 @@ function headOf(analysis: CachedAnalysis, layer: number, head: number): Float32A
   return data.subarray(head * size, (head + 1) * size);
 }
 
-export function headView(analysis: CachedAnalysis, layer: number, head: number, options: DisplayOptions) {
+export function headMapOf(analysis: HeldAttention, layer: number, head: number, options: DisplayOptions): LabelledMap {
   const axis = displayAxis(analysis.tokens, options);
   return { labels: axis.labels, map: Float32Array.from(displayMap(headOf(analysis, layer, head), analysis.n, axis, options)) };
 }
 
 /** Every head of one layer, `[heads, m, m]`. */
-export function layerView(analysis: CachedAnalysis, layer: number, options: DisplayOptions) {
+export function layerMapsOf(analysis: HeldAttention, layer: number, options: DisplayOptions): { labels: string[]; maps: Float32Array } {
   const axis = displayAxis(analysis.tokens, options);
   const m = axis.labels.length;
   const maps = new Float32Array(analysis.heads * m * m);
@@ -143,7 +136,11 @@ export function layerView(analysis: CachedAnalysis, layer: number, options: Disp
 }
 
 /** Every head of every layer, each downsampled to at most `size`², `[layers, heads, s, s]`. */
-export function gridView(analysis: CachedAnalysis, size: number, options: DisplayOptions) {
+export function gridOf(
+  analysis: HeldAttention,
+  size: number,
+  options: DisplayOptions,
+): { labels: string[]; size: number; thumbnails: Float32Array } {
   const axis = displayAxis(analysis.tokens, options);
   const m = axis.labels.length;
   const s = Math.min(m, size);
@@ -161,10 +158,10 @@ export function gridView(analysis: CachedAnalysis, size: number, options: Displa
   return { labels: axis.labels, size: s, thumbnails };
 }
 
-const contiguous = new WeakMap<CachedAnalysis, AttentionTensor<Float32Array>>();
+const contiguous = new WeakMap<HeldAttention, AttentionTensor<Float32Array>>();
 
 /** The analysis as one `[layers, heads, n, n]` tensor for the engine (built once per analysis). */
-export function tensorOf(analysis: CachedAnalysis): AttentionTensor<Float32Array> {
+export function tensorOf(analysis: HeldAttention): AttentionTensor<Float32Array> {
   let tensor = contiguous.get(analysis);
   if (!tensor) {
     const size = analysis.heads * analysis.n * analysis.n;
@@ -176,10 +173,10 @@ export function tensorOf(analysis: CachedAnalysis): AttentionTensor<Float32Array
   return tensor;
 }
 
-const rollouts = new WeakMap<CachedAnalysis, Rollout>();
+const rollouts = new WeakMap<HeldAttention, Rollout>();
 
 /** The analysis's rollout (prepared once per analysis). */
-export function rolloutOf(analysis: CachedAnalysis): Rollout {
+export function rolloutOfAttention(analysis: HeldAttention): Rollout {
   let rollout = rollouts.get(analysis);
   if (!rollout) {
     rollout = Rollout.of(tensorOf(analysis));
@@ -189,7 +186,7 @@ export function rolloutOf(analysis: CachedAnalysis): Rollout {
 }
 
 /** An aggregate map of one layer: mean or max over its heads, rollout up to it, or flow (through all layers). */
-export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, layer: number, options: DisplayOptions) {
+export function aggregateOf(analysis: HeldAttention, kind: AggregateKind, layer: number, options: DisplayOptions): LabelledMap {
   const { n, heads } = analysis;
   let map: Float32Array;
   if (kind === 'mean' || kind === 'max') {
@@ -202,12 +199,14 @@ export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, lay
       }
     }
   } else if (kind === 'rollout') {
-    const rollout = rolloutOf(analysis);
+    const rollout = rolloutOfAttention(analysis);
     map = new Float32Array(n * n);
     for (let row = 0; row < n; row += 1) map.set(rollout.row(row, layer + 1), row * n);
   } else {
     if (n > FLOW_TOKEN_LIMIT) {
-      throw new RangeError(`Attention flow is offered up to ${FLOW_TOKEN_LIMIT} tokens (it takes n² maximum flows); this analysis has ${n}. Rollout is the fast alternative.`);
+      throw new RangeError(
+        `Attention flow is offered up to ${FLOW_TOKEN_LIMIT} tokens (it takes n² maximum flows); this analysis has ${n}. Rollout is the fast alternative.`,
+      );
     }
     map = Float32Array.from(attentionFlow(tensorOf(analysis)).data);
   }
@@ -215,10 +214,10 @@ export function aggregateView(analysis: CachedAnalysis, kind: AggregateKind, lay
   return { labels: axis.labels, map: Float32Array.from(displayMap(map, n, axis, options)) };
 }
 
-const summaries = new WeakMap<CachedAnalysis, HeadStatistics[]>();
+const summaries = new WeakMap<HeldAttention, HeadStatistics[]>();
 
 /** Per-head statistics (Clark et al.), with each head's mean row entropy in nats; computed once per analysis. */
-export function headSummaries(analysis: CachedAnalysis): HeadStatistics[] {
+export function headSummaries(analysis: HeldAttention): HeadStatistics[] {
   let known = summaries.get(analysis);
   if (!known) {
     known = computeHeadSummaries(analysis);
@@ -227,7 +226,7 @@ export function headSummaries(analysis: CachedAnalysis): HeadStatistics[] {
   return known;
 }
 
-function computeHeadSummaries(analysis: CachedAnalysis): HeadStatistics[] {
+function computeHeadSummaries(analysis: HeldAttention): HeadStatistics[] {
   const cls = analysis.tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : []));
   const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
   const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));

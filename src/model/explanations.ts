@@ -6,50 +6,20 @@
  * Sign convention everywhere: `delta = p(after the intervention) − p(before)` for the label predicted before. A
  * negative delta means the head or token supported the prediction.
  */
-import { groupWordPieces, normaliseHeadImportance } from '../engine';
-import type { TokenRow } from '../shared/protocol';
+import { argmax, groupWordPieces, normaliseHeadImportance } from '../engine';
+import type { TokenRow } from '../shared/analysis';
+import type { Ablation, HeadImportance, OcclusionMode, OcclusionResult, OcclusionUnit, Prediction } from '../shared/analysisViews';
 import type { ChainRow, LayerChain } from './layerChain';
 
 /** Logits → label probabilities (the pipeline's post-processing). */
 export type ToProbabilities = (logits: ArrayLike<number>) => number[];
-
-export interface Prediction {
-  /** The label index predicted without intervention. */
-  label: number;
-  probabilities: number[];
-}
-
-export interface HeadImportance extends Prediction {
-  /** `[layers][heads]`: Δ probability of the predicted label when that head alone is switched off. */
-  deltas: number[][];
-  /** `[layers][heads]`: the drops (−Δ) normalised as Michel et al. do (per-layer L2, then global min-max). */
-  normalised: number[][];
-}
-
-export type OcclusionMode = 'mask' | 'remove';
-export type OcclusionUnit = 'token' | 'word';
-
-export interface OcclusionResult extends Prediction {
-  mode: OcclusionMode;
-  unit: OcclusionUnit;
-  /** One entry per occluded unit (non-special tokens, or words), in text order. */
-  units: Array<{ indices: number[]; delta: number; probabilities: number[] }>;
-}
-
-export interface AblationResult {
-  original: Prediction;
-  /** The probabilities with the masked heads switched off. */
-  probabilities: number[];
-  /** Δ of the originally predicted label. */
-  delta: number;
-}
 
 function predictionOf(logits: ArrayLike<number>, toProbabilities: ToProbabilities): Prediction {
   return predictionOfProbabilities(toProbabilities(logits));
 }
 
 function predictionOfProbabilities(probabilities: number[]): Prediction {
-  return { label: probabilities.indexOf(Math.max(...probabilities)), probabilities };
+  return { label: argmax(probabilities), probabilities };
 }
 
 function rowsOf(logits: Float32Array, labels: number): Float32Array[] {
@@ -71,7 +41,12 @@ export function maskOnly(layers: number, heads: number, on: ReadonlyArray<{ laye
 }
 
 /** The prediction with the heads a mask switches off; the original in the same batch. */
-export async function ablate(chain: LayerChain, ids: readonly number[], headMask: Float32Array, toProbabilities: ToProbabilities): Promise<AblationResult> {
+export async function ablate(
+  chain: LayerChain,
+  ids: readonly number[],
+  headMask: Float32Array,
+  toProbabilities: ToProbabilities,
+): Promise<Ablation> {
   const logits = await chain.logits([{ ids }, { ids, headMask }]);
   const [before, after] = rowsOf(logits, logits.length / 2);
   const original = predictionOf(before!, toProbabilities);
@@ -84,7 +59,10 @@ export async function ablate(chain: LayerChain, ids: readonly number[], headMask
  * once (batch of one, keeping each layer's input); then, layer by layer, the rows that ablate a head of this layer
  * join the rows already running from below, in one batch.
  */
-export async function singleHeadAblationLogits(chain: LayerChain, ids: readonly number[]): Promise<{ original: Float32Array; ablated: Float32Array[] }> {
+export async function singleHeadAblationLogits(
+  chain: LayerChain,
+  ids: readonly number[],
+): Promise<{ original: Float32Array; ablated: Float32Array[] }> {
   const { layers, heads } = chain.shape;
   const inputs: Array<Float32Array | undefined> = [undefined];
   let state: Float32Array[] | undefined;
@@ -95,7 +73,10 @@ export async function singleHeadAblationLogits(chain: LayerChain, ids: readonly 
   let rows: ChainRow[] = [];
   let hidden: Float32Array[] = [];
   for (let layer = 0; layer < layers; layer += 1) {
-    const joining = Array.from({ length: heads }, (_, head): ChainRow => ({ ids, headMask: maskWithout(layers, heads, [{ layer, head }]) }));
+    const joining = Array.from({ length: heads }, (_, head): ChainRow => ({
+      ids,
+      headMask: maskWithout(layers, heads, [{ layer, head }]),
+    }));
     rows = [...rows, ...joining];
     const inputsOfRows = layer === 0 ? undefined : [...hidden, ...joining.map(() => inputs[layer]!)];
     hidden = await chain.segment(layer, rows, inputsOfRows);
@@ -109,7 +90,10 @@ export async function headImportance(chain: LayerChain, ids: readonly number[], 
   const { original: logits, ablated } = await singleHeadAblationLogits(chain, ids);
   const original = predictionOf(logits, toProbabilities);
   const deltas = Array.from({ length: layers }, (_, layer) =>
-    Array.from({ length: heads }, (_, head) => toProbabilities(ablated[layer * heads + head]!)[original.label]! - original.probabilities[original.label]!),
+    Array.from(
+      { length: heads },
+      (_, head) => toProbabilities(ablated[layer * heads + head]!)[original.label]! - original.probabilities[original.label]!,
+    ),
   );
   return { ...original, deltas, normalised: normaliseHeadImportance(deltas.map((layer) => layer.map((delta) => -delta))) };
 }
@@ -144,13 +128,19 @@ export async function occlusion(
   for (const members of byLength.values()) {
     const logits = await chain.logits(members.map((index) => ({ ids: all[index]! })));
     const labels = logits.length / members.length;
-    members.forEach((index, position) => (probabilities[index] = toProbabilities(logits.subarray(position * labels, (position + 1) * labels))));
+    members.forEach(
+      (index, position) => (probabilities[index] = toProbabilities(logits.subarray(position * labels, (position + 1) * labels))),
+    );
   }
   const original = predictionOfProbabilities(probabilities[0]!);
   return {
     ...original,
     mode: options.mode,
     unit: options.unit,
-    units: units.map((indices, index) => ({ indices, delta: probabilities[index + 1]![original.label]! - original.probabilities[original.label]!, probabilities: probabilities[index + 1]! })),
+    units: units.map((indices, index) => ({
+      indices,
+      delta: probabilities[index + 1]![original.label]! - original.probabilities[original.label]!,
+      probabilities: probabilities[index + 1]!,
+    })),
   };
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AnalysisError } from './errors';
+import { AnalysisError } from '../shared/errors';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
 
 export interface InstrumentedModel {
@@ -54,7 +54,12 @@ function writeAtomically(file: string, data: Uint8Array | string): void {
  * The instrumented graph of a model file, built once and cached. Analyses use the graph without a head mask (cheaper);
  * interventions (ablation, the head sweep, occlusion) the one with it, built only when first asked for.
  */
-export function instrumentedModelFor(onnxPath: string, expected: { layers: number; heads: number }, storageDir: string, options: InstrumentOptions): InstrumentedModel {
+export function instrumentedModelFor(
+  onnxPath: string,
+  expected: { layers: number; heads: number },
+  storageDir: string,
+  options: InstrumentOptions,
+): InstrumentedModel {
   const source = fs.statSync(onnxPath);
   const wanted = (sidecar: Sidecar | undefined) =>
     sidecar?.version === INSTRUMENTATION_VERSION &&
@@ -65,7 +70,12 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
   for (const candidate of candidates(onnxPath, storageDir, options)) {
     const sidecar = readSidecar(candidate);
     if (wanted(sidecar) && fs.existsSync(candidate)) {
-      return { path: candidate, quantized: sidecar!.quantized, ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}), built: false };
+      return {
+        path: candidate,
+        quantized: sidecar!.quantized,
+        ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}),
+        built: false,
+      };
     }
   }
   let result;
@@ -90,10 +100,18 @@ export function instrumentedModelFor(onnxPath: string, expected: { layers: numbe
     try {
       writeAtomically(candidate, result.bytes);
       writeAtomically(`${candidate}.json`, JSON.stringify(sidecar));
-      return { path: candidate, quantized: result.quantized, ...(sidecar.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar.queryScaledBeforeProduct } : {}), built: true };
+      return {
+        path: candidate,
+        quantized: result.quantized,
+        ...(sidecar.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar.queryScaledBeforeProduct } : {}),
+        built: true,
+      };
     } catch (error) {
       lastError = error; // read-only model folder: try the storage folder
     }
   }
-  throw new AnalysisError('internal', `Could not write the instrumented model (${lastError instanceof Error ? lastError.message : String(lastError)}).`);
+  throw new AnalysisError(
+    'internal',
+    `Could not write the instrumented model (${lastError instanceof Error ? lastError.message : String(lastError)}).`,
+  );
 }

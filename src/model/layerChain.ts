@@ -51,7 +51,11 @@ export class LayerChain {
   ) {}
 
   /** Splits an instrumented model file into per-layer sessions (one copy of the weights in all). */
-  static async load(instrumentedPath: string, shape: ChainShape, options: SplitOptions = { firstTokenOnlyInLastLayer: true }): Promise<LayerChain> {
+  static async load(
+    instrumentedPath: string,
+    shape: ChainShape,
+    options: SplitOptions = { firstTokenOnlyInLastLayer: true },
+  ): Promise<LayerChain> {
     const segments = splitIntoLayerSegments(fs.readFileSync(instrumentedPath), shape.layers, options);
     const sessions: ort.InferenceSession[] = [];
     try {
@@ -106,7 +110,12 @@ export class LayerChain {
     return out;
   }
 
-  private async runSegment(layer: number, rows: readonly ChainRow[], hidden: readonly Float32Array[] | undefined, n: number): Promise<Float32Array> {
+  private async runSegment(
+    layer: number,
+    rows: readonly ChainRow[],
+    hidden: readonly Float32Array[] | undefined,
+    n: number,
+  ): Promise<Float32Array> {
     const session = this.sessions[layer]!;
     const batch = rows.length;
     const { layers, heads, dim } = this.shape;

@@ -3,18 +3,22 @@
  * downloads into a cache folder; and which of its ONNX files to run.
  */
 import * as path from 'node:path';
+import type { ModelDtype } from '../shared/analysis';
+
+export type { ModelDtype } from '../shared/analysis';
 
 export type ModelSource =
-  | { kind: 'folder'; folder: string }
-  | { kind: 'hub'; modelId: string; hubUrl: string; revision: string; cacheDir: string };
-
-/** fp32: `onnx/model.onnx`; q8: `onnx/model_quantized.onnx` (8-bit weights, as transformers.js names them). */
-export type ModelDtype = 'fp32' | 'q8';
+  { kind: 'folder'; folder: string } | { kind: 'hub'; modelId: string; hubUrl: string; revision: string; cacheDir: string };
 
 export const ONNX_FILES: Record<ModelDtype, string> = {
   fp32: 'onnx/model.onnx',
   q8: 'onnx/model_quantized.onnx',
 };
+
+/** A Hugging Face model id: `name` or `owner/name`, of word characters, dots and dashes, never `..`. */
+export function isHubModelId(id: string): boolean {
+  return /^[\w.-]+(\/[\w.-]+)?$/.test(id) && !id.includes('..');
+}
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
@@ -40,9 +44,7 @@ export function modelDisplayName(source: ModelSource): string {
 
 /** A stable key for caching whatever was loaded from a source. */
 export function modelSourceKey(source: ModelSource): string {
-  return source.kind === 'hub'
-    ? `hub:${source.hubUrl}|${source.modelId}@${source.revision}|${source.cacheDir}`
-    : `folder:${source.folder}`;
+  return source.kind === 'hub' ? `hub:${source.hubUrl}|${source.modelId}@${source.revision}|${source.cacheDir}` : `folder:${source.folder}`;
 }
 
 export function modelRequestKey(request: ModelRequest): string {

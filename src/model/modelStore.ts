@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
-import { AnalysisError } from './errors';
+import { AnalysisError } from '../shared/errors';
 import { hubCacheFolder, ONNX_FILES, requiredFiles, type ModelDtype, type ModelRequest, type ModelSource } from './modelSource';
 import { configureTransformersEnv } from './tokenizer';
 
@@ -107,7 +107,10 @@ async function describeRemoteFile(source: Extract<ModelSource, { kind: 'hub' }>,
     throw new AnalysisError('model-unavailable', `Could not reach ${source.hubUrl} (${describeFetchError(error)}).`);
   }
   if (response.status === 404) {
-    throw new AnalysisError('model-unavailable', `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`);
+    throw new AnalysisError(
+      'model-unavailable',
+      `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`,
+    );
   }
   if (response.status >= 400) {
     throw new AnalysisError('model-unavailable', `${source.hubUrl} answered HTTP ${response.status} for ${name} of ${source.modelId}.`);
@@ -135,7 +138,12 @@ export class ModelStore {
           `The model folder ${folder} is missing ${missing.join(', ')}. A transformers.js model folder has config.json, tokenizer.json, tokenizer_config.json and ${ONNX_FILES[request.dtype]} (dtype ${request.dtype}).`,
         );
       }
-      return { folder, onnxPath: path.join(folder, ONNX_FILES[request.dtype]), configPath: path.join(folder, 'config.json'), downloaded: false };
+      return {
+        folder,
+        onnxPath: path.join(folder, ONNX_FILES[request.dtype]),
+        configPath: path.join(folder, 'config.json'),
+        downloaded: false,
+      };
     }
     return this.resolveFromHub(request.source, request.dtype, request.offline, options);
   }
@@ -147,7 +155,12 @@ export class ModelStore {
     }
   }
 
-  private async resolveFromHub(source: Extract<ModelSource, { kind: 'hub' }>, dtype: ModelDtype, offline: boolean, options: ResolveOptions): Promise<ResolvedModel> {
+  private async resolveFromHub(
+    source: Extract<ModelSource, { kind: 'hub' }>,
+    dtype: ModelDtype,
+    offline: boolean,
+    options: ResolveOptions,
+  ): Promise<ResolvedModel> {
     const folder = hubCacheFolder(source);
     const files = requiredFiles(dtype);
     const resolved = { folder, onnxPath: path.join(folder, ONNX_FILES[dtype]), configPath: path.join(folder, 'config.json') };
@@ -189,7 +202,10 @@ export class ModelStore {
         fs.rmSync(path.join(folder, file), { force: true });
         missing.push(file);
       } else {
-        manifest.files[file] = { size: sizeOf(path.join(folder, file)) ?? 0, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
+        manifest.files[file] = {
+          size: sizeOf(path.join(folder, file)) ?? 0,
+          ...(description.sha256 ? { sha256: description.sha256 } : {}),
+        };
       }
     }
 
@@ -218,13 +234,18 @@ export class ModelStore {
           manifest.files[file] = { size, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
         }
       }
-      if (failure) throw failure;
-      const notWritten = missing.filter((file) => sizeOf(path.join(folder, file)) === undefined && !problems.some((problem) => problem.startsWith(file)));
+      if (failure) throw failure instanceof Error ? failure : new Error('The download failed.');
+      const notWritten = missing.filter(
+        (file) => sizeOf(path.join(folder, file)) === undefined && !problems.some((problem) => problem.startsWith(file)),
+      );
       if (problems.length > 0 || notWritten.length > 0) {
         fs.mkdirSync(folder, { recursive: true });
         writeManifest(folder, manifest);
         const details = [...problems, ...notWritten.map((file) => `${file} was not written`)].join('; ');
-        throw new AnalysisError('model-unavailable', `The download was damaged (${details}); the bad files were removed and will be fetched again on the next try.`);
+        throw new AnalysisError(
+          'model-unavailable',
+          `The download was damaged (${details}); the bad files were removed and will be fetched again on the next try.`,
+        );
       }
     }
     fs.mkdirSync(folder, { recursive: true });
@@ -245,7 +266,8 @@ export class ModelStore {
     const loaded = new Map<string, number>();
     const previousFetch = env.fetch;
     // Every request transformers.js makes carries our abort signal.
-    env.fetch = (input: string | URL, init?: RequestInit) => fetch(input, { ...init, ...(options.signal ? { signal: options.signal } : {}) });
+    env.fetch = (input: string | URL, init?: RequestInit) =>
+      fetch(input, { ...init, ...(options.signal ? { signal: options.signal } : {}) });
     let largest = missing[0] ?? '';
     try {
       const classifier = await pipeline('text-classification', modelId, {
@@ -266,7 +288,10 @@ export class ModelStore {
       if (options.signal?.aborted) {
         throw new AnalysisError('cancelled', 'The download was cancelled.');
       }
-      throw new AnalysisError('model-unavailable', `Could not download ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`);
+      throw new AnalysisError(
+        'model-unavailable',
+        `Could not download ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
+      );
     } finally {
       env.fetch = previousFetch;
     }

@@ -17,9 +17,9 @@
 /** The parts of a tokenizer the aligner replays. */
 export interface TokenizerSteps {
   /** The tokenizer's normalizer (identity when it has none). */
-  normalize(text: string): string;
+  normalize: (text: string) => string;
   /** The tokenizer's pre-tokenizer, applied to normalized text; returns the words in order. */
-  preTokenize(text: string): string[];
+  preTokenize: (text: string) => string[];
   /** Tokens that the tokenizer splits out of the raw text before normalizing (e.g. `[MASK]`). */
   addedTokens: readonly string[];
   /** The unknown token, e.g. `[UNK]`. */
@@ -98,7 +98,11 @@ function alignNormalization(text: string, offset: number, normalize: (text: stri
   }
   // Unreachable: `whole` always has the target's length. Kept for the type checker.
   return {
-    aligned: { text: target, originStart: new Uint32Array(target.length).fill(offset), originEnd: new Uint32Array(target.length).fill(offset + text.length) },
+    aligned: {
+      text: target,
+      originStart: new Uint32Array(target.length).fill(offset),
+      originEnd: new Uint32Array(target.length).fill(offset + text.length),
+    },
     exact: false,
   };
 }

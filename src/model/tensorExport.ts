@@ -4,7 +4,7 @@
  * `layer,head,from_index,from_token,to_index,to_token,weight` (layers and heads counted from 1, tokens from 0).
  */
 import * as fs from 'node:fs';
-import type { CachedAnalysis } from './attentionViews';
+import type { HeldAttention } from './attentionViews';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -24,7 +24,7 @@ async function writeAll(file: string, chunks: Iterable<string>): Promise<number>
   return bytes;
 }
 
-function* jsonChunks(analysis: CachedAnalysis): Generator<string> {
+function* jsonChunks(analysis: HeldAttention): Generator<string> {
   const { n, heads } = analysis;
   const tokens = analysis.tokens.map(({ id, text, start, end, special }) => ({ id, text, start, end, special }));
   yield `{"tokens":${JSON.stringify(tokens)},"layers":${analysis.layers.length},"heads":${heads},"attentions":[`;
@@ -43,7 +43,7 @@ function* jsonChunks(analysis: CachedAnalysis): Generator<string> {
   yield ']}\n';
 }
 
-function* csvChunks(analysis: CachedAnalysis): Generator<string> {
+function* csvChunks(analysis: HeldAttention): Generator<string> {
   const { n, heads } = analysis;
   const labels = analysis.tokens.map((token) => csvField(token.text));
   yield 'layer,head,from_index,from_token,to_index,to_token,weight\n';
@@ -61,6 +61,6 @@ function* csvChunks(analysis: CachedAnalysis): Generator<string> {
 }
 
 /** Returns the number of bytes written. */
-export function exportTensor(analysis: CachedAnalysis, format: 'json' | 'csv', file: string): Promise<number> {
+export function exportTensor(analysis: HeldAttention, format: 'json' | 'csv', file: string): Promise<number> {
   return writeAll(file, format === 'json' ? jsonChunks(analysis) : csvChunks(analysis));
 }

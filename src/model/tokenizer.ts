@@ -3,8 +3,8 @@
  * model's length limit applied.
  */
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { TokenRow } from '../shared/protocol';
-import { AnalysisError } from './errors';
+import type { TokenRow } from '../shared/analysis';
+import { AnalysisError } from '../shared/errors';
 import type { ModelSource } from './modelSource';
 import { alignTokens, type TokenizerSteps } from './offsets';
 import * as path from 'node:path';
@@ -46,9 +46,7 @@ export class OffsetTokenizer {
     const inner = tokenizer._tokenizer;
     const normalizer = inner.normalizer;
     const preTokenizer = inner.pre_tokenizer;
-    const addedTokens = [...inner.get_added_tokens_decoder().values()]
-      .filter((token) => !token.normalized)
-      .map((token) => token.content);
+    const addedTokens = [...inner.get_added_tokens_decoder().values()].filter((token) => !token.normalized).map((token) => token.content);
     const model = inner.model as unknown as { unk_token?: string; config?: { continuing_subword_prefix?: string } };
     this.steps = {
       normalize: (text) => (normalizer ? normalizer.normalize(text) : text),
@@ -147,5 +145,5 @@ function findRun(haystack: readonly string[], run: readonly string[]): number {
       return start;
     }
   }
-  throw new AnalysisError('invalid-model', 'The tokenizer\'s post-processor reorders tokens; this model is not supported.');
+  throw new AnalysisError('invalid-model', "The tokenizer's post-processor reorders tokens; this model is not supported.");
 }

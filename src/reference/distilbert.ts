@@ -62,7 +62,10 @@ export class ReferenceDistilBert {
     const linearWeights = (prefix: string) => {
       const weight = get(`${prefix}.weight`);
       const [out = 0, input = 0] = weight.shape;
-      return { weight: transpose({ rows: out, cols: input, data: Float64Array.from(weight.data as Float32Array) }), bias: vector(`${prefix}.bias`) };
+      return {
+        weight: transpose({ rows: out, cols: input, data: Float64Array.from(weight.data as Float32Array) }),
+        bias: vector(`${prefix}.bias`),
+      };
     };
     const norm = (prefix: string) => ({ gamma: vector(`${prefix}.weight`), beta: vector(`${prefix}.bias`) });
     const layers = Array.from({ length: config.n_layers }, (_, index): LayerWeights => {
@@ -108,7 +111,12 @@ export class ReferenceDistilBert {
         embedded[position * dim + feature] = this.wordEmbeddings[id * dim + feature]! + this.positionEmbeddings[position * dim + feature]!;
       }
     }
-    let hidden: Matrix<Float64Array> = layerNorm({ rows: n, cols: dim, data: embedded }, this.embeddingNorm.gamma, this.embeddingNorm.beta, LAYER_NORM_EPS);
+    let hidden: Matrix<Float64Array> = layerNorm(
+      { rows: n, cols: dim, data: embedded },
+      this.embeddingNorm.gamma,
+      this.embeddingNorm.beta,
+      LAYER_NORM_EPS,
+    );
     const attentions = new Float64Array(layerCount * heads * n * n);
     this.layers.forEach((layer, index) => {
       const attention = multiHeadAttention(hidden, layer.attention, {

@@ -36,7 +36,11 @@ export function readSafetensors(file: string): Map<string, NamedTensor> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: [start, end] } = entry as HeaderEntry;
+    const {
+      dtype,
+      shape,
+      data_offsets: [start, end],
+    } = entry as HeaderEntry;
     if (!(dtype in BYTES)) {
       throw new Error(`${file}: tensor ${name} has unsupported dtype ${dtype}`);
     }
@@ -45,8 +49,7 @@ export function readSafetensors(file: string): Map<string, NamedTensor> {
       throw new Error(`${file}: tensor ${name} has ${end - start} bytes for shape [${shape.join(', ')}]`);
     }
     const bytes = new Uint8Array(buffer.subarray(dataStart + start, dataStart + end));
-    const data =
-      dtype === 'F32' ? new Float32Array(bytes.buffer) : dtype === 'I64' ? new BigInt64Array(bytes.buffer) : bytes;
+    const data = dtype === 'F32' ? new Float32Array(bytes.buffer) : dtype === 'I64' ? new BigInt64Array(bytes.buffer) : bytes;
     tensors.set(name, { dtype: dtype as SafetensorsDtype, shape, data });
   }
   return tensors;

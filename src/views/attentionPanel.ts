@@ -1,103 +1,51 @@
 /**
- * The attention panel: one webview panel that shows the current analysis. It is restored after a window reload by
- * a serializer; its webview keeps what it shows in `setState`, and the host re-validates that state on restore.
- * Requests from the webview are validated, then answered from the host's store or, for anything that needs the
- * attention tensors, by the worker that holds them.
+ * The attention panel: one webview panel that shows the current analysis. It talks to its page through one RPC
+ * channel whose tables are `src/shared/panelProtocol.ts`: every analysis view is forwarded to the worker as it is
+ * (adding one is an entry in `src/shared/analysisViews.ts` and its handler in the worker, nothing here), and the few
+ * requests that need the host (files, the editor) are answered here.
+ *
+ * The panel comes back after a window reload through a serializer. The analysis it showed is restored from the
+ * host's own copy in workspace state, never from the page's saved state (a page can be made to say anything).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
-import type { ViewJob, WorkerJobResults } from '../model/worker/protocol';
-import {
-  parseMessage,
-  PanelStateSchema,
-  WebviewToHostSchema,
-  type AnalysisListEntry,
-  type AnalysisView,
-  type DisplayOptions,
-  type HostToWebviewMessage,
-  type PanelAnalysisState,
-  type PanelFocus,
-  type PanelState,
-  type WebviewRequest,
-  type WebviewRequestResults,
-} from '../shared/protocol';
-import { respond } from '../shared/requestChannel';
-import { encodeTokenTable } from '../shared/tokenTable';
-import { renderWebviewHtml, webviewResourceRoots } from './webviewHtml';
-import { receive } from './webviewMessages';
+import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
+import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
+import { AnalysisError } from '../shared/errors';
+import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
+import { parseMessage, type ParamsOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
+import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
+import { webviewLoader, webviewResourceRoots } from './webviewHtml';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
-/**
- * The host's copy of what the panel shows. VS Code saves a webview's `setState` with the editor layout, but a reload
- * that follows an analysis within a few seconds can save the layout before the state arrives; this copy (written
- * when the host shows an analysis) fills that gap.
- */
-const PANEL_STATE_KEY = 'attentionExplorer.panelState';
+/** The host's copy of the analysis the panel shows, written whenever it shows one (see the module comment). */
+const PANEL_ANALYSIS_KEY = 'attentionExplorer.panelAnalysis';
 
 /** What the panel needs from the rest of the extension. */
 export interface PanelBackend {
   /** Reads an analysis the worker still holds. */
-  view<TJob extends ViewJob>(job: TJob): Promise<WorkerJobResults[TJob['kind']]>;
+  view<K extends AnalysisViewName>(
+    method: K,
+    params: ParamsOf<AnalysisViewRequests[K]>,
+    signal: AbortSignal,
+  ): Promise<ResultOf<AnalysisViewRequests[K]>>;
+  /** Writes an analysis's whole attention tensor to a file; the bytes written. */
+  writeTensor(analysisId: string, format: 'csv' | 'json', file: string, signal: AbortSignal): Promise<number>;
+  /** Puts an analysis kept across a reload back into the store. */
+  restore(analysis: Analysis): void;
   /** Analyses a stored analysis's document range again; false when the text there has changed. */
   reanalyze(record: AnalysisRecord): Promise<boolean>;
-  /** Tints the analysed text in the editor by the record's attribution. */
+  /** Tints the analysed text in the editor by the analysis's last token attribution. */
   showAttribution(record: AnalysisRecord): Promise<boolean>;
 }
 
-/** How a remembered analysis is listed (the compare view's choices). */
-export function listEntryOf(record: AnalysisRecord): AnalysisListEntry {
-  const preview = record.text.replace(/\s+/g, ' ').trim();
-  return {
-    id: record.id,
-    preview: preview.length > 60 ? `${preview.slice(0, 59)}…` : preview,
-    documentName: record.source.documentName,
-    sentiment: record.sentiment,
-  };
-}
-
-function summaryOf(record: AnalysisRecord) {
-  return {
-    id: record.id,
-    source: record.source,
-    text: record.text,
-    model: record.model,
-    sentiment: record.sentiment,
-    timings: record.timings,
-    ...(record.truncation ? { truncation: record.truncation } : {}),
-  };
-}
-
-/** The exact bytes of a typed array, as a standalone ArrayBuffer (a view may sit inside a larger buffer). */
-function bufferOf(array: Float32Array): ArrayBuffer {
-  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && array.buffer instanceof ArrayBuffer
-    ? array.buffer
-    : (array.slice().buffer as ArrayBuffer);
-}
-
-export function toAnalysisView(record: AnalysisRecord): AnalysisView {
-  const n = record.tokens.length;
-  return {
-    ...summaryOf(record),
-    tokens: encodeTokenTable(record.tokens),
-    ...(record.headMeans
-      ? {
-          attention: {
-            layers: record.model.layers,
-            heads: record.model.heads,
-            n,
-            // A copy: the webview message takes its buffer, and the record keeps its own.
-            headMeans: record.headMeans.slice().buffer,
-          },
-        }
-      : {}),
-  };
-}
-
-export function toPanelState(record: AnalysisRecord): PanelState {
-  return { version: 3, analysis: { ...summaryOf(record), tokens: record.tokens } };
+/** The analysis part of a record: what the page shows and what survives a reload. */
+export function analysisOf(record: AnalysisRecord): Analysis {
+  const { id, source, text, tokens, model, sentiment, timings, truncation } = record;
+  return { id, source, text, tokens, model, sentiment, timings, ...(truncation ? { truncation } : {}) };
 }
 
 const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
@@ -109,12 +57,12 @@ const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
 
 export class AttentionPanelManager implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
+  private channel: WebviewChannel<PanelWebview, PanelHost> | undefined;
   private shownAnalysisId: string | undefined;
   private pendingFocus: PanelFocus | undefined;
   private webviewReady = false;
   /** What the panel's grid asked for last: the next analysis's grid is computed ahead with it. */
   private lastGridRequest: { size: number; options: DisplayOptions } | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -127,18 +75,12 @@ export class AttentionPanelManager implements vscode.Disposable {
   /** The serializer VS Code calls to bring the panel back after a reload. */
   serializer(): vscode.WebviewPanelSerializer<unknown> {
     return {
-      deserializeWebviewPanel: async (panel, state) => {
-        const fromWebview = parseMessage(PanelStateSchema, state);
-        if (!fromWebview.ok && state !== undefined) {
-          this.log.warn(`Ignoring unreadable saved panel state: ${fromWebview.reason}`);
-        }
-        const fromHost = parseMessage(PanelStateSchema, this.workspaceState.get(PANEL_STATE_KEY));
-        const analysis = (fromWebview.ok ? fromWebview.value.analysis : undefined) ?? (fromHost.ok ? fromHost.value.analysis : undefined);
-        if (analysis) {
-          this.restoreRecord(analysis);
-        }
+      deserializeWebviewPanel: (panel) => {
+        const saved = parseMessage(AnalysisSchema, this.workspaceState.get(PANEL_ANALYSIS_KEY));
+        if (saved.ok) this.backend.restore(saved.value);
         this.attach(panel);
-        this.shownAnalysisId = analysis?.id;
+        this.shownAnalysisId = saved.ok ? saved.value.id : undefined;
+        return Promise.resolve();
       },
     };
   }
@@ -151,29 +93,11 @@ export class AttentionPanelManager implements vscode.Disposable {
       this.open();
     }
     this.shownAnalysisId = record.id;
-    const view = toAnalysisView(record);
-    void this.prefetchGrid(record).then(async (prefetched) => {
+    void this.prefetchGrid(record).then(() => {
       // A newer analysis took the panel meanwhile: it posts its own.
-      if (this.shownAnalysisId !== record.id) return;
-      if (prefetched) await this.post(prefetched);
-      await this.post({ type: 'showAnalysis', analysis: view });
-      if (record.tracked?.stale) await this.post({ type: 'stale', analysisId: record.id, stale: true });
+      if (this.shownAnalysisId === record.id) this.postAnalysis(record);
     });
-    void this.workspaceState.update(PANEL_STATE_KEY, toPanelState(record));
-  }
-
-  /**
-   * The grid the panel is about to ask for (the size and options of its last grid request), computed in the worker
-   * while the analysis is on its way. Never holds the analysis back for long: undefined after 250 ms or on error.
-   */
-  private async prefetchGrid(record: AnalysisRecord): Promise<HostToWebviewMessage | undefined> {
-    const last = this.lastGridRequest;
-    if (!last || !this.webviewReady || !record.headMeans) return undefined;
-    const grid = this.backend.view({ kind: 'grid', analysisId: record.id, size: last.size, options: last.options }).catch(() => undefined);
-    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250));
-    const result = await Promise.race([grid, timeout]);
-    if (!result) return undefined;
-    return { type: 'gridPrefetch', analysisId: record.id, requestedSize: last.size, options: last.options, labels: result.labels, size: result.size, thumbnails: bufferOf(result.thumbnails) };
+    void this.workspaceState.update(PANEL_ANALYSIS_KEY, analysisOf(record));
   }
 
   /**
@@ -184,7 +108,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     if (record && record.id !== this.shownAnalysisId) this.show(record);
     else this.open();
     // A panel just created is not listening yet: the target waits until it says it is ready.
-    if (this.webviewReady) void this.post({ type: 'focus', target });
+    if (this.webviewReady) this.channel?.rpc.notify('focus', { target });
     else this.pendingFocus = target;
   }
 
@@ -193,9 +117,48 @@ export class AttentionPanelManager implements vscode.Disposable {
     return this.panel ? this.shownAnalysisId : undefined;
   }
 
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
   /** Tells the panel that the analysis it shows was edited in its document. */
   markStale(record: AnalysisRecord): void {
-    if (this.panel && record.id === this.shownAnalysisId) void this.post({ type: 'stale', analysisId: record.id, stale: record.tracked?.stale === true });
+    if (this.panel && record.id === this.shownAnalysisId)
+      this.channel?.rpc.notify('stale', { analysisId: record.id, stale: record.tracked?.stale === true });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+
+  private postAnalysis(record: AnalysisRecord | undefined): void {
+    const headMeans = record ? this.store.headMeansOf(record.id) : undefined;
+    this.channel?.rpc.notify('showAnalysis', {
+      analysis: record ? analysisOf(record) : null,
+      // A copy: the message takes the bytes, the store keeps its own.
+      ...(headMeans ? { headMeans: headMeans.slice() } : {}),
+      stale: record?.tracked?.stale === true,
+    });
+  }
+
+  /**
+   * The grid the panel is about to ask for (the size and options of its last grid request), computed in the worker
+   * while the analysis is on its way and sent just before it. Never holds the analysis back for long: given up after
+   * 250 ms or on error.
+   */
+  private async prefetchGrid(record: AnalysisRecord): Promise<void> {
+    const last = this.lastGridRequest;
+    if (!last || !this.webviewReady || !this.store.headMeansOf(record.id)) return;
+    const abort = new AbortController();
+    const grid = this.backend
+      .view('grid', { analysisId: record.id, size: last.size, options: last.options }, abort.signal)
+      .catch(() => undefined);
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250));
+    const result = await Promise.race([grid, timeout]);
+    abort.abort();
+    if (result && this.shownAnalysisId === record.id) {
+      this.channel?.rpc.notify('gridPrefetch', { analysisId: record.id, requestedSize: last.size, options: last.options, ...result });
+    }
   }
 
   private open(): void {
@@ -212,167 +175,96 @@ export class AttentionPanelManager implements vscode.Disposable {
     this.attach(panel);
   }
 
-  get isOpen(): boolean {
-    return this.panel !== undefined;
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    for (const disposable of this.disposables.splice(0)) {
-      disposable.dispose();
-    }
-  }
-
   private attach(panel: vscode.WebviewPanel): void {
+    this.channel?.dispose();
     this.panel = panel;
     this.webviewReady = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
-    panel.webview.options = { enableScripts: true, localResourceRoots: webviewResourceRoots(this.extensionUri) };
-    panel.webview.html = renderWebviewHtml(panel.webview, this.extensionUri, {
-      script: 'panel',
-      stylesheet: 'panel',
-      title: 'Attention Explorer',
+    // A hidden webview's page is discarded; it loads again, and says ready, when shown.
+    const visibility = panel.onDidChangeViewState(() => {
+      if (!panel.visible && panel === this.panel) this.webviewReady = false;
     });
-    const subscriptions = [
-      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(panel, message)),
-      // A hidden webview's page is discarded; it loads again, and says ready, when shown.
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible && panel === this.panel) this.webviewReady = false;
-      }),
-      panel.onDidDispose(() => {
-        if (this.panel === panel) {
-          this.panel = undefined;
-          this.shownAnalysisId = undefined;
-          // Closed by the user: nothing to bring back.
-          void this.workspaceState.update(PANEL_STATE_KEY, undefined);
-        }
-        subscriptions.forEach((subscription) => subscription.dispose());
-      }),
-    ];
+    this.channel = openWebviewChannel<PanelWebview, PanelHost>({
+      owner: panel,
+      load: webviewLoader(this.extensionUri),
+      page: { script: 'panel', stylesheet: 'panel', title: 'Attention Explorer' },
+      name: 'attention panel',
+      log: this.log,
+      local: PANEL_HOST,
+      handlers: this.handlers(),
+      events: { ready: () => this.onReady(panel) },
+      onDispose: () => {
+        visibility.dispose();
+        if (this.panel !== panel) return;
+        this.panel = undefined;
+        this.channel = undefined;
+        this.shownAnalysisId = undefined;
+        // Closed by the user: nothing to bring back.
+        void this.workspaceState.update(PANEL_ANALYSIS_KEY, undefined);
+      },
+    });
   }
 
-  private post(message: HostToWebviewMessage): Thenable<boolean> {
-    return this.panel ? this.panel.webview.postMessage(message) : Promise.resolve(false);
-  }
-
-  private onMessage(panel: vscode.WebviewPanel, raw: unknown): void {
-    const message = receive(WebviewToHostSchema, raw, this.log, 'attention panel');
-    switch (message?.type) {
-      case 'ready': {
-        // A fresh webview (first open, or its content was discarded while hidden) asks for what to show.
-        const record = this.shownAnalysisId ? this.store.get(this.shownAnalysisId) : undefined;
-        if (panel !== this.panel) return;
-        this.webviewReady = true;
-        if (record) {
-          void this.post({ type: 'showAnalysis', analysis: toAnalysisView(record) });
-          if (record.tracked?.stale) void this.post({ type: 'stale', analysisId: record.id, stale: true });
-        }
-        if (this.pendingFocus) void this.post({ type: 'focus', target: this.pendingFocus });
-        this.pendingFocus = undefined;
-        return;
-      }
-      case 'request':
-        void respond(message.requestId, () => this.handleRequest(message.request)).then((response) => {
-          if (!response.ok) this.log.warn(`Panel request ${message.request.kind} failed: ${response.error}`);
-          return panel.webview.postMessage(response);
-        });
-        return;
-    }
+  /** A fresh page (first open, or its content was discarded while hidden) asks for what to show. */
+  private onReady(panel: vscode.WebviewPanel): void {
+    if (panel !== this.panel) return;
+    this.webviewReady = true;
+    this.postAnalysis(this.shownAnalysisId ? this.store.get(this.shownAnalysisId) : undefined);
+    if (this.pendingFocus) this.channel?.rpc.notify('focus', { target: this.pendingFocus });
+    this.pendingFocus = undefined;
   }
 
   private record(analysisId: string): AnalysisRecord {
     const record = this.store.get(analysisId);
-    if (!record) {
-      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
-    }
+    if (!record)
+      throw new AnalysisError('attention-unavailable', vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
     return record;
   }
 
-  private async handleRequest(request: WebviewRequest): Promise<WebviewRequestResults[WebviewRequest['kind']]> {
-    switch (request.kind) {
-      case 'revealToken':
-        return this.revealToken(request.analysisId, request.tokenIndex);
-      case 'headMap': {
-        this.record(request.analysisId);
-        const { labels, map } = await this.backend.view({ kind: 'headMap', analysisId: request.analysisId, layer: request.layer, head: request.head, options: request.options });
-        return { labels, map: bufferOf(map) };
-      }
-      case 'layerMaps': {
-        this.record(request.analysisId);
-        const { labels, maps } = await this.backend.view({ kind: 'layerMaps', analysisId: request.analysisId, layer: request.layer, options: request.options });
-        return { labels, maps: bufferOf(maps) };
-      }
-      case 'grid': {
-        this.record(request.analysisId);
-        this.lastGridRequest = { size: request.size, options: request.options };
-        const { labels, size, thumbnails } = await this.backend.view({ kind: 'grid', analysisId: request.analysisId, size: request.size, options: request.options });
-        return { labels, size, thumbnails: bufferOf(thumbnails) };
-      }
-      case 'aggregate': {
-        this.record(request.analysisId);
-        const { labels, map } = await this.backend.view({ kind: 'aggregate', analysisId: request.analysisId, aggregate: request.aggregate, layer: request.layer, options: request.options });
-        return { labels, map: bufferOf(map) };
-      }
-      case 'headStats':
-        this.record(request.analysisId);
-        return this.backend.view({ kind: 'headStats', analysisId: request.analysisId });
-      case 'neuron': {
-        this.record(request.analysisId);
-        const neuron = await this.backend.view({ kind: 'neuron', analysisId: request.analysisId, layer: request.layer, head: request.head, query: request.query });
-        return { query: bufferOf(neuron.query), keys: bufferOf(neuron.keys), scale: neuron.scale, probabilities: bufferOf(neuron.probabilities), labels: neuron.labels };
-      }
-      case 'export':
-        return this.save(request.format, request.suggestedName, request.content);
-      case 'exportTensor': {
-        this.record(request.analysisId);
-        const target = await this.askForFile(request.format, `attention.${request.format}`);
-        if (!target) return { path: null };
-        if (target.scheme !== 'file') {
-          throw new Error(vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
+  private handlers(): RequestHandlers<PanelRequests> {
+    const forwarded = {} as Record<string, (params: { analysisId: string }, context: { signal: AbortSignal }) => Promise<unknown>>;
+    for (const method of Object.keys(ANALYSIS_VIEW_REQUESTS) as AnalysisViewName[]) {
+      forwarded[method] = (params, { signal }) => {
+        this.record(params.analysisId);
+        if (method === 'grid') {
+          const { size, options } = params as ParamsOf<AnalysisViewRequests['grid']>;
+          this.lastGridRequest = { size, options };
         }
-        const { bytes } = await this.backend.view({ kind: 'exportTensor', analysisId: request.analysisId, format: request.format, path: target.fsPath });
-        this.log.info(`Exported the attention tensor of ${request.analysisId} to ${target.fsPath} (${bytes} bytes).`);
-        return { path: target.fsPath };
-      }
-      case 'reanalyze':
-        return { started: await this.backend.reanalyze(this.record(request.analysisId)) };
-      case 'headImportance':
-        this.record(request.analysisId);
-        return this.backend.view({ kind: 'headImportance', analysisId: request.analysisId });
-      case 'attribution': {
-        const record = this.record(request.analysisId);
-        const result = await this.backend.view({ kind: 'attribution', analysisId: request.analysisId, mode: request.mode, unit: request.unit });
-        // Kept for the editor tint: each token's drop in the predicted label's probability.
-        record.attribution = { mode: result.mode, unit: result.unit, drops: Float64Array.from(result.occlusion, (delta) => (Number.isNaN(delta) ? 0 : -delta)) };
-        const { occlusion, rollout, flow, ...rest } = result;
-        return { ...rest, occlusion: bufferOf(occlusion), rollout: bufferOf(rollout), flow: bufferOf(flow) };
-      }
-      case 'ablate':
-        this.record(request.analysisId);
-        return this.backend.view({ kind: 'ablate', analysisId: request.analysisId, heads: request.heads, keepOnly: request.keepOnly });
-      case 'showAttribution': {
-        const record = this.record(request.analysisId);
-        if (!record.attribution) throw new Error(vscode.l10n.t('Compute the token attribution first.'));
-        return { shown: await this.backend.showAttribution(record) };
-      }
-      case 'compare': {
-        const a = this.record(request.analysisId);
-        const b = this.record(request.otherId);
-        const result = await this.backend.view({ kind: 'compare', analysisId: a.id, otherId: b.id, layer: request.layer, head: request.head });
-        return { a: listEntryOf(a), b: listEntryOf(b), statisticsA: result.a, statisticsB: result.b, pairs: result.pairs, labels: result.labels, difference: bufferOf(result.difference) };
-      }
-      case 'recentAnalyses':
-        return { analyses: this.store.recent().map(listEntryOf) };
+        return this.backend.view(method, params, signal);
+      };
     }
+    return {
+      ...(forwarded as unknown as RequestHandlers<AnalysisViewRequests>),
+      revealToken: ({ analysisId, tokenIndex }) => this.revealToken(analysisId, tokenIndex),
+      export: ({ format, suggestedName, content }) => this.save(format, suggestedName, content),
+      exportTensor: async ({ analysisId, format }, { signal }) => {
+        this.record(analysisId);
+        const target = await this.askForFile(format, `attention.${format}`);
+        if (!target) return { path: null };
+        if (target.scheme !== 'file')
+          throw new AnalysisError('invalid-request', vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
+        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, signal);
+        this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${bytes} bytes).`);
+        return { path: target.fsPath };
+      },
+      reanalyze: async ({ analysisId }) => ({ started: await this.backend.reanalyze(this.record(analysisId)) }),
+      showAttribution: async ({ analysisId }) => ({ shown: await this.backend.showAttribution(this.record(analysisId)) }),
+      recentAnalyses: () => ({ analyses: this.store.recent().map(listEntryOf) }),
+    };
   }
 
   private async askForFile(format: string, suggestedName: string): Promise<vscode.Uri | undefined> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const defaultUri = folder ? vscode.Uri.joinPath(folder, suggestedName) : vscode.Uri.file(path.join(os.homedir(), suggestedName));
-    return vscode.window.showSaveDialog({ defaultUri, filters: EXPORT_FILTERS[format] ?? {}, saveLabel: vscode.l10n.t('Export'), title: vscode.l10n.t('Export from Attention Explorer') });
+    return vscode.window.showSaveDialog({
+      defaultUri,
+      filters: EXPORT_FILTERS[format] ?? {},
+      saveLabel: vscode.l10n.t('Export'),
+      title: vscode.l10n.t('Export from Attention Explorer'),
+    });
   }
 
-  private async save(format: string, suggestedName: string, content: string | ArrayBuffer): Promise<WebviewRequestResults['export']> {
+  private async save(format: string, suggestedName: string, content: string | ArrayBuffer): Promise<{ path: string | null }> {
     const target = await this.askForFile(format, suggestedName);
     if (!target) return { path: null };
     const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
@@ -381,23 +273,18 @@ export class AttentionPanelManager implements vscode.Disposable {
     return { path: target.scheme === 'file' ? target.fsPath : target.toString(true) };
   }
 
-  private async revealToken(analysisId: string, tokenIndex: number): Promise<WebviewRequestResults['revealToken']> {
+  private async revealToken(analysisId: string, tokenIndex: number): Promise<{ revealed: boolean }> {
     const record = this.record(analysisId);
     const token = record.tokens[tokenIndex];
-    if (!token) {
-      throw new Error(vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
-    }
-    if (token.special) {
-      return { revealed: false };
-    }
+    if (!token)
+      throw new AnalysisError('invalid-request', vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
+    if (token.special) return { revealed: false };
     const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
     if (this.store.locate(record, document)?.stale !== false) {
-      throw new Error(vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
+      throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
     }
     const range = tokenRange(this.store, record, document, tokenIndex);
-    if (!range) {
-      return { revealed: false };
-    }
+    if (!range) return { revealed: false };
     const visible = vscode.window.visibleTextEditors.find((editor) => editor.document === document);
     const editor = await vscode.window.showTextDocument(document, {
       viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One,
@@ -405,14 +292,5 @@ export class AttentionPanelManager implements vscode.Disposable {
     });
     editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     return { revealed: true };
-  }
-
-  /** Puts a restored panel's analysis back in the store so that its requests work after a reload. */
-  private restoreRecord(state: PanelAnalysisState): void {
-    if (this.store.get(state.id)) {
-      return;
-    }
-    // The attention is not kept across reloads (the worker started afresh); the panel offers to analyse again.
-    this.store.add({ ...state, exactOffsets: true, createdAt: Date.now() });
   }
 }

@@ -9,6 +9,7 @@ import { clsImportance, groupOf, tokenWeights, wordGroups } from '../analysis/in
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
 import { decorationMode, insightSource, SETTINGS } from '../config';
+import { DisposableStore } from '../shared/disposables';
 import { analysisAt, tokenAtOffset } from './hoverProvider';
 
 export const DECORATION_LEVELS = 5;
@@ -32,7 +33,7 @@ export class AttentionDecorations implements vscode.Disposable {
   private readonly levelTypes: vscode.TextEditorDecorationType[];
   private readonly focusType: vscode.TextEditorDecorationType;
   private readonly applied = new Map<vscode.TextEditor, AppliedDecorations>();
-  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly subscriptions = new DisposableStore();
   private pending: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
   /** The analysis whose attribution the panel asked to show (until decorations are turned off). */
@@ -43,17 +44,37 @@ export class AttentionDecorations implements vscode.Disposable {
     private readonly insights: InsightService,
   ) {
     this.levelTypes = Array.from({ length: DECORATION_LEVELS }, (_, index) =>
-      vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`attentionExplorer.attentionLevel${index + 1}`), rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed }),
+      this.subscriptions.add(
+        vscode.window.createTextEditorDecorationType({
+          backgroundColor: new vscode.ThemeColor(`attentionExplorer.attentionLevel${index + 1}`),
+          rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+        }),
+      ),
     );
-    this.focusType = vscode.window.createTextEditorDecorationType({ borderColor: new vscode.ThemeColor('attentionExplorer.focusedWordBorder'), borderStyle: 'solid', borderWidth: '1px', borderRadius: '2px' });
-    this.subscriptions.push(
-      store.onDidChange(() => this.schedule(0)),
-      vscode.window.onDidChangeTextEditorSelection(() => this.schedule(60)),
-      vscode.window.onDidChangeVisibleTextEditors(() => this.schedule(0)),
-      vscode.workspace.onDidChangeConfiguration((event) => {
-        if ([SETTINGS.decorationsMode, SETTINGS.insightsSource, SETTINGS.insightsLayer, SETTINGS.insightsHead].some((key) => event.affectsConfiguration(key))) this.schedule(0);
+    this.focusType = this.subscriptions.add(
+      vscode.window.createTextEditorDecorationType({
+        borderColor: new vscode.ThemeColor('attentionExplorer.focusedWordBorder'),
+        borderStyle: 'solid',
+        borderWidth: '1px',
+        borderRadius: '2px',
       }),
     );
+    this.subscriptions.add(store.onDidChange(() => this.schedule(0)));
+    this.subscriptions.add(vscode.window.onDidChangeTextEditorSelection(() => this.schedule(60)));
+    this.subscriptions.add(vscode.window.onDidChangeVisibleTextEditors(() => this.schedule(0)));
+    this.subscriptions.add(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (
+          [SETTINGS.decorationsMode, SETTINGS.insightsSource, SETTINGS.insightsLayer, SETTINGS.insightsHead].some((key) =>
+            event.affectsConfiguration(key),
+          )
+        )
+          this.schedule(0);
+      }),
+    );
+    this.subscriptions.addCallback(() => {
+      if (this.pending) clearTimeout(this.pending);
+    });
   }
 
   get isEnabled(): boolean {
@@ -96,10 +117,7 @@ export class AttentionDecorations implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.pending) clearTimeout(this.pending);
-    this.subscriptions.forEach((subscription) => subscription.dispose());
-    this.levelTypes.forEach((type) => type.dispose());
-    this.focusType.dispose();
+    this.subscriptions.dispose();
   }
 
   private schedule(delayMs: number): void {
@@ -124,10 +142,11 @@ export class AttentionDecorations implements vscode.Disposable {
     let mode = decorationMode();
     let weights: Float64Array | undefined;
     let focusTokens: number[] = [];
-    if (record.attribution && (this.attributionOf === record.id || mode === 'attribution')) {
+    const drops = this.attributionOf === record.id || mode === 'attribution' ? await this.insights.attribution(record) : undefined;
+    if (drops) {
       // Tokens whose masking lowers the prediction: what it rests on. Tokens that work against it stay untinted.
       mode = 'attribution';
-      weights = record.attribution.drops.map((drop) => Math.max(0, drop));
+      weights = Float64Array.from(drops, (drop) => Math.max(0, drop));
     } else if (mode === 'attention' && cursorToken >= 0) {
       const lens = await this.insights.lens(record, insightSource());
       if (lens.ok) {
@@ -137,9 +156,10 @@ export class AttentionDecorations implements vscode.Disposable {
     }
     if (!weights) {
       // No attribution computed, or no word under the cursor (or no attention for it): show what the prediction reads instead.
-      if (!record.headMeans) return undefined;
+      const rollout = this.insights.rolloutOf(record);
+      if (!rollout) return undefined;
       mode = 'importance';
-      weights = clsImportance(record.tokens, this.insights.rolloutFor(record, record.headMeans));
+      weights = clsImportance(record.tokens, rollout);
     }
     const levels = binWeights(weights, record);
     return {

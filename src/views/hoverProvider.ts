@@ -5,16 +5,20 @@
  */
 import * as vscode from 'vscode';
 import type { AnalysisRecord, AnalysisStore } from '../analysis/analysisStore';
-import { groupOf, wordGroups, wordInsight, type AttentionSource, type WordWeight } from '../analysis/insights';
+import { groupOf, wordGroups, wordInsight, type WordWeight } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
-import { hoverEnabled, insightSource } from '../config';
+import { hoverEnabled, insightSource, type AttentionSource } from '../config';
 import { commandLink, describeSource, escapeMarkdown } from './insightText';
 
 export const HOVER_COMMANDS = { focusInPanel: 'attentionExplorer.focusInPanel', reanalyze: 'attentionExplorer.reanalyze' } as const;
 
 /** The analysis under a document position, newest first, with where it is now. */
-export function analysisAt(store: AnalysisStore, document: vscode.TextDocument, position: vscode.Position): { record: AnalysisRecord; tracked: TrackedRange } | undefined {
+export function analysisAt(
+  store: AnalysisStore,
+  document: vscode.TextDocument,
+  position: vscode.Position,
+): { record: AnalysisRecord; tracked: TrackedRange } | undefined {
   const offset = document.offsetAt(position);
   for (const record of store.ofDocument(document.uri)) {
     const tracked = store.locate(record, document);
@@ -40,9 +44,13 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     const found = analysisAt(this.store, document, position);
     if (!found) return undefined;
     const { record, tracked } = found;
-    const rangeOf = (start: number, end: number) => new vscode.Range(document.positionAt(tracked.start + start), document.positionAt(tracked.start + end));
+    const rangeOf = (start: number, end: number) =>
+      new vscode.Range(document.positionAt(tracked.start + start), document.positionAt(tracked.start + end));
     if (tracked.stale) {
-      return new vscode.Hover(staleMarkdown(record), new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end)));
+      return new vscode.Hover(
+        staleMarkdown(record),
+        new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end)),
+      );
     }
     const tokenIndex = tokenAtOffset(record, document.offsetAt(position) - tracked.start);
     if (tokenIndex < 0) return undefined;
@@ -70,7 +78,12 @@ function piecesLine(record: AnalysisRecord, word: readonly number[]): string {
   return vscode.l10n.t('tokens {0} (ids {1})', pieces, ids);
 }
 
-function insightMarkdown(record: AnalysisRecord, word: readonly number[], source: AttentionSource, insight: ReturnType<typeof wordInsight>): vscode.MarkdownString {
+function insightMarkdown(
+  record: AnalysisRecord,
+  word: readonly number[],
+  source: AttentionSource,
+  insight: ReturnType<typeof wordInsight>,
+): vscode.MarkdownString {
   const markdown = trusted();
   markdown.appendMarkdown(`**${escapeMarkdown(insight.word)}** · ${piecesLine(record, word)}\n\n`);
   const rows = Math.max(insight.attendsTo.length, insight.attendedBy.length);
@@ -88,10 +101,26 @@ function insightMarkdown(record: AnalysisRecord, word: readonly number[], source
   const query = word[0]!;
   const panelLayer = source.kind === 'head' || source.layer >= 1 ? source.layer - 1 : layers - 1;
   const links = [
-    commandLink(`$(symbol-operator) ${vscode.l10n.t('Neuron view of this token')}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'neuron', query, layer: panelLayer, ...(source.kind === 'head' ? { head: source.head - 1 } : {}) }),
+    commandLink(`$(symbol-operator) ${vscode.l10n.t('Neuron view of this token')}`, HOVER_COMMANDS.focusInPanel, {
+      analysisId: record.id,
+      tab: 'neuron',
+      query,
+      layer: panelLayer,
+      ...(source.kind === 'head' ? { head: source.head - 1 } : {}),
+    }),
     source.kind === 'head'
-      ? commandLink(`$(screen-full) ${vscode.l10n.t('Open layer {0}, head {1}', source.layer, source.head)}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'model', layer: panelLayer, head: source.head - 1, focus: true })
-      : commandLink(`$(type-hierarchy) ${vscode.l10n.t('Heads of layer {0}', panelLayer + 1)}`, HOVER_COMMANDS.focusInPanel, { analysisId: record.id, tab: 'head', layer: panelLayer }),
+      ? commandLink(`$(screen-full) ${vscode.l10n.t('Open layer {0}, head {1}', source.layer, source.head)}`, HOVER_COMMANDS.focusInPanel, {
+          analysisId: record.id,
+          tab: 'model',
+          layer: panelLayer,
+          head: source.head - 1,
+          focus: true,
+        })
+      : commandLink(`$(type-hierarchy) ${vscode.l10n.t('Heads of layer {0}', panelLayer + 1)}`, HOVER_COMMANDS.focusInPanel, {
+          analysisId: record.id,
+          tab: 'head',
+          layer: panelLayer,
+        }),
   ];
   markdown.appendMarkdown(links.join(' · '));
   return markdown;
@@ -106,13 +135,19 @@ function staleMarkdown(record: AnalysisRecord): vscode.MarkdownString {
   return markdown;
 }
 
-function missingMarkdown(record: AnalysisRecord, word: readonly number[], reason: 'no-attention' | 'worker-dropped'): vscode.MarkdownString {
+function missingMarkdown(
+  record: AnalysisRecord,
+  word: readonly number[],
+  reason: 'no-attention' | 'worker-dropped',
+): vscode.MarkdownString {
   const markdown = trusted();
   const why =
     reason === 'no-attention'
       ? vscode.l10n.t('The attention of this analysis is no longer kept (the window was reloaded, or newer analyses needed the memory).')
       : vscode.l10n.t('The single head is no longer in memory; choose the mean or rollout in the insights settings, or analyze again.');
   markdown.appendMarkdown(`**Attention Explorer** · ${piecesLine(record, word)}\n\n${escapeMarkdown(why)}\n\n`);
-  markdown.appendMarkdown(commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }));
+  markdown.appendMarkdown(
+    commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }),
+  );
   return markdown;
 }

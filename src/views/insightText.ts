@@ -3,15 +3,19 @@
  * Markdown-safe text.
  */
 import * as vscode from 'vscode';
-import type { AttentionSource } from '../analysis/insights';
+import type { AttentionSource } from '../config';
 
 /** "layer 6, mean over heads", "rollout through all 6 layers", "layer 6, head 3". */
 export function describeSource(source: AttentionSource, layers: number): string {
   switch (source.kind) {
     case 'mean':
-      return source.layer >= 1 ? vscode.l10n.t('layer {0}, mean over heads', source.layer) : vscode.l10n.t('mean over all layers and heads');
+      return source.layer >= 1
+        ? vscode.l10n.t('layer {0}, mean over heads', source.layer)
+        : vscode.l10n.t('mean over all layers and heads');
     case 'rollout':
-      return source.layer >= 1 && source.layer < layers ? vscode.l10n.t('rollout through layer {0}', source.layer) : vscode.l10n.t('rollout through all {0} layers', layers);
+      return source.layer >= 1 && source.layer < layers
+        ? vscode.l10n.t('rollout through layer {0}', source.layer)
+        : vscode.l10n.t('rollout through all {0} layers', layers);
     case 'head':
       return vscode.l10n.t('layer {0}, head {1}', source.layer, source.head);
   }

@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import * as v from 'valibot';
 import * as vscode from 'vscode';
 import { DEFAULT_MODEL, SETTINGS } from '../config';
-import { requiredFiles, type ModelDtype } from '../model/modelSource';
+import { isHubModelId, requiredFiles, type ModelDtype } from '../model/modelSource';
 
 export const ModelChoiceSchema = v.object({
-  modelId: v.optional(v.pipe(v.string(), v.maxLength(200), v.regex(/^[\w.-]+(\/[\w.-]+)?$/))),
+  modelId: v.optional(v.pipe(v.string(), v.maxLength(200), v.check(isHubModelId, 'a hub model id (owner/name)'))),
   localModelPath: v.optional(v.pipe(v.string(), v.maxLength(4096))),
   dtype: v.optional(v.picklist(['fp32', 'q8'])),
 });
@@ -26,7 +26,7 @@ export function missingModelFiles(folder: string, dtype: ModelDtype): string[] {
 
 export async function selectModel(argument?: unknown): Promise<SelectModelOutcome> {
   const config = vscode.workspace.getConfiguration();
-  const dtype = (config.get<string>(SETTINGS.dtype, 'fp32') === 'q8' ? 'q8' : 'fp32') as ModelDtype;
+  const dtype: ModelDtype = config.get<string>(SETTINGS.dtype, 'fp32') === 'q8' ? 'q8' : 'fp32';
   let choice: ModelChoice | undefined;
   if (argument !== undefined) {
     const parsed = v.safeParse(ModelChoiceSchema, argument);
@@ -76,8 +76,14 @@ async function pick(dtype: ModelDtype): Promise<ModelChoice | undefined> {
       detail: vscode.l10n.t('DistilBERT fine-tuned on SST-2 (sentiment): the model Attention Explorer is built for.'),
       choose: () => ({ modelId: DEFAULT_MODEL }),
     },
-    ...(modelId !== DEFAULT_MODEL && !folder ? [{ label: `$(check) $(cloud) ${modelId}`, description: vscode.l10n.t('Hugging Face hub'), choose: () => ({ modelId }) }] : []),
-    { label: `$(edit) ${vscode.l10n.t('Another model on the hub…')}`, detail: vscode.l10n.t('A DistilBERT sequence classifier exported for transformers.js (with an onnx/ folder).'), choose: () => askModelId(modelId) },
+    ...(modelId !== DEFAULT_MODEL && !folder
+      ? [{ label: `$(check) $(cloud) ${modelId}`, description: vscode.l10n.t('Hugging Face hub'), choose: () => ({ modelId }) }]
+      : []),
+    {
+      label: `$(edit) ${vscode.l10n.t('Another model on the hub…')}`,
+      detail: vscode.l10n.t('A DistilBERT sequence classifier exported for transformers.js (with an onnx/ folder).'),
+      choose: () => askModelId(modelId),
+    },
     {
       label: `${current(Boolean(folder))}$(folder-opened) ${vscode.l10n.t('A model folder on this machine…')}`,
       ...(folder ? { description: folder } : {}),
@@ -85,11 +91,22 @@ async function pick(dtype: ModelDtype): Promise<ModelChoice | undefined> {
       choose: () => askFolder(),
     },
     { label: vscode.l10n.t('Weights'), kind: vscode.QuickPickItemKind.Separator },
-    { label: `${current(dtype === 'fp32')}$(symbol-number) fp32`, description: vscode.l10n.t('32-bit weights: exact'), choose: () => ({ dtype: 'fp32' }) },
-    { label: `${current(dtype === 'q8')}$(symbol-number) q8`, description: vscode.l10n.t('8-bit weights: a quarter of the download, slightly different numbers'), choose: () => ({ dtype: 'q8' }) },
+    {
+      label: `${current(dtype === 'fp32')}$(symbol-number) fp32`,
+      description: vscode.l10n.t('32-bit weights: exact'),
+      choose: () => ({ dtype: 'fp32' }),
+    },
+    {
+      label: `${current(dtype === 'q8')}$(symbol-number) q8`,
+      description: vscode.l10n.t('8-bit weights: a quarter of the download, slightly different numbers'),
+      choose: () => ({ dtype: 'q8' }),
+    },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Attention Explorer: Select Model'), placeHolder: vscode.l10n.t('Which model and weights to analyse with') });
-  return picked && 'choose' in picked ? (picked as ModelItem).choose() : undefined;
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('Attention Explorer: Select Model'),
+    placeHolder: vscode.l10n.t('Which model and weights to analyse with'),
+  });
+  return picked && 'choose' in picked ? picked.choose() : undefined;
 }
 
 async function askModelId(current: string): Promise<ModelChoice | undefined> {
@@ -97,13 +114,18 @@ async function askModelId(current: string): Promise<ModelChoice | undefined> {
     title: vscode.l10n.t('Hub model id'),
     value: current,
     prompt: vscode.l10n.t('owner/name, as on the Hugging Face hub'),
-    validateInput: (value) => (/^[\w.-]+(\/[\w.-]+)?$/.test(value.trim()) && !value.includes('..') ? undefined : vscode.l10n.t('A hub id looks like owner/name.')),
+    validateInput: (value) => (isHubModelId(value.trim()) ? undefined : vscode.l10n.t('A hub id looks like owner/name.')),
   });
   return modelId ? { modelId: modelId.trim() } : undefined;
 }
 
 async function askFolder(): Promise<ModelChoice | undefined> {
-  const folders = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: vscode.l10n.t('Use This Model Folder') });
+  const folders = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    openLabel: vscode.l10n.t('Use This Model Folder'),
+  });
   const folder = folders?.[0];
   return folder ? { localModelPath: folder.fsPath } : undefined;
 }

@@ -9,10 +9,23 @@ import { clsImportance } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { LiveMode } from '../analysis/liveMode';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
-import { SideToHostSchema, type ModelAction, type SideAnalysis, type SideCommand, type SideStateMessage } from '../shared/protocol';
+import { argmax } from '../engine/argmax';
+import { previewOf } from '../shared/analysis';
+import { DisposableStore } from '../shared/disposables';
+import { messageOf } from '../shared/errors';
+import { formatMegabytes } from '../shared/format';
+import {
+  SIDE_HOST,
+  type ModelAction,
+  type SideAnalysis,
+  type SideCommand,
+  type SideHost,
+  type SideState,
+  type SideWebview,
+} from '../shared/sideProtocol';
 import { SIDE_VIEW_ID } from './statusBar';
-import { renderWebviewHtml, webviewResourceRoots } from './webviewHtml';
-import { receive } from './webviewMessages';
+import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
+import { webviewLoader } from './webviewHtml';
 
 /** The side view shows the tokens of analyses up to this many tokens (512 always fit). */
 const MAX_SHOWN_TOKENS = 1024;
@@ -22,14 +35,13 @@ export interface SideViewActions {
   run(command: SideCommand): Promise<unknown>;
 }
 
-const megabytes = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-
 export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = SIDE_VIEW_ID;
   private view: vscode.WebviewView | undefined;
-  private readonly subscriptions: vscode.Disposable[];
-  /** Every state message posted, newest last (the extension-host tests read the latest). */
-  private posted: SideStateMessage | undefined;
+  private channel: WebviewChannel<SideWebview, SideHost> | undefined;
+  private readonly subscriptions = new DisposableStore();
+  /** The last state the view was sent (the extension-host tests read it). */
+  private posted: SideState | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -40,11 +52,13 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly actions: SideViewActions,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.subscriptions = [models.onDidChangeStatus(() => this.refresh()), store.onDidChange(() => this.refresh()), live.onDidChange(() => this.refresh())];
+    this.subscriptions.add(models.onDidChangeStatus(() => this.refresh()));
+    this.subscriptions.add(store.onDidChange(() => this.refresh()));
+    this.subscriptions.add(live.onDidChange(() => this.refresh()));
   }
 
   /** The last state the view was sent (undefined until it was resolved). */
-  get lastPosted(): SideStateMessage | undefined {
+  get lastPosted(): SideState | undefined {
     return this.posted;
   }
 
@@ -53,33 +67,44 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
+    this.channel?.dispose();
     this.view = view;
-    view.webview.options = { enableScripts: true, localResourceRoots: webviewResourceRoots(this.extensionUri) };
-    view.webview.html = renderWebviewHtml(view.webview, this.extensionUri, { script: 'side', stylesheet: 'side', title: 'Attention Explorer' });
-    const subscriptions = [
-      view.webview.onDidReceiveMessage((message: unknown) => void this.onMessage(message)),
-      view.onDidChangeVisibility(() => {
-        if (view.visible) this.refresh();
-      }),
-      view.onDidDispose(() => {
-        if (this.view === view) this.view = undefined;
-        subscriptions.forEach((subscription) => subscription.dispose());
-      }),
-    ];
+    const visibility = view.onDidChangeVisibility(() => {
+      if (view.visible) this.refresh();
+    });
+    this.channel = openWebviewChannel<SideWebview, SideHost>({
+      owner: view,
+      load: webviewLoader(this.extensionUri),
+      page: { script: 'side', stylesheet: 'side', title: 'Attention Explorer' },
+      name: 'side view',
+      log: this.log,
+      local: SIDE_HOST,
+      handlers: {},
+      events: {
+        ready: () => this.refresh(),
+        command: ({ command }) => void this.run(command),
+      },
+      onDispose: () => {
+        visibility.dispose();
+        if (this.view !== view) return;
+        this.view = undefined;
+        this.channel = undefined;
+      },
+    });
   }
 
   refresh(): void {
     if (!this.view) return;
     const state = this.buildState();
     this.posted = state;
-    void this.view.webview.postMessage(state);
+    this.channel?.rpc.notify('state', state);
   }
 
   dispose(): void {
-    this.subscriptions.forEach((subscription) => subscription.dispose());
+    this.subscriptions.dispose();
   }
 
-  buildState(): SideStateMessage {
+  buildState(): SideState {
     const latest = this.store.latest();
     // The same text analysed again shows once, as its newest analysis.
     const seen = new Set<string>();
@@ -94,34 +119,17 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       .slice(0, RECENT)
       .map((record) => this.summary(record));
     return {
-      type: 'sideState',
       model: modelState(this.models.status),
       ...(latest ? { current: this.current(latest) } : {}),
       recent,
       liveMode: this.live.enabled,
       ...(this.live.status ? { liveStatus: this.live.status } : {}),
-      strings: {
-        title: vscode.l10n.t('Attention Explorer'),
-        model: vscode.l10n.t('Model'),
-        current: vscode.l10n.t('Current analysis'),
-        none: vscode.l10n.t('Nothing analysed yet. Select text in an editor and run Analyze Selection, or turn on live mode.'),
-        importance: vscode.l10n.t('What the prediction reads: [CLS]\'s attention rollout over the tokens'),
-        noImportance: vscode.l10n.t('The attention of this analysis is no longer kept; analyze it again to see it.'),
-        stale: vscode.l10n.t('Out of date: the text changed after it was analysed.'),
-        testModel: vscode.l10n.t('Test model with random weights: this prediction means nothing.'),
-        recent: vscode.l10n.t('Recent analyses'),
-        live: vscode.l10n.t('Live mode: analyse the selection as it changes'),
-        analyze: vscode.l10n.t('Analyze Selection'),
-        panel: vscode.l10n.t('Show Attention Panel'),
-        reopen: vscode.l10n.t('Reopen in the panel'),
-      },
     };
   }
 
   private summary(record: AnalysisRecord): SideAnalysis {
     const { labels, probabilities } = record.sentiment;
-    const best = probabilities.indexOf(Math.max(...probabilities));
-    const preview = record.text.replace(/\s+/g, ' ').trim();
+    const best = argmax(probabilities);
     return {
       id: record.id,
       label: labels[best] ?? '',
@@ -129,33 +137,24 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       labels: labels.map((label, index) => ({ label, probability: probabilities[index] ?? 0 })),
       documentName: record.source.documentName,
       line: record.source.startLine + 1,
-      preview: preview.length > 80 ? `${preview.slice(0, 79)}…` : preview,
+      preview: previewOf(record.text, 80),
       stale: record.tracked?.stale === true,
       isTestModel: record.model.isTestModel,
     };
   }
 
-  private current(record: AnalysisRecord): NonNullable<SideStateMessage['current']> {
+  private current(record: AnalysisRecord): NonNullable<SideState['current']> {
     const tokens = record.tokens.slice(0, MAX_SHOWN_TOKENS).map((token) => token.text);
-    let importance: number[] | undefined;
-    if (record.headMeans && record.tokens.length <= MAX_SHOWN_TOKENS) {
-      importance = Array.from(clsImportance(record.tokens, this.insights.rolloutFor(record, record.headMeans)));
-    }
+    const rollout = record.tokens.length <= MAX_SHOWN_TOKENS ? this.insights.rolloutOf(record) : undefined;
+    const importance = rollout ? Array.from(clsImportance(record.tokens, rollout)) : undefined;
     return { ...this.summary(record), tokens, ...(importance ? { importance } : {}) };
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    const message = receive(SideToHostSchema, raw, this.log, 'side view');
-    switch (message?.type) {
-      case 'ready':
-        this.refresh();
-        return;
-      case 'command':
-        try {
-          await this.actions.run(message.command);
-        } catch (error) {
-          this.log.error(`Side view command ${message.command.command} failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
+  private async run(command: SideCommand): Promise<void> {
+    try {
+      await this.actions.run(command);
+    } catch (error) {
+      this.log.error(`Side view command ${command.command} failed: ${messageOf(error)}`);
     }
   }
 }
@@ -173,28 +172,60 @@ function action(kind: ModelAction): { action: ModelAction; label: string } {
 }
 
 /** The model's state as one sentence and the actions that make sense in it. */
-export function modelState(status: ModelStatus): SideStateMessage['model'] {
+export function modelState(status: ModelStatus): SideState['model'] {
   switch (status.state) {
     case 'unknown':
       return { state: 'unknown', text: vscode.l10n.t('Checking the model…'), actions: [] };
     case 'not-downloaded':
-      return { state: 'not-downloaded', text: vscode.l10n.t('{0} is not downloaded yet. It downloads once, on the first analysis, into VS Code\'s storage.', status.modelName), actions: [action('download'), action('selectModel')] };
+      return {
+        state: 'not-downloaded',
+        text: vscode.l10n.t(
+          "{0} is not downloaded yet. It downloads once, on the first analysis, into VS Code's storage.",
+          status.modelName,
+        ),
+        actions: [action('download'), action('selectModel')],
+      };
     case 'downloaded':
-      return { state: 'downloaded', text: vscode.l10n.t('{0} is downloaded; it loads on the first analysis.', status.modelName), actions: [action('selectModel')] };
+      return {
+        state: 'downloaded',
+        text: vscode.l10n.t('{0} is downloaded; it loads on the first analysis.', status.modelName),
+        actions: [action('selectModel')],
+      };
     case 'downloading': {
       const percent = status.totalBytes > 0 ? Math.min(100, (status.loadedBytes / status.totalBytes) * 100) : 0;
-      return { state: 'downloading', text: vscode.l10n.t('Downloading {0}: {1} of {2} MB', status.modelName, megabytes(status.loadedBytes), megabytes(status.totalBytes)), percent, actions: [action('cancelDownload')] };
+      return {
+        state: 'downloading',
+        text: vscode.l10n.t(
+          'Downloading {0}: {1} of {2} MB',
+          status.modelName,
+          formatMegabytes(status.loadedBytes),
+          formatMegabytes(status.totalBytes),
+        ),
+        percent,
+        actions: [action('cancelDownload')],
+      };
     }
     case 'loading':
       return { state: 'loading', text: vscode.l10n.t('Loading {0}…', status.modelName), actions: [] };
     case 'ready':
       return {
         state: 'ready',
-        text: vscode.l10n.t('{0} is ready: {1}, {2} layers × {3} heads.', status.modelName, status.info.dtype, status.info.layers, status.info.heads),
+        text: vscode.l10n.t(
+          '{0} is ready: {1}, {2} layers × {3} heads.',
+          status.modelName,
+          status.info.dtype,
+          status.info.layers,
+          status.info.heads,
+        ),
         actions: [action('selectModel')],
       };
     case 'error': {
-      const fixes: ModelAction[] = status.code === 'invalid-model' ? ['selectModel', 'openSettings'] : status.code === 'model-unavailable' ? ['retry', 'selectModel'] : ['retry'];
+      const fixes: ModelAction[] =
+        status.code === 'invalid-model'
+          ? ['selectModel', 'openSettings']
+          : status.code === 'model-unavailable'
+            ? ['retry', 'selectModel']
+            : ['retry'];
       return { state: 'error', text: status.message, actions: [...fixes, 'showLog' as const].map(action) };
     }
   }

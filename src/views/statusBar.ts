@@ -5,21 +5,24 @@
 import * as vscode from 'vscode';
 import type { AnalysisStore } from '../analysis/analysisStore';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
+import { argmax } from '../engine/argmax';
+import { DisposableStore } from '../shared/disposables';
 
 export const SIDE_VIEW_ID = 'attentionExplorer.sideView';
 
 export class AttentionStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
-  private readonly subscriptions: vscode.Disposable[];
+  private readonly subscriptions = new DisposableStore();
 
   constructor(
     private readonly models: ModelService,
     private readonly store: AnalysisStore,
   ) {
-    this.item = vscode.window.createStatusBarItem('attentionExplorer.status', vscode.StatusBarAlignment.Right, 100);
+    this.item = this.subscriptions.add(vscode.window.createStatusBarItem('attentionExplorer.status', vscode.StatusBarAlignment.Right, 100));
     this.item.name = vscode.l10n.t('Attention Explorer');
     this.item.command = { title: vscode.l10n.t('Show Attention Explorer'), command: `${SIDE_VIEW_ID}.focus` };
-    this.subscriptions = [models.onDidChangeStatus(() => this.update()), store.onDidChange(() => this.update())];
+    this.subscriptions.add(models.onDidChangeStatus(() => this.update()));
+    this.subscriptions.add(store.onDidChange(() => this.update()));
     this.update();
     this.item.show();
   }
@@ -30,22 +33,26 @@ export class AttentionStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscriptions.forEach((subscription) => subscription.dispose());
-    this.item.dispose();
+    this.subscriptions.dispose();
   }
 
   private update(): void {
     const status = this.models.status;
     const latest = this.store.latest();
-    const best = latest ? latest.sentiment.probabilities.indexOf(Math.max(...latest.sentiment.probabilities)) : -1;
-    const label = latest && best >= 0 ? `${latest.sentiment.labels[best]} ${(latest.sentiment.probabilities[best]! * 100).toFixed(0)}%${latest.tracked?.stale ? ` ${vscode.l10n.t('(edited)')}` : ''}` : undefined;
+    const best = latest ? argmax(latest.sentiment.probabilities) : -1;
+    const label =
+      latest && best >= 0
+        ? `${latest.sentiment.labels[best]} ${(latest.sentiment.probabilities[best]! * 100).toFixed(0)}%${latest.tracked?.stale ? ` ${vscode.l10n.t('(edited)')}` : ''}`
+        : undefined;
     const { icon, text, state } = present(status, label);
     this.item.text = `$(${icon}) ${text}`;
     this.item.backgroundColor = status.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const tooltip = new vscode.MarkdownString(`**${vscode.l10n.t('Attention Explorer')}**\n\n${state}`);
     if (latest && label) tooltip.appendMarkdown(`\n\n${vscode.l10n.t('Last analysis: {0} ({1})', label, latest.source.documentName)}`);
     this.item.tooltip = tooltip;
-    this.item.accessibilityInformation = { label: `${vscode.l10n.t('Attention Explorer')}: ${state}${label ? `. ${vscode.l10n.t('Last analysis: {0}', label)}` : ''}` };
+    this.item.accessibilityInformation = {
+      label: `${vscode.l10n.t('Attention Explorer')}: ${state}${label ? `. ${vscode.l10n.t('Last analysis: {0}', label)}` : ''}`,
+    };
   }
 }
 
@@ -60,11 +67,23 @@ function present(status: ModelStatus, label: string | undefined): { icon: string
     case 'error':
       return { icon: 'error', text: vscode.l10n.t('Attention'), state: vscode.l10n.t('Model error: {0}', status.message) };
     case 'ready':
-      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is ready ({1})', status.modelName, status.info.dtype) };
+      return {
+        icon: 'eye',
+        text: label ?? vscode.l10n.t('Attention'),
+        state: vscode.l10n.t('{0} is ready ({1})', status.modelName, status.info.dtype),
+      };
     case 'downloaded':
-      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is downloaded; it loads on the first analysis.', status.modelName) };
+      return {
+        icon: 'eye',
+        text: label ?? vscode.l10n.t('Attention'),
+        state: vscode.l10n.t('{0} is downloaded; it loads on the first analysis.', status.modelName),
+      };
     case 'not-downloaded':
-      return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('{0} is not downloaded yet; it downloads once, on the first analysis.', status.modelName) };
+      return {
+        icon: 'eye',
+        text: label ?? vscode.l10n.t('Attention'),
+        state: vscode.l10n.t('{0} is not downloaded yet; it downloads once, on the first analysis.', status.modelName),
+      };
     case 'unknown':
       return { icon: 'eye', text: label ?? vscode.l10n.t('Attention'), state: vscode.l10n.t('Checking the model…') };
   }

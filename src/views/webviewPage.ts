@@ -1,6 +1,15 @@
 /**
  * The webview HTML template, free of `vscode` so that it can be tested on its own.
  */
+
+/** One of the extension's pages. */
+export interface WebviewPage {
+  /** Bundle name under dist/webview (without `.js`). */
+  script: string;
+  /** The page's own stylesheet under media (without `.css`); media/common.css comes first. */
+  stylesheet: string;
+  title: string;
+}
 export interface WebviewPageParts {
   /** `webview.cspSource`: the origin webview resources are served from. */
   cspSource: string;
@@ -13,6 +22,8 @@ export interface WebviewPageParts {
   title: string;
   /** Which page this is (`panel`, `side`): marks the document so that tests and tools can tell webviews apart. */
   page: string;
+  /** The translations VS Code loaded for the display language (`vscode.l10n.bundle`), as JSON; absent in English. */
+  l10nBundle?: string;
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -36,7 +47,7 @@ ${parts.styleUris.map((uri) => `<link rel="stylesheet" href="${escapeAttribute(u
 <title>${escapeText(parts.title)}</title>
 </head>
 <body>
-<main id="app" data-page="${escapeAttribute(parts.page)}" aria-busy="true"><p class="empty">Loading…</p></main>
+<main id="app" data-page="${escapeAttribute(parts.page)}"${parts.l10nBundle ? ` data-l10n="${escapeAttribute(parts.l10nBundle)}"` : ''} aria-busy="true"><p class="empty">…</p></main>
 <script nonce="${escapeAttribute(parts.nonce)}" src="${escapeAttribute(parts.scriptUri)}"></script>
 </body>
 </html>`;

@@ -36,5 +36,7 @@ export function compare(actual: ArrayLike<number>, expected: unknown, tolerance:
       if (!worst || excess > worst.excess) worst = { index, excess };
     }
   }
-  return worst ? `element ${worst.index}: ${actual[worst.index]} vs ${reference[worst.index]} (${worst.excess.toPrecision(3)}× the tolerance)` : undefined;
+  return worst
+    ? `element ${worst.index}: ${actual[worst.index]} vs ${reference[worst.index]} (${worst.excess.toPrecision(3)}× the tolerance)`
+    : undefined;
 }

@@ -20,14 +20,18 @@ import {
   rolloutFull,
   scaledDotProductAttention,
   sinusoidalPositionalEncoding,
-  type FloatArray,
   type Matrix,
 } from '../../src/engine';
 import { sharedDir } from '../support/paths';
 import { compare, flatten, FLOAT32, FLOAT64, shapeOf, type Tolerance } from './compare';
 
 const goldensDir = process.env.ATTN_GOLDENS_DIR ?? path.join(sharedDir, 'goldens');
-const files = fs.existsSync(goldensDir) ? fs.readdirSync(goldensDir).filter((name) => name.endsWith('.json')).sort() : [];
+const files = fs.existsSync(goldensDir)
+  ? fs
+      .readdirSync(goldensDir)
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+  : [];
 const checked = new Map<string, number>();
 
 type Json = Record<string, unknown>;
@@ -52,7 +56,7 @@ function count(file: string): void {
 const checkers: Record<string, (file: string, golden: Json) => void> = {
   'numpy-random.json': (file, golden) => {
     casesOf(golden).forEach((testCase) => {
-      it(`seed ${testCase.seed}: randn and rand are bit-identical`, () => {
+      it(`seed ${String(testCase.seed)}: randn and rand are bit-identical`, () => {
         const random = new NumpyRandom(Number(testCase.seed));
         expect(Array.from(random.randn((testCase.randn as number[]).length))).toEqual(testCase.randn);
         random.seed(Number(testCase.seed));
@@ -64,26 +68,28 @@ const checkers: Record<string, (file: string, golden: Json) => void> = {
 
   'seed-article-example.json': (file, golden) => {
     casesOf(golden).forEach((testCase) => {
-      it(`seed ${testCase.seed}: Q, K, V = randn${JSON.stringify(testCase.shape)} and their attention as NumPy prints it`, () => {
+      it(`seed ${String(testCase.seed)}: Q, K, V = randn${JSON.stringify(testCase.shape)} and their attention as NumPy prints it`, () => {
         const shape = testCase.shape as number[];
         const random = new NumpyRandom(Number(testCase.seed));
         const [batch = 1, rows = 0, cols = 0] = shape;
         const draws = ['Q', 'K', 'V'].map((name) => {
           const values = random.randn(...shape);
-          expect(Array.from(values), `${name} drawn with seed ${testCase.seed}`).toEqual(flatten(testCase[name]));
+          expect(Array.from(values), `${name} drawn with seed ${String(testCase.seed)}`).toEqual(flatten(testCase[name]));
           return { count: batch, rows, cols, data: values };
         });
-        const [q, k, v] = draws as [typeof draws[0], typeof draws[0], typeof draws[0]];
+        const [q, k, v] = draws as [(typeof draws)[0], (typeof draws)[0], (typeof draws)[0]];
         const exact = { rtol: 1e-12, atol: 1e-14 };
         const result = batchedAttention(q, k, v);
         expectClose('weights', result.weights.data, testCase.weights, exact);
         expectClose('output', result.output.data, testCase.output, exact);
         const scaled = Array.from({ length: batch }, (_, entry) =>
-          Array.from(scaledDotProductAttention(
-            { rows, cols, data: q.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
-            { rows, cols, data: k.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
-            { rows, cols, data: v.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
-          ).scaled.data),
+          Array.from(
+            scaledDotProductAttention(
+              { rows, cols, data: q.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
+              { rows, cols, data: k.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
+              { rows, cols, data: v.data.subarray(entry * rows * cols, (entry + 1) * rows * cols) },
+            ).scaled.data,
+          ),
         ).flat();
         expectClose('scores_scaled', scaled, testCase.scores_scaled, exact);
         const f32 = batchedAttention(
@@ -99,11 +105,16 @@ const checkers: Record<string, (file: string, golden: Json) => void> = {
 
   'sdpa.json': (file, golden) => {
     casesOf(golden).forEach((testCase, index) => {
-      const label = `case ${index} (${testCase.mask}${testCase.note ? `, ${testCase.note}` : ''}, Q ${JSON.stringify(shapeOf(testCase.Q))})`;
+      const label = `case ${index} (${String(testCase.mask)}${typeof testCase.note === 'string' ? `, ${testCase.note}` : ''}, Q ${JSON.stringify(shapeOf(testCase.Q))})`;
       it(`${label}: weights and output in float64 and float32`, () => {
         const mask = testCase.maskMatrix ? maskFromRows(testCase.maskMatrix as number[][]) : undefined;
         for (const kind of kinds) {
-          const result = scaledDotProductAttention(matrixOf(testCase.Q, kind), matrixOf(testCase.K, kind), matrixOf(testCase.V, kind), mask ? { mask } : {});
+          const result = scaledDotProductAttention(
+            matrixOf(testCase.Q, kind),
+            matrixOf(testCase.K, kind),
+            matrixOf(testCase.V, kind),
+            mask ? { mask } : {},
+          );
           expectClose(`weights (${kind})`, result.weights.data, testCase.weights, toleranceOf(kind));
           expectClose(`output (${kind})`, result.output.data, testCase.output, toleranceOf(kind));
           expect(result.weights.data.every((value) => Number.isFinite(value))).toBe(true);
@@ -127,26 +138,38 @@ const checkers: Record<string, (file: string, golden: Json) => void> = {
 
   'mha.json': (file, golden) => {
     casesOf(golden).forEach((testCase, index) => {
-      it(`case ${index} (n ${testCase.n}, d ${testCase.d}, ${testCase.heads} heads): attention, layer norm, GELU, positional encoding`, () => {
+      it(`case ${index} (n ${String(testCase.n)}, d ${String(testCase.d)}, ${String(testCase.heads)} heads): attention, layer norm, GELU, positional encoding`, () => {
         for (const kind of kinds) {
           const tolerance = toleranceOf(kind);
           const x = matrixOf(testCase.X, kind);
           const params = {
-            wq: matrixOf(testCase.Wq, kind), bq: testCase.bq as number[],
-            wk: matrixOf(testCase.Wk, kind), bk: testCase.bk as number[],
-            wv: matrixOf(testCase.Wv, kind), bv: testCase.bv as number[],
-            wo: matrixOf(testCase.Wo, kind), bo: testCase.bo as number[],
+            wq: matrixOf(testCase.Wq, kind),
+            bq: testCase.bq as number[],
+            wk: matrixOf(testCase.Wk, kind),
+            bk: testCase.bk as number[],
+            wv: matrixOf(testCase.Wv, kind),
+            bv: testCase.bv as number[],
+            wo: matrixOf(testCase.Wo, kind),
+            bo: testCase.bo as number[],
           };
-          const result = multiHeadAttention(x, params, { heads: Number(testCase.heads), ...(testCase.keyMask ? { keyMask: testCase.keyMask as number[] } : {}) });
+          const result = multiHeadAttention(x, params, {
+            heads: Number(testCase.heads),
+            ...(testCase.keyMask ? { keyMask: testCase.keyMask as number[] } : {}),
+          });
           expectClose(`weights (${kind})`, result.weights.data, testCase.weights, tolerance);
           expectClose(`output (${kind})`, result.output.data, testCase.output, tolerance);
           const norm = testCase.layerNorm as Json | undefined;
           if (norm) {
-            expectClose(`layer norm (${kind})`, layerNorm(x, norm.gamma as number[], norm.beta as number[], Number(norm.eps)).data, norm.output, tolerance);
+            expectClose(
+              `layer norm (${kind})`,
+              layerNorm(x, norm.gamma as number[], norm.beta as number[], Number(norm.eps)).data,
+              norm.output,
+              tolerance,
+            );
           }
           const activation = testCase.gelu as Json | undefined;
           if (activation) {
-            expectClose(`GELU (${kind})`, gelu(x.data as FloatArray), activation.output, tolerance);
+            expectClose(`GELU (${kind})`, gelu(x.data), activation.output, tolerance);
           }
           if (testCase.sinusoidal) {
             const [n = 0, d = 0] = shapeOf(testCase.sinusoidal);
@@ -198,5 +221,7 @@ describe(`goldens in ${goldensDir}`, () => {
 
 afterAll(() => {
   const lines = files.map((file) => `  ${file.padEnd(28)} ${String(checked.get(file) ?? 0).padStart(3)} case(s) checked`);
-  console.log(`[goldens] ${goldensDir}\n${lines.join('\n')}\n  tolerances: float64 rtol ${FLOAT64.rtol} atol ${FLOAT64.atol}; float32 rtol ${FLOAT32.rtol} atol ${FLOAT32.atol}; RNG bit-identical; article example rtol 1e-12`);
+  console.log(
+    `[goldens] ${goldensDir}\n${lines.join('\n')}\n  tolerances: float64 rtol ${FLOAT64.rtol} atol ${FLOAT64.atol}; float32 rtol ${FLOAT32.rtol} atol ${FLOAT32.atol}; RNG bit-identical; article example rtol 1e-12`,
+  );
 });

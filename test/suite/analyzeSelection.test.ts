@@ -3,8 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalyzeOutcome } from '../../src/analysis/analysisController';
-import { ReferenceDistilBert } from '../../src/reference/distilbert';
-import { activateExtension, attentionPanelTabs, closeAllEditors, openDocument, setSetting, testModelDir, useTestModel, waitFor } from './helpers';
+import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
+import {
+  activateExtension,
+  attentionPanelTabs,
+  closeAllEditors,
+  openDocument,
+  setSetting,
+  testModelDir,
+  useTestModel,
+  waitFor,
+} from './helpers';
 
 const analyze = () => vscode.commands.executeCommand<AnalyzeOutcome>('attentionExplorer.analyzeSelection');
 
@@ -21,7 +30,7 @@ suite('Analyze Selection', () => {
 
   teardown(closeAllEditors);
 
-  test('analyses the selection of a real document: real tokenizer, the model\'s sentiment, the panel', async () => {
+  test("analyses the selection of a real document: real tokenizer, the model's sentiment, the panel", async () => {
     const { api } = await activateExtension();
     const editor = await openDocument('Intro line.\nI absolutely loved this movie, it was fantastic!\nOutro.');
     const line = editor.document.lineAt(1).range;
@@ -35,15 +44,20 @@ suite('Analyze Selection', () => {
     assert.deepEqual(ids, [101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
     const startOffset = editor.document.offsetAt(line.start);
     for (const token of outcome.tokens.filter((candidate) => !candidate.special)) {
-      const range = new vscode.Range(editor.document.positionAt(startOffset + token.start), editor.document.positionAt(startOffset + token.end));
+      const range = new vscode.Range(
+        editor.document.positionAt(startOffset + token.start),
+        editor.document.positionAt(startOffset + token.end),
+      );
       assert.equal(editor.document.getText(range).toLowerCase(), token.text.replace(/^##/, ''));
     }
     // The probabilities are the model's: the independent TypeScript forward pass gives the same.
-    const config = JSON.parse(fs.readFileSync(path.join(testModelDir(), 'config.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(testModelDir(), 'config.json'), 'utf8')) as DistilBertConfig;
     const reference = ReferenceDistilBert.load(path.join(testModelDir(), 'model.safetensors'), config).forward(ids);
     const expected = Array.from(reference.logits, (value) => Math.exp(value));
     const sum = expected.reduce((a, b) => a + b, 0);
-    outcome.probabilities.forEach((probability, index) => assert.ok(Math.abs(probability - expected[index]! / sum) < 1e-4, `label ${index}: ${probability} vs ${expected[index]! / sum}`));
+    outcome.probabilities.forEach((probability, index) =>
+      assert.ok(Math.abs(probability - expected[index]! / sum) < 1e-4, `label ${index}: ${probability} vs ${expected[index]! / sum}`),
+    );
     assert.deepEqual(outcome.labels, ['NEGATIVE', 'POSITIVE']);
     assert.equal(outcome.model.isTestModel, true);
     assert.equal(api.isPanelOpen, true);
@@ -90,7 +104,10 @@ suite('Analyze Selection', () => {
       selectAll(editor);
       const outcome = await analyze();
       assert.equal(outcome?.kind, 'refused');
-      assert.match(outcome?.kind === 'refused' ? outcome.message : '', /250 characters.*at most 100.*attentionExplorer\.maxSelectionCharacters/);
+      assert.match(
+        outcome?.kind === 'refused' ? outcome.message : '',
+        /250 characters.*at most 100.*attentionExplorer\.maxSelectionCharacters/,
+      );
     } finally {
       await setSetting('maxSelectionCharacters', undefined);
     }
@@ -111,7 +128,10 @@ suite('Analyze Selection', () => {
     const editor = await openDocument('one two three four five six seven eight nine ten');
     selectAll(editor);
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => analyze()));
-    assert.deepEqual(outcomes.slice(0, 4).map((outcome) => outcome?.kind), ['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    assert.deepEqual(
+      outcomes.slice(0, 4).map((outcome) => outcome?.kind),
+      ['cancelled', 'cancelled', 'cancelled', 'cancelled'],
+    );
     assert.equal(outcomes[4]?.kind, 'analysed');
     await waitFor(() => attentionPanelTabs().length > 0, 'the attention panel tab');
     assert.equal(attentionPanelTabs().length, 1, 'one panel, reused');

@@ -34,7 +34,8 @@ function reference(ids: number[]): Reference {
 function meanMap(ref: Reference): Float64Array {
   const { layers, heads, n } = ref;
   const out = new Float64Array(n * n);
-  for (let slice = 0; slice < layers * heads; slice += 1) for (let index = 0; index < n * n; index += 1) out[index]! += ref.attentions[slice * n * n + index]! / (layers * heads);
+  for (let slice = 0; slice < layers * heads; slice += 1)
+    for (let index = 0; index < n * n; index += 1) out[index]! += ref.attentions[slice * n * n + index]! / (layers * heads);
   return out;
 }
 
@@ -42,7 +43,7 @@ async function analyseLine(editor: vscode.TextEditor): Promise<Analysed> {
   editor.selection = new vscode.Selection(editor.document.lineAt(LINE).range.start, editor.document.lineAt(LINE).range.end);
   const outcome = await vscode.commands.executeCommand<AnalyzeOutcome>('attentionExplorer.analyzeSelection');
   assert.equal(outcome?.kind, 'analysed', JSON.stringify(outcome));
-  return outcome as Analysed;
+  return outcome;
 }
 
 function positionOf(editor: vscode.TextEditor, word: string, plus = 1): vscode.Position {
@@ -51,7 +52,9 @@ function positionOf(editor: vscode.TextEditor, word: string, plus = 1): vscode.P
 
 async function hoverText(editor: vscode.TextEditor, position: vscode.Position): Promise<string | undefined> {
   const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, position);
-  const ours = hovers.flatMap((hover) => hover.contents.map((content) => (typeof content === 'string' ? content : content.value))).filter((text) => text.includes('Attention Explorer') || text.includes('Attends most to'));
+  const ours = hovers
+    .flatMap((hover) => hover.contents.map((content) => (typeof content === 'string' ? content : content.value)))
+    .filter((text) => text.includes('Attention Explorer') || text.includes('Attends most to'));
   return ours[0];
 }
 
@@ -62,7 +65,10 @@ function hoverRows(markdown: string): Array<[string, number, string, number]> {
     .split('\n')
     .filter((line) => /^\| .* \| [\d.]+ \|/.test(line))
     .map((line) => {
-      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map(unescape);
+      const cells = line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map(unescape);
       return [cells[0]!, Number(cells[1]), cells[2]!, Number(cells[3])];
     });
 }
@@ -82,18 +88,29 @@ suite('In the editor', () => {
   test('every command is registered and contributed where it works, with when-clauses', async () => {
     const { extension } = await activateExtension();
     const registered = await vscode.commands.getCommands(true);
-    const contributes = extension.packageJSON.contributes as {
+    const contributes = (extension.packageJSON as { contributes: unknown }).contributes as {
       commands: Array<{ command: string; title: string; category?: string }>;
       menus: Record<string, Array<{ command: string; when?: string }>>;
       keybindings: Array<{ command: string; when?: string }>;
     };
-    const expected = ['analyzeSelection', 'showPanel', 'explainSentiment', 'compareSelections', 'toggleDecorations', 'openPlayground', 'selectModel', 'clearModelCache', 'showLog'].map((name) => `attentionExplorer.${name}`);
+    const expected = [
+      'analyzeSelection',
+      'showPanel',
+      'explainSentiment',
+      'compareSelections',
+      'toggleDecorations',
+      'openPlayground',
+      'selectModel',
+      'clearModelCache',
+      'showLog',
+    ].map((name) => `attentionExplorer.${name}`);
     for (const command of expected) {
       assert.ok(registered.includes(command), `${command} registered`);
       const entry = contributes.commands.find((candidate) => candidate.command === command);
       assert.equal(entry?.category, 'Attention Explorer', `${command} in the category`);
     }
-    const when = (menu: string, command: string) => contributes.menus[menu]?.find((entry) => entry.command === `attentionExplorer.${command}`)?.when;
+    const when = (menu: string, command: string) =>
+      contributes.menus[menu]?.find((entry) => entry.command === `attentionExplorer.${command}`)?.when;
     assert.equal(when('commandPalette', 'analyzeSelection'), 'editorHasSelection');
     assert.equal(when('commandPalette', 'explainSentiment'), 'editorHasSelection || attentionExplorer.hasAnalysis');
     assert.match(when('commandPalette', 'toggleDecorations') ?? '', /attentionExplorer\.hasAnalysis/);
@@ -105,7 +122,10 @@ suite('In the editor', () => {
     assert.equal(when('editor/context', 'compareSelections'), 'editorHasMultipleSelections');
     assert.equal(when('commandPalette', 'compareSelections'), 'editorHasMultipleSelections || attentionExplorer.hasAnalysis');
     for (const command of ['analyzeSelection', 'explainSentiment', 'toggleDecorations']) {
-      assert.ok(contributes.keybindings.some((binding) => binding.command === `attentionExplorer.${command}`), `${command} has a keybinding`);
+      assert.ok(
+        contributes.keybindings.some((binding) => binding.command === `attentionExplorer.${command}`),
+        `${command} has a keybinding`,
+      );
     }
   });
 
@@ -144,17 +164,25 @@ suite('In the editor', () => {
   });
 
   test('Select Model writes the user settings, refusing a folder that is not a model', async () => {
-    const refused = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { localModelPath: path.join(testModelDir(), 'onnx') });
+    const refused = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', {
+      localModelPath: path.join(testModelDir(), 'onnx'),
+    });
     assert.equal(refused.kind, 'refused');
     assert.match(refused.kind === 'refused' ? refused.message : '', /not a model folder: it has no config\.json/);
     try {
-      const picked = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { modelId: 'someone/other-model', dtype: 'q8' });
+      const picked = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', {
+        modelId: 'someone/other-model',
+        dtype: 'q8',
+      });
       assert.equal(picked.kind, 'selected');
       const config = vscode.workspace.getConfiguration('attentionExplorer');
       assert.equal(config.inspect('model')?.globalValue, 'someone/other-model');
       assert.equal(config.inspect('dtype')?.globalValue, 'q8');
       assert.equal(config.inspect('localModelPath')?.globalValue, undefined, 'a hub model replaces the folder');
-      const folder = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { localModelPath: testModelDir(), dtype: 'fp32' });
+      const folder = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', {
+        localModelPath: testModelDir(),
+        dtype: 'fp32',
+      });
       assert.equal(folder.kind, 'selected');
       assert.equal(config.inspect('localModelPath')?.globalValue, testModelDir());
     } finally {
@@ -163,10 +191,12 @@ suite('In the editor', () => {
     }
   });
 
-  test('hovering an analysed word shows its pieces and the words it attends to and is attended by, with the model\'s weights', async () => {
+  test("hovering an analysed word shows its pieces and the words it attends to and is attended by, with the model's weights", async () => {
     const editor = await openDocument(TEXT);
     const outcome = await analyseLine(editor);
-    const refundPieces = outcome.tokens.map((token, index) => ({ token, index })).filter(({ token }) => token.text === 'ref' || token.text === '##und');
+    const refundPieces = outcome.tokens
+      .map((token, index) => ({ token, index }))
+      .filter(({ token }) => token.text === 'ref' || token.text === '##und');
     assert.equal(refundPieces.length, 2, 'refund is split into word pieces');
     const text = await hoverText(editor, positionOf(editor, 'refund', 3));
     assert.ok(text, 'a hover');
@@ -189,8 +219,18 @@ suite('In the editor', () => {
     const words = groups.filter((group) => !outcome.tokens[group[0]!]!.special);
     const wordText = (group: number[]) => group.map((index) => outcome.tokens[index]!.text.replace(/^##/, '')).join('');
     const refund = refundPieces.map(({ index }) => index);
-    const attendsTo = words.map((group) => ({ word: wordText(group), weight: group.reduce((sum, k) => sum + refund.reduce((inner, i) => inner + mean[i * n + k]! / refund.length, 0), 0) })).sort((a, b) => b.weight - a.weight);
-    const attendedBy = words.map((group) => ({ word: wordText(group), weight: group.reduce((sum, i) => sum + refund.reduce((inner, j) => inner + mean[i * n + j]!, 0), 0) / group.length })).sort((a, b) => b.weight - a.weight);
+    const attendsTo = words
+      .map((group) => ({
+        word: wordText(group),
+        weight: group.reduce((sum, k) => sum + refund.reduce((inner, i) => inner + mean[i * n + k]! / refund.length, 0), 0),
+      }))
+      .sort((a, b) => b.weight - a.weight);
+    const attendedBy = words
+      .map((group) => ({
+        word: wordText(group),
+        weight: group.reduce((sum, i) => sum + refund.reduce((inner, j) => inner + mean[i * n + j]!, 0), 0) / group.length,
+      }))
+      .sort((a, b) => b.weight - a.weight);
     const rows = hoverRows(text);
     assert.equal(rows.length, 5);
     rows.forEach(([toWord, toWeight, byWord, byWeight], rank) => {
@@ -230,7 +270,8 @@ suite('In the editor', () => {
           assert.equal(editor.document.offsetAt(range.start), start + token.start, `token ${token.text} starts where the tokenizer put it`);
           assert.equal(editor.document.offsetAt(range.end), start + token.end);
           const share = row[index]! / max;
-          if (Math.abs(share * 5 - Math.round(share * 5)) > 1e-3) assert.equal(level, Math.min(4, Math.floor(share * 5)), `${token.text} at level ${level + 1} for share ${share}`);
+          if (Math.abs(share * 5 - Math.round(share * 5)) > 1e-3)
+            assert.equal(level, Math.min(4, Math.floor(share * 5)), `${token.text} at level ${level + 1} for share ${share}`);
         }),
       );
       outcome.tokens.forEach((token, index) => {
@@ -272,7 +313,7 @@ suite('In the editor', () => {
     }
   });
 
-  test('the side view gets the model\'s state, the sentiment and [CLS]\'s rollout of the current analysis', async () => {
+  test("the side view gets the model's state, the sentiment and [CLS]'s rollout of the current analysis", async () => {
     const { api } = await activateExtension();
     const editor = await openDocument(TEXT);
     const outcome = await analyseLine(editor);
@@ -285,7 +326,10 @@ suite('In the editor', () => {
     const best = outcome.probabilities.indexOf(Math.max(...outcome.probabilities));
     assert.equal(current.label, outcome.labels[best]);
     assert.equal(current.probability, outcome.probabilities[best]);
-    assert.deepEqual(current.tokens, outcome.tokens.map((token) => token.text));
+    assert.deepEqual(
+      current.tokens,
+      outcome.tokens.map((token) => token.text),
+    );
     // [CLS]'s rollout row from the reference: Â_l = mean over heads + I, rows normalised; R = Â_L … Â_1.
     const ref = reference(outcome.tokens.map((token) => token.id));
     const n = ref.n;
@@ -302,7 +346,12 @@ suite('In the editor', () => {
       });
       vector = Array.from({ length: n }, (_, j) => vector.reduce((sum, weight, i) => sum + weight * residual[i]![j]!, 0));
     }
-    current.importance!.forEach((value, index) => assert.ok(Math.abs(value - (outcome.tokens[index]!.special ? 0 : vector[index]!)) < 1e-4, `token ${index}: ${value} vs ${vector[index]}`));
+    current.importance!.forEach((value, index) =>
+      assert.ok(
+        Math.abs(value - (outcome.tokens[index]!.special ? 0 : vector[index]!)) < 1e-4,
+        `token ${index}: ${value} vs ${vector[index]}`,
+      ),
+    );
     assert.ok(state.recent.some((item) => item.id === outcome.analysisId));
     assert.equal(state.liveMode, false);
   });

@@ -15,12 +15,22 @@ import { activateExtension, closeAllEditors, openDocument, setSetting, testModel
 type Analysed = Extract<AnalyzeOutcome, { kind: 'analysed' }>;
 
 /** BERT's normaliser for the texts below: control and format characters dropped, accents stripped, lower case. */
-const normalise = (text: string) => text.replace(/[\p{Cc}\p{Cf}]/gu, '').normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
+const normalise = (text: string) =>
+  text
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '')
+    .toLowerCase();
 
-async function analyseAll(text: string, select?: (document: vscode.TextDocument) => vscode.Selection): Promise<{ outcome: AnalyzeOutcome; editor: vscode.TextEditor }> {
+async function analyseAll(
+  text: string,
+  select?: (document: vscode.TextDocument) => vscode.Selection,
+): Promise<{ outcome: AnalyzeOutcome; editor: vscode.TextEditor }> {
   const editor = await openDocument(text);
   const document = editor.document;
-  editor.selection = select ? select(document) : new vscode.Selection(document.positionAt(0), document.positionAt(document.getText().length));
+  editor.selection = select
+    ? select(document)
+    : new vscode.Selection(document.positionAt(0), document.positionAt(document.getText().length));
   const outcome = await vscode.commands.executeCommand<AnalyzeOutcome>('attentionExplorer.analyzeSelection');
   return { outcome, editor };
 }
@@ -29,10 +39,17 @@ async function analyseAll(text: string, select?: (document: vscode.TextDocument)
 function assertTokensMapToText(outcome: Analysed, selected: string): void {
   let previousEnd = 0;
   for (const token of outcome.tokens.filter((candidate) => !candidate.special)) {
-    assert.ok(token.start >= previousEnd - 1 && token.end <= selected.length && token.start < token.end, `token ${token.text} at ${token.start}–${token.end}`);
+    assert.ok(
+      token.start >= previousEnd - 1 && token.end <= selected.length && token.start < token.end,
+      `token ${token.text} at ${token.start}–${token.end}`,
+    );
     previousEnd = token.end;
     if (token.text === '[UNK]') continue;
-    assert.equal(normalise(selected.slice(token.start, token.end)), token.text.replace(/^##/, ''), `token ${token.text} covers "${selected.slice(token.start, token.end)}"`);
+    assert.equal(
+      normalise(selected.slice(token.start, token.end)),
+      token.text.replace(/^##/, ''),
+      `token ${token.text} covers "${selected.slice(token.start, token.end)}"`,
+    );
   }
 }
 
@@ -58,7 +75,11 @@ const TEXT_CASES: Array<{ name: string; text: string; tokens?: (tokens: Analysed
   { name: 'emoji, a ZWJ family and flags', text: 'Loved it 👍🏽 — the family 👨‍👩‍👧 cheered 🇫🇷🇯🇵!' },
   { name: 'right-to-left text (Arabic and Hebrew)', text: 'الفيلم رائع جدا و הסרט היה נפלא' },
   { name: 'combining marks (decomposed accents, stacked marks)', text: 'Cafe\u0301 de\u0301cor, Z\u0324\u0354\u0367\u0311a\u0308lgo!' },
-  { name: 'CJK', text: '我非常喜欢这部电影。とても良い映画でした。', tokens: (tokens) => assert.ok(tokens.filter((token) => !token.special).length >= 15) },
+  {
+    name: 'CJK',
+    text: '我非常喜欢这部电影。とても良い映画でした。',
+    tokens: (tokens) => assert.ok(tokens.filter((token) => !token.special).length >= 15),
+  },
   { name: 'zero-width characters', text: 'zero\u200Bwidth\u200Cjoin\u2060er\uFEFF text' },
   // (A NUL character makes VS Code treat a file as binary; it does not open as a text document at all.)
   { name: 'control characters', text: 'bell\u0007 escape\u001b[31m start\u0001 delete\u007f end' },
@@ -101,13 +122,13 @@ suite('Reliability', () => {
     test('exactly 512 tokens are analysed whole; 513 are truncated to 512, and said so', async () => {
       const exact = await analyseAll(Array.from({ length: 510 }, () => 'good').join(' '));
       assert.equal(exact.outcome.kind, 'analysed');
-      assert.equal((exact.outcome as Analysed).tokens.length, 512);
-      assert.equal((exact.outcome as Analysed).truncated, false);
+      assert.equal(exact.outcome.tokens.length, 512);
+      assert.equal(exact.outcome.truncated, false);
       record('Bad input', 'exactly 512 tokens', describeOutcome(exact.outcome));
       const over = await analyseAll(Array.from({ length: 511 }, () => 'good').join(' '));
       assert.equal(over.outcome.kind, 'analysed');
-      assert.equal((over.outcome as Analysed).tokens.length, 512);
-      assert.equal((over.outcome as Analysed).truncated, true);
+      assert.equal(over.outcome.tokens.length, 512);
+      assert.equal(over.outcome.truncated, true);
       record('Bad input', '513 tokens', describeOutcome(over.outcome));
     });
 
@@ -117,8 +138,8 @@ suite('Reliability', () => {
         const errorsBefore = api.loggedErrors.length;
         const { outcome } = await analyseAll(text);
         assert.equal(outcome.kind, 'analysed', JSON.stringify(outcome));
-        assertTokensMapToText(outcome as Analysed, text);
-        tokens?.((outcome as Analysed).tokens);
+        assertTokensMapToText(outcome, text);
+        tokens?.(outcome.tokens);
         assert.equal(api.loggedErrors.length, errorsBefore, api.loggedErrors.slice(errorsBefore).join('\n'));
         record('Bad input', name, `${describeOutcome(outcome)}; token offsets map back to the text`);
       });
@@ -128,7 +149,7 @@ suite('Reliability', () => {
       const text = 'First line is fine.\r\nSecond line is great!\r\nThird.';
       const { outcome } = await analyseAll(text);
       assert.equal(outcome.kind, 'analysed');
-      assertTokensMapToText(outcome as Analysed, text);
+      assertTokensMapToText(outcome, text);
       record('Bad input', 'a selection spanning CRLF lines', `${describeOutcome(outcome)}; offsets exact across \\r\\n`);
     });
 
@@ -164,7 +185,10 @@ suite('Reliability', () => {
         assert.equal(outcome.code, 'model-unavailable');
         assert.ok(outcome.actions?.length && outcome.actions.length >= 3, JSON.stringify(outcome.actions));
         assert.doesNotMatch(outcome.message, /\n\s+at /, 'no stack trace');
-        assert.ok(api.loggedErrors.every((line) => !/\n\s+at /.test(line)), 'no stack trace in the log');
+        assert.ok(
+          api.loggedErrors.every((line) => !/\n\s+at /.test(line)),
+          'no stack trace in the log',
+        );
         record('Faults', 'offline, nothing downloaded', describeOutcome(outcome));
       } finally {
         await setSetting('model', undefined);
@@ -176,7 +200,8 @@ suite('Reliability', () => {
     test('a model folder missing its ONNX file names what is missing', async () => {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-incomplete-'));
       try {
-        for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(testModelDir(), file), path.join(folder, file));
+        for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+          fs.copyFileSync(path.join(testModelDir(), file), path.join(folder, file));
         await setSetting('localModelPath', folder);
         const { outcome } = await analyseAll('Where is the graph?');
         assert.equal(outcome.kind, 'failed', JSON.stringify(outcome));
@@ -230,15 +255,23 @@ suite('Reliability', () => {
       assert.equal(last.kind, 'analysed', JSON.stringify(last));
       const cancelled = outcomes.filter((outcome) => outcome.kind === 'cancelled').length;
       const analysed = outcomes.filter((outcome) => outcome.kind === 'analysed').length;
-      assert.equal(cancelled + analysed, 100, JSON.stringify(outcomes.filter((outcome) => outcome.kind !== 'cancelled' && outcome.kind !== 'analysed')));
+      assert.equal(
+        cancelled + analysed,
+        100,
+        JSON.stringify(outcomes.filter((outcome) => outcome.kind !== 'cancelled' && outcome.kind !== 'analysed')),
+      );
       assert.ok(cancelled >= 90, `${cancelled} cancelled`);
       assert.equal(api.workerStarts, startsBefore, 'no new worker thread');
       const diagnostics = await api.diagnostics();
       assert.equal(diagnostics.sessionsLoaded, sessionsBefore, 'no new model session');
       assert.equal(diagnostics.jobsRunning, 0, 'no job left running in the worker');
       assert.equal(diagnostics.pendingRequests, 0, 'no request (or its abort listener) left on the host');
-      await waitFor(() => api.panelAnalysisId === (last as Analysed).analysisId, 'the panel to show the last analysis');
-      record('Load', '100 Analyze Selection commands in a burst', `the last one analysed and shown; ${cancelled} cancelled, ${analysed - 1} earlier ones finished first; no new worker thread or model session; no job or request left pending`);
+      await waitFor(() => api.panelAnalysisId === last.analysisId, 'the panel to show the last analysis');
+      record(
+        'Load',
+        '100 Analyze Selection commands in a burst',
+        `the last one analysed and shown; ${cancelled} cancelled, ${analysed - 1} earlier ones finished first; no new worker thread or model session; no job or request left pending`,
+      );
     });
   });
 
@@ -248,7 +281,11 @@ suite('Reliability', () => {
       const cache = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
       assert.equal(process.env.ORT_DISABLE_TELEMETRY, '1');
       assert.equal(fs.existsSync(path.join(cache, 'Microsoft', 'DeveloperTools', '.onnxruntime')), false);
-      record('Supply chain and privacy', 'onnxruntime telemetry in the extension host', `ORT_DISABLE_TELEMETRY=1 set by the extension; nothing under ${path.join('$XDG_CACHE_HOME', 'Microsoft', 'DeveloperTools', '.onnxruntime')}`);
+      record(
+        'Supply chain and privacy',
+        'onnxruntime telemetry in the extension host',
+        `ORT_DISABLE_TELEMETRY=1 set by the extension; nothing under ${path.join('$XDG_CACHE_HOME', 'Microsoft', 'DeveloperTools', '.onnxruntime')}`,
+      );
     });
   });
 });

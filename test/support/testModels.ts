@@ -9,7 +9,8 @@ import { makeTestModel, TEST_MODEL_VERSION, type TestModelDtype, type TestModelS
 import { sharedTokenizerDir } from './paths';
 
 export const testModelsDir =
-  process.env.ATTN_TEST_MODELS_DIR ?? path.join(process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer'), 'test-models');
+  process.env.ATTN_TEST_MODELS_DIR ??
+  path.join(process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer'), 'test-models');
 
 /** The folder of a test model with the given ONNX variants, built if missing. */
 export function ensureTestModel(size: TestModelSize, seed = 42, dtypes: TestModelDtype[] = ['fp32', 'q8']): string {

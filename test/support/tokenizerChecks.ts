@@ -3,7 +3,7 @@
  * the token's text; tokens that share one original character (jamo of a Hangul syllable) are checked together;
  * an [UNK]'s slice tokenizes to [UNK] alone.
  */
-import type { TokenRow } from '../../src/shared/protocol';
+import type { TokenRow } from '../../src/shared/analysis';
 
 export interface OffsetCheckTokenizer {
   normalize(text: string): string;
@@ -14,7 +14,7 @@ export function offsetViolations(text: string, tokens: readonly TokenRow[], toke
   const problems: string[] = [];
   const textTokens = tokens.filter((token) => !token.special);
   let previousEnd = 0;
-  for (let index = 0; index < textTokens.length; ) {
+  for (let index = 0; index < textTokens.length;) {
     const first = textTokens[index]!;
     let next = index + 1;
     while (next < textTokens.length && textTokens[next]!.start === first.start && textTokens[next]!.end === first.end) {
@@ -33,10 +33,14 @@ export function offsetViolations(text: string, tokens: readonly TokenRow[], toke
     } else if (group.length === 1 && first.text === slice) {
       // An added token (e.g. [MASK]) written literally.
     } else {
-      const expected = group.map((token, position) => (position > 0 || token.text.startsWith('##') ? token.text.replace(/^##/, '') : token.text)).join('');
+      const expected = group
+        .map((token, position) => (position > 0 || token.text.startsWith('##') ? token.text.replace(/^##/, '') : token.text))
+        .join('');
       const normalized = tokenizer.normalize(slice).trim();
       if (normalized !== expected) {
-        problems.push(`tokens ${JSON.stringify(group.map((token) => token.text))} at [${first.start}, ${first.end}) cover "${slice}", which normalizes to "${normalized}"`);
+        problems.push(
+          `tokens ${JSON.stringify(group.map((token) => token.text))} at [${first.start}, ${first.end}) cover "${slice}", which normalizes to "${normalized}"`,
+        );
       }
     }
     previousEnd = first.end;

@@ -9,8 +9,16 @@ import { repoRoot } from './paths';
 
 async function main(): Promise<void> {
   const [folder, storageDir] = process.argv.slice(2) as [string, string];
-  const client = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), { info: () => undefined, warn: console.warn, error: console.error });
-  const result = await client.run({ kind: 'analyze', analysisId: 'probe', request: { source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir }, text: 'Nothing leaves this machine.' });
+  const client = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), {
+    info: () => undefined,
+    warn: console.warn,
+    error: console.error,
+  });
+  const result = await client.request('analyze', {
+    analysisId: 'probe',
+    request: { source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir },
+    text: 'Nothing leaves this machine.',
+  });
   console.log(`analysed ${result.tokens.length} tokens`);
   await client.dispose();
 }

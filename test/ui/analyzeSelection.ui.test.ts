@@ -43,7 +43,20 @@ describe('Analyze Selection in code-server', () => {
     await expect.poll(() => panel.locator('.sentiment .notice.warning').textContent()).toContain('random weights');
     await panel.locator('canvas.grid-canvas').waitFor();
     const rows = await readTokenTable(panel);
-    expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'i', 'absolutely', 'loved', 'this', 'movie', ',', 'it', 'was', 'fantastic', '!', '[SEP]']);
+    expect(rows.map((row) => row[1])).toEqual([
+      '[CLS]',
+      'i',
+      'absolutely',
+      'loved',
+      'this',
+      'movie',
+      ',',
+      'it',
+      'was',
+      'fantastic',
+      '!',
+      '[SEP]',
+    ]);
     expect(rows.map((row) => Number(row[2]))).toEqual([101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102]);
     expect(rows[2]?.slice(3)).toEqual(['2–12', 'absolutely']);
     expect(rows[9]?.slice(3)).toEqual(['38–47', 'fantastic']);
@@ -57,7 +70,21 @@ describe('Analyze Selection in code-server', () => {
     const panel = await attentionPanel(page);
     const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toContain('terrible');
-    expect(rows.map((row) => row[1])).toEqual(['[CLS]', 'this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'ref', '##und', '.', '[SEP]']);
+    expect(rows.map((row) => row[1])).toEqual([
+      '[CLS]',
+      'this',
+      'product',
+      'is',
+      'terrible',
+      ',',
+      'i',
+      'want',
+      'a',
+      'ref',
+      '##und',
+      '.',
+      '[SEP]',
+    ]);
     expect(rows[9]?.slice(3)).toEqual(['35–38', 'ref']);
     expect(rows[10]?.slice(3)).toEqual(['38–41', 'und']);
   });

@@ -4,25 +4,37 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { attentionPanel, cspViolations, extensionWebview, openWorkbenchWithAnalysedSample, runCommand, screenshot, selectLine, type Workbench } from './workbench';
+import {
+  attentionPanel,
+  cspViolations,
+  extensionWebview,
+  openWorkbenchWithAnalysedSample,
+  runCommand,
+  screenshot,
+  selectLine,
+  type Workbench,
+} from './workbench';
 
 let workbench: Workbench;
 
 /** Screen coordinates of the middle of `word` in the first editor's text (Monaco renders text in spans). */
 async function wordCentre(page: Page, word: string): Promise<{ x: number; y: number }> {
-  const box = await page.locator('.editor-instance .monaco-editor .view-lines').first().evaluate((lines, target) => {
-    const walker = document.createTreeWalker(lines, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const at = node.textContent?.indexOf(target) ?? -1;
-      if (at < 0) continue;
-      const range = document.createRange();
-      range.setStart(node, at);
-      range.setEnd(node, at + target.length);
-      const rect = range.getBoundingClientRect();
-      return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
-    }
-    return undefined;
-  }, word);
+  const box = await page
+    .locator('.editor-instance .monaco-editor .view-lines')
+    .first()
+    .evaluate((lines, target) => {
+      const walker = document.createTreeWalker(lines, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.textContent?.indexOf(target) ?? -1;
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + target.length);
+        const rect = range.getBoundingClientRect();
+        return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
+      }
+      return undefined;
+    }, word);
   if (!box) throw new Error(`"${word}" is not on screen`);
   return box;
 }
@@ -36,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('in the editor', () => {
-  it('hovering an analysed word shows its tokens and what it attends to; the hover\'s link opens the neuron view of that token', async () => {
+  it("hovering an analysed word shows its tokens and what it attends to; the hover's link opens the neuron view of that token", async () => {
     const { page } = workbench;
     const target = await wordCentre(page, 'fantastic');
     await page.mouse.move(target.x, target.y);
@@ -52,11 +64,15 @@ describe('in the editor', () => {
     await hover.locator('a', { hasText: 'Neuron view of this token' }).click();
     const panel = await attentionPanel(page);
     // "fantastic" is token 10 of "[CLS] i absolutely loved this movie , it was fantastic ! [SEP]".
-    await expect.poll(() => panel.locator('#neuron-token').evaluate((element) => (element as HTMLElement & { value: string }).value), { timeout: 15_000 }).toBe('9');
+    await expect
+      .poll(() => panel.locator('#neuron-token').evaluate((element) => (element as HTMLElement & { value: string }).value), {
+        timeout: 15_000,
+      })
+      .toBe('9');
     await expect.poll(() => panel.locator('vscode-tab-header[data-tab="neuron"]').getAttribute('aria-selected')).toBe('true');
   });
 
-  it('the status bar shows the last label; the side view shows the sentiment, [CLS]\'s rollout over the tokens and the model\'s state', async () => {
+  it("the status bar shows the last label; the side view shows the sentiment, [CLS]'s rollout over the tokens and the model's state", async () => {
     const { page } = workbench;
     const panel = await attentionPanel(page);
     const label = (await panel.locator('.sentiment h2 .label').textContent()) ?? '';

@@ -7,9 +7,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetTokenizer } from '../../src/model/tokenizer';
-import { ReferenceDistilBert } from '../../src/reference/distilbert';
+import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { ensureTestModel } from '../support/testModels';
-import { attentionPanel, cspViolations, openTab, openWorkbenchWithAnalysedSample, runCommand, screenshot, selectLine, type Workbench } from './workbench';
+import {
+  attentionPanel,
+  cspViolations,
+  openTab,
+  openWorkbenchWithAnalysedSample,
+  runCommand,
+  screenshot,
+  selectLine,
+  type Workbench,
+} from './workbench';
 
 const LINE_1 = 'I absolutely loved this movie, it was fantastic!';
 let workbench: Workbench;
@@ -27,7 +36,10 @@ const points = (text: string) => Number(text.replace('−', '-'));
 
 beforeAll(async () => {
   const folder = ensureTestModel('tiny');
-  reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')));
+  reference = ReferenceDistilBert.load(
+    path.join(folder, 'model.safetensors'),
+    JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as DistilBertConfig,
+  );
   const tokens = (await OffsetTokenizer.load({ kind: 'folder', folder })).tokenize(LINE_1).tokens;
   ids = tokens.map((token) => token.id);
   special = tokens.map((token) => token.special);
@@ -39,7 +51,7 @@ afterAll(async () => {
 });
 
 describe('explaining the prediction', () => {
-  it('the head sweep fills the layers × heads map with each head\'s Δ, equal to the reference forward with that head zeroed', async () => {
+  it("the head sweep fills the layers × heads map with each head's Δ, equal to the reference forward with that head zeroed", async () => {
     const panel = await attentionPanel(workbench.page);
     await openTab(panel, 'explain');
     await panel.locator('#run-sweep').click();
@@ -75,7 +87,7 @@ describe('explaining the prediction', () => {
     expect(Math.abs(Number(cells[1]!.replace('%', '')) - expected[0]! * 100)).toBeLessThanOrEqual(0.006);
   });
 
-  it('token attribution lists each token\'s occlusion Δ (equal to the reference with the token masked) with rollout and flow, and tints the editor', async () => {
+  it("token attribution lists each token's occlusion Δ (equal to the reference with the token masked) with rollout and flow, and tints the editor", async () => {
     const { page } = workbench;
     const panel = await attentionPanel(page);
     await panel.locator('#run-attribution').click();
@@ -109,7 +121,9 @@ describe('explaining the prediction', () => {
     await openTab(panel, 'explain');
     const report = panel.locator('dl.head-report');
     await report.waitFor();
-    expect(await report.locator('dt').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^Attend to the previous token \(\d+\)$/), expect.stringMatching(/^Broad/)]));
+    expect(await report.locator('dt').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Attend to the previous token \(\d+\)$/), expect.stringMatching(/^Broad/)]),
+    );
     const chips = report.locator('button.head-chip');
     if ((await chips.count()) > 0) {
       await chips.first().click();
@@ -117,7 +131,7 @@ describe('explaining the prediction', () => {
     }
   });
 
-  it('Compare Selections sets the last two analyses side by side with one head\'s difference over the shared tokens', async () => {
+  it("Compare Selections sets the last two analyses side by side with one head's difference over the shared tokens", async () => {
     const { page } = workbench;
     await selectLine(page, 2);
     await runCommand(page, 'Attention Explorer: Analyze Selection');
@@ -125,7 +139,9 @@ describe('explaining the prediction', () => {
     await expect.poll(() => panel.locator('.sentiment').textContent(), { timeout: 30_000 }).toBeTruthy();
     await runCommand(page, 'Attention Explorer: Compare Selections');
     panel = await attentionPanel(page);
-    await expect.poll(() => panel.locator('vscode-tab-header[data-tab="compare"]').getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true');
+    await expect
+      .poll(() => panel.locator('vscode-tab-header[data-tab="compare"]').getAttribute('aria-selected'), { timeout: 15_000 })
+      .toBe('true');
     const caption = panel.locator('table.compare-sentiment caption');
     await expect.poll(() => caption.textContent(), { timeout: 15_000 }).toContain('I absolutely loved');
     expect(await caption.textContent()).toContain('This product is terrible');

@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from 'playwright-core';
 import { recordCase } from '../support/reliability';
-import { attentionPanel, cspViolations, extensionWebview, openFile, openTab, openWorkbench, runCommand, selectLine, type Workbench } from './workbench';
+import {
+  attentionPanel,
+  cspViolations,
+  extensionWebview,
+  openFile,
+  openTab,
+  openWorkbench,
+  runCommand,
+  selectLine,
+  type Workbench,
+} from './workbench';
 
 let workbench: Workbench;
 
@@ -17,7 +27,9 @@ const PAYLOADS = [
 
 /** Whether any frame of the page (workbench, webview hosts, our webviews) has the flag the payloads set. */
 async function injectedAnywhere(frames: Frame[]): Promise<unknown[]> {
-  const flags = await Promise.all(frames.map((frame) => frame.evaluate(() => (window as unknown as { attnInjected?: unknown }).attnInjected).catch(() => undefined)));
+  const flags = await Promise.all(
+    frames.map((frame) => frame.evaluate(() => (window as unknown as { attnInjected?: unknown }).attnInjected).catch(() => undefined)),
+  );
   return flags.filter((flag) => flag !== undefined);
 }
 
@@ -48,8 +60,12 @@ describe('markup in the analysed text', () => {
       const created = await panel.locator('body').evaluate((body) => ({
         images: body.ownerDocument.querySelectorAll('img').length,
         // VS Code injects its own acquireVsCodeApi script into every webview; anything else must carry our nonce.
-        scripts: Array.from(body.ownerDocument.querySelectorAll('script')).filter((script) => !script.nonce && !/^\s*globalThis\.acquireVsCodeApi = /.test(script.textContent ?? '')).length,
-        handlers: Array.from(body.ownerDocument.querySelectorAll('*')).filter((element) => Array.from(element.attributes).some((attribute) => attribute.name.startsWith('on'))).length,
+        scripts: Array.from(body.ownerDocument.querySelectorAll('script')).filter(
+          (script) => !script.nonce && !/^\s*globalThis\.acquireVsCodeApi = /.test(script.textContent ?? ''),
+        ).length,
+        handlers: Array.from(body.ownerDocument.querySelectorAll('*')).filter((element) =>
+          Array.from(element.attributes).some((attribute) => attribute.name.startsWith('on')),
+        ).length,
       }));
       expect(created).toEqual({ images: 0, scripts: 0, handlers: 0 });
       await page.locator('.statusbar-item[aria-label^="Attention Explorer"]').click();
@@ -57,12 +73,23 @@ describe('markup in the analysed text', () => {
       await expect.poll(() => side.locator('.current .source').textContent(), { timeout: 15_000 }).toContain(payload.literal.slice(0, 20));
       expect(await side.locator('img').count()).toBe(0);
       expect(await injectedAnywhere(page.frames())).toEqual([]);
-      recordCase({ layer: 'ui', area: 'Bad input', case: `${payload.name} in the selection`, outcome: 'analysed; the panel\'s tokens and the side view show the characters as text; no element created, no script ran in any frame' });
+      recordCase({
+        layer: 'ui',
+        area: 'Bad input',
+        case: `${payload.name} in the selection`,
+        outcome:
+          "analysed; the panel's tokens and the side view show the characters as text; no element created, no script ran in any frame",
+      });
     });
   }
 
   it('logged no Content Security Policy violation', () => {
     expect(cspViolations(workbench.console)).toEqual([]);
-    recordCase({ layer: 'ui', area: 'Webview hardening', case: 'CSP violations across the payload analyses', outcome: 'none reported by Chromium (the UI tests fail on any)' });
+    recordCase({
+      layer: 'ui',
+      area: 'Webview hardening',
+      case: 'CSP violations across the payload analyses',
+      outcome: 'none reported by Chromium (the UI tests fail on any)',
+    });
   });
 });

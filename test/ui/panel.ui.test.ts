@@ -10,15 +10,25 @@ import type { FrameLocator } from 'playwright-core';
 import { Analyzer, type AnalysisResult } from '../../src/model/analyzer';
 import { sharedDir } from '../support/paths';
 import { ensureTestModel } from '../support/testModels';
-import { acceptSaveDialog, attentionPanel, cspViolations, openFile, openTab, openWorkbench, runCommand, screenshot, selectLine, type Workbench } from './workbench';
+import {
+  acceptSaveDialog,
+  attentionPanel,
+  cspViolations,
+  openTab,
+  openWorkbenchWithAnalysedSample,
+  runCommand,
+  screenshot,
+  type Workbench,
+} from './workbench';
 
 const TEXT = 'I absolutely loved this movie, it was fantastic!';
 let workbench: Workbench;
 let panel: FrameLocator;
 let expected: AnalysisResult;
+let attentions: Float32Array[];
 let n: number;
 
-const weightOf = (layer: number, head: number, row: number, col: number) => expected.attentions[layer]![(head * n + row) * n + col]!;
+const weightOf = (layer: number, head: number, row: number, col: number) => attentions[layer]![(head * n + row) * n + col]!;
 
 async function data(selector: string): Promise<Record<string, string | undefined>> {
   return panel.locator(selector).evaluate((element) => ({ ...(element as HTMLElement).dataset }));
@@ -26,15 +36,19 @@ async function data(selector: string): Promise<Record<string, string | undefined
 
 beforeAll(async () => {
   const analyzer = new Analyzer();
-  expected = await analyzer.analyze({ source: { kind: 'folder', folder: ensureTestModel('tiny') }, dtype: 'fp32', offline: true, storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-ui-expected-')) }, TEXT);
+  ({ result: expected, attentions } = await analyzer.analyze(
+    {
+      source: { kind: 'folder', folder: ensureTestModel('tiny') },
+      dtype: 'fp32',
+      offline: true,
+      storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-ui-expected-')),
+    },
+    TEXT,
+  ));
   await analyzer.dispose();
   n = expected.tokens.length;
-  workbench = await openWorkbench();
-  await openFile(workbench.page, 'sample.txt');
-  await selectLine(workbench.page, 1);
-  await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
+  workbench = await openWorkbenchWithAnalysedSample();
   panel = await attentionPanel(workbench.page);
-  await panel.locator('canvas.grid-canvas[data-layers]').waitFor({ timeout: 90_000 });
 });
 
 afterAll(async () => {
@@ -46,8 +60,13 @@ describe('model view', () => {
     const grid = await data('canvas.grid-canvas');
     expect([grid.layers, grid.heads]).toEqual(['2', '4']);
     const [left, top, tile, gap] = [grid.left, grid.top, grid.tile, grid.gap].map(Number) as [number, number, number, number];
-    for (const [layer, head, row, col] of [[1, 2, 3, 5], [0, 0, 0, n - 1]] as const) {
-      await panel.locator('canvas.grid-canvas').hover({ position: { x: left + head * (tile + gap) + ((col + 0.5) / n) * tile, y: top + layer * (tile + gap) + ((row + 0.5) / n) * tile } });
+    for (const [layer, head, row, col] of [
+      [1, 2, 3, 5],
+      [0, 0, 0, n - 1],
+    ] as const) {
+      await panel.locator('canvas.grid-canvas').hover({
+        position: { x: left + head * (tile + gap) + ((col + 0.5) / n) * tile, y: top + layer * (tile + gap) + ((row + 0.5) / n) * tile },
+      });
       await expect.poll(async () => (await data('.grid-readout')).weight).toBe(String(weightOf(layer, head, row, col)));
       const readout = await data('.grid-readout');
       expect([readout.layer, readout.head, readout.row, readout.col]).toEqual([layer, head, row, col].map(String));
@@ -58,16 +77,25 @@ describe('model view', () => {
   it('opens one head large on click; the focus view reads exact weights, zooms, and has a table alternative', async () => {
     const grid = await data('canvas.grid-canvas');
     const [left, top, tile, gap] = [grid.left, grid.top, grid.tile, grid.gap].map(Number) as [number, number, number, number];
-    await panel.locator('canvas.grid-canvas').click({ position: { x: left + 2 * (tile + gap) + tile / 2, y: top + 1 * (tile + gap) + tile / 2 } });
+    await panel
+      .locator('canvas.grid-canvas')
+      .click({ position: { x: left + 2 * (tile + gap) + tile / 2, y: top + 1 * (tile + gap) + tile / 2 } });
     await expect.poll(() => panel.locator('.focus-section h3').textContent()).toBe('Layer 2, head 3');
     const focus = panel.locator('canvas.focus-canvas').first();
-    const { margin, cell } = await focus.evaluate((element) => ({ margin: Number((element as HTMLElement).dataset.margin), cell: Number((element as HTMLElement).dataset.cell) }));
+    const { margin, cell } = await focus.evaluate((element) => ({
+      margin: Number((element as HTMLElement).dataset.margin),
+      cell: Number((element as HTMLElement).dataset.cell),
+    }));
     await focus.hover({ position: { x: margin + 6.5 * cell, y: margin + 4.5 * cell } });
     await expect.poll(async () => (await data('.focus-section .heatmap-readout')).weight).toBe(String(weightOf(1, 2, 4, 6)));
-    expect(await panel.locator('.focus-section .heatmap-readout').textContent()).toContain(`“${expected.tokens[4]!.text}” → “${expected.tokens[6]!.text}”`);
+    expect(await panel.locator('.focus-section .heatmap-readout').textContent()).toContain(
+      `“${expected.tokens[4]!.text}” → “${expected.tokens[6]!.text}”`,
+    );
     await focus.focus();
     await workbench.page.keyboard.press('+');
-    await expect.poll(async () => Number((await focus.evaluate((element) => (element as HTMLElement).dataset.zoom)) ?? 1)).toBeGreaterThan(1);
+    await expect
+      .poll(async () => Number((await focus.evaluate((element) => (element as HTMLElement).dataset.zoom)) ?? 1))
+      .toBeGreaterThan(1);
     await workbench.page.keyboard.press('0');
     await panel.locator('#table-toggle').click();
     await expect.poll(() => panel.locator('table.attention-table tbody tr').count()).toBe(n);
@@ -88,7 +116,7 @@ describe('model view', () => {
 });
 
 describe('other views', () => {
-  it('the head view draws each token\'s lines and keeps one token\'s when it is pointed at', async () => {
+  it("the head view draws each token's lines and keeps one token's when it is pointed at", async () => {
     await openTab(panel, 'head');
     const canvas = panel.locator('canvas.head-view-canvas');
     await expect.poll(async () => Number((await data('canvas.head-view-canvas')).lines ?? 0)).toBeGreaterThan(n);
@@ -99,16 +127,21 @@ describe('other views', () => {
     await screenshot(workbench.page, 'head-view');
   });
 
-  it('aggregates: the mean over heads is the model\'s own head mean; flow renders; statistics and entropies cover every head', async () => {
+  it("aggregates: the mean over heads is the model's own head mean; flow renders; statistics and entropies cover every head", async () => {
     await openTab(panel, 'aggregates');
     const heatmap = panel.locator('.aggregates-view canvas.focus-canvas');
     await heatmap.waitFor();
     await expect.poll(() => panel.locator('table.statistics-table tbody tr').count()).toBe(8);
     expect(await panel.locator('table.entropy-table tbody tr').count()).toBe(2);
-    const { margin, cell } = await heatmap.evaluate((element) => ({ margin: Number((element as HTMLElement).dataset.margin), cell: Number((element as HTMLElement).dataset.cell) }));
+    const { margin, cell } = await heatmap.evaluate((element) => ({
+      margin: Number((element as HTMLElement).dataset.margin),
+      cell: Number((element as HTMLElement).dataset.cell),
+    }));
     await heatmap.hover({ position: { x: margin + 2.5 * cell, y: margin + 7.5 * cell } });
     const layer = Number(await panel.locator('#aggregate-layer').evaluate((element) => (element as HTMLElement & { value: string }).value));
-    await expect.poll(async () => Number((await data('.aggregates-view .heatmap-readout')).weight)).toBeCloseTo(expected.headMeans[layer * n * n + 7 * n + 2]!, 6);
+    await expect
+      .poll(async () => Number((await data('.aggregates-view .heatmap-readout')).weight))
+      .toBeCloseTo(expected.headMeans[layer * n * n + 7 * n + 2]!, 6);
     await panel.locator('#aggregate-kind').evaluate((element) => {
       (element as HTMLElement & { value: string }).value = 'flow';
       element.dispatchEvent(new Event('change'));
@@ -126,7 +159,9 @@ describe('other views', () => {
     await openTab(panel, 'neuron');
     const rows = panel.locator('table.neuron-numbers tbody tr');
     await expect.poll(() => rows.count()).toBe(n);
-    const cells = await rows.evaluateAll((elements) => elements.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent ?? '')));
+    const cells = await rows.evaluateAll((elements) =>
+      elements.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent ?? '')),
+    );
     const state = await panel.locator('#neuron-layer').evaluate((element) => (element as HTMLElement & { value: string }).value);
     const layer = Number(state);
     const head = Number(await panel.locator('#neuron-head').evaluate((element) => (element as HTMLElement & { value: string }).value));
@@ -140,14 +175,23 @@ describe('other views', () => {
     await screenshot(workbench.page, 'neuron-view');
   });
 
-  it('the playground shows NumPy\'s numbers for the seed article\'s example (seed 42)', async () => {
+  it("the playground shows NumPy's numbers for the seed article's example (seed 42)", async () => {
     await openTab(panel, 'playground');
-    const golden = JSON.parse(fs.readFileSync(path.join(sharedDir, 'goldens', 'seed-article-example.json'), 'utf8')) as { weights: number[][][]; output: number[][][] };
-    for (const [step, values] of [['batch0.weights', golden.weights[0]!], ['batch1.weights', golden.weights[1]!], ['batch1.output', golden.output[1]!]] as const) {
+    const golden = JSON.parse(fs.readFileSync(path.join(sharedDir, 'goldens', 'seed-article-example.json'), 'utf8')) as {
+      weights: number[][][];
+      output: number[][][];
+    };
+    for (const [step, values] of [
+      ['batch0.weights', golden.weights[0]!],
+      ['batch1.weights', golden.weights[1]!],
+      ['batch1.output', golden.output[1]!],
+    ] as const) {
       await panel.locator(`button.step-link[data-step="${step}"]`).click();
       const table = panel.locator(`table.matrix[data-step="${step}"]`);
       await table.waitFor();
-      const shown = await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (cell) => Number(cell.textContent))));
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (cell) => Number(cell.textContent))));
       expect(shown.length).toBe(values.length);
       shown.forEach((row, index) => row.forEach((value, col) => expect(Math.abs(value - values[index]![col]!)).toBeLessThanOrEqual(5e-9)));
     }
@@ -167,7 +211,7 @@ describe('exports', () => {
     return file;
   }
 
-  it('exports the focused head as PNG, SVG, CSV and JSON whose numbers are the model\'s', async () => {
+  it("exports the focused head as PNG, SVG, CSV and JSON whose numbers are the model's", async () => {
     await openTab(panel, 'model');
     const grid = await data('canvas.grid-canvas');
     const [left, top, tile, gap] = [grid.left, grid.top, grid.tile, grid.gap].map(Number) as [number, number, number, number];
@@ -175,35 +219,56 @@ describe('exports', () => {
     await expect.poll(() => panel.locator('.focus-section h3').textContent()).toBe('Layer 1, head 2');
     const head = Array.from({ length: n * n }, (_, index) => weightOf(0, 1, Math.floor(index / n), index % n));
 
-    const csv = fs.readFileSync(await exportAs('csv', 'attention-layer1-head2.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(await exportAs('csv', 'attention-layer1-head2.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv).toHaveLength(n + 1);
     const numbers = csv.slice(1).flatMap((line) => line.split(',').slice(-n).map(Number));
     expect(numbers).toEqual(head);
 
-    const json = JSON.parse(fs.readFileSync(await exportAs('json', 'attention-layer1-head2.json'), 'utf8')) as { labels: string[]; map: number[][]; layer: number; head: number };
+    const json = JSON.parse(fs.readFileSync(await exportAs('json', 'attention-layer1-head2.json'), 'utf8')) as {
+      labels: string[];
+      map: number[][];
+      layer: number;
+      head: number;
+    };
     expect(json.labels).toEqual(expected.tokens.map((token) => token.text));
     expect(json.map.flat()).toEqual(head);
     expect([json.layer, json.head]).toEqual([1, 2]);
 
     const png = fs.readFileSync(await exportAs('png', 'attention-layer1-head2.png'));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const canvasSize = await panel.locator('canvas.focus-canvas').first().evaluate((element) => [(element as HTMLCanvasElement).width, (element as HTMLCanvasElement).height]);
+    const canvasSize = await panel
+      .locator('canvas.focus-canvas')
+      .first()
+      .evaluate((element) => [(element as HTMLCanvasElement).width, (element as HTMLCanvasElement).height]);
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual(canvasSize);
 
     const svg = fs.readFileSync(await exportAs('svg', 'attention-layer1-head2.svg'), 'utf8');
     const parsed = await workbench.page.evaluate((text) => {
       const document = new DOMParser().parseFromString(text, 'image/svg+xml');
-      return { error: document.querySelector('parsererror') !== null, rects: document.querySelectorAll('rect').length, texts: document.querySelectorAll('text').length };
+      return {
+        error: document.querySelector('parsererror') !== null,
+        rects: document.querySelectorAll('rect').length,
+        texts: document.querySelectorAll('text').length,
+      };
     }, svg);
     expect(parsed).toEqual({ error: false, rects: n * n, texts: 2 * n });
   });
 
   it('exports the whole tensor behind the grid as JSON and CSV', async () => {
     await panel.locator('#back-to-grid').click();
-    const json = JSON.parse(fs.readFileSync(await exportAs('json', 'attention.json'), 'utf8')) as { attentions: number[][][][]; tokens: Array<{ text: string }> };
+    const json = JSON.parse(fs.readFileSync(await exportAs('json', 'attention.json'), 'utf8')) as {
+      attentions: number[][][][];
+      tokens: Array<{ text: string }>;
+    };
     expect(json.tokens.map((token) => token.text)).toEqual(expected.tokens.map((token) => token.text));
-    expect(json.attentions.flat(3)).toEqual(expected.attentions.flatMap((layer) => Array.from(layer)));
-    const csv = fs.readFileSync(await exportAs('csv', 'attention.csv'), 'utf8').trim().split('\n');
+    expect(json.attentions.flat(3)).toEqual(attentions.flatMap((layer) => Array.from(layer)));
+    const csv = fs
+      .readFileSync(await exportAs('csv', 'attention.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv).toHaveLength(1 + 2 * 4 * n * n);
     expect(Number(csv[1 + (1 * 4 + 3) * n * n + 2 * n + 7]!.split(',').pop())).toBe(weightOf(1, 3, 2, 7));
   });
@@ -220,16 +285,26 @@ describe('look and feel', () => {
     };
     await chooseTheme(lightNow ? 'Dark Modern' : 'Light Modern');
     await expect.poll(async () => (await data('canvas.grid-canvas')).background, { timeout: 15_000 }).not.toBe(before);
-    const pixel = await panel.locator('canvas.grid-canvas').evaluate((element) => Array.from((element as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data));
+    const pixel = await panel
+      .locator('canvas.grid-canvas')
+      .evaluate((element) => Array.from((element as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data));
     const channels = pixel.slice(0, 3);
-    expect(lightNow ? channels.every((channel) => channel < 80) : channels.every((channel) => channel > 200), `background pixel ${pixel}`).toBe(true);
+    expect(
+      lightNow ? channels.every((channel) => channel < 80) : channels.every((channel) => channel > 200),
+      `background pixel ${pixel.join(', ')}`,
+    ).toBe(true);
     await screenshot(workbench.page, lightNow ? 'dark-theme' : 'light-theme');
     const contrasting = (await data('canvas.grid-canvas')).background;
     await chooseTheme('Dark High Contrast');
     await expect.poll(async () => (await data('canvas.grid-canvas')).background, { timeout: 15_000 }).not.toBe(contrasting);
     expect(await panel.locator('body').evaluate((body) => body.classList.contains('vscode-high-contrast'))).toBe(true);
-    const black = await panel.locator('canvas.grid-canvas').evaluate((element) => Array.from((element as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data));
-    expect(black.slice(0, 3).every((channel) => channel < 16), `high-contrast background pixel ${black}`).toBe(true);
+    const black = await panel
+      .locator('canvas.grid-canvas')
+      .evaluate((element) => Array.from((element as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data));
+    expect(
+      black.slice(0, 3).every((channel) => channel < 16),
+      `high-contrast background pixel ${black.join(', ')}`,
+    ).toBe(true);
     await screenshot(workbench.page, 'high-contrast-theme');
     await chooseTheme(lightNow ? 'Light Modern' : 'Dark Modern');
     await expect.poll(async () => (await data('canvas.grid-canvas')).background, { timeout: 15_000 }).toBe(before);

@@ -22,8 +22,16 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
   fs.writeFileSync(path.join(folder, 'sample.txt'), 'I absolutely loved this movie, it was fantastic!\n');
   // What a hostile repository could ship: the model read from a folder of its choosing.
-  fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'attentionExplorer.localModelPath': path.join(folder, 'planted-model') }));
-  server = await startCodeServer({ stateDir, folder, workspaceTrust: true, machineSettings: { 'attentionExplorer.localModelPath': ensureTestModel('tiny') } });
+  fs.writeFileSync(
+    path.join(folder, '.vscode', 'settings.json'),
+    JSON.stringify({ 'attentionExplorer.localModelPath': path.join(folder, 'planted-model') }),
+  );
+  server = await startCodeServer({
+    stateDir,
+    folder,
+    workspaceTrust: true,
+    machineSettings: { 'attentionExplorer.localModelPath': ensureTestModel('tiny') },
+  });
   workbench = await openWorkbenchAt(server.url, folder);
 });
 
@@ -34,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('Restricted Mode', () => {
-  it('analyses with the machine\'s model, ignoring the workspace\'s model folder', async () => {
+  it("analyses with the machine's model, ignoring the workspace's model folder", async () => {
     const { page } = workbench;
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: 30_000 });
     await openFile(page, 'sample.txt');

@@ -19,13 +19,13 @@ export {
   type Workbench,
 } from '../../scripts/lib/workbench';
 
-export function openWorkbench(): Promise<Workbench> {
-  return openWorkbenchAt(inject('codeServerUrl'), inject('workspaceFolder'));
+export function openWorkbench(viewport?: { width: number; height: number }): Promise<Workbench> {
+  return openWorkbenchAt(inject('codeServerUrl'), inject('workspaceFolder'), viewport);
 }
 
 /** A workbench with the sample's first line analysed and the panel's grid drawn. */
-export async function openWorkbenchWithAnalysedSample(): Promise<Workbench> {
-  const workbench = await openWorkbench();
+export async function openWorkbenchWithAnalysedSample(viewport?: { width: number; height: number }): Promise<Workbench> {
+  const workbench = await openWorkbench(viewport);
   await openFile(workbench.page, 'sample.txt');
   await selectLine(workbench.page, 1);
   await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
@@ -47,9 +47,7 @@ export async function readTokenTable(panel: FrameLocator): Promise<string[][]> {
   await openTab(panel, 'tokens');
   const rows = panel.locator('table.tokens tbody tr');
   await rows.first().waitFor();
-  return rows.evaluateAll((elements) =>
-    elements.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent ?? '')),
-  );
+  return rows.evaluateAll((elements) => elements.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent ?? '')));
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AnalysisWorkerClient } from '../../src/model/analysisWorker';
 import { Analyzer } from '../../src/model/analyzer';
-import { AnalysisError } from '../../src/model/errors';
+import { AnalysisError } from '../../src/shared/errors';
 import type { ModelRequest } from '../../src/model/modelSource';
 import type { Worker } from 'node:worker_threads';
 import { repoRoot } from '../support/paths';
@@ -18,7 +18,12 @@ let client: AnalysisWorkerClient | undefined;
 let request: ModelRequest;
 
 beforeAll(() => {
-  request = { source: { kind: 'folder', folder: ensureTestModel('tiny') }, dtype: 'fp32', offline: true, storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-')) };
+  request = {
+    source: { kind: 'folder', folder: ensureTestModel('tiny') },
+    dtype: 'fp32',
+    offline: true,
+    storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-')),
+  };
 });
 
 afterEach(async () => {
@@ -31,25 +36,32 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     client = new AnalysisWorkerClient(workerPath, log);
     expect(client.isRunning).toBe(false);
     const text = 'This product is terrible, I want a refund.';
-    const result = await client.run({ kind: 'analyze', analysisId: 'a1', request, text });
+    const result = await client.request('analyze', { analysisId: 'a1', request, text });
     expect(client.isRunning).toBe(true);
     expect(result.tokens.map((token) => token.id)).toEqual([101, 2023, 4031, 2003, 6659, 1010, 1045, 2215, 1037, 25416, 8630, 1012, 102]);
     expect(result.tokens[4]).toMatchObject({ text: 'terrible', start: 16, end: 24 });
     expect('attentions' in result).toBe(false);
     expect(result.headMeans).toBeInstanceOf(Float32Array);
     expect(result.headMeans.length).toBe(2 * 13 * 13);
-    expect(result.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    expect(result.sentiment.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     // Every head the worker hands out is the model's, and the heads average to the head means.
-    const local = await new Analyzer().analyze(request, text);
+    const { attentions } = await new Analyzer().analyze(request, text);
     const sums = new Float64Array(13 * 13);
     for (let head = 0; head < 4; head += 1) {
-      const { map } = await client.run({ kind: 'headMap', analysisId: 'a1', layer: 1, head, options: { hideSpecial: false, mergeWords: false } });
-      expect(Array.from(map)).toEqual(Array.from(local.attentions[1]!.subarray(head * 169, (head + 1) * 169)));
+      const { map } = await client.request('headMap', {
+        analysisId: 'a1',
+        layer: 1,
+        head,
+        options: { hideSpecial: false, mergeWords: false },
+      });
+      expect(Array.from(map)).toEqual(Array.from(attentions[1]!.subarray(head * 169, (head + 1) * 169)));
       map.forEach((value: number, index: number) => (sums[index] = sums[index]! + value / 4));
     }
     sums.forEach((value, index) => expect(Math.abs(value - result.headMeans[169 + index]!)).toBeLessThan(1e-6));
-    await expect(client.run({ kind: 'headMap', analysisId: 'unknown', layer: 0, head: 0, options: { hideSpecial: false, mergeWords: false } })).rejects.toMatchObject({ code: 'attention-unavailable' });
-    const grid = await client.run({ kind: 'grid', analysisId: 'a1', size: 64, options: { hideSpecial: true, mergeWords: true } });
+    await expect(
+      client.request('headMap', { analysisId: 'unknown', layer: 0, head: 0, options: { hideSpecial: false, mergeWords: false } }),
+    ).rejects.toMatchObject({ code: 'attention-unavailable' });
+    const grid = await client.request('grid', { analysisId: 'a1', size: 64, options: { hideSpecial: true, mergeWords: true } });
     expect(grid.labels).toEqual(['this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'refund', '.']);
     expect(grid.thumbnails.length).toBe(2 * 4 * 10 * 10);
   });
@@ -57,49 +69,65 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
   it('cancels a job when its signal aborts, and the next job still runs', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     const abort = new AbortController();
-    const first = client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'first' }, abort.signal);
+    const first = client.request('analyze', { analysisId: 'a1', request, text: 'first' }, { signal: abort.signal });
     abort.abort();
     await expect(first).rejects.toMatchObject({ code: 'cancelled' });
-    const second = await client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'second' });
+    const second = await client.request('analyze', { analysisId: 'a2', request, text: 'second' });
     expect(second.tokens.map((token) => token.text)).toEqual(['[CLS]', 'second', '[SEP]']);
   });
 
   it('reports a bad model folder as an error with a code, and keeps serving', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
-    const error = await client.run({ kind: 'analyze', analysisId: 'a1', request: { ...request, source: { kind: 'folder', folder: '/nonexistent/model' } }, text: 'x' }).catch((e: unknown) => e);
+    const error = await client
+      .request('analyze', {
+        analysisId: 'a1',
+        request: { ...request, source: { kind: 'folder', folder: '/nonexistent/model' } },
+        text: 'x',
+      })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AnalysisError);
     expect(error).toMatchObject({ code: 'invalid-model', message: expect.stringContaining('/nonexistent/model is missing config.json') });
-    const result = await client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'ok' });
+    const result = await client.request('analyze', { analysisId: 'a2', request, text: 'ok' });
     expect(result.tokens).toHaveLength(3);
   });
 
   it('refuses work after dispose, and dispose ends the worker thread', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
-    await client.run({ kind: 'analyze', analysisId: 'a1', request, text: 'x' });
+    await client.request('analyze', { analysisId: 'a1', request, text: 'x' });
     const thread = (client as unknown as { worker: Worker }).worker;
     const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
-    const pending = client.run({ kind: 'analyze', analysisId: 'a2', request, text: 'pending at shutdown' }).catch((error: unknown) => error);
+    const pending = client.request('analyze', { analysisId: 'a2', request, text: 'pending at shutdown' }).catch((error: unknown) => error);
     await client.dispose();
     expect(await pending).toMatchObject({ code: 'cancelled' });
     await exited;
     expect(client.isRunning).toBe(false);
-    await expect(client.run({ kind: 'analyze', analysisId: 'a3', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
-    recordCase({ layer: 'unit', area: 'Load', case: 'shutdown (deactivate) with an analysis in flight', outcome: 'the pending request fails as cancelled, the worker thread exits, later requests are refused' });
+    await expect(client.request('analyze', { analysisId: 'a3', request, text: 'x' })).rejects.toMatchObject({ code: 'cancelled' });
+    recordCase({
+      layer: 'unit',
+      area: 'Load',
+      case: 'shutdown (deactivate) with an analysis in flight',
+      outcome: 'the pending request fails as cancelled, the worker thread exits, later requests are refused',
+    });
   });
 
   it('a worker that crashes mid-job fails that job cleanly and is restarted for the next one', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
-    await client.run({ kind: 'analyze', analysisId: 'warm', request, text: 'warm up' });
+    await client.request('analyze', { analysisId: 'warm', request, text: 'warm up' });
     expect(client.starts).toBe(1);
-    const job = client.run({ kind: 'analyze', analysisId: 'doomed', request, text: 'the worker dies during this one' });
+    const job = client.request('analyze', { analysisId: 'doomed', request, text: 'the worker dies during this one' });
     // What a native crash looks like from the host: the thread exits without answering.
     void (client as unknown as { worker: Worker }).worker.terminate();
     const error = await job.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AnalysisError);
     expect(error).toMatchObject({ code: 'worker-crashed', message: expect.stringContaining('will restart on the next request') });
-    const next = await client.run({ kind: 'analyze', analysisId: 'after', request, text: 'after the crash' });
+    const next = await client.request('analyze', { analysisId: 'after', request, text: 'after the crash' });
     expect(next.tokens.map((token) => token.text)).toEqual(['[CLS]', 'after', 'the', 'crash', '[SEP]']);
     expect(client.starts).toBe(2);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'the analysis worker thread dies mid-analysis', outcome: `the request fails with “${(error as Error).message}”; the next request starts a new worker and succeeds` });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'the analysis worker thread dies mid-analysis',
+      outcome: `the request fails with “${(error as Error).message}”; the next request starts a new worker and succeeds`,
+    });
   });
 });

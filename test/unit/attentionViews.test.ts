@@ -7,7 +7,17 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupWordPieces, mergeToWords, Rollout, softmaxRows } from '../../src/engine';
 import { Analyzer } from '../../src/model/analyzer';
-import { aggregateView, displayAxis, FLOW_TOKEN_LIMIT, gridView, headSummaries, headView, layerView, maxPool, type CachedAnalysis } from '../../src/model/attentionViews';
+import {
+  aggregateOf,
+  displayAxis,
+  FLOW_TOKEN_LIMIT,
+  gridOf,
+  headMapOf,
+  headSummaries,
+  layerMapsOf,
+  maxPool,
+  type HeldAttention,
+} from '../../src/model/attentionViews';
 import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
 import { exportTensor } from '../../src/model/tensorExport';
 import { ensureTestModel } from '../support/testModels';
@@ -16,33 +26,47 @@ const TEXT = 'I absolutely loved this refund, it was fantastic!';
 const plain = { hideSpecial: false, mergeWords: false };
 let analyzer: Analyzer;
 let request: ModelRequest;
-let analysis: CachedAnalysis;
+let analysis: HeldAttention;
 let headMeans: Float32Array;
 
-async function analyse(text: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<{ cached: CachedAnalysis; headMeans: Float32Array }> {
+async function analyse(text: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<{ cached: HeldAttention; headMeans: Float32Array }> {
   const req = { ...request, dtype };
-  const result = await analyzer.analyze(req, text);
-  return { cached: { layers: result.attentions, heads: result.model.heads, n: result.tokens.length, tokens: result.tokens, modelKey: modelRequestKey(req) }, headMeans: result.headMeans };
+  const { result, attentions } = await analyzer.analyze(req, text);
+  return {
+    cached: {
+      layers: attentions,
+      heads: result.model.heads,
+      n: result.tokens.length,
+      tokens: result.tokens,
+      modelKey: modelRequestKey(req),
+    },
+    headMeans: result.headMeans,
+  };
 }
 
 beforeAll(async () => {
   analyzer = new Analyzer();
-  request = { source: { kind: 'folder', folder: ensureTestModel('tiny') }, dtype: 'fp32', offline: true, storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-views-')) };
+  request = {
+    source: { kind: 'folder', folder: ensureTestModel('tiny') },
+    dtype: 'fp32',
+    offline: true,
+    storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-views-')),
+  };
   ({ cached: analysis, headMeans } = await analyse(TEXT));
 });
 
 describe('display options', () => {
   it('shows the raw head unchanged, hides special tokens, and merges word pieces as the engine does', () => {
     const n = analysis.n;
-    const raw = headView(analysis, 1, 2, plain);
+    const raw = headMapOf(analysis, 1, 2, plain);
     expect(Array.from(raw.map)).toEqual(Array.from(analysis.layers[1]!.subarray(2 * n * n, 3 * n * n)));
     expect(raw.labels).toEqual(analysis.tokens.map((token) => token.text));
 
-    const hidden = headView(analysis, 1, 2, { hideSpecial: true, mergeWords: false });
+    const hidden = headMapOf(analysis, 1, 2, { hideSpecial: true, mergeWords: false });
     expect(hidden.labels).toEqual(raw.labels.slice(1, -1));
     expect(hidden.map[0]).toBe(raw.map[1 * n + 1]);
 
-    const merged = headView(analysis, 1, 2, { hideSpecial: false, mergeWords: true });
+    const merged = headMapOf(analysis, 1, 2, { hideSpecial: false, mergeWords: true });
     expect(merged.labels).toContain('refund');
     const groups = groupWordPieces(analysis.tokens);
     const expected = mergeToWords({ rows: n, cols: n, data: Float64Array.from(raw.map) }, groups).data;
@@ -51,12 +75,23 @@ describe('display options', () => {
     for (let row = 0; row < m; row += 1) {
       expect(merged.map.subarray(row * m, (row + 1) * m).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
-    expect(displayAxis(analysis.tokens, { hideSpecial: true, mergeWords: true }).labels).toEqual(['i', 'absolutely', 'loved', 'this', 'refund', ',', 'it', 'was', 'fantastic', '!']);
+    expect(displayAxis(analysis.tokens, { hideSpecial: true, mergeWords: true }).labels).toEqual([
+      'i',
+      'absolutely',
+      'loved',
+      'this',
+      'refund',
+      ',',
+      'it',
+      'was',
+      'fantastic',
+      '!',
+    ]);
   });
 
   it('gives the head view every head of a layer', () => {
     const n = analysis.n;
-    const layer = layerView(analysis, 0, plain);
+    const layer = layerMapsOf(analysis, 0, plain);
     expect(Array.from(layer.maps)).toEqual(Array.from(analysis.layers[0]!));
     expect(layer.maps.length).toBe(analysis.heads * n * n);
   });
@@ -65,7 +100,7 @@ describe('display options', () => {
 describe('grid thumbnails', () => {
   it('are the full maps when they fit, and the maximum of each block when downsampled', () => {
     const n = analysis.n;
-    const full = gridView(analysis, 64, plain);
+    const full = gridOf(analysis, 64, plain);
     expect(full.size).toBe(n);
     expect(Array.from(full.thumbnails.subarray(0, n * n))).toEqual(Array.from(analysis.layers[0]!.subarray(0, n * n)));
     const map = Float32Array.from({ length: 100 }, (_, index) => (index === 37 ? 0.9 : 0.01));
@@ -79,22 +114,36 @@ describe('grid thumbnails', () => {
     // Special tokens in the middle too, so the kept rows are not one contiguous range.
     const n = 13;
     const special = new Set([0, 6, 12]);
-    const tokens = Array.from({ length: n }, (_, index) => ({ id: index, text: special.has(index) ? '[SEP]' : `t${index}`, start: index, end: index + 1, special: special.has(index) }));
+    const tokens = Array.from({ length: n }, (_, index) => ({
+      id: index,
+      text: special.has(index) ? '[SEP]' : `t${index}`,
+      start: index,
+      end: index + 1,
+      special: special.has(index),
+    }));
     let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    const synthetic: CachedAnalysis = { tokens, heads: 2, n, modelKey: 'synthetic', layers: [Float32Array.from({ length: 2 * n * n }, random)] };
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const synthetic: HeldAttention = {
+      tokens,
+      heads: 2,
+      n,
+      modelKey: 'synthetic',
+      layers: [Float32Array.from({ length: 2 * n * n }, random)],
+    };
     for (const hideSpecial of [false, true]) {
       const kept = Array.from({ length: n }, (_, index) => index).filter((index) => !(hideSpecial && special.has(index)));
       const m = kept.length;
       const size = 4;
-      const grid = gridView(synthetic, size, { hideSpecial, mergeWords: false });
+      const grid = gridOf(synthetic, size, { hideSpecial, mergeWords: false });
       expect(grid.size).toBe(size);
       for (let head = 0; head < 2; head += 1) {
         const expected = new Array<number>(size * size).fill(0);
-        kept.forEach((row, i) => kept.forEach((col, j) => {
-          const block = Math.floor((i * size) / m) * size + Math.floor((j * size) / m);
-          expected[block] = Math.max(expected[block]!, synthetic.layers[0]![head * n * n + row * n + col]!);
-        }));
+        kept.forEach((row, i) =>
+          kept.forEach((col, j) => {
+            const block = Math.floor((i * size) / m) * size + Math.floor((j * size) / m);
+            expected[block] = Math.max(expected[block]!, synthetic.layers[0]![head * n * n + row * n + col]!);
+          }),
+        );
         expect(Array.from(grid.thumbnails.subarray(head * size * size, (head + 1) * size * size))).toEqual(expected.map(Math.fround));
       }
     }
@@ -105,8 +154,8 @@ describe('aggregates', () => {
   it('the mean over heads equals the head means the graph computes; the max is at least the mean', () => {
     const n = analysis.n;
     for (let layer = 0; layer < 2; layer += 1) {
-      const mean = aggregateView(analysis, 'mean', layer, plain).map;
-      const max = aggregateView(analysis, 'max', layer, plain).map;
+      const mean = aggregateOf(analysis, 'mean', layer, plain).map;
+      const max = aggregateOf(analysis, 'max', layer, plain).map;
       mean.forEach((value, index) => {
         expect(Math.abs(value - headMeans[layer * n * n + index]!)).toBeLessThan(1e-6);
         expect(max[index]!).toBeGreaterThanOrEqual(value - 1e-7);
@@ -114,17 +163,17 @@ describe('aggregates', () => {
     }
   });
 
-  it('rollout up to a layer equals the engine\'s rollout row by row; flow rows sum to 1', () => {
+  it("rollout up to a layer equals the engine's rollout row by row; flow rows sum to 1", () => {
     const n = analysis.n;
     const size = analysis.heads * n * n;
     const data = new Float32Array(2 * size);
     analysis.layers.forEach((layer, index) => data.set(layer, index * size));
     const rollout = Rollout.of({ layers: 2, heads: analysis.heads, n, data });
-    const view = aggregateView(analysis, 'rollout', 1, plain).map;
+    const view = aggregateOf(analysis, 'rollout', 1, plain).map;
     for (let row = 0; row < n; row += 1) {
       rollout.row(row).forEach((value, col) => expect(view[row * n + col]).toBeCloseTo(value, 6));
     }
-    const flow = aggregateView(analysis, 'flow', 1, plain).map;
+    const flow = aggregateOf(analysis, 'flow', 1, plain).map;
     for (let row = 0; row < n; row += 1) {
       expect(flow.subarray(row * n, (row + 1) * n).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
@@ -132,7 +181,7 @@ describe('aggregates', () => {
 
   it('refuses flow above its token limit, pointing to rollout', async () => {
     const { cached } = await analyse('word '.repeat(FLOW_TOKEN_LIMIT));
-    expect(() => aggregateView(cached, 'flow', 0, plain)).toThrow(/offered up to 40 tokens.*Rollout/);
+    expect(() => aggregateOf(cached, 'flow', 0, plain)).toThrow(/offered up to 40 tokens.*Rollout/);
   });
 
   it('per-head statistics cover every head, with entropies between 0 and ln n', () => {
@@ -147,11 +196,20 @@ describe('aggregates', () => {
 });
 
 describe('neuron view', () => {
-  it.each(['fp32', 'q8'] as const)('%s: q·k / √d, softmaxed, is the model\'s own attention row', async (dtype) => {
+  it.each(['fp32', 'q8'] as const)("%s: q·k / √d, softmaxed, is the model's own attention row", async (dtype) => {
     const { cached } = await analyse(TEXT, dtype);
     const n = cached.n;
-    for (const [layer, head, query] of [[0, 0, 3], [1, 3, n - 1]] as const) {
-      const neuron = await analyzer.neuron(cached.modelKey, cached.tokens.map((token) => token.id), layer, head, query);
+    for (const [layer, head, query] of [
+      [0, 0, 3],
+      [1, 3, n - 1],
+    ] as const) {
+      const neuron = await analyzer.neuron(
+        cached.modelKey,
+        cached.tokens.map((token) => token.id),
+        layer,
+        head,
+        query,
+      );
       const d = neuron.query.length;
       expect(neuron.scale).toBeCloseTo(1 / Math.sqrt(d), 12);
       const scores = Float64Array.from({ length: n }, (_, key) => {

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackHub } from '../../scripts/lib/loopbackHub';
-import { ReferenceDistilBert } from '../../src/reference/distilbert';
+import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { repoRoot } from '../support/paths';
 import { ensureTestModel } from '../support/testModels';
 
@@ -23,7 +23,10 @@ interface CliJson {
 }
 
 /** Runs the CLI as a separate process; asynchronously, because the loopback hub answers from this process. */
-function analyze(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function analyze(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'scripts', 'analyze.ts'), ...args], {
       cwd: repoRoot,
@@ -60,12 +63,23 @@ describe('npm run analyze', () => {
     expect(json.tokens.map((token) => token.id)).toEqual([101, 2023, 4031, 2003, 6659, 1010, 1045, 2215, 1037, 25416, 8630, 1012, 102]);
     expect(json.tokens[4]).toEqual({ id: 6659, text: 'terrible', start: 16, end: 24, special: false });
     const n = json.tokens.length;
-    expect([json.attentions.length, json.attentions[0]!.length, json.attentions[0]![0]!.length, json.attentions[0]![0]![0]!.length]).toEqual([2, 4, n, n]);
+    expect([
+      json.attentions.length,
+      json.attentions[0]!.length,
+      json.attentions[0]![0]!.length,
+      json.attentions[0]![0]![0]!.length,
+    ]).toEqual([2, 4, n, n]);
     // The numbers are the model's: the independent forward pass agrees.
-    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8'));
-    const reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config).forward(json.tokens.map((token) => token.id));
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as DistilBertConfig;
+    const reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config).forward(
+      json.tokens.map((token) => token.id),
+    );
     json.logits.forEach((logit, index) => expect(Math.abs(logit - reference.logits[index]!)).toBeLessThan(1e-4));
-    json.attentions.flat(2).forEach((row, index) => row.forEach((weight, col) => expect(Math.abs(weight - reference.attentions[index * n + col]!)).toBeLessThan(1e-4)));
+    json.attentions
+      .flat(2)
+      .forEach((row, index) =>
+        row.forEach((weight, col) => expect(Math.abs(weight - reference.attentions[index * n + col]!)).toBeLessThan(1e-4)),
+      );
     expect(json.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     expect(json.timings.totalMs).toBeGreaterThan(0);
   });
@@ -74,8 +88,11 @@ describe('npm run analyze', () => {
     const text = 'A tedious, overlong film.';
     const { status, stdout, stderr } = await analyze(['--model', folder, '--text', text, '--json', '--explain']);
     expect(status, stderr).toBe(0);
-    const json = JSON.parse(stdout) as CliJson & { headImportance: { deltas: number[][]; normalised: number[][] }; occlusion: Array<{ index: number; delta: number }> };
-    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8'));
+    const json = JSON.parse(stdout) as CliJson & {
+      headImportance: { deltas: number[][]; normalised: number[][] };
+      occlusion: Array<{ index: number; delta: number }>;
+    };
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as DistilBertConfig;
     const reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config);
     const ids = json.tokens.map((token) => token.id);
     const probabilities = (logits: ArrayLike<number>) => {
@@ -110,20 +127,33 @@ describe('npm run analyze', () => {
 
   it('downloads a hub model once (from --hub) and then reuses it', async () => {
     const tools = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-cli-'));
-    const first = await analyze(['--model', 'attention-explorer/tiny-distilbert', '--hub', hub.url, '--text', 'fine', '--json'], { env: { ATTN_TOOLS_DIR: tools } });
+    const first = await analyze(['--model', 'attention-explorer/tiny-distilbert', '--hub', hub.url, '--text', 'fine', '--json'], {
+      env: { ATTN_TOOLS_DIR: tools },
+    });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/downloading: \d+\.\d of \d+\.\d MB/);
     expect((JSON.parse(first.stdout) as CliJson).model).toBe('attention-explorer/tiny-distilbert');
-    const second = await analyze(['--model', 'attention-explorer/tiny-distilbert', '--hub', hub.url, '--text', 'fine', '--offline'], { env: { ATTN_TOOLS_DIR: tools } });
+    const second = await analyze(['--model', 'attention-explorer/tiny-distilbert', '--hub', hub.url, '--text', 'fine', '--offline'], {
+      env: { ATTN_TOOLS_DIR: tools },
+    });
     expect(second.status, second.stderr).toBe(0);
     expect(second.stderr).not.toContain('downloading');
   });
 
   it('fails with exit code 1 and a one-line reason, never a stack trace', async () => {
-    for (const args of [['--model', '/no/such/folder', '--text', 'x'], ['--text', 'x'], ['--model', folder, '--dtype', 'fp16', '--text', 'x']]) {
+    for (const args of [
+      ['--model', '/no/such/folder', '--text', 'x'],
+      ['--text', 'x'],
+      ['--model', folder, '--dtype', 'fp16', '--text', 'x'],
+    ]) {
       const { status, stderr } = await analyze(args);
       expect(status).toBe(1);
-      expect(stderr.trim().split('\n').filter((line) => line.startsWith('analyze:'))).toHaveLength(1);
+      expect(
+        stderr
+          .trim()
+          .split('\n')
+          .filter((line) => line.startsWith('analyze:')),
+      ).toHaveLength(1);
       expect(stderr).not.toMatch(/\n\s+at /);
     }
   });

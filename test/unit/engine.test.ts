@@ -42,10 +42,14 @@ const randomMatrix = (rows: number, cols: number, kind: 'float64' | 'float32' = 
 
 function randomParams(d: number) {
   return {
-    wq: randomMatrix(d, d), bq: Array.from(random.randn(d)),
-    wk: randomMatrix(d, d), bk: Array.from(random.randn(d)),
-    wv: randomMatrix(d, d), bv: Array.from(random.randn(d)),
-    wo: randomMatrix(d, d), bo: Array.from(random.randn(d)),
+    wq: randomMatrix(d, d),
+    bq: Array.from(random.randn(d)),
+    wk: randomMatrix(d, d),
+    bk: Array.from(random.randn(d)),
+    wv: randomMatrix(d, d),
+    bv: Array.from(random.randn(d)),
+    wo: randomMatrix(d, d),
+    bo: Array.from(random.randn(d)),
   };
 }
 
@@ -120,7 +124,11 @@ describe('multi-head attention', () => {
   it('is permutation-equivariant without positions, and not with them', () => {
     const x = randomMatrix(5, d);
     const permutation = [3, 0, 4, 1, 2];
-    const permute = (m: Matrix) => ({ rows: m.rows, cols: m.cols, data: Float64Array.from(permutation.flatMap((row) => Array.from(m.data.subarray(row * m.cols, (row + 1) * m.cols)))) });
+    const permute = (m: Matrix) => ({
+      rows: m.rows,
+      cols: m.cols,
+      data: Float64Array.from(permutation.flatMap((row) => Array.from(m.data.subarray(row * m.cols, (row + 1) * m.cols)))),
+    });
     const original = multiHeadAttention(x, params, { heads: 2 }).output;
     const permuted = multiHeadAttention(permute(x), params, { heads: 2 }).output;
     permute(original).data.forEach((value, index) => expect(permuted.data[index]).toBeCloseTo(value, 10));
@@ -145,7 +153,9 @@ describe('multi-head attention', () => {
   it('float32 agrees with float64 to float32 precision', () => {
     const x64 = randomMatrix(6, d);
     const x32 = { ...x64, data: Float32Array.from(x64.data) };
-    const params32 = Object.fromEntries(Object.entries(params).map(([key, value]) => [key, 'data' in value ? { ...value, data: Float32Array.from(value.data) } : value])) as typeof params;
+    const params32 = Object.fromEntries(
+      Object.entries(params).map(([key, value]) => [key, 'data' in value ? { ...value, data: Float32Array.from(value.data) } : value]),
+    ) as typeof params;
     const a = multiHeadAttention(x64, params, { heads: 4, keyMask: [1, 1, 1, 1, 1, 0] }).output.data;
     const b = multiHeadAttention(x32, params32, { heads: 4, keyMask: [1, 1, 1, 1, 1, 0] }).output.data;
     expect(b).toBeInstanceOf(Float32Array);
@@ -165,7 +175,15 @@ describe('trace', () => {
     const ids = trace.steps.map((step) => step.id);
     expect(ids.slice(0, 6)).toEqual(['x', 'pe', 'x+pe', 'q', 'k', 'v']);
     expect(ids).toContain('mask');
-    expect(ids.filter((id) => id.startsWith('head1.'))).toEqual(['head1.q', 'head1.k', 'head1.v', 'head1.scores', 'head1.scaled', 'head1.weights', 'head1.output']);
+    expect(ids.filter((id) => id.startsWith('head1.'))).toEqual([
+      'head1.q',
+      'head1.k',
+      'head1.v',
+      'head1.scores',
+      'head1.scaled',
+      'head1.weights',
+      'head1.output',
+    ]);
     expect(ids.slice(-2)).toEqual(['concat', 'output']);
     const direct = multiHeadAttention(add(x, sinusoidalPositionalEncoding(3, 8)), params, { heads: 2, keyMask: [1, 1, 0] });
     expect(trace.steps.find((step) => step.id === 'output')?.matrix.values).toEqual(Array.from(direct.output.data));
@@ -260,7 +278,11 @@ describe('statistics', () => {
   });
 
   it('ranks the top k, largest first, with exclusions', () => {
-    expect(topK([0.1, 0.5, 0.2, 0.5], 3)).toEqual([{ index: 1, weight: 0.5 }, { index: 3, weight: 0.5 }, { index: 2, weight: 0.2 }]);
+    expect(topK([0.1, 0.5, 0.2, 0.5], 3)).toEqual([
+      { index: 1, weight: 0.5 },
+      { index: 3, weight: 0.5 },
+      { index: 2, weight: 0.2 },
+    ]);
     expect(topK([0.1, 0.5, 0.2], 2, (index) => index === 1).map((entry) => entry.index)).toEqual([2, 0]);
   });
 });

@@ -11,7 +11,16 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { normaliseHeadImportance } from '../../src/engine';
 import { AttentionSession } from '../../src/model/attentionSession';
 import { probabilitiesOf } from '../../src/model/classification';
-import { ablate, headImportance, maskOnly, maskWithout, occludedIds, occlusion, occlusionUnits, singleHeadAblationLogits } from '../../src/model/explanations';
+import {
+  ablate,
+  headImportance,
+  maskOnly,
+  maskWithout,
+  occludedIds,
+  occlusion,
+  occlusionUnits,
+  singleHeadAblationLogits,
+} from '../../src/model/explanations';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
 import { LayerChain } from '../../src/model/layerChain';
 import type { ModelDtype } from '../../src/model/modelSource';
@@ -48,7 +57,14 @@ beforeAll(async () => {
   for (const dtype of ['fp32', 'q8'] as const) {
     const instrumented = instrumentedModelFor(onnxFile(dtype), shape, storageDir, { headMask: true });
     sessions.set(dtype, await AttentionSession.load(instrumented.path, shape));
-    chains.set(dtype, await LayerChain.load(instrumented.path, { ...shape, dim: config.dim, hidden: config.hidden_dim, quantized: instrumented.quantized }, { firstTokenOnlyInLastLayer: dtype === 'fp32' }));
+    chains.set(
+      dtype,
+      await LayerChain.load(
+        instrumented.path,
+        { ...shape, dim: config.dim, hidden: config.hidden_dim, quantized: instrumented.quantized },
+        { firstTokenOnlyInLastLayer: dtype === 'fp32' },
+      ),
+    );
   }
 });
 
@@ -59,17 +75,28 @@ afterAll(async () => {
 const idsOf = (text: string) => tokenizer.tokenize(text).tokens.map((token) => token.id);
 
 describe('the per-layer chain', () => {
-  it('cuts the graph into one segment per layer, each with only its own layer\'s weights', () => {
+  it("cuts the graph into one segment per layer, each with only its own layer's weights", () => {
     const instrumented = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: config.n_layers, heads: config.n_heads });
     const segments = splitIntoLayerSegments(instrumented.bytes, config.n_layers, { firstTokenOnlyInLastLayer: true });
     // The last layer computes its query and feed-forward for [CLS] only.
-    expect(decodeModel(segments[1]!.bytes).graph!.node!.filter((node) => node.opType === 'Slice').map((node) => node.input![0])).toContain('hidden.1');
-    expect(decodeModel(splitIntoLayerSegments(instrumented.bytes, config.n_layers)[1]!.bytes).graph!.node!.some((node) => node.name === 'attention_explorer/first_token')).toBe(false);
+    expect(
+      decodeModel(segments[1]!.bytes)
+        .graph!.node!.filter((node) => node.opType === 'Slice')
+        .map((node) => node.input![0]),
+    ).toContain('hidden.1');
+    expect(
+      decodeModel(splitIntoLayerSegments(instrumented.bytes, config.n_layers)[1]!.bytes).graph!.node!.some(
+        (node) => node.name === 'attention_explorer/first_token',
+      ),
+    ).toBe(false);
     expect(segments.map((segment) => [segment.input, segment.output])).toEqual([
       [undefined, 'hidden.1'],
       ['hidden.1', 'logits'],
     ]);
-    const weightsOf = (bytes: Uint8Array) => (decodeModel(bytes).graph!.initializer ?? []).map((initializer) => initializer.name ?? '').filter((name) => name.startsWith('distilbert.transformer.layer.'));
+    const weightsOf = (bytes: Uint8Array) =>
+      (decodeModel(bytes).graph!.initializer ?? [])
+        .map((initializer) => initializer.name ?? '')
+        .filter((name) => name.startsWith('distilbert.transformer.layer.'));
     expect(new Set(weightsOf(segments[0]!.bytes).map((name) => name.split('.')[3]))).toEqual(new Set(['0']));
     expect(new Set(weightsOf(segments[1]!.bytes).map((name) => name.split('.')[3]))).toEqual(new Set(['1']));
     // The embeddings live in segment 0 only, the classifier in the last one only.
@@ -99,7 +126,9 @@ describe('the per-layer chain', () => {
       };
       const stockLogits = (await stock.run(feeds)).logits!.data as Float32Array;
       await stock.release();
-      const monolithic = await sessions.get(dtype)!.run({ inputIds: [ids], headMask: new Float32Array(config.n_layers * config.n_heads).fill(1) });
+      const monolithic = await sessions
+        .get(dtype)!
+        .run({ inputIds: [ids], headMask: new Float32Array(config.n_layers * config.n_heads).fill(1) });
       expect(Array.from(monolithic.logits)).toEqual(Array.from(stockLogits));
       const chained = await chains.get(dtype)!.logits([{ ids }]);
       if (dtype === 'q8') {
@@ -108,7 +137,16 @@ describe('the per-layer chain', () => {
       } else {
         // fp32 trims the last layer to [CLS]: products over fewer rows may round differently, in the last bits.
         expect(maxAbsDiff(chained, stockLogits)).toBeLessThanOrEqual(1e-5);
-        const untrimmed = await LayerChain.load(instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-')), { headMask: true }).path, { layers: config.n_layers, heads: config.n_heads, dim: config.dim, hidden: config.hidden_dim }, { firstTokenOnlyInLastLayer: false });
+        const untrimmed = await LayerChain.load(
+          instrumentedModelFor(
+            onnxFile(dtype),
+            { layers: config.n_layers, heads: config.n_heads },
+            fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-')),
+            { headMask: true },
+          ).path,
+          { layers: config.n_layers, heads: config.n_heads, dim: config.dim, hidden: config.hidden_dim },
+          { firstTokenOnlyInLastLayer: false },
+        );
         expect(Array.from(await untrimmed.logits([{ ids }]))).toEqual(Array.from(stockLogits));
         await untrimmed.release();
       }
@@ -117,7 +155,7 @@ describe('the per-layer chain', () => {
 });
 
 describe('head ablation', () => {
-  it('fp32: each single-head ablation\'s logits equal the TypeScript reference forward with that head zeroed (≤ 1e-4)', async () => {
+  it("fp32: each single-head ablation's logits equal the TypeScript reference forward with that head zeroed (≤ 1e-4)", async () => {
     const ids = idsOf(TEXT);
     const { layers, heads } = { layers: config.n_layers, heads: config.n_heads };
     const { original, ablated } = await singleHeadAblationLogits(chains.get('fp32')!, ids);
@@ -174,7 +212,10 @@ describe('head ablation', () => {
   it('ablates a set of heads, or all but a set, as the reference does', async () => {
     const ids = idsOf(TEXT);
     const { n_layers: layers, n_heads: heads } = config;
-    const chosen = [{ layer: 0, head: 1 }, { layer: 1, head: 3 }];
+    const chosen = [
+      { layer: 0, head: 1 },
+      { layer: 1, head: 3 },
+    ];
     for (const mask of [maskWithout(layers, heads, chosen), maskOnly(layers, heads, chosen)]) {
       const result = await ablate(chains.get('fp32')!, ids, mask, toProbabilities);
       const expected = toProbabilities(reference.forward(ids, undefined, mask).logits);
@@ -187,16 +228,40 @@ describe('head ablation', () => {
 describe('Michel et al. normalisation', () => {
   it('divides each layer by its L2 norm, then scales all to [0, 1]', () => {
     // Layer 0 norm 5 → [0.6, 0.8]; layer 1 norm 2 → [1, 0, 0, 0] shape-wise [1, 0]… min 0, max 1.
-    expect(normaliseHeadImportance([[3, 4], [0, 2]])).toEqual([[0.6, 0.8], [0, 1]]);
-    expect(normaliseHeadImportance([[0, 0], [0, 0]])).toEqual([[0, 0], [0, 0]]);
-    const negative = normaliseHeadImportance([[-3, 4], [1, 0]]);
+    expect(
+      normaliseHeadImportance([
+        [3, 4],
+        [0, 2],
+      ]),
+    ).toEqual([
+      [0.6, 0.8],
+      [0, 1],
+    ]);
+    expect(
+      normaliseHeadImportance([
+        [0, 0],
+        [0, 0],
+      ]),
+    ).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    const negative = normaliseHeadImportance([
+      [-3, 4],
+      [1, 0],
+    ]);
     expect(negative[0]![0]).toBe(0);
     expect(negative[1]![0]).toBe(1);
   });
 });
 
 describe('occlusion', () => {
-  for (const [mode, unit] of [['mask', 'token'], ['remove', 'token'], ['mask', 'word'], ['remove', 'word']] as const) {
+  for (const [mode, unit] of [
+    ['mask', 'token'],
+    ['remove', 'token'],
+    ['mask', 'word'],
+    ['remove', 'word'],
+  ] as const) {
     it(`${mode} × ${unit}: batched results equal separate single runs of the monolithic graph`, async () => {
       const tokens = tokenizer.tokenize('Unbelievably tedious, yet strangely charming.').tokens;
       const maskId = tokenizer.maskTokenId!;
@@ -209,14 +274,16 @@ describe('occlusion', () => {
       const ids = tokens.map((token) => token.id);
       const base = toProbabilities((await sessions.get('fp32')!.run({ inputIds: [ids] })).logits);
       for (const entry of result.units) {
-        const single = toProbabilities((await sessions.get('fp32')!.run({ inputIds: [occludedIds(ids, entry.indices, mode, maskId)] })).logits);
+        const single = toProbabilities(
+          (await sessions.get('fp32')!.run({ inputIds: [occludedIds(ids, entry.indices, mode, maskId)] })).logits,
+        );
         expect(maxAbsDiff(entry.probabilities, single)).toBeLessThanOrEqual(1e-6);
         expect(Math.abs(entry.delta - (single[result.label]! - base[result.label]!))).toBeLessThanOrEqual(1e-6);
       }
     });
   }
 
-  it('masks with [MASK] or removes the unit\'s tokens, keeping the special tokens', () => {
+  it("masks with [MASK] or removes the unit's tokens, keeping the special tokens", () => {
     expect(occludedIds([101, 7, 8, 9, 102], [2, 3], 'mask', 103)).toEqual([101, 7, 103, 103, 102]);
     expect(occludedIds([101, 7, 8, 9, 102], [2, 3], 'remove', 103)).toEqual([101, 7, 102]);
   });
@@ -225,18 +292,45 @@ describe('occlusion', () => {
 describe('aligning two token sequences, and the head report', () => {
   it('pairs equal tokens in order, as many as possible', async () => {
     const { alignSequences } = await import('../../src/engine');
-    expect(alignSequences(['[CLS]', 'i', 'loved', 'it', '[SEP]'], ['[CLS]', 'i', 'hated', 'it', '!', '[SEP]'])).toEqual([[0, 0], [1, 1], [3, 3], [4, 5]]);
+    expect(alignSequences(['[CLS]', 'i', 'loved', 'it', '[SEP]'], ['[CLS]', 'i', 'hated', 'it', '!', '[SEP]'])).toEqual([
+      [0, 0],
+      [1, 1],
+      [3, 3],
+      [4, 5],
+    ]);
     expect(alignSequences([], ['a'])).toEqual([]);
-    expect(alignSequences(['a', 'b', 'a'], ['a', 'a'])).toEqual([[0, 0], [2, 1]]);
+    expect(alignSequences(['a', 'b', 'a'], ['a', 'a'])).toEqual([
+      [0, 0],
+      [2, 1],
+    ]);
   });
 
   it('names heads above the threshold for each pattern, strongest first; broad heads by entropy against ln n', async () => {
     const { headReport } = await import('../../src/engine');
-    const stat = (layer: number, head: number, values: Partial<Record<'toCls' | 'toSep' | 'toPunctuation' | 'toPrevious' | 'toNext' | 'meanEntropy', number>>) => ({
-      layer, head, toCls: 0, toSep: 0, toPunctuation: 0, toPrevious: 0, toNext: 0, meanEntropy: 0, mostAttended: { index: 0, share: 0 }, ...values,
+    const stat = (
+      layer: number,
+      head: number,
+      values: Partial<Record<'toCls' | 'toSep' | 'toPunctuation' | 'toPrevious' | 'toNext' | 'meanEntropy', number>>,
+    ) => ({
+      layer,
+      head,
+      toCls: 0,
+      toSep: 0,
+      toPunctuation: 0,
+      toPrevious: 0,
+      toNext: 0,
+      meanEntropy: 0,
+      mostAttended: { index: 0, share: 0 },
+      ...values,
     });
-    const report = headReport([stat(0, 0, { toPrevious: 0.6 }), stat(0, 1, { toPrevious: 0.9, toSep: 0.5 }), stat(1, 0, { meanEntropy: Math.log(10) * 0.85 })], 10);
-    expect(report.toPrevious.map((entry) => [entry.layer, entry.head])).toEqual([[0, 1], [0, 0]]);
+    const report = headReport(
+      [stat(0, 0, { toPrevious: 0.6 }), stat(0, 1, { toPrevious: 0.9, toSep: 0.5 }), stat(1, 0, { meanEntropy: Math.log(10) * 0.85 })],
+      10,
+    );
+    expect(report.toPrevious.map((entry) => [entry.layer, entry.head])).toEqual([
+      [0, 1],
+      [0, 0],
+    ]);
     expect(report.toSep).toEqual([]);
     expect(report.broad.map((entry) => [entry.layer, entry.head, Number(entry.value.toFixed(2))])).toEqual([[1, 0, 0.85]]);
   });

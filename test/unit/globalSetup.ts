@@ -12,7 +12,9 @@ export default function setup(): void {
   // line switches it off by itself.)
   disableOnnxRuntimeTelemetry();
   if (!existsSync(path.join(sharedTokenizerDir, 'tokenizer.json'))) {
-    throw new Error(`The shared tokenizer is missing at ${sharedTokenizerDir}; set ATTN_SHARED_DIR to the folder that holds models/ and goldens/.`);
+    throw new Error(
+      `The shared tokenizer is missing at ${sharedTokenizerDir}; set ATTN_SHARED_DIR to the folder that holds models/ and goldens/.`,
+    );
   }
   execFileSync(process.execPath, [path.join(repoRoot, 'esbuild.js')], { cwd: repoRoot, stdio: 'inherit' });
 }

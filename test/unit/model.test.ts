@@ -48,7 +48,9 @@ beforeAll(async () => {
   reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config);
   storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
   for (const dtype of ['fp32', 'q8'] as const) {
-    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, storageDir, { headMask: true });
+    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, storageDir, {
+      headMask: true,
+    });
     sessions.set(dtype, await AttentionSession.load(instrumented.path, { layers: config.n_layers, heads: config.n_heads }));
   }
   env.allowRemoteModels = false;
@@ -59,24 +61,24 @@ beforeAll(async () => {
 });
 
 describe('instrumented ONNX on the tiny fp32 model', () => {
-  it('gives the same logits as the unmodified model in transformers.js, and its pipeline\'s probabilities', async () => {
+  it("gives the same logits as the unmodified model in transformers.js, and its pipeline's probabilities", async () => {
     const stock = await AutoModelForSequenceClassification.from_pretrained(path.basename(folder), { dtype: 'fp32' });
     const tokenizer = await AutoTokenizer.from_pretrained(path.basename(folder));
-    const expected = (await stock(tokenizer(TEXT))).logits.data as Float32Array;
+    const expected = ((await stock(tokenizer(TEXT))) as { logits: { data: Float32Array } }).logits.data;
     const ours = await sessions.get('fp32')!.run({ inputIds: [ids] });
     expect(maxAbsDiff(ours.logits, expected)).toBeLessThanOrEqual(1e-5);
 
     const classifier = await pipeline('text-classification', path.basename(folder), { dtype: 'fp32' });
     const scores = (await classifier(TEXT, { top_k: null })) as Array<{ label: string; score: number }>;
     const analyzer = new Analyzer();
-    const result = await analyzer.analyze(request('fp32'), TEXT);
+    const { result } = await analyzer.analyze(request('fp32'), TEXT);
     for (const { label, score } of scores) {
-      expect(Math.abs(result.probabilities[result.model.labels.indexOf(label)]! - score)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(result.sentiment.probabilities[result.sentiment.labels.indexOf(label)]! - score)).toBeLessThanOrEqual(1e-6);
     }
     await Promise.all([analyzer.dispose(), classifier.dispose(), stock.dispose()]);
   });
 
-  it('exposes attention rows that sum to 1, and the engine\'s softmax of the exposed scores gives the exposed probabilities', async () => {
+  it("exposes attention rows that sum to 1, and the engine's softmax of the exposed scores gives the exposed probabilities", async () => {
     const out = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true, scores: true, headMeans: true });
     const n = ids.length;
     for (let layer = 0; layer < config.n_layers; layer += 1) {
@@ -102,14 +104,19 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     const out = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true });
     const expected = reference.forward(ids);
     expect(maxAbsDiff(out.logits, expected.logits)).toBeLessThanOrEqual(1e-4);
-    const n = ids.length;
     expect(maxAbsDiff(concatenate(out.attentions!), expected.attentions)).toBeLessThanOrEqual(1e-4);
   });
 
   it('keeps padding columns at exactly 0 and padded rows equal to the unpadded run', async () => {
     const short = ids.slice(0, 6);
     const padded = [...short, 0, 0, 0];
-    const out = await sessions.get('fp32')!.run({ inputIds: [padded, padded.map((_, i) => ids[i] ?? 0)], attentionMask: [padded.map((_, i) => (i < 6 ? 1 : 0)), padded.map((_, i) => (i < ids.length ? 1 : 0))] }, { attentions: true });
+    const out = await sessions.get('fp32')!.run(
+      {
+        inputIds: [padded, padded.map((_, i) => ids[i] ?? 0)],
+        attentionMask: [padded.map((_, i) => (i < 6 ? 1 : 0)), padded.map((_, i) => (i < ids.length ? 1 : 0))],
+      },
+      { attentions: true },
+    );
     const n = padded.length;
     const alone = await sessions.get('fp32')!.run({ inputIds: [short] }, { attentions: true });
     for (let layer = 0; layer < config.n_layers; layer += 1) {
@@ -120,7 +127,9 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
         }
         for (let row = 0; row < 6; row += 1) {
           for (let col = 0; col < 6; col += 1) {
-            expect(Math.abs(maps[(head * n + row) * n + col]! - layerOf(alone.attentions!, layer, config.n_layers)[(head * 6 + row) * 6 + col]!)).toBeLessThanOrEqual(1e-5);
+            expect(
+              Math.abs(maps[(head * n + row) * n + col]! - layerOf(alone.attentions!, layer, config.n_layers)[(head * 6 + row) * 6 + col]!),
+            ).toBeLessThanOrEqual(1e-5);
           }
         }
       }
@@ -145,10 +154,10 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
       expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(1e-4);
       if (maxAbsDiff(actual, plain.logits) > 1e-4) moved += 1;
     }
-    expect(moved, 'switching heads off changes the prediction for most heads').toBeGreaterThan(layers * heads / 2);
+    expect(moved, 'switching heads off changes the prediction for most heads').toBeGreaterThan((layers * heads) / 2);
   });
 
-  it('the analysis graph (no head mask, cached under its own name) gives exactly the masked graph\'s outputs with every head on', async () => {
+  it("the analysis graph (no head mask, cached under its own name) gives exactly the masked graph's outputs with every head on", async () => {
     const shape = { layers: config.n_layers, heads: config.n_heads };
     const analysis = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: false });
     const masked = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: true });
@@ -171,7 +180,7 @@ describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
     expect(result.quantized).toBe(true);
     const stock = await AutoModelForSequenceClassification.from_pretrained(path.basename(folder), { dtype: 'q8' });
     const tokenizer = await AutoTokenizer.from_pretrained(path.basename(folder));
-    const expected = (await stock(tokenizer(TEXT))).logits.data as Float32Array;
+    const expected = ((await stock(tokenizer(TEXT))) as { logits: { data: Float32Array } }).logits.data;
     const out = await sessions.get('q8')!.run({ inputIds: [ids] }, { attentions: true });
     expect(maxAbsDiff(out.logits, expected)).toBeLessThanOrEqual(1e-5);
     const n = ids.length;
@@ -190,8 +199,15 @@ describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
 
 describe('graphs the instrumentation does not understand', () => {
   it('refuses a graph whose Softmax count does not match the layers, saying what it found', () => {
-    expect(() => instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 6, heads: 12 })).toThrow(/Found 2 Softmax node\(s\) where a 6-layer DistilBERT/);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'an ONNX graph the instrumentation does not understand (wrong number of attention Softmax nodes)', outcome: 'refused with a reason naming what was found; the user sees it as an invalid model' });
+    expect(() => instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 6, heads: 12 })).toThrow(
+      /Found 2 Softmax node\(s\) where a 6-layer DistilBERT/,
+    );
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'an ONNX graph the instrumentation does not understand (wrong number of attention Softmax nodes)',
+      outcome: 'refused with a reason naming what was found; the user sees it as an invalid model',
+    });
   });
 
   it('refuses a Softmax that does not feed a product with the values', () => {
@@ -207,7 +223,12 @@ describe('graphs the instrumentation does not understand', () => {
     expect(() => instrumentModel(new TextEncoder().encode('not a model at all'), { layers: 2, heads: 4 })).toThrow(InstrumentationError);
     const once = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 2, heads: 4 }).bytes;
     expect(() => instrumentModel(once, { layers: 2, heads: 4 })).toThrow(/looks instrumented already/);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'bytes that are not ONNX in the model file; a graph instrumented twice', outcome: 'refused with “not a readable ONNX model” / “looks instrumented already”' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'bytes that are not ONNX in the model file; a graph instrumented twice',
+      outcome: 'refused with “not a readable ONNX model” / “looks instrumented already”',
+    });
   });
 });
 
@@ -247,24 +268,25 @@ describe('instrumented model cache', () => {
 describe('Analyzer', () => {
   it('returns tokens, labels from id2label, probabilities and [layers, heads, n, n] attention', async () => {
     const analyzer = new Analyzer();
-    const result = await analyzer.analyze(request('fp32'), TEXT);
-    expect(result.model).toMatchObject({ layers: 2, heads: 4, labels: ['NEGATIVE', 'POSITIVE'], isTestModel: true, dtype: 'fp32', quantized: false });
+    const { result, attentions } = await analyzer.analyze(request('fp32'), TEXT);
+    expect(result.model).toMatchObject({ layers: 2, heads: 4, isTestModel: true, dtype: 'fp32', quantized: false });
+    expect(result.sentiment.labels).toEqual(['NEGATIVE', 'POSITIVE']);
     expect(result.tokens.map((token) => token.id)).toEqual(ids);
-    expect(result.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(result.sentiment.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     const n = ids.length;
-    expect(result.attentions.map((layer) => layer.length)).toEqual([4 * n * n, 4 * n * n]);
+    expect(attentions.map((layer) => layer.length)).toEqual([4 * n * n, 4 * n * n]);
     const expected = reference.forward(ids);
-    expect(maxAbsDiff(concatenate(result.attentions), expected.attentions)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(concatenate(attentions), expected.attentions)).toBeLessThanOrEqual(1e-4);
     expect(result.timings.inferenceMs).toBeGreaterThan(0);
     await analyzer.dispose();
   });
 
   it('analyses 512 tokens of an over-long text (truncated, [SEP] kept)', async () => {
     const analyzer = new Analyzer();
-    const result = await analyzer.analyze(request('q8'), 'word '.repeat(700));
+    const { result, attentions } = await analyzer.analyze(request('q8'), 'word '.repeat(700));
     expect(result.tokens).toHaveLength(512);
     expect(result.truncation?.keptTextTokens).toBe(510);
-    expect(result.attentions.map((layer) => layer.length)).toEqual([4 * 512 * 512, 4 * 512 * 512]);
+    expect(attentions.map((layer) => layer.length)).toEqual([4 * 512 * 512, 4 * 512 * 512]);
     await analyzer.dispose();
   });
 

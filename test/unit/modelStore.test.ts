@@ -71,7 +71,12 @@ describe('ModelStore with a hub', () => {
       message: expect.stringMatching(/not downloaded yet \(missing config\.json.*\) and offline mode is on/),
     });
     expect(hub.requests).toEqual([]);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'offline, nothing cached (model store)', outcome: 'model-unavailable: names what is missing and that offline mode is on; no request made' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'offline, nothing cached (model store)',
+      outcome: 'model-unavailable: names what is missing and that offline mode is on; no request made',
+    });
   });
 
   it('a connection dropped mid-file leaves no file in the cache; the next try downloads it whole', async () => {
@@ -81,15 +86,27 @@ describe('ModelStore with a hub', () => {
     expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
     const resolved = await new ModelStore().resolve(request());
     expect(fs.statSync(resolved.onnxPath).size).toBe(fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'download killed mid-file (loopback hub drops the connection)', outcome: 'fails as model-unavailable; no partial or temporary file left; the next try downloads the file whole' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'download killed mid-file (loopback hub drops the connection)',
+      outcome: 'fails as model-unavailable; no partial or temporary file left; the next try downloads the file whole',
+    });
   });
 
-  it('bytes that do not match the hub\'s SHA-256 are removed and fetched again on the next try', async () => {
+  it("bytes that do not match the hub's SHA-256 are removed and fetched again on the next try", async () => {
     hub.addFault({ file: /model\.onnx$/, fault: { kind: 'corrupt' }, times: 1 });
-    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ message: expect.stringMatching(/SHA-256|could not load|Could not download/) });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({
+      message: expect.stringMatching(/SHA-256|could not load|Could not download/),
+    });
     expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
     expect((await new ModelStore().resolve(request())).downloaded).toBe(true);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'corrupted bytes in a download (SHA-256 mismatch)', outcome: 'reported; the file is removed; the next try fetches it again' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'corrupted bytes in a download (SHA-256 mismatch)',
+      outcome: 'reported; the file is removed; the next try fetches it again',
+    });
   });
 
   it('a cached file truncated later is detected by its recorded size and fetched again', async () => {
@@ -100,22 +117,40 @@ describe('ModelStore with a hub', () => {
     expect(again.downloaded).toBe(true);
     expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
     expect(fs.statSync(again.onnxPath).size).toBeGreaterThan(1000);
-    recordCase({ layer: 'unit', area: 'Faults', case: 'a cached ONNX file truncated after download', outcome: 'detected by its recorded size and downloaded again' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'a cached ONNX file truncated after download',
+      outcome: 'detected by its recorded size and downloaded again',
+    });
   });
 
   it('HTTP errors and missing files become messages that name the hub and the file', async () => {
     hub.addFault({ file: /model\.onnx$/, fault: { kind: 'status', status: 500 }, methods: ['HEAD', 'GET'] });
-    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ message: expect.stringContaining(`${hub.url} answered HTTP 500 for onnx/model.onnx`) });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({
+      message: expect.stringContaining(`${hub.url} answered HTTP 500 for onnx/model.onnx`),
+    });
     hub.clearFaults();
-    await expect(new ModelStore().resolve(request({ source: { kind: 'hub', modelId: 'nobody/nothing', hubUrl: hub.url, revision: 'main', cacheDir } }))).rejects.toMatchObject({
+    await expect(
+      new ModelStore().resolve(
+        request({ source: { kind: 'hub', modelId: 'nobody/nothing', hubUrl: hub.url, revision: 'main', cacheDir } }),
+      ),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('has no file config.json for nobody/nothing (HTTP 404)'),
     });
-    recordCase({ layer: 'unit', area: 'Faults', case: 'hub answers HTTP 500, or 404 for a model', outcome: 'messages name the hub, the file and the status' });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub answers HTTP 500, or 404 for a model',
+      outcome: 'messages name the hub, the file and the status',
+    });
   });
 
   it('an unreachable hub is reported as such', async () => {
     const unreachable = 'http://127.0.0.1:9'; // discard port: nothing listens
-    await expect(new ModelStore().resolve(request({ source: { kind: 'hub', modelId: MODEL_ID, hubUrl: unreachable, revision: 'main', cacheDir } }))).rejects.toMatchObject({
+    await expect(
+      new ModelStore().resolve(request({ source: { kind: 'hub', modelId: MODEL_ID, hubUrl: unreachable, revision: 'main', cacheDir } })),
+    ).rejects.toMatchObject({
       code: 'model-unavailable',
       message: expect.stringContaining(`Could not reach ${unreachable}`),
     });
@@ -139,7 +174,7 @@ describe('ModelStore with a hub', () => {
 
   it('the analyzer runs a hub model end to end (download, instrument, analyse)', async () => {
     const analyzer = new Analyzer();
-    const result = await analyzer.analyze(request({ dtype: 'q8' }), 'This product is terrible, I want a refund.');
+    const { result } = await analyzer.analyze(request({ dtype: 'q8' }), 'This product is terrible, I want a refund.');
     expect(result.model).toMatchObject({ name: MODEL_ID, dtype: 'q8', quantized: true, isTestModel: true });
     expect(result.tokens.map((token) => token.text)).toContain('terrible');
     await analyzer.dispose();
@@ -151,13 +186,21 @@ describe('ModelStore with a hub', () => {
     fs.writeFileSync(resolved.onnxPath, Buffer.alloc(fs.statSync(resolved.onnxPath).size, 0x5a));
     const analyzer = new Analyzer();
     const error = await analyzer.analyze(request(), 'Is this a model?').catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'invalid-model', message: expect.stringMatching(/not a readable ONNX model.*The cached files were removed; the next analysis downloads them again\./) });
+    expect(error).toMatchObject({
+      code: 'invalid-model',
+      message: expect.stringMatching(/not a readable ONNX model.*The cached files were removed; the next analysis downloads them again\./),
+    });
     expect(fs.existsSync(resolved.onnxPath)).toBe(false);
     hub.requests.length = 0;
-    const result = await analyzer.analyze(request(), 'Is this a model?');
+    const { result } = await analyzer.analyze(request(), 'Is this a model?');
     expect(result.tokens.length).toBeGreaterThan(2);
     expect(hub.fullDownloadsOf(/model\.onnx$/)).toHaveLength(1);
     await analyzer.dispose();
-    recordCase({ layer: 'unit', area: 'Faults', case: 'a corrupt ONNX file in the download cache (right size, wrong bytes)', outcome: `reported: “${(error as Error).message.slice(0, 120)}…”; the cached files are removed and the next analysis downloads them again` });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'a corrupt ONNX file in the download cache (right size, wrong bytes)',
+      outcome: `reported: “${(error as Error).message.slice(0, 120)}…”; the cached files are removed and the next analysis downloads them again`,
+    });
   });
 });

@@ -17,11 +17,15 @@ describe('privacy', () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-xdg-cache-'));
     const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
     const { ORT_DISABLE_TELEMETRY: _ignored, ...environment } = process.env;
-    const result = spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'test', 'support', 'workerTelemetryProbe.ts'), ensureTestModel('tiny'), storage], {
-      cwd: repoRoot,
-      env: { ...environment, XDG_CACHE_HOME: cache },
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [path.join(repoRoot, 'test', 'support', 'workerTelemetryProbe.ts'), ensureTestModel('tiny'), storage],
+      {
+        cwd: repoRoot,
+        env: { ...environment, XDG_CACHE_HOME: cache },
+        encoding: 'utf8',
+      },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('analysed 7 tokens');
     expect(fs.readdirSync(cache, { recursive: true })).toEqual([]);

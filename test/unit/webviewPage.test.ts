@@ -8,7 +8,10 @@ const parts = {
   cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
   nonce: 'bm9uY2Utb25l',
   scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.js',
-  styleUris: ['https://file+.vscode-resource.vscode-cdn.net/ext/media/common.css', 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css'],
+  styleUris: [
+    'https://file+.vscode-resource.vscode-cdn.net/ext/media/common.css',
+    'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css',
+  ],
   language: 'en',
   title: 'Attention <Explorer>',
   page: 'panel',
@@ -17,7 +20,9 @@ const parts = {
 describe('webview page', () => {
   it('denies everything by default and allows only nonce-carrying scripts and local styles', () => {
     const policy = contentSecurityPolicy(parts.cspSource, parts.nonce);
-    const directives = Object.fromEntries(policy.split('; ').map((directive) => [directive.split(' ')[0], directive]));
+    const directives: Record<string, string> = Object.fromEntries(
+      policy.split('; ').map((directive) => [directive.split(' ')[0], directive]),
+    );
     expect(directives['default-src']).toBe("default-src 'none'");
     expect(directives['script-src']).toBe(`script-src 'nonce-${parts.nonce}'`);
     expect(directives['style-src']).toBe(`style-src ${parts.cspSource}`);

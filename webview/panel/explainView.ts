@@ -3,51 +3,39 @@
  * alone), ablation of chosen heads, token attribution (occlusion next to [CLS] rollout and flow) with a link to tint
  * the editor, and a Clark-style report of what the heads do.
  */
-import { headReport, type HeadPattern } from '../../src/engine/statistics';
-import type { HeadStatisticsView, WebviewRequestResults } from '../../src/shared/protocol';
+import * as l10n from '@vscode/l10n';
+import { headReport, type HeadPattern, type HeadStatistics } from '../../src/engine/statistics';
+import type { Ablation, Attribution, HeadImportance } from '../../src/shared/analysisViews';
+import { messageOf } from '../../src/shared/errors';
+import { formatPercent, formatPoints } from '../../src/shared/format';
+import { deltaClass } from '../shared/colorScale';
 import { h } from '../shared/dom';
+import type { Exportable } from './exports';
 import type { HostApi } from './hostApi';
-import type { PanelContext } from './panelContext';
+import type { PanelContext, PanelView } from './panelContext';
 
-type Importance = WebviewRequestResults['headImportance'];
-type Ablation = WebviewRequestResults['ablate'];
+const percent = (value: number) => formatPercent(value, 2);
 
-export interface Attribution {
-  label: number;
-  mode: 'mask' | 'remove';
-  unit: 'token' | 'word';
-  occlusion: Float32Array;
-  rollout: Float32Array;
-  flow: Float32Array;
-}
-
-const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
-const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)}`;
-
-/** One of five diverging colour classes (media/panel.css) for a signed value against the largest magnitude. */
-export function deltaClass(value: number, maxAbs: number): string {
-  if (!(maxAbs > 0) || !Number.isFinite(value) || value === 0) return 'delta-0';
-  const level = Math.min(5, Math.max(1, Math.ceil((Math.abs(value) / maxAbs) * 5)));
-  return `delta-${value < 0 ? 'neg' : 'pos'}-${level}`;
-}
-
-const PATTERNS: Array<[HeadPattern, string]> = [
-  ['toPrevious', 'Attend to the previous token'],
-  ['toNext', 'Attend to the next token'],
-  ['toSep', 'Attend to [SEP]'],
-  ['toCls', 'Attend to [CLS]'],
-  ['toPunctuation', 'Attend to punctuation'],
-  ['broad', 'Broad (entropy above 80% of uniform)'],
+const PATTERNS: Array<[HeadPattern, () => string]> = [
+  ['toPrevious', () => l10n.t('Attend to the previous token')],
+  ['toNext', () => l10n.t('Attend to the next token')],
+  ['toSep', () => l10n.t('Attend to [SEP]')],
+  ['toCls', () => l10n.t('Attend to [CLS]')],
+  ['toPunctuation', () => l10n.t('Attend to punctuation')],
+  ['broad', () => l10n.t('Broad (entropy above 80% of uniform)')],
 ];
 
-export class ExplainView {
+export class ExplainView implements PanelView {
+  readonly tab = 'explain';
+  readonly title = l10n.t('Explain');
+  readonly needsAttention = true;
   readonly element: HTMLElement;
   private readonly grid = h('div', { class: 'importance-grid', id: 'importance-grid' });
   private readonly ablationResult = h('div', { id: 'ablation-result', role: 'status', 'aria-live': 'polite' });
   private readonly attributionTable = h('div', { id: 'attribution' });
   private readonly report = h('div', { id: 'head-report' });
-  private readonly sweepButton = h('vscode-button', { id: 'run-sweep' }, 'Run the head sweep');
-  private importance: Importance | undefined;
+  private readonly sweepButton = h('vscode-button', { id: 'run-sweep' }, l10n.t('Run the head sweep'));
+  private importance: HeadImportance | undefined;
   private attribution: Attribution | undefined;
   /** Which analysis the results above belong to. */
   private shownFor: string | undefined;
@@ -57,14 +45,18 @@ export class ExplainView {
     private readonly api: HostApi,
   ) {
     this.sweepButton.addEventListener('click', () => void this.runSweep());
-    const normalised = h('vscode-checkbox', { id: 'importance-normalised', label: 'Normalised (Michel et al.)', checked: context.view.explain.normalised }) as HTMLElement & { checked: boolean };
+    const normalised = h('vscode-checkbox', {
+      id: 'importance-normalised',
+      label: l10n.t('Normalised (Michel et al.)'),
+      checked: context.view.explain.normalised,
+    }) as HTMLElement & { checked: boolean };
     normalised.addEventListener('change', () => {
       this.context.update({ explain: { ...this.context.view.explain, normalised: normalised.checked } }, { reload: false });
       this.renderGrid();
     });
-    const ablate = h('vscode-button', { id: 'ablate-selected' }, 'Switch off the selected heads');
-    const keepOnly = h('vscode-button', { id: 'keep-selected', secondary: true }, 'Keep only the selected heads');
-    const clear = h('vscode-button', { id: 'clear-selection', secondary: true }, 'Clear the selection');
+    const ablate = h('vscode-button', { id: 'ablate-selected' }, l10n.t('Switch off the selected heads'));
+    const keepOnly = h('vscode-button', { id: 'keep-selected', secondary: true }, l10n.t('Keep only the selected heads'));
+    const clear = h('vscode-button', { id: 'clear-selection', secondary: true }, l10n.t('Clear the selection'));
     ablate.addEventListener('click', () => void this.runAblation(false));
     keepOnly.addEventListener('click', () => void this.runAblation(true));
     clear.addEventListener('click', () => {
@@ -72,33 +64,80 @@ export class ExplainView {
       this.renderGrid();
       this.ablationResult.replaceChildren();
     });
-    const mode = h('vscode-single-select', { id: 'occlusion-mode', 'aria-label': 'Occlude by' }, h('vscode-option', { value: 'mask' }, 'replacing with [MASK]'), h('vscode-option', { value: 'remove' }, 'removing')) as HTMLElement & { value: string };
-    const unit = h('vscode-single-select', { id: 'occlusion-unit', 'aria-label': 'Occlude each' }, h('vscode-option', { value: 'token' }, 'token'), h('vscode-option', { value: 'word' }, 'word')) as HTMLElement & { value: string };
+    const mode = h(
+      'vscode-single-select',
+      { id: 'occlusion-mode', 'aria-label': l10n.t('Occlude by') },
+      h('vscode-option', { value: 'mask' }, l10n.t('replacing with [MASK]')),
+      h('vscode-option', { value: 'remove' }, l10n.t('removing')),
+    ) as HTMLElement & { value: string };
+    const unit = h(
+      'vscode-single-select',
+      { id: 'occlusion-unit', 'aria-label': l10n.t('Occlude each') },
+      h('vscode-option', { value: 'token' }, l10n.t('token')),
+      h('vscode-option', { value: 'word' }, l10n.t('word')),
+    ) as HTMLElement & { value: string };
     mode.value = context.view.explain.mode;
     unit.value = context.view.explain.unit;
-    mode.addEventListener('change', () => this.context.update({ explain: { ...this.context.view.explain, mode: mode.value as 'mask' | 'remove' } }, { reload: false }));
-    unit.addEventListener('change', () => this.context.update({ explain: { ...this.context.view.explain, unit: unit.value as 'token' | 'word' } }, { reload: false }));
-    const compute = h('vscode-button', { id: 'run-attribution' }, 'Compute attribution');
+    mode.addEventListener('change', () =>
+      this.context.update({ explain: { ...this.context.view.explain, mode: mode.value as 'mask' | 'remove' } }, { reload: false }),
+    );
+    unit.addEventListener('change', () =>
+      this.context.update({ explain: { ...this.context.view.explain, unit: unit.value as 'token' | 'word' } }, { reload: false }),
+    );
+    const compute = h('vscode-button', { id: 'run-attribution' }, l10n.t('Compute attribution'));
     compute.addEventListener('click', () => void this.runAttribution());
-    const show = h('vscode-button', { id: 'show-attribution', secondary: true }, 'Tint the editor');
+    const show = h('vscode-button', { id: 'show-attribution', secondary: true }, l10n.t('Tint the editor'));
     show.addEventListener('click', () => void this.showInEditor());
     this.element = h(
       'div',
       { class: 'explain-view' },
-      h('h3', {}, 'Head importance'),
-      h('p', { class: 'meta' }, 'Each head is switched off alone (its attention weights set to 0, as a head mask does) and the text runs again — all heads in one batched run that reuses the layers below each head. A cell shows how the predicted label\'s probability changes, in percentage points: blue where the head supported the prediction, red where it worked against it.'),
+      h('h3', {}, l10n.t('Head importance')),
+      h(
+        'p',
+        { class: 'meta' },
+        l10n.t(
+          "Each head is switched off alone (its attention weights set to 0, as a head mask does) and the text runs again — all heads in one batched run that reuses the layers below each head. A cell shows how the predicted label's probability changes, in percentage points: blue where the head supported the prediction, red where it worked against it.",
+        ),
+      ),
       h('div', { class: 'controls' }, this.sweepButton, normalised),
       this.grid,
-      h('h3', {}, 'Switch heads off'),
-      h('p', { class: 'meta' }, 'Select heads in the grid above (click, or Enter/Space), then run the text with them switched off — or with every other head switched off.'),
+      h('h3', {}, l10n.t('Switch heads off')),
+      h(
+        'p',
+        { class: 'meta' },
+        l10n.t(
+          'Select heads in the grid above (click, or Enter/Space), then run the text with them switched off — or with every other head switched off.',
+        ),
+      ),
       h('div', { class: 'controls' }, ablate, keepOnly, clear),
       this.ablationResult,
-      h('h3', {}, 'Token attribution'),
-      h('p', { class: 'meta' }, 'Occlusion: each token (or word) taken away in turn — all in one batched run — and the change in the predicted label\'s probability. Beside it, two attention-only estimates of what [CLS] reads: rollout and flow (Abnar & Zuidema, 2020).'),
-      h('div', { class: 'controls' }, h('label', { for: 'occlusion-mode' }, 'Occlude by'), mode, h('label', { for: 'occlusion-unit' }, 'each'), unit, compute, show),
+      h('h3', {}, l10n.t('Token attribution')),
+      h(
+        'p',
+        { class: 'meta' },
+        l10n.t(
+          "Occlusion: each token (or word) taken away in turn — all in one batched run — and the change in the predicted label's probability. Beside it, two attention-only estimates of what [CLS] reads: rollout and flow (Abnar & Zuidema, 2020).",
+        ),
+      ),
+      h(
+        'div',
+        { class: 'controls' },
+        h('label', { for: 'occlusion-mode' }, l10n.t('Occlude by')),
+        mode,
+        h('label', { for: 'occlusion-unit' }, l10n.t('each')),
+        unit,
+        compute,
+        show,
+      ),
       this.attributionTable,
-      h('h3', {}, 'What the heads do'),
-      h('p', { class: 'meta' }, 'Heads that put more than half their attention on one kind of token (Clark et al., 2019), for this input. Click a head to open it.'),
+      h('h3', {}, l10n.t('What the heads do')),
+      h(
+        'p',
+        { class: 'meta' },
+        l10n.t(
+          'Heads that put more than half their attention on one kind of token (Clark et al., 2019), for this input. Click a head to open it.',
+        ),
+      ),
       this.report,
     );
   }
@@ -115,8 +154,56 @@ export class ExplainView {
     }
     this.renderGrid();
     this.renderAttribution();
-    const { heads } = await this.api.request({ kind: 'headStats', analysisId: analysis.id });
+    const { heads } = await this.api.request('headStats', { analysisId: analysis.id });
     this.renderReport(heads);
+  }
+
+  redraw(): void {
+    // Tables only: their colours are CSS classes, which follow the theme by themselves.
+  }
+
+  exportable(): Exportable | undefined {
+    const { analysis } = this.context;
+    const importance = this.importance;
+    const attribution = this.attribution;
+    if (!analysis || (!importance && !attribution)) return undefined;
+    const tokens = analysis.tokens;
+    const occlusionOf = (index: number) =>
+      attribution && Number.isFinite(attribution.occlusion[index]!) ? attribution.occlusion[index]! : null;
+    return {
+      name: 'explanation',
+      json: () =>
+        `${JSON.stringify({
+          model: analysis.model.name,
+          labels: analysis.sentiment.labels,
+          ...(importance
+            ? { headImportance: { label: importance.label, deltas: importance.deltas, normalised: importance.normalised } }
+            : {}),
+          ...(attribution
+            ? {
+                attribution: {
+                  label: attribution.label,
+                  mode: attribution.mode,
+                  unit: attribution.unit,
+                  tokens: tokens.map((token, index) => ({
+                    index,
+                    text: token.text,
+                    special: token.special,
+                    occlusion: occlusionOf(index),
+                    rollout: attribution.rollout[index],
+                    flow: attribution.flow[index] ?? null,
+                  })),
+                },
+              }
+            : {}),
+        })}\n`,
+      ...(attribution
+        ? {
+            csv: () =>
+              `index,token,occlusion_delta,rollout,flow\n${tokens.map((token, index) => [index, JSON.stringify(token.text), occlusionOf(index) ?? '', attribution.rollout[index], attribution.flow[index] ?? ''].join(',')).join('\n')}\n`,
+          }
+        : {}),
+    };
   }
 
   /** The layers × heads grid: importance when swept, selection for ablation always. */
@@ -128,18 +215,29 @@ export class ExplainView {
     const importance = this.importance;
     const values = importance ? (view.explain.normalised ? importance.normalised : importance.deltas) : undefined;
     const maxAbs = values ? Math.max(...values.flat().map(Math.abs)) : 0;
-    const label = importance ? analysis.sentiment.labels[importance.label] ?? '?' : '';
+    const label = importance ? (analysis.sentiment.labels[importance.label] ?? '?') : '';
     const rows = Array.from({ length: layers }, (_, layer) =>
       h(
         'tr',
         {},
-        h('th', { scope: 'row' }, `Layer ${layer + 1}`),
+        h('th', { scope: 'row' }, l10n.t('Layer {0}', layer + 1)),
         ...Array.from({ length: heads }, (_, head) => {
           const value = values?.[layer]?.[head];
           const index = layer * heads + head;
-          const text = value === undefined ? '·' : view.explain.normalised ? value.toFixed(2) : signed(value);
+          const text = value === undefined ? '·' : view.explain.normalised ? value.toFixed(2) : formatPoints(value);
           // Normalised scores are drops (positive = supported the prediction); deltas are changes (negative = supported).
-          const tone = value === undefined ? 'delta-0' : view.explain.normalised ? `importance-${Math.min(4, Math.floor(value * 5))}` : deltaClass(value, maxAbs);
+          const tone =
+            value === undefined
+              ? 'delta-0'
+              : view.explain.normalised
+                ? `importance-${Math.min(4, Math.floor(value * 5))}`
+                : deltaClass(value, maxAbs);
+          const title =
+            value === undefined
+              ? l10n.t('Layer {0}, head {1}', layer + 1, head + 1)
+              : view.explain.normalised
+                ? l10n.t('Layer {0}, head {1}: normalised importance {2}', layer + 1, head + 1, value.toFixed(3))
+                : l10n.t('Layer {0}, head {1}: {2} {3} points when switched off', layer + 1, head + 1, label, formatPoints(value));
           const button = h(
             'button',
             {
@@ -147,7 +245,7 @@ export class ExplainView {
               'aria-pressed': selected.has(index) ? 'true' : 'false',
               'data-layer': layer,
               'data-head': head,
-              title: value === undefined ? `Layer ${layer + 1}, head ${head + 1}` : `Layer ${layer + 1}, head ${head + 1}: ${view.explain.normalised ? `normalised importance ${value.toFixed(3)}` : `${label} ${signed(value)} points when switched off`}`,
+              title,
             },
             text,
           );
@@ -156,12 +254,34 @@ export class ExplainView {
         }),
       ),
     );
+    const caption = importance
+      ? view.explain.normalised
+        ? l10n.t(
+            'Change in P({0}) when each head is switched off (normalised drop: per-layer L2, then min–max over all heads); before: {1}',
+            label,
+            percent(importance.probabilities[importance.label] ?? 0),
+          )
+        : l10n.t(
+            'Change in P({0}) when each head is switched off (percentage points); before: {1}',
+            label,
+            percent(importance.probabilities[importance.label] ?? 0),
+          )
+      : l10n.t('Heads (run the sweep to see their importance; click to select for ablation)');
     this.grid.replaceChildren(
       h(
         'table',
         { class: 'head-grid', 'data-swept': importance ? 'true' : 'false' },
-        h('caption', {}, importance ? `Change in P(${label}) when each head is switched off (${view.explain.normalised ? 'normalised drop: per-layer L2, then min–max over all heads' : 'percentage points'}); before: ${percent(importance.probabilities[importance.label] ?? 0)}` : 'Heads (run the sweep to see their importance; click to select for ablation)'),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, ''), ...Array.from({ length: heads }, (_, head) => h('th', { scope: 'col' }, `H${head + 1}`)))),
+        h('caption', {}, caption),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, ''),
+            ...Array.from({ length: heads }, (_, head) => h('th', { scope: 'col' }, l10n.t('H{0}', head + 1))),
+          ),
+        ),
         h('tbody', {}, ...rows),
       ),
     );
@@ -173,7 +293,8 @@ export class ExplainView {
     else selected.add(index);
     this.context.update({ explain: { ...this.context.view.explain, ablated: [...selected].sort((a, b) => a - b) } }, { reload: false });
     this.renderGrid();
-    (this.grid.querySelector<HTMLButtonElement>(`button[data-layer="${Math.floor(index / (this.context.analysis?.model.heads ?? 1))}"][data-head="${index % (this.context.analysis?.model.heads ?? 1)}"]`))?.focus();
+    const heads = this.context.analysis?.model.heads ?? 1;
+    this.grid.querySelector<HTMLButtonElement>(`button[data-layer="${Math.floor(index / heads)}"][data-head="${index % heads}"]`)?.focus();
   }
 
   private async runSweep(): Promise<void> {
@@ -181,15 +302,15 @@ export class ExplainView {
     if (!analysis) return;
     const started = performance.now();
     this.sweepButton.toggleAttribute('disabled', true);
-    this.context.setStatus(`Switching off each of the ${analysis.model.layers * analysis.model.heads} heads…`);
+    this.context.setStatus(l10n.t('Switching off each of the {0} heads…', analysis.model.layers * analysis.model.heads));
     try {
-      const result = await this.api.request({ kind: 'headImportance', analysisId: analysis.id });
+      const result = await this.api.request('headImportance', { analysisId: analysis.id });
       if (this.context.analysis?.id !== analysis.id) return;
       this.importance = result;
       this.renderGrid();
-      this.context.setStatus(`Head sweep done in ${(performance.now() - started).toFixed(0)} ms.`);
+      this.context.setStatus(l10n.t('Head sweep done in {0} ms.', (performance.now() - started).toFixed(0)));
     } catch (error) {
-      this.context.setStatus(error instanceof Error ? error.message : String(error));
+      this.context.setStatus(messageOf(error));
     } finally {
       this.sweepButton.toggleAttribute('disabled', false);
     }
@@ -201,32 +322,50 @@ export class ExplainView {
     const { heads } = analysis.model;
     const chosen = this.context.view.explain.ablated.map((index) => ({ layer: Math.floor(index / heads), head: index % heads }));
     if (chosen.length === 0 && !keepOnly) {
-      this.context.setStatus('Select at least one head in the grid first.');
+      this.context.setStatus(l10n.t('Select at least one head in the grid first.'));
       return;
     }
     try {
-      const result: Ablation = await this.api.request({ kind: 'ablate', analysisId: analysis.id, heads: chosen, keepOnly });
+      const result: Ablation = await this.api.request('ablate', { analysisId: analysis.id, heads: chosen, keepOnly });
       const labels = analysis.sentiment.labels;
-      const what = keepOnly ? `Only ${chosen.length} head(s) kept` : `${chosen.length} head(s) switched off`;
+      const what = keepOnly ? l10n.t('Only {0} head(s) kept', chosen.length) : l10n.t('{0} head(s) switched off', chosen.length);
       this.ablationResult.replaceChildren(
         h(
           'table',
           { class: 'ablation-table' },
           h('caption', {}, what),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Label'), h('th', { scope: 'col' }, 'Original'), h('th', { scope: 'col' }, 'Ablated'), h('th', { scope: 'col' }, 'Change (points)'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, l10n.t('Label')),
+              h('th', { scope: 'col' }, l10n.t('Original')),
+              h('th', { scope: 'col' }, l10n.t('Ablated')),
+              h('th', { scope: 'col' }, l10n.t('Change (points)')),
+            ),
+          ),
           h(
             'tbody',
             {},
             ...labels.map((label, index) => {
               const before = result.original.probabilities[index] ?? 0;
               const after = result.probabilities[index] ?? 0;
-              return h('tr', {}, h('th', { scope: 'row' }, label), h('td', { class: 'num' }, percent(before)), h('td', { class: 'num' }, percent(after)), h('td', { class: `num ${deltaClass(after - before, 1)}` }, signed(after - before)));
+              return h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, label),
+                h('td', { class: 'num' }, percent(before)),
+                h('td', { class: 'num' }, percent(after)),
+                h('td', { class: `num ${deltaClass(after - before, 1)}` }, formatPoints(after - before)),
+              );
             }),
           ),
         ),
       );
     } catch (error) {
-      this.context.setStatus(error instanceof Error ? error.message : String(error));
+      this.context.setStatus(messageOf(error));
     }
   }
 
@@ -234,15 +373,19 @@ export class ExplainView {
     const analysis = this.context.analysis;
     if (!analysis) return;
     const { mode, unit } = this.context.view.explain;
-    this.context.setStatus(`Occluding each ${unit}…`);
+    this.context.setStatus(unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…'));
     try {
-      const result = await this.api.request({ kind: 'attribution', analysisId: analysis.id, mode, unit });
+      const result = await this.api.request('attribution', { analysisId: analysis.id, mode, unit });
       if (this.context.analysis?.id !== analysis.id) return;
-      this.attribution = { label: result.label, mode: result.mode, unit: result.unit, occlusion: new Float32Array(result.occlusion), rollout: new Float32Array(result.rollout), flow: new Float32Array(result.flow) };
+      this.attribution = result;
       this.renderAttribution();
-      this.context.setStatus(`Attribution computed over ${result.units.length} ${unit}s.`);
+      this.context.setStatus(
+        unit === 'word'
+          ? l10n.t('Attribution computed over {0} words.', result.units.length)
+          : l10n.t('Attribution computed over {0} tokens.', result.units.length),
+      );
     } catch (error) {
-      this.context.setStatus(error instanceof Error ? error.message : String(error));
+      this.context.setStatus(messageOf(error));
     }
   }
 
@@ -252,19 +395,15 @@ export class ExplainView {
     if (!this.attribution) await this.runAttribution();
     if (!this.attribution) return;
     try {
-      const { shown } = await this.api.request({ kind: 'showAttribution', analysisId: analysis.id });
-      this.context.setStatus(shown ? 'The analysed text is tinted by occlusion attribution (Toggle Attention Decorations turns it off).' : 'Open the document of this analysis to see the tint.');
+      const { shown } = await this.api.request('showAttribution', { analysisId: analysis.id });
+      this.context.setStatus(
+        shown
+          ? l10n.t('The analysed text is tinted by occlusion attribution (Toggle Attention Decorations turns it off).')
+          : l10n.t('Open the document of this analysis to see the tint.'),
+      );
     } catch (error) {
-      this.context.setStatus(error instanceof Error ? error.message : String(error));
+      this.context.setStatus(messageOf(error));
     }
-  }
-
-  get currentAttribution(): Attribution | undefined {
-    return this.attribution;
-  }
-
-  get currentImportance(): Importance | undefined {
-    return this.importance;
   }
 
   private renderAttribution(): void {
@@ -276,12 +415,45 @@ export class ExplainView {
     const maxRollout = Math.max(...Array.from(attribution.rollout).filter((_, index) => !analysis.tokens[index]?.special), 0);
     const maxFlow = Math.max(...Array.from(attribution.flow).filter((_, index) => !analysis.tokens[index]?.special), 0);
     const hasFlow = attribution.flow.length === analysis.tokens.length;
+    const how = {
+      'mask-token': () =>
+        l10n.t(
+          "Change in P({0}) when each token is replaced by [MASK] (percentage points; blue: it supported {0}), and [CLS]'s rollout and flow",
+          label,
+        ),
+      'mask-word': () =>
+        l10n.t(
+          "Change in P({0}) when each word is replaced by [MASK] (percentage points; blue: it supported {0}), and [CLS]'s rollout and flow",
+          label,
+        ),
+      'remove-token': () =>
+        l10n.t(
+          "Change in P({0}) when each token is removed (percentage points; blue: it supported {0}), and [CLS]'s rollout and flow",
+          label,
+        ),
+      'remove-word': () =>
+        l10n.t(
+          "Change in P({0}) when each word is removed (percentage points; blue: it supported {0}), and [CLS]'s rollout and flow",
+          label,
+        ),
+    }[`${attribution.mode}-${attribution.unit}` as const]();
     this.attributionTable.replaceChildren(
       h(
         'table',
         { class: 'attribution-table' },
-        h('caption', {}, `Change in P(${label}) when each ${attribution.unit} is ${attribution.mode === 'mask' ? 'replaced by [MASK]' : 'removed'} (percentage points; blue: it supported ${label}), and [CLS]'s rollout and flow${hasFlow ? '' : ' (flow: up to 128 tokens)'}`),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Token'), h('th', { scope: 'col' }, 'Occlusion'), h('th', { scope: 'col' }, 'Rollout'), ...(hasFlow ? [h('th', { scope: 'col' }, 'Flow')] : []))),
+        h('caption', {}, hasFlow ? how : l10n.t('{0} (flow: up to 128 tokens)', how)),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, l10n.t('Token')),
+            h('th', { scope: 'col' }, l10n.t('Occlusion')),
+            h('th', { scope: 'col' }, l10n.t('Rollout')),
+            ...(hasFlow ? [h('th', { scope: 'col' }, l10n.t('Flow'))] : []),
+          ),
+        ),
         h(
           'tbody',
           {},
@@ -294,10 +466,28 @@ export class ExplainView {
               h(
                 'tr',
                 {},
-                h('th', { scope: 'row' }, h('button', { class: 'token', 'data-index': index, title: 'Select in the editor' }, token.text)),
-                h('td', { class: `num ${deltaClass(delta, maxAbs)}` }, Number.isFinite(delta) ? signed(delta) : '–'),
-                h('td', {}, h('meter', { min: 0, max: maxRollout || 1, value: rollout, 'aria-label': `rollout ${rollout.toFixed(3)}` }), ` ${rollout.toFixed(3)}`),
-                ...(hasFlow ? [h('td', {}, h('meter', { min: 0, max: maxFlow || 1, value: flow, 'aria-label': `flow ${flow.toFixed(3)}` }), ` ${flow.toFixed(3)}`)] : []),
+                h(
+                  'th',
+                  { scope: 'row' },
+                  h('button', { class: 'token', 'data-index': index, title: l10n.t('Select in the editor') }, token.text),
+                ),
+                h('td', { class: `num ${deltaClass(delta, maxAbs)}` }, Number.isFinite(delta) ? formatPoints(delta) : '–'),
+                h(
+                  'td',
+                  {},
+                  h('meter', { min: 0, max: maxRollout || 1, value: rollout, 'aria-label': l10n.t('rollout {0}', rollout.toFixed(3)) }),
+                  ` ${rollout.toFixed(3)}`,
+                ),
+                ...(hasFlow
+                  ? [
+                      h(
+                        'td',
+                        {},
+                        h('meter', { min: 0, max: maxFlow || 1, value: flow, 'aria-label': l10n.t('flow {0}', flow.toFixed(3)) }),
+                        ` ${flow.toFixed(3)}`,
+                      ),
+                    ]
+                  : []),
               ),
             ];
           }),
@@ -306,7 +496,7 @@ export class ExplainView {
     );
   }
 
-  private renderReport(statistics: HeadStatisticsView[]): void {
+  private renderReport(statistics: HeadStatistics[]): void {
     const { analysis } = this.context;
     if (!analysis) return;
     const report = headReport(statistics, analysis.tokens.length);
@@ -317,15 +507,26 @@ export class ExplainView {
         ...PATTERNS.flatMap(([pattern, title]) => {
           const entries = report[pattern];
           return [
-            h('dt', {}, `${title} (${entries.length})`),
+            h('dt', {}, `${title()} (${entries.length})`),
             h(
               'dd',
               { 'data-pattern': pattern },
               ...(entries.length === 0
-                ? [h('span', { class: 'meta' }, 'none')]
+                ? [h('span', { class: 'meta' }, l10n.t('none'))]
                 : entries.map((entry) => {
-                    const chip = h('button', { class: 'head-chip', 'data-layer': entry.layer, 'data-head': entry.head, title: `Open layer ${entry.layer + 1}, head ${entry.head + 1}` }, `${entry.layer + 1}.${entry.head + 1} (${(entry.value * 100).toFixed(0)}%)`);
-                    chip.addEventListener('click', () => this.context.update({ tab: 'model', layer: entry.layer, head: entry.head, focus: true }));
+                    const chip = h(
+                      'button',
+                      {
+                        class: 'head-chip',
+                        'data-layer': entry.layer,
+                        'data-head': entry.head,
+                        title: l10n.t('Open layer {0}, head {1}', entry.layer + 1, entry.head + 1),
+                      },
+                      `${entry.layer + 1}.${entry.head + 1} (${(entry.value * 100).toFixed(0)}%)`,
+                    );
+                    chip.addEventListener('click', () =>
+                      this.context.update({ tab: 'model', layer: entry.layer, head: entry.head, focus: true }),
+                    );
                     return chip;
                   })),
             ),

@@ -1,11 +1,14 @@
 /**
  * Turning what a view shows into files: CSV and JSON of the numbers behind it (the webview has them), PNG of the
- * canvas, SVG drawn as vectors. Saving goes through the host's save dialog.
+ * canvas, SVG drawn as vectors. Each view says what it can export (`PanelView.exportable`); saving goes through the
+ * host's save dialog.
  */
-import type { PanelAnalysisState } from '../../src/shared/protocol';
+import * as l10n from '@vscode/l10n';
+import type { Analysis } from '../../src/shared/analysis';
+import type { ExportFormat } from '../../src/shared/panelProtocol';
 import type { HeatmapData } from './heatmapCanvas';
 
-export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
+export type { ExportFormat };
 
 /** What the current view can export; `tensor` means the whole attention tensor, written by the worker. */
 export interface Exportable {
@@ -21,6 +24,21 @@ export function csvField(value: string | number): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** A canvas as PNG bytes. */
+export function canvasPng(canvas: HTMLCanvasElement): Promise<ArrayBuffer> {
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => {
+      if (blob) void blob.arrayBuffer().then(resolve, reject);
+      else reject(new Error(l10n.t('There is nothing drawn to export yet.')));
+    }, 'image/png'),
+  );
+}
+
+/** Rows `[m][m]` of a row-major map. */
+export function rowsOf(map: Float32Array, m: number): number[][] {
+  return Array.from({ length: m }, (_, row) => Array.from(map.subarray(row * m, (row + 1) * m)));
+}
+
 /** A map as a CSV matrix: the first row holds the column tokens, each row starts with its token. */
 export function mapCsv(data: HeatmapData): string {
   const m = data.labels.length;
@@ -32,8 +50,7 @@ export function mapCsv(data: HeatmapData): string {
 }
 
 export function mapJson(data: HeatmapData, meta: Record<string, unknown>): string {
-  const m = data.labels.length;
-  return `${JSON.stringify({ ...meta, caption: data.caption, labels: data.labels, map: Array.from({ length: m }, (_, row) => Array.from(data.map.subarray(row * m, (row + 1) * m))) })}\n`;
+  return `${JSON.stringify({ ...meta, caption: data.caption, labels: data.labels, map: rowsOf(data.map, data.labels.length) })}\n`;
 }
 
 /** Every head of a layer, one row per pair. */
@@ -44,15 +61,36 @@ export function layerCsv(labels: string[], maps: Float32Array, layer: number): s
   for (let head = 0; head < heads; head += 1) {
     for (let row = 0; row < m; row += 1) {
       for (let col = 0; col < m; col += 1) {
-        lines.push(`${layer + 1},${head + 1},${row},${csvField(labels[row]!)},${col},${csvField(labels[col]!)},${maps[(head * m + row) * m + col]}`);
+        lines.push(
+          `${layer + 1},${head + 1},${row},${csvField(labels[row]!)},${col},${csvField(labels[col]!)},${maps[(head * m + row) * m + col]}`,
+        );
       }
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function tokensCsv(analysis: PanelAnalysisState): string {
+/** Every head of a layer as `heads[head][row][col]`. */
+export function layerJson(labels: string[], maps: Float32Array, meta: Record<string, unknown>): string {
+  const m = labels.length;
+  const heads = Array.from({ length: maps.length / (m * m) }, (_, head) => rowsOf(maps.subarray(head * m * m, (head + 1) * m * m), m));
+  return `${JSON.stringify({ ...meta, labels, heads })}\n`;
+}
+
+export function tokensCsv(analysis: Analysis): string {
   const lines = ['index,id,token,start,end,special,text'];
-  analysis.tokens.forEach((token, index) => lines.push([index, token.id, csvField(token.text), token.start, token.end, token.special, csvField(analysis.text.slice(token.start, token.end))].join(',')));
+  analysis.tokens.forEach((token, index) =>
+    lines.push(
+      [
+        index,
+        token.id,
+        csvField(token.text),
+        token.start,
+        token.end,
+        token.special,
+        csvField(analysis.text.slice(token.start, token.end)),
+      ].join(','),
+    ),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -3,11 +3,13 @@
  * the right, a colour per head, line opacity by weight. Hovering a token on the left keeps only what it attends to;
  * on the right, only what attends to it. Heads are switched on and off with their swatches.
  */
+import * as l10n from '@vscode/l10n';
 import { schemePaired } from 'd3-scale-chromatic';
 import { beginCanvas, parseColor, themeColor } from '../shared/colorScale';
 import { h } from '../shared/dom';
+import { canvasPng, layerCsv, layerJson, type Exportable } from './exports';
 import type { HostApi } from './hostApi';
-import type { PanelContext } from './panelContext';
+import type { PanelContext, PanelView } from './panelContext';
 
 const ROW = 18;
 const COLUMN_GAP = 260;
@@ -18,7 +20,10 @@ export function headColor(head: number): string {
   return schemePaired[head % schemePaired.length]!;
 }
 
-export class HeadView {
+export class HeadView implements PanelView {
+  readonly tab = 'head';
+  readonly title = l10n.t('Head view');
+  readonly needsAttention = true;
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly swatches: HTMLElement;
@@ -33,16 +38,29 @@ export class HeadView {
     private readonly context: PanelContext,
     private readonly api: HostApi,
   ) {
-    this.canvas = h('canvas', { class: 'head-view-canvas', tabindex: 0, role: 'img', 'aria-label': 'Head view: lines from each token to the tokens it attends to' });
-    this.swatches = h('div', { class: 'swatches', role: 'group', 'aria-label': 'Heads shown' });
-    this.layerSelect = h('vscode-single-select', { id: 'head-view-layer', 'aria-label': 'Layer' }) as HTMLElement & { value: string };
+    this.canvas = h('canvas', {
+      class: 'head-view-canvas',
+      tabindex: 0,
+      role: 'img',
+      'aria-label': l10n.t('Head view: lines from each token to the tokens it attends to'),
+    });
+    this.swatches = h('div', { class: 'swatches', role: 'group', 'aria-label': l10n.t('Heads shown') });
+    this.layerSelect = h('vscode-single-select', { id: 'head-view-layer', 'aria-label': l10n.t('Layer') });
     this.layerSelect.addEventListener('change', () => this.context.update({ layer: Number(this.layerSelect.value) }));
-    this.readout = h('p', { class: 'head-view-readout', role: 'status', 'aria-live': 'polite' }, 'Point at a token to see only its lines.');
+    this.readout = h(
+      'p',
+      { class: 'head-view-readout', role: 'status', 'aria-live': 'polite' },
+      l10n.t('Point at a token to see only its lines.'),
+    );
     this.element = h(
       'div',
       { class: 'head-view' },
-      h('div', { class: 'controls' }, h('label', { for: 'head-view-layer' }, 'Layer'), this.layerSelect, this.swatches),
-      h('p', { class: 'meta' }, `Left: tokens attending. Right: tokens attended to. Lines under ${MIN_WEIGHT} (or the threshold) are not drawn.`),
+      h('div', { class: 'controls' }, h('label', { for: 'head-view-layer' }, l10n.t('Layer')), this.layerSelect, this.swatches),
+      h(
+        'p',
+        { class: 'meta' },
+        l10n.t('Left: tokens attending. Right: tokens attended to. Lines under {0} (or the threshold) are not drawn.', MIN_WEIGHT),
+      ),
       h('div', { class: 'head-view-scroll' }, this.canvas),
       this.readout,
     );
@@ -56,24 +74,45 @@ export class HeadView {
   async refresh(): Promise<void> {
     const { analysis, view } = this.context;
     if (!analysis) return;
-    this.layerSelect.replaceChildren(...Array.from({ length: analysis.model.layers }, (_, index) => h('vscode-option', { value: index, selected: index === view.layer }, `Layer ${index + 1}`)));
+    this.layerSelect.replaceChildren(
+      ...Array.from({ length: analysis.model.layers }, (_, index) =>
+        h('vscode-option', { value: index, selected: index === view.layer }, l10n.t('Layer {0}', index + 1)),
+      ),
+    );
     this.layerSelect.value = String(view.layer);
     const shown = this.shownHeads();
     this.swatches.replaceChildren(
       ...Array.from({ length: analysis.model.heads }, (_, head) => {
-        const swatch = h('button', { type: 'button', class: `swatch swatch-${head % 12}`, 'aria-pressed': shown.has(head), 'data-head': head, title: `Head ${head + 1}` }, String(head + 1));
+        const swatch = h(
+          'button',
+          {
+            type: 'button',
+            class: `swatch swatch-${head % 12}`,
+            'aria-pressed': shown.has(head),
+            'data-head': head,
+            title: l10n.t('Head {0}', head + 1),
+          },
+          String(head + 1),
+        );
         swatch.addEventListener('click', () => {
           const next = new Set(this.shownHeads());
           if (next.has(head)) next.delete(head);
           else next.add(head);
-          this.context.update({ headViewHeads: next.size === analysis.model.heads ? [] : [...next].sort((a, b) => a - b) }, { reload: false });
+          this.context.update(
+            { headViewHeads: next.size === analysis.model.heads ? [] : [...next].sort((a, b) => a - b) },
+            { reload: false },
+          );
           swatch.setAttribute('aria-pressed', String(next.has(head)));
           this.draw();
         });
         return swatch;
       }),
     );
-    const { labels, maps } = await this.api.layerMaps(analysis.id, view.layer, this.context.options);
+    const { labels, maps } = await this.api.request('layerMaps', {
+      analysisId: analysis.id,
+      layer: view.layer,
+      options: this.context.options,
+    });
     this.data = { labels, maps, layer: view.layer };
     this.draw();
   }
@@ -140,33 +179,53 @@ export class HeadView {
     const index = Math.floor((event.clientY - bounds.top - 10) / ROW);
     const m = data.labels.length;
     const side = x < (this.layout.leftX + this.layout.rightX) / 2 ? 'from' : 'to';
-    const next = index >= 0 && index < m ? { side, index } as const : undefined;
+    const next = index >= 0 && index < m ? ({ side, index } as const) : undefined;
     if (next?.side === this.hover?.side && next?.index === this.hover?.index) return;
     this.hover = next;
     if (next) {
       const heads = [...this.shownHeads()];
       const strongest = heads
-        .flatMap((head) => Array.from({ length: m }, (_, other) => ({ head, other, weight: next.side === 'from' ? data.maps[head * m * m + next.index * m + other]! : data.maps[head * m * m + other * m + next.index]! })))
+        .flatMap((head) =>
+          Array.from({ length: m }, (_, other) => ({
+            head,
+            other,
+            weight:
+              next.side === 'from' ? data.maps[head * m * m + next.index * m + other]! : data.maps[head * m * m + other * m + next.index]!,
+          })),
+        )
         .sort((a, b) => b.weight - a.weight)
         .slice(0, 3)
-        .map(({ head, other, weight }) => `head ${head + 1} ${next.side === 'from' ? '→' : '←'} “${data.labels[other]}” ${weight.toFixed(3)}`);
-      this.readout.textContent = `“${data.labels[next.index]}” (layer ${data.layer + 1}) ${next.side === 'from' ? 'attends most' : 'is attended most'}: ${strongest.join('; ')}`;
+        .map(({ head, other, weight }) =>
+          l10n.t('head {0} {1} “{2}” {3}', head + 1, next.side === 'from' ? '→' : '←', data.labels[other] ?? '', weight.toFixed(3)),
+        );
+      const label = data.labels[next.index] ?? '';
+      this.readout.textContent =
+        next.side === 'from'
+          ? l10n.t('“{0}” (layer {1}) attends most: {2}', label, data.layer + 1, strongest.join('; '))
+          : l10n.t('“{0}” (layer {1}) is attended most: {2}', label, data.layer + 1, strongest.join('; '));
     }
     this.draw();
   }
 
-  /** The canvas as PNG bytes. */
-  toPng(): Promise<ArrayBuffer> {
-    return new Promise((resolve, reject) => this.canvas.toBlob((blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error('empty'))), 'image/png'));
+  redraw(): void {
+    this.draw();
   }
 
-  /** The layer's maps behind the view. */
-  get current() {
-    return this.data;
+  exportable(): Exportable | undefined {
+    const data = this.data;
+    const analysis = this.context.analysis;
+    if (!data || !analysis) return undefined;
+    return {
+      name: `head-view-layer${data.layer + 1}`,
+      png: () => canvasPng(this.canvas),
+      svg: () => this.toSvg(),
+      csv: () => layerCsv(data.labels, data.maps, data.layer),
+      json: () => layerJson(data.labels, data.maps, { model: analysis.model.name, layer: data.layer + 1 }),
+    };
   }
 
   /** The lines as SVG (vector). */
-  toSvg(): string {
+  private toSvg(): string {
     const data = this.data!;
     const m = data.labels.length;
     const leftX = 150;
@@ -180,12 +239,20 @@ export class HeadView {
       for (let from = 0; from < m; from += 1) {
         for (let to = 0; to < m; to += 1) {
           const weight = data.maps[head * m * m + from * m + to]!;
-          if (weight >= minimum) lines.push(`<line x1="${leftX + 4}" y1="${y(from)}" x2="${rightX - 4}" y2="${y(to)}" stroke="${headColor(head)}" stroke-opacity="${Math.min(1, weight).toFixed(3)}" stroke-width="1.5"/>`);
+          if (weight >= minimum)
+            lines.push(
+              `<line x1="${leftX + 4}" y1="${y(from)}" x2="${rightX - 4}" y2="${y(to)}" stroke="${headColor(head)}" stroke-opacity="${Math.min(1, weight).toFixed(3)}" stroke-width="1.5"/>`,
+            );
         }
       }
     }
     const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    const labels = data.labels.map((label, index) => `<text x="${leftX - 4}" y="${y(index)}" text-anchor="end" dominant-baseline="middle">${escape(label)}</text><text x="${rightX + 4}" y="${y(index)}" dominant-baseline="middle">${escape(label)}</text>`).join('');
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="12"><title>Head view, layer ${data.layer + 1}</title>${lines.join('')}${labels}</svg>\n`;
+    const labels = data.labels
+      .map(
+        (label, index) =>
+          `<text x="${leftX - 4}" y="${y(index)}" text-anchor="end" dominant-baseline="middle">${escape(label)}</text><text x="${rightX + 4}" y="${y(index)}" dominant-baseline="middle">${escape(label)}</text>`,
+      )
+      .join('');
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="12"><title>${escape(l10n.t('Head view, layer {0}', data.layer + 1))}</title>${lines.join('')}${labels}</svg>\n`;
   }
 }

@@ -4,8 +4,10 @@
  * column are highlighted. Long inputs zoom (wheel, + and −) and pan (drag, or the arrow keys at the edge); double-click
  * or 0 resets. The current map exports as PNG (the canvas) or SVG (one rectangle per shown cell, for papers).
  */
+import * as l10n from '@vscode/l10n';
 import { beginCanvas, colorIndexer, cssColor, DIVERGING, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
 import { h } from '../shared/dom';
+import { canvasPng } from './exports';
 
 export interface HeatmapData {
   /** `[m, m]` row-major weights. */
@@ -46,7 +48,11 @@ export class HeatmapCanvas {
 
   constructor(private readonly options: HeatmapOptions) {
     this.canvas = h('canvas', { class: options.className, tabindex: 0, role: 'img', 'aria-label': options.ariaLabel });
-    this.readout = h('p', { class: 'heatmap-readout', role: 'status', 'aria-live': 'polite' }, 'Point at a cell, or focus the map and use the arrow keys.');
+    this.readout = h(
+      'p',
+      { class: 'heatmap-readout', role: 'status', 'aria-live': 'polite' },
+      l10n.t('Point at a cell, or focus the map and use the arrow keys.'),
+    );
     this.element = h('div', { class: 'heatmap' }, this.canvas, this.readout);
     this.canvas.addEventListener('mousemove', (event) => this.onPointer(event));
     this.canvas.addEventListener('mouseleave', () => {
@@ -78,7 +84,10 @@ export class HeatmapCanvas {
     if (!sameSize) this.resetZoom(false);
     const m = data.labels.length;
     this.focus = { row: Math.min(this.focus.row, m - 1), col: Math.min(this.focus.col, m - 1) };
-    this.canvas.setAttribute('aria-label', `${this.options.ariaLabel}, ${data.caption}: ${m} by ${m}. Rows attend to columns.`);
+    this.canvas.setAttribute(
+      'aria-label',
+      l10n.t('{0}, {1}: {2} by {2}. Rows attend to columns.', this.options.ariaLabel, data.caption, m),
+    );
     // The readout must never describe the map that was shown before.
     if (this.hover && this.hover.row < m && this.hover.col < m) {
       this.announce(this.hover.row, this.hover.col);
@@ -106,7 +115,8 @@ export class HeatmapCanvas {
     const { map, labels } = this.data!;
     const m = labels.length;
     let max = 0;
-    for (const value of map) if ((this.options.diverging ? Math.abs(value) : value) > max) max = this.options.diverging ? Math.abs(value) : value;
+    for (const value of map)
+      if ((this.options.diverging ? Math.abs(value) : value) > max) max = this.options.diverging ? Math.abs(value) : value;
     const top = max > 0 ? max : 1;
     const index = this.options.diverging ? (value: number) => Math.round(((value / top + 1) / 2) * 255) : colorIndexer(this.scale, max);
     const table = this.options.diverging ? DIVERGING : lookup(this.scale.scheme);
@@ -146,7 +156,13 @@ export class HeatmapCanvas {
     const gridSize = cssSize - margin;
     const cellSize = (gridSize / Math.max(1, m)) * this.zoom;
     this.layout = { margin, cell: cellSize, size: cssSize };
-    Object.assign(this.canvas.dataset, { margin: String(margin), cell: String(cellSize), panX: String(this.pan.x), panY: String(this.pan.y), zoom: String(this.zoom) });
+    Object.assign(this.canvas.dataset, {
+      margin: String(margin),
+      cell: String(cellSize),
+      panX: String(this.pan.x),
+      panY: String(this.pan.y),
+      zoom: String(this.zoom),
+    });
     const context = beginCanvas(this.canvas, cssSize, cssSize);
     if (!context) return;
     context.save();
@@ -162,7 +178,12 @@ export class HeatmapCanvas {
       context.fillRect(margin - this.pan.x + highlight.col * cellSize, margin - this.pan.y, cellSize, cellSize * m);
       context.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
       context.lineWidth = 2;
-      context.strokeRect(margin - this.pan.x + highlight.col * cellSize, margin - this.pan.y + highlight.row * cellSize, cellSize, cellSize);
+      context.strokeRect(
+        margin - this.pan.x + highlight.col * cellSize,
+        margin - this.pan.y + highlight.row * cellSize,
+        cellSize,
+        cellSize,
+      );
     }
     context.restore();
     if (labelled) {
@@ -197,7 +218,9 @@ export class HeatmapCanvas {
     const m = this.data?.labels.length ?? 0;
     const col = Math.floor((event.clientX - bounds.left - margin + this.pan.x) / cell);
     const row = Math.floor((event.clientY - bounds.top - margin + this.pan.y) / cell);
-    return row >= 0 && col >= 0 && row < m && col < m && event.clientX - bounds.left >= margin && event.clientY - bounds.top >= margin ? { row, col } : undefined;
+    return row >= 0 && col >= 0 && row < m && col < m && event.clientX - bounds.left >= margin && event.clientY - bounds.top >= margin
+      ? { row, col }
+      : undefined;
   }
 
   private describe(row: number, col: number): string {
@@ -236,7 +259,10 @@ export class HeatmapCanvas {
     this.pan = { x: Math.max(0, Math.min(Math.max(0, extent), this.pan.x)), y: Math.max(0, Math.min(Math.max(0, extent), this.pan.y)) };
   }
 
-  private zoomBy(factor: number, anchor = { x: (this.layout.size - this.layout.margin) / 2, y: (this.layout.size - this.layout.margin) / 2 }): void {
+  private zoomBy(
+    factor: number,
+    anchor = { x: (this.layout.size - this.layout.margin) / 2, y: (this.layout.size - this.layout.margin) / 2 },
+  ): void {
     const next = Math.max(1, Math.min(64, this.zoom * factor));
     const applied = next / this.zoom;
     this.pan = { x: (this.pan.x + anchor.x) * applied - anchor.x, y: (this.pan.y + anchor.y) * applied - anchor.y };
@@ -249,7 +275,10 @@ export class HeatmapCanvas {
   private onWheel(event: WheelEvent): void {
     event.preventDefault();
     const bounds = this.canvas.getBoundingClientRect();
-    this.zoomBy(event.deltaY < 0 ? 1.25 : 0.8, { x: event.clientX - bounds.left - this.layout.margin, y: event.clientY - bounds.top - this.layout.margin });
+    this.zoomBy(event.deltaY < 0 ? 1.25 : 0.8, {
+      x: event.clientX - bounds.left - this.layout.margin,
+      y: event.clientY - bounds.top - this.layout.margin,
+    });
   }
 
   private onKey(event: KeyboardEvent): void {
@@ -280,9 +309,7 @@ export class HeatmapCanvas {
 
   /** The canvas as PNG bytes. */
   toPng(): Promise<ArrayBuffer> {
-    return new Promise((resolve, reject) =>
-      this.canvas.toBlob((blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error('the canvas is empty'))), 'image/png'),
-    );
+    return canvasPng(this.canvas);
   }
 
   /** The map as SVG: one rectangle per coloured cell and every label, in the current colours. */
@@ -315,7 +342,10 @@ export function heatmapSvg(data: HeatmapData, scale: ScaleOptions, cell = 12): s
   for (let row = 0; row < m; row += 1) {
     for (let col = 0; col < m; col += 1) {
       const colour = index(data.map[row * m + col]!);
-      if (colour >= 0) rects.push(`<rect x="${margin + col * cell}" y="${margin + row * cell}" width="${cell}" height="${cell}" fill="${cssColor(table, colour)}"/>`);
+      if (colour >= 0)
+        rects.push(
+          `<rect x="${margin + col * cell}" y="${margin + row * cell}" width="${cell}" height="${cell}" fill="${cssColor(table, colour)}"/>`,
+        );
     }
   }
   const labels = data.labels

@@ -1,66 +1,56 @@
 /**
- * Typed requests to the host, with binary results turned into Float32Arrays, and a small cache of full head maps
- * (hovering the grid at 512 tokens fetches a head once, then reads it locally).
+ * The panel's end of its RPC channel to the host, typed by `src/shared/panelProtocol.ts`, with the two things the
+ * page keeps itself: full head maps already fetched (hovering the grid at 512 tokens fetches a head once, then reads
+ * it locally), and the grid the host sent ahead of its analysis.
  */
-import type { DisplayOptions, WebviewRequest, WebviewRequestResults } from '../../src/shared/protocol';
-import { RequestChannel } from '../../src/shared/requestChannel';
+import type { DisplayOptions } from '../../src/shared/analysis';
+import type { LabelledMap } from '../../src/shared/analysisViews';
+import { BoundedCache } from '../../src/shared/boundedCache';
+import type { PanelHost, PanelRequests, PanelWebview } from '../../src/shared/panelProtocol';
+import type { ParamsOf, ProgressOf, RequestOptions, ResultOf, RpcChannel } from '../../src/shared/rpc';
 
-export interface LabelledMap {
-  labels: string[];
-  map: Float32Array;
-}
+type Grid = ResultOf<PanelRequests['grid']>;
+
+const keyOf = (...parts: Array<string | number | boolean>) => parts.join('|');
 
 export class HostApi {
-  private readonly heads = new Map<string, Promise<LabelledMap>>();
+  private readonly heads = new BoundedCache<string, Promise<LabelledMap>>({ maxEntries: 16 });
   /** A grid the host sent ahead of its analysis, taken by the first matching request. */
-  private prefetched: { key: string; grid: { labels: string[]; size: number; thumbnails: Float32Array } } | undefined;
+  private prefetched: { key: string; grid: Grid } | undefined;
 
-  constructor(private readonly channel: RequestChannel) {}
+  constructor(private readonly channel: RpcChannel<PanelHost, PanelWebview>) {}
 
-  request<TKind extends WebviewRequest['kind']>(request: Extract<WebviewRequest, { kind: TKind }>): Promise<WebviewRequestResults[TKind]> {
-    return this.channel.request(request);
+  request<K extends Extract<keyof PanelRequests, string>>(
+    method: K,
+    params: ParamsOf<PanelRequests[K]>,
+    options?: RequestOptions<ProgressOf<PanelRequests[K]>>,
+  ): Promise<ResultOf<PanelRequests[K]>> {
+    return this.channel.request(method, params, options);
   }
 
-  /** A full head map, cached per analysis, head and options (up to 16 maps). */
+  /** A full head map, cached per analysis, head and options. */
   headMap(analysisId: string, layer: number, head: number, options: DisplayOptions): Promise<LabelledMap> {
-    const key = `${analysisId}|${layer}|${head}|${options.hideSpecial}|${options.mergeWords}`;
-    let entry = this.heads.get(key);
+    const key = keyOf(analysisId, layer, head, options.hideSpecial, options.mergeWords);
+    let entry = this.heads.use(key);
     if (!entry) {
-      entry = this.request({ kind: 'headMap', analysisId, layer, head, options }).then(({ labels, map }) => ({ labels, map: new Float32Array(map) }));
+      entry = this.request('headMap', { analysisId, layer, head, options });
       entry.catch(() => this.heads.delete(key));
       this.heads.set(key, entry);
-      if (this.heads.size > 16) this.heads.delete(this.heads.keys().next().value!);
     }
     return entry;
   }
 
-  async layerMaps(analysisId: string, layer: number, options: DisplayOptions) {
-    const { labels, maps } = await this.request({ kind: 'layerMaps', analysisId, layer, options });
-    return { labels, maps: new Float32Array(maps) };
-  }
-
   /** Keeps a grid the host computed ahead of the analysis it belongs to. */
-  primeGrid(analysisId: string, requestedSize: number, options: DisplayOptions, grid: { labels: string[]; size: number; thumbnails: ArrayBuffer }): void {
-    this.prefetched = { key: `${analysisId}|${requestedSize}|${options.hideSpecial}|${options.mergeWords}`, grid: { labels: grid.labels, size: grid.size, thumbnails: new Float32Array(grid.thumbnails) } };
+  primeGrid(analysisId: string, requestedSize: number, options: DisplayOptions, grid: Grid): void {
+    this.prefetched = { key: keyOf(analysisId, requestedSize, options.hideSpecial, options.mergeWords), grid };
   }
 
-  async grid(analysisId: string, size: number, options: DisplayOptions) {
+  grid(analysisId: string, size: number, options: DisplayOptions): Promise<Grid> {
     const prefetched = this.prefetched;
-    if (prefetched?.key === `${analysisId}|${size}|${options.hideSpecial}|${options.mergeWords}`) {
+    if (prefetched?.key === keyOf(analysisId, size, options.hideSpecial, options.mergeWords)) {
       this.prefetched = undefined;
-      return prefetched.grid;
+      return Promise.resolve(prefetched.grid);
     }
-    const { labels, size: s, thumbnails } = await this.request({ kind: 'grid', analysisId, size, options });
-    return { labels, size: s, thumbnails: new Float32Array(thumbnails) };
-  }
-
-  async aggregate(analysisId: string, aggregate: 'mean' | 'max' | 'rollout' | 'flow', layer: number, options: DisplayOptions): Promise<LabelledMap> {
-    const { labels, map } = await this.request({ kind: 'aggregate', analysisId, aggregate, layer, options });
-    return { labels, map: new Float32Array(map) };
-  }
-
-  async neuron(analysisId: string, layer: number, head: number, query: number) {
-    const result = await this.request({ kind: 'neuron', analysisId, layer, head, query });
-    return { query: new Float32Array(result.query), keys: new Float32Array(result.keys), scale: result.scale, probabilities: new Float32Array(result.probabilities), labels: result.labels };
+    return this.request('grid', { analysisId, size, options });
   }
 }

@@ -3,11 +3,13 @@
  * head. Thumbnails come downsampled from the worker (each pixel the maximum of its block); hovering reads the exact
  * weight from the full head, fetched once. Arrow keys move between heads, Enter opens one, Escape goes back.
  */
+import * as l10n from '@vscode/l10n';
 import { beginCanvas, colorIndexer, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
 import { h } from '../shared/dom';
-import { HeatmapCanvas, type HeatmapData } from './heatmapCanvas';
+import { canvasPng, mapCsv, mapJson, type Exportable } from './exports';
+import { HeatmapCanvas } from './heatmapCanvas';
 import type { HostApi } from './hostApi';
-import type { PanelContext } from './panelContext';
+import type { PanelContext, PanelView } from './panelContext';
 
 /** The largest thumbnail the worker is asked for (72 heads × 64² values at 512 tokens). */
 export const THUMBNAIL_SIZE = 64;
@@ -26,7 +28,10 @@ interface Grid {
   requested: number;
 }
 
-export class ModelView {
+export class ModelView implements PanelView {
+  readonly tab = 'model';
+  readonly title = l10n.t('Model');
+  readonly needsAttention = true;
   readonly element: HTMLElement;
   private readonly gridCanvas: HTMLCanvasElement;
   /** The painted tiles and labels, kept so that hover and keyboard highlights only copy them back. */
@@ -48,24 +53,39 @@ export class ModelView {
     private readonly context: PanelContext,
     private readonly api: HostApi,
   ) {
-    this.gridCanvas = h('canvas', { class: 'grid-canvas', tabindex: 0, role: 'img', 'aria-label': 'Attention of every layer and head' });
-    this.gridReadout = h('p', { class: 'grid-readout', role: 'status', 'aria-live': 'polite' }, 'Point at a head, or focus the grid and use the arrow keys; click or press Enter to open a head.');
-    this.gridSection = h('section', { class: 'grid-section', 'aria-label': 'All heads' }, h('p', { class: 'meta' }, 'Rows: layers. Columns: heads. Each map: rows attend to columns.'), this.gridCanvas, this.gridReadout);
-    this.focus = new HeatmapCanvas({ ariaLabel: 'Attention of one head', className: 'focus-canvas', zoomable: true });
+    this.gridCanvas = h('canvas', {
+      class: 'grid-canvas',
+      tabindex: 0,
+      role: 'img',
+      'aria-label': l10n.t('Attention of every layer and head'),
+    });
+    this.gridReadout = h(
+      'p',
+      { class: 'grid-readout', role: 'status', 'aria-live': 'polite' },
+      l10n.t('Point at a head, or focus the grid and use the arrow keys; click or press Enter to open a head.'),
+    );
+    this.gridSection = h(
+      'section',
+      { class: 'grid-section', 'aria-label': l10n.t('All heads') },
+      h('p', { class: 'meta' }, l10n.t('Rows: layers. Columns: heads. Each map: rows attend to columns.')),
+      this.gridCanvas,
+      this.gridReadout,
+    );
+    this.focus = new HeatmapCanvas({ ariaLabel: l10n.t('Attention of one head'), className: 'focus-canvas', zoomable: true });
     this.focusTitle = h('h3', {});
     this.tableHolder = h('div', { class: 'table-alternative' });
-    const back = h('vscode-button', { secondary: true, id: 'back-to-grid' }, 'All heads');
+    const back = h('vscode-button', { secondary: true, id: 'back-to-grid' }, l10n.t('All heads'));
     back.addEventListener('click', () => this.context.update({ focus: false }));
-    const tableToggle = h('vscode-checkbox', { id: 'table-toggle', label: 'Show as table' });
+    const tableToggle = h('vscode-checkbox', { id: 'table-toggle', label: l10n.t('Show as table') });
     tableToggle.addEventListener('change', () => {
       this.showTable = (tableToggle as HTMLElement & { checked: boolean }).checked;
       this.renderTable();
     });
     this.focusSection = h(
       'section',
-      { class: 'focus-section', 'aria-label': 'One head' },
+      { class: 'focus-section', 'aria-label': l10n.t('One head') },
       h('div', { class: 'controls' }, back, this.focusTitle, tableToggle),
-      h('p', { class: 'meta' }, 'Wheel or + and − to zoom, drag to pan, double-click or 0 to reset. Rows attend to columns.'),
+      h('p', { class: 'meta' }, l10n.t('Wheel or + and − to zoom, drag to pan, double-click or 0 to reset. Rows attend to columns.')),
       this.focus.element,
       this.tableHolder,
     );
@@ -92,9 +112,9 @@ export class ModelView {
     this.focusSection.hidden = !view.focus;
     if (view.focus) {
       const { labels, map } = await this.api.headMap(analysis.id, view.layer, view.head, this.context.options);
-      this.focusTitle.textContent = `Layer ${view.layer + 1}, head ${view.head + 1}`;
+      this.focusTitle.textContent = l10n.t('Layer {0}, head {1}', view.layer + 1, view.head + 1);
       this.focus.setScale(this.context.scale);
-      this.focus.show({ map, labels, caption: `layer ${view.layer + 1}, head ${view.head + 1}` });
+      this.focus.show({ map, labels, caption: l10n.t('layer {0}, head {1}', view.layer + 1, view.head + 1) });
       this.renderTable();
       return;
     }
@@ -112,14 +132,29 @@ export class ModelView {
     this.drawGrid();
   }
 
-  /** The data behind the current view (for exports). */
-  focusData(): HeatmapData | undefined {
-    return this.context.view.focus ? this.focus.current : undefined;
-  }
-
   redraw(): void {
+    this.focus.setScale(this.context.scale);
     this.drawGrid();
     this.focus.draw();
+  }
+
+  exportable(): Exportable | undefined {
+    const { analysis, view } = this.context;
+    if (!analysis) return undefined;
+    const focus = view.focus ? this.focus.current : undefined;
+    if (!focus) {
+      return this.grid
+        ? { name: 'attention-all-heads', png: () => canvasPng(this.gridCanvas), svg: () => this.gridSvg(), csv: 'tensor', json: 'tensor' }
+        : undefined;
+    }
+    const meta = { model: analysis.model.name, layer: view.layer + 1, head: view.head + 1, options: this.context.options };
+    return {
+      name: `attention-layer${view.layer + 1}-head${view.head + 1}`,
+      png: () => this.focus.toPng(),
+      svg: () => this.focus.toSvg(),
+      csv: () => mapCsv(focus),
+      json: () => mapJson(focus, meta),
+    };
   }
 
   /**
@@ -162,7 +197,10 @@ export class ModelView {
     this.gridCanvas.dataset.heads = String(grid.heads);
     this.gridCanvas.dataset.tokens = String(grid.labels.length);
     this.gridCanvas.dataset.thumbnail = String(grid.size);
-    this.gridCanvas.setAttribute('aria-label', `Attention of ${grid.layers} layers × ${grid.heads} heads; arrow keys move between heads, Enter opens one`);
+    this.gridCanvas.setAttribute(
+      'aria-label',
+      l10n.t('Attention of {0} layers × {1} heads; arrow keys move between heads, Enter opens one', grid.layers, grid.heads),
+    );
     this.gridCanvas.classList.toggle('tall', height > 600);
     const context = beginCanvas(this.gridImage, width, height);
     if (!context) return;
@@ -179,11 +217,11 @@ export class ModelView {
     context.imageSmoothingEnabled = false;
     for (let layer = 0; layer < grid.layers; layer += 1) {
       context.textAlign = 'right';
-      context.fillText(`Layer ${layer + 1}`, left - 6, top + layer * (tile + gap) + tile / 2);
+      context.fillText(l10n.t('Layer {0}', layer + 1), left - 6, top + layer * (tile + gap) + tile / 2);
       for (let head = 0; head < grid.heads; head += 1) {
         if (layer === 0) {
           context.textAlign = 'center';
-          context.fillText(`H${head + 1}`, left + head * (tile + gap) + tile / 2, top / 2);
+          context.fillText(l10n.t('H{0}', head + 1), left + head * (tile + gap) + tile / 2, top / 2);
         }
         const offset = (layer * grid.heads + head) * s * s;
         let max = 0;
@@ -232,7 +270,8 @@ export class ModelView {
     const head = Math.floor(x / (tile + gap));
     const layer = Math.floor(y / (tile + gap));
     const inTile = { x: x - head * (tile + gap), y: y - layer * (tile + gap) };
-    if (head < 0 || layer < 0 || head >= grid.heads || layer >= grid.layers || inTile.x >= tile || inTile.y >= tile || x < 0 || y < 0) return;
+    if (head < 0 || layer < 0 || head >= grid.heads || layer >= grid.layers || inTile.x >= tile || inTile.y >= tile || x < 0 || y < 0)
+      return;
     const m = grid.labels.length;
     const row = Math.min(m - 1, Math.floor((inTile.y / tile) * m));
     const col = Math.min(m - 1, Math.floor((inTile.x / tile) * m));
@@ -255,8 +294,21 @@ export class ModelView {
 
   private describe(layer: number, head: number, row: number, col: number, weight: number): void {
     const labels = this.grid!.labels;
-    this.gridReadout.textContent = `Layer ${layer + 1}, head ${head + 1}: “${labels[row]}” → “${labels[col]}”: ${weight.toFixed(6)}`;
-    Object.assign(this.gridReadout.dataset, { layer: String(layer), head: String(head), row: String(row), col: String(col), weight: String(weight) });
+    this.gridReadout.textContent = l10n.t(
+      'Layer {0}, head {1}: “{2}” → “{3}”: {4}',
+      layer + 1,
+      head + 1,
+      labels[row] ?? '',
+      labels[col] ?? '',
+      weight.toFixed(6),
+    );
+    Object.assign(this.gridReadout.dataset, {
+      layer: String(layer),
+      head: String(head),
+      row: String(row),
+      col: String(col),
+      weight: String(weight),
+    });
   }
 
   private onGridKey(event: KeyboardEvent): void {
@@ -272,10 +324,13 @@ export class ModelView {
     const move = moves[event.key];
     if (!move) return;
     event.preventDefault();
-    const next = { layer: Math.max(0, Math.min(grid.layers - 1, layer + move[0])), head: Math.max(0, Math.min(grid.heads - 1, head + move[1])) };
+    const next = {
+      layer: Math.max(0, Math.min(grid.layers - 1, layer + move[0])),
+      head: Math.max(0, Math.min(grid.heads - 1, head + move[1])),
+    };
     this.hovered = undefined;
     this.context.update(next, { reload: false });
-    this.gridReadout.textContent = `Layer ${next.layer + 1}, head ${next.head + 1}. Press Enter to open it.`;
+    this.gridReadout.textContent = l10n.t('Layer {0}, head {1}. Press Enter to open it.', next.layer + 1, next.head + 1);
     this.composeGrid();
   }
 
@@ -286,27 +341,33 @@ export class ModelView {
     if (!this.showTable || !data) return;
     const m = data.labels.length;
     const rows = data.labels.map((label, row) => {
-      const ranked = Array.from(data.map.subarray(row * m, (row + 1) * m), (weight, col) => ({ weight, col })).sort((a, b) => b.weight - a.weight).slice(0, 5);
-      return h('tr', {}, h('th', { scope: 'row' }, label), ...ranked.map(({ weight, col }) => h('td', {}, `${data.labels[col]} ${weight.toFixed(4)}`)));
+      const ranked = Array.from(data.map.subarray(row * m, (row + 1) * m), (weight, col) => ({ weight, col }))
+        .sort((a, b) => b.weight - a.weight)
+        .slice(0, 5);
+      return h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, label),
+        ...ranked.map(({ weight, col }) => h('td', {}, `${data.labels[col]} ${weight.toFixed(4)}`)),
+      );
     });
     this.tableHolder.append(
       h(
         'table',
         { class: 'attention-table' },
-        h('caption', {}, `${data.caption}: the five tokens each token attends to most`),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Token'), ...[1, 2, 3, 4, 5].map((rank) => h('th', { scope: 'col' }, `#${rank}`)))),
+        h('caption', {}, l10n.t('{0}: the five tokens each token attends to most', data.caption)),
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', { scope: 'col' }, l10n.t('Token')), ...[1, 2, 3, 4, 5].map((rank) => h('th', { scope: 'col' }, `#${rank}`))),
+        ),
         h('tbody', {}, ...rows),
       ),
     );
   }
 
-  /** The grid as PNG bytes. */
-  gridPng(): Promise<ArrayBuffer> {
-    return new Promise((resolve, reject) => this.gridCanvas.toBlob((blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error('empty grid'))), 'image/png'));
-  }
-
   /** The grid as SVG: each head a group of rectangles (vector, for papers). */
-  gridSvg(): string {
+  private gridSvg(): string {
     const grid = this.grid!;
     const s = grid.size;
     const cell = Math.max(1, Math.floor(96 / s));
@@ -319,9 +380,14 @@ export class ModelView {
     const table = lookup(this.context.scale.scheme);
     const parts: string[] = [];
     for (let layer = 0; layer < grid.layers; layer += 1) {
-      parts.push(`<text x="${left - 8}" y="${top + layer * (tile + gap) + tile / 2}" text-anchor="end" dominant-baseline="middle">Layer ${layer + 1}</text>`);
+      parts.push(
+        `<text x="${left - 8}" y="${top + layer * (tile + gap) + tile / 2}" text-anchor="end" dominant-baseline="middle">${l10n.t('Layer {0}', layer + 1)}</text>`,
+      );
       for (let head = 0; head < grid.heads; head += 1) {
-        if (layer === 0) parts.push(`<text x="${left + head * (tile + gap) + tile / 2}" y="${top / 2}" text-anchor="middle">H${head + 1}</text>`);
+        if (layer === 0)
+          parts.push(
+            `<text x="${left + head * (tile + gap) + tile / 2}" y="${top / 2}" text-anchor="middle">${l10n.t('H{0}', head + 1)}</text>`,
+          );
         const offset = (layer * grid.heads + head) * s * s;
         let max = 0;
         for (let index = 0; index < s * s; index += 1) max = Math.max(max, grid.thumbnails[offset + index]!);
@@ -329,9 +395,14 @@ export class ModelView {
         const rects: string[] = [];
         for (let cellIndex = 0; cellIndex < s * s; cellIndex += 1) {
           const colour = index(grid.thumbnails[offset + cellIndex]!);
-          if (colour >= 0) rects.push(`<rect x="${(cellIndex % s) * cell}" y="${Math.floor(cellIndex / s) * cell}" width="${cell}" height="${cell}" fill="rgb(${table[colour * 3]},${table[colour * 3 + 1]},${table[colour * 3 + 2]})"/>`);
+          if (colour >= 0)
+            rects.push(
+              `<rect x="${(cellIndex % s) * cell}" y="${Math.floor(cellIndex / s) * cell}" width="${cell}" height="${cell}" fill="rgb(${table[colour * 3]},${table[colour * 3 + 1]},${table[colour * 3 + 2]})"/>`,
+            );
         }
-        parts.push(`<g transform="translate(${left + head * (tile + gap)} ${top + layer * (tile + gap)})"><title>Layer ${layer + 1}, head ${head + 1}</title>${rects.join('')}</g>`);
+        parts.push(
+          `<g transform="translate(${left + head * (tile + gap)} ${top + layer * (tile + gap)})"><title>${l10n.t('Layer {0}, head {1}', layer + 1, head + 1)}</title>${rects.join('')}</g>`,
+        );
       }
     }
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">${parts.join('')}</svg>\n`;

@@ -3,7 +3,8 @@
  * display options. Checked on restore like any other input.
  */
 import * as v from 'valibot';
-import { PANEL_TABS, type PanelTab } from '../../src/shared/protocol';
+import { AGGREGATE_KINDS, OCCLUSION_MODES, OCCLUSION_UNITS } from '../../src/shared/analysisViews';
+import { PANEL_TABS, type PanelTab } from '../../src/shared/panelProtocol';
 import { SCHEMES } from '../shared/colorScale';
 
 export const TABS = PANEL_TABS;
@@ -13,13 +14,15 @@ const index = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)
 
 export const ViewStateSchema = v.object({
   tab: v.picklist(TABS),
+  /** Whether the prediction card shows every label (it is one line otherwise). */
+  cardOpen: v.optional(v.boolean(), false),
   /** The head in focus; `focus` opens it large in the model view. */
   layer: index,
   head: index,
   focus: v.boolean(),
   /** The query token of the neuron view (a raw token index). */
   query: index,
-  aggregate: v.picklist(['mean', 'max', 'rollout', 'flow']),
+  aggregate: v.picklist(AGGREGATE_KINDS),
   hideSpecial: v.boolean(),
   mergeWords: v.boolean(),
   scheme: v.picklist(SCHEMES),
@@ -30,8 +33,8 @@ export const ViewStateSchema = v.object({
   /** The Explain view: how occlusion works, heads picked for ablation (`layer * heads + head`), normalised map. */
   explain: v.optional(
     v.object({
-      mode: v.picklist(['mask', 'remove']),
-      unit: v.picklist(['token', 'word']),
+      mode: v.picklist(OCCLUSION_MODES),
+      unit: v.picklist(OCCLUSION_UNITS),
       ablated: v.pipe(v.array(index), v.maxLength(10_000)),
       normalised: v.boolean(),
     }),
@@ -60,6 +63,7 @@ export type ViewState = v.InferOutput<typeof ViewStateSchema>;
 export function defaultViewState(layers: number): ViewState {
   return {
     tab: 'model',
+    cardOpen: false,
     layer: Math.max(0, layers - 1),
     head: 0,
     focus: false,

@@ -4,7 +4,14 @@
  * so drawing 512×512 cells costs one table read per cell. A linear or logarithmic scale maps weights to the table;
  * weights under the threshold are left as background.
  */
-import { interpolateCividis, interpolateInferno, interpolateMagma, interpolatePlasma, interpolateRdBu, interpolateViridis } from 'd3-scale-chromatic';
+import {
+  interpolateCividis,
+  interpolateInferno,
+  interpolateMagma,
+  interpolatePlasma,
+  interpolateRdBu,
+  interpolateViridis,
+} from 'd3-scale-chromatic';
 
 export type Rgb = [number, number, number];
 export type SchemeName = 'viridis' | 'cividis' | 'magma' | 'inferno' | 'plasma';
@@ -58,7 +65,12 @@ export function colorIndexer(options: ScaleOptions, max: number): (value: number
   if (options.scale === 'log') {
     const floor = Math.max(options.threshold, top * 1e-4, 1e-12);
     const span = Math.log(top / floor) || 1;
-    return (value) => (value < options.threshold || value < floor ? (value >= options.threshold && value > 0 ? 0 : -1) : Math.min(255, Math.max(0, Math.round((Math.log(value / floor) / span) * 255))));
+    return (value) =>
+      value < options.threshold || value < floor
+        ? value >= options.threshold && value > 0
+          ? 0
+          : -1
+        : Math.min(255, Math.max(0, Math.round((Math.log(value / floor) / span) * 255)));
   }
   return (value) => (value < options.threshold ? -1 : Math.min(255, Math.max(0, Math.round((value / top) * 255))));
 }
@@ -88,4 +100,11 @@ export function beginCanvas(canvas: HTMLCanvasElement, width: number, height: nu
   context.fillStyle = themeColor('--vscode-editor-background', '#1e1e1e');
   context.fillRect(0, 0, width, height);
   return context;
+}
+
+/** One of five diverging colour classes (media/panel.css) for a signed value against the largest magnitude. */
+export function deltaClass(value: number, maxAbs: number): string {
+  if (!(maxAbs > 0) || !Number.isFinite(value) || value === 0) return 'delta-0';
+  const level = Math.min(5, Math.max(1, Math.ceil((Math.abs(value) / maxAbs) * 5)));
+  return `delta-${value < 0 ? 'neg' : 'pos'}-${level}`;
 }

@@ -1,27 +1,28 @@
 /**
- * The typed face of `acquireVsCodeApi()`: messages must be protocol messages, state is unknown until validated.
+ * The typed face of `acquireVsCodeApi()`: what a page posts is a message of its RPC channel, and its saved state is
+ * unknown until it is validated.
  */
-import type { WebviewToHostMessage } from '../../src/shared/protocol';
+import type { RpcMessage } from '../../src/shared/rpc';
 
-interface VsCodeApi<TState, TMessage = WebviewToHostMessage> {
-  postMessage(message: TMessage): void;
+interface VsCodeApi<TState> {
+  postMessage(message: RpcMessage): void;
   getState(): unknown;
   setState(state: TState): void;
 }
 
-declare function acquireVsCodeApi(): VsCodeApi<unknown, unknown>;
+declare function acquireVsCodeApi(): VsCodeApi<unknown>;
 
-let api: VsCodeApi<unknown, unknown> | undefined;
+let api: VsCodeApi<unknown> | undefined;
 
-/** `acquireVsCodeApi` may only be called once per page load. Each webview names its own message type. */
-export function vscodeApi<TState, TMessage = WebviewToHostMessage>(): VsCodeApi<TState, TMessage> {
+/** `acquireVsCodeApi` may only be called once per page load. */
+export function vscodeApi<TState>(): VsCodeApi<TState> {
   api ??= acquireVsCodeApi();
-  return api as VsCodeApi<TState, TMessage>;
+  return api;
 }
 
 /** Reports CSP violations to the host log, so a policy regression is visible (and fails the UI tests). */
-export function reportCspViolations(post: (message: Extract<WebviewToHostMessage, { type: 'cspViolation' }>) => void): void {
+export function reportCspViolations(report: (violation: { directive: string; blockedUri: string }) => void): void {
   document.addEventListener('securitypolicyviolation', (event) => {
-    post({ type: 'cspViolation', directive: event.effectiveDirective.slice(0, 200), blockedUri: event.blockedURI.slice(0, 500) });
+    report({ directive: event.effectiveDirective.slice(0, 200), blockedUri: event.blockedURI.slice(0, 500) });
   });
 }

@@ -3,23 +3,45 @@
  * tokens), recent analyses and live mode. It only renders what the host sends and sends commands back; its last
  * state is kept with `setState` so it shows at once when the view is shown again.
  */
+import '../shared/l10n';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { parseMessage, SideStateMessageSchema, type SideAnalysis, type SideCommand, type SideStateMessage, type SideToHostMessage } from '../../src/shared/protocol';
+import * as l10n from '@vscode/l10n';
+import { formatPercent } from '../../src/shared/format';
+import { parseMessage, RpcChannel } from '../../src/shared/rpc';
+import {
+  SIDE_WEBVIEW,
+  SideStateSchema,
+  type SideAnalysis,
+  type SideCommand,
+  type SideHost,
+  type SideState,
+  type SideWebview,
+} from '../../src/shared/sideProtocol';
 import { h } from '../shared/dom';
 import { reportCspViolations, vscodeApi } from '../shared/vscodeApi';
 
-const vscode = vscodeApi<SideStateMessage, SideToHostMessage>();
+const vscode = vscodeApi<SideState>();
 const app = document.getElementById('app') as HTMLElement;
+const channel = new RpcChannel<SideHost, SideWebview>({
+  post: (message) => vscode.postMessage(message),
+  local: SIDE_WEBVIEW,
+  handlers: {},
+  events: {
+    state: (state) => {
+      vscode.setState(state);
+      render(state);
+    },
+  },
+  onDropped: (reason) => console.warn(`Attention Explorer: ignored a malformed message (${reason})`),
+});
 
 function send(command: SideCommand): void {
-  vscode.postMessage({ type: 'command', command });
+  channel.notify('command', { command });
 }
 
-const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-
-function modelSection(state: SideStateMessage): HTMLElement {
-  const { model, strings } = state;
+function modelSection(state: SideState): HTMLElement {
+  const { model } = state;
   const actions = model.actions.map(({ action, label }) => {
     const button = h('vscode-button', { secondary: action !== 'download' && action !== 'retry', 'data-action': action }, label);
     button.addEventListener('click', () => send({ command: 'modelAction', action }));
@@ -28,7 +50,7 @@ function modelSection(state: SideStateMessage): HTMLElement {
   return h(
     'section',
     { class: `model model-${model.state}`, 'aria-labelledby': 'model-heading' },
-    h('h2', { id: 'model-heading' }, strings.model ?? 'Model'),
+    h('h2', { id: 'model-heading' }, l10n.t('Model')),
     h('p', { class: 'model-text', role: 'status', 'aria-live': 'polite' }, model.text),
     model.percent !== undefined ? h('progress', { max: 100, value: model.percent.toFixed(1), 'aria-label': model.text }) : null,
     actions.length ? h('div', { class: 'actions' }, ...actions) : null,
@@ -39,7 +61,19 @@ function probabilities(analysis: SideAnalysis): HTMLElement {
   return h(
     'table',
     { class: 'probabilities' },
-    h('tbody', {}, ...analysis.labels.map(({ label, probability }) => h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, h('meter', { min: 0, max: 1, value: probability, 'aria-label': `${label} ${percent(probability)}` })), h('td', { class: 'num' }, percent(probability))))),
+    h(
+      'tbody',
+      {},
+      ...analysis.labels.map(({ label, probability }) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, label),
+          h('td', {}, h('meter', { min: 0, max: 1, value: probability, 'aria-label': `${label} ${formatPercent(probability)}` })),
+          h('td', { class: 'num' }, formatPercent(probability)),
+        ),
+      ),
+    ),
   );
 }
 
@@ -52,40 +86,73 @@ function importanceStrip(tokens: string[], importance: number[]): HTMLElement {
     ...tokens.map((text, index) => {
       const share = (importance[index] ?? 0) / max;
       const level = Math.min(9, Math.floor(share * 10));
-      return h('span', { class: `chip level-${level}`, role: 'listitem', title: percent(importance[index] ?? 0), 'aria-label': `${text}: ${percent(importance[index] ?? 0)}` }, text);
+      return h(
+        'span',
+        {
+          class: `chip level-${level}`,
+          role: 'listitem',
+          title: formatPercent(importance[index] ?? 0),
+          'aria-label': `${text}: ${formatPercent(importance[index] ?? 0)}`,
+        },
+        text,
+      );
     }),
   );
 }
 
-function currentSection(state: SideStateMessage): HTMLElement {
-  const { current, strings } = state;
-  const heading = h('h2', { id: 'current-heading' }, strings.current ?? '');
-  if (!current) return h('section', { class: 'current', 'aria-labelledby': 'current-heading' }, heading, h('p', { class: 'muted' }, strings.none ?? ''));
+function currentSection(state: SideState): HTMLElement {
+  const { current } = state;
+  const heading = h('h2', { id: 'current-heading' }, l10n.t('Current analysis'));
+  if (!current) {
+    return h(
+      'section',
+      { class: 'current', 'aria-labelledby': 'current-heading' },
+      heading,
+      h('p', { class: 'muted' }, l10n.t('Nothing analysed yet. Select text in an editor and run Analyze Selection, or turn on live mode.')),
+    );
+  }
   return h(
     'section',
     { class: 'current', 'aria-labelledby': 'current-heading', 'data-analysis': current.id },
     heading,
-    h('p', { class: 'sentiment' }, h('strong', { class: 'label' }, current.label), ' ', h('span', { class: 'muted' }, percent(current.probability))),
-    current.stale ? h('p', { class: 'notice stale', role: 'status' }, strings.stale ?? '') : null,
-    current.isTestModel ? h('p', { class: 'notice' }, strings.testModel ?? '') : null,
+    h(
+      'p',
+      { class: 'sentiment' },
+      h('strong', { class: 'label' }, current.label),
+      ' ',
+      h('span', { class: 'muted' }, formatPercent(current.probability)),
+    ),
+    current.stale
+      ? h('p', { class: 'notice stale', role: 'status' }, l10n.t('Out of date: the text changed after it was analysed.'))
+      : null,
+    current.isTestModel ? h('p', { class: 'notice' }, l10n.t('Test model with random weights: this prediction means nothing.')) : null,
     h('p', { class: 'muted source' }, `${current.documentName}:${current.line} · “${current.preview}”`),
     probabilities(current),
-    h('h3', {}, strings.importance ?? ''),
-    current.importance ? importanceStrip(current.tokens, current.importance) : h('p', { class: 'muted' }, strings.noImportance ?? ''),
+    h('h3', {}, l10n.t("What the prediction reads: [CLS]'s attention rollout over the tokens")),
+    current.importance
+      ? importanceStrip(current.tokens, current.importance)
+      : h('p', { class: 'muted' }, l10n.t('The attention of this analysis is no longer kept; analyze it again to see it.')),
   );
 }
 
-function recentSection(state: SideStateMessage): HTMLElement | null {
+function recentSection(state: SideState): HTMLElement | null {
   if (state.recent.length === 0) return null;
   return h(
     'section',
     { class: 'recent', 'aria-labelledby': 'recent-heading' },
-    h('h2', { id: 'recent-heading' }, state.strings.recent ?? ''),
+    h('h2', { id: 'recent-heading' }, l10n.t('Recent analyses')),
     h(
       'ul',
       {},
       ...state.recent.map((item) => {
-        const button = h('button', { type: 'button', class: 'recent-item', 'data-analysis': item.id, title: state.strings.reopen ?? '' }, h('strong', {}, `${item.label} ${percent(item.probability)}`), ' ', h('span', { class: 'muted' }, `${item.documentName}:${item.line}${item.stale ? ' ⚠' : ''}`), h('span', { class: 'preview' }, item.preview));
+        const button = h(
+          'button',
+          { type: 'button', class: 'recent-item', 'data-analysis': item.id, title: l10n.t('Reopen in the panel') },
+          h('strong', {}, `${item.label} ${formatPercent(item.probability)}`),
+          ' ',
+          h('span', { class: 'muted' }, `${item.documentName}:${item.line}${item.stale ? ' ⚠' : ''}`),
+          h('span', { class: 'preview' }, item.preview),
+        );
         button.addEventListener('click', () => send({ command: 'openRecent', analysisId: item.id }));
         return h('li', {}, button);
       }),
@@ -93,16 +160,27 @@ function recentSection(state: SideStateMessage): HTMLElement | null {
   );
 }
 
-function render(state: SideStateMessage): void {
-  const live = h('vscode-checkbox', { id: 'live-mode', checked: state.liveMode, label: state.strings.live ?? '' }) as HTMLElement & { checked: boolean };
+function render(state: SideState): void {
+  const live = h('vscode-checkbox', {
+    id: 'live-mode',
+    checked: state.liveMode,
+    label: l10n.t('Live mode: analyse the selection as it changes'),
+  }) as HTMLElement & { checked: boolean };
   live.addEventListener('change', () => send({ command: 'setLiveMode', enabled: live.checked }));
-  const analyze = h('vscode-button', { id: 'side-analyze' }, state.strings.analyze ?? '');
+  const analyze = h('vscode-button', { id: 'side-analyze' }, l10n.t('Analyze Selection'));
   analyze.addEventListener('click', () => send({ command: 'analyzeSelection' }));
-  const panel = h('vscode-button', { id: 'side-panel', secondary: true }, state.strings.panel ?? '');
+  const panel = h('vscode-button', { id: 'side-panel', secondary: true }, l10n.t('Show Attention Panel'));
   panel.addEventListener('click', () => send({ command: 'showPanel' }));
   const sections: HTMLElement[] = [
     h('div', { class: 'actions' }, analyze, panel),
-    h('div', { class: 'live' }, live, state.liveMode && state.liveStatus ? h('p', { class: 'muted live-status', role: 'status', 'aria-live': 'polite' }, state.liveStatus) : null),
+    h(
+      'div',
+      { class: 'live' },
+      live,
+      state.liveMode && state.liveStatus
+        ? h('p', { class: 'muted live-status', role: 'status', 'aria-live': 'polite' }, state.liveStatus)
+        : null,
+    ),
     currentSection(state),
     modelSection(state),
   ];
@@ -112,17 +190,8 @@ function render(state: SideStateMessage): void {
   app.setAttribute('aria-busy', 'false');
 }
 
-window.addEventListener('message', (event: MessageEvent<unknown>) => {
-  const parsed = parseMessage(SideStateMessageSchema, event.data);
-  if (!parsed.ok) {
-    console.warn(`Attention Explorer: ignored a malformed message (${parsed.reason})`);
-    return;
-  }
-  vscode.setState(parsed.value);
-  render(parsed.value);
-});
-
-reportCspViolations((message) => vscode.postMessage(message));
-const saved = parseMessage(SideStateMessageSchema, vscode.getState());
+window.addEventListener('message', (event: MessageEvent<unknown>) => channel.receive(event.data));
+reportCspViolations((violation) => channel.notify('cspViolation', violation));
+const saved = parseMessage(SideStateSchema, vscode.getState());
 if (saved.ok) render(saved.value);
-vscode.postMessage({ type: 'ready' });
+channel.notify('ready', {});

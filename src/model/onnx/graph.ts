@@ -48,7 +48,7 @@ export const int64Tensor = (name: string, values: number[], dims: number[] = [va
   tensor(name, DataType.INT64, dims, BigInt64Array.from(values.map((value) => BigInt(value))));
 
 export const floatTensor = (name: string, values: ArrayLike<number>, dims: number[]) =>
-  tensor(name, DataType.FLOAT, dims, Float32Array.from(values as ArrayLike<number>));
+  tensor(name, DataType.FLOAT, dims, Float32Array.from(values));
 
 /** A value info for a tensor of the given element type and shape; strings are symbolic dimensions. */
 export function valueInfo(name: string, elemType: number, shape: Array<number | string>): onnx.IValueInfoProto {

@@ -87,7 +87,10 @@ export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
   const nodes = graph.node ?? [];
   const producers = new Map<string, onnx.INodeProto>();
   for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
-  const constants = new Set([...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''), ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? [])]);
+  const constants = new Set([
+    ...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''),
+    ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? []),
+  ]);
   return { producers, constants };
 }
 
@@ -95,7 +98,10 @@ export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
  * Walks back from an attention Softmax's input through masking and scaling to the product of Q and Kᵀ; says whether
  * a scaling came after the product. Undefined when the path does not look like that.
  */
-export function scoresProduct({ producers, constants }: GraphIndex, softmax: onnx.INodeProto): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
+export function scoresProduct(
+  { producers, constants }: GraphIndex,
+  softmax: onnx.INodeProto,
+): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
   let tensor = softmax.input![0]!;
   let scaledAfter = false;
   for (let hop = 0; hop < 6; hop += 1) {
@@ -106,7 +112,7 @@ export function scoresProduct({ producers, constants }: GraphIndex, softmax: onn
     if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
     // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
     // first input that is not a constant.
-    const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : producer.input ?? [];
+    const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : (producer.input ?? []);
     const next = operands.find((input) => !constants.has(input));
     if (!next) return undefined;
     tensor = next;
@@ -114,12 +120,18 @@ export function scoresProduct({ producers, constants }: GraphIndex, softmax: onn
   return undefined;
 }
 
-export function instrumentModel(bytes: Uint8Array, expected: { layers: number; heads: number }, options: InstrumentOptions = { headMask: true }): InstrumentationResult {
+export function instrumentModel(
+  bytes: Uint8Array,
+  expected: { layers: number; heads: number },
+  options: InstrumentOptions = { headMask: true },
+): InstrumentationResult {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {
-    throw new InstrumentationError(`The model file is not a readable ONNX model (${error instanceof Error ? error.message : String(error)}).`);
+    throw new InstrumentationError(
+      `The model file is not a readable ONNX model (${error instanceof Error ? error.message : String(error)}).`,
+    );
   }
   const graph = model.graph;
   if (!graph || !graph.node?.length) {
@@ -130,7 +142,9 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
   }
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
   if (!inputNames.has('input_ids') || !inputNames.has('attention_mask')) {
-    throw new InstrumentationError(`The graph's inputs are ${[...inputNames].join(', ')}; a DistilBERT export has input_ids and attention_mask.`);
+    throw new InstrumentationError(
+      `The graph's inputs are ${[...inputNames].join(', ')}; a DistilBERT export has input_ids and attention_mask.`,
+    );
   }
   if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
     throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
@@ -148,7 +162,9 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
       throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
     }
     if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(nodes, softmax.output[0]!)) {
-      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) does not feed a matrix product with the values; it is not an attention Softmax.`);
+      throw new InstrumentationError(
+        `Softmax ${softmax.name} (layer ${layer}) does not feed a matrix product with the values; it is not an attention Softmax.`,
+      );
     }
   }
 
@@ -203,9 +219,13 @@ export function instrumentModel(bytes: Uint8Array, expected: { layers: number; h
     const layer = softmaxes.indexOf(candidate);
     if (layer >= 0) reordered.push(...added[layer]!);
   }
-  graph.node = reordered as onnx.NodeProto[];
+  graph.node = reordered;
   graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];
-  if (options.headMask) graph.input = [...(graph.input ?? []), valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads])] as onnx.ValueInfoProto[];
+  if (options.headMask)
+    graph.input = [
+      ...(graph.input ?? []),
+      valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads]),
+    ] as onnx.ValueInfoProto[];
   const attentionShape: Array<number | string> = ['batch_size', heads, 'sequence_length', 'sequence_length'];
   graph.output = [
     ...(graph.output ?? []),

@@ -107,7 +107,10 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       if (!found?.rawData || found.dataType !== DataType.INT64 || found.rawData.byteLength !== 8) return undefined;
       return new DataView(found.rawData.buffer, found.rawData.byteOffset, 8).getBigInt64(0, true);
     };
-    const readsFirstToken = nodes.some((candidate) => candidate.opType === 'Gather' && attributeInt(candidate, 'axis') === 1 && initializerValue(candidate.input?.[1] ?? '') === 0n);
+    const readsFirstToken = nodes.some(
+      (candidate) =>
+        candidate.opType === 'Gather' && attributeInt(candidate, 'axis') === 1 && initializerValue(candidate.input?.[1] ?? '') === 0n,
+    );
     if (!queryReader || !keyReader || queryReader === keyReader || residuals.length !== 1 || !readsFirstToken) return undefined;
     return { queryReader, residual: residuals[0]! };
   })();
@@ -129,7 +132,8 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       pending.push(...(producer.input ?? []));
     }
     const used = new Set([...needed].flatMap((candidate) => candidate.input ?? []));
-    const renamed = (name: string) => (name === input ? hiddenInput(layer) : name === output && layer < layers - 1 ? hiddenInput(layer + 1) : name);
+    const renamed = (name: string) =>
+      name === input ? hiddenInput(layer) : name === output && layer < layers - 1 ? hiddenInput(layer + 1) : name;
     const firstOnly = layer === layers - 1 ? lastLayerQueryConsumer : undefined;
     const firstToken = `${hiddenInput(layer)}/first_token`;
     const segmentNodes = nodes
@@ -137,14 +141,29 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       .map((candidate) => {
         const inputs = (candidate.input ?? []).map(renamed);
         const onlyFirst = firstOnly && (candidate === firstOnly.queryReader || candidate === firstOnly.residual);
-        return { ...candidate, input: onlyFirst ? inputs.map((name) => (name === hiddenInput(layer) ? firstToken : name)) : inputs, output: (candidate.output ?? []).map(renamed) };
+        return {
+          ...candidate,
+          input: onlyFirst ? inputs.map((name) => (name === hiddenInput(layer) ? firstToken : name)) : inputs,
+          output: (candidate.output ?? []).map(renamed),
+        };
       });
     const extraInitializers: onnx.ITensorProto[] = [];
     if (firstOnly) {
       extraInitializers.push(int64Tensor(`${firstToken}/zero`, [0]), int64Tensor(`${firstToken}/one`, [1]));
-      segmentNodes.unshift(<onnx.INodeProto & { input: string[]; output: string[] }>node('Slice', [hiddenInput(layer), `${firstToken}/zero`, `${firstToken}/one`, `${firstToken}/one`], [firstToken], `attention_explorer/first_token`));
+      segmentNodes.unshift(
+        <onnx.INodeProto & { input: string[]; output: string[] }>(
+          node(
+            'Slice',
+            [hiddenInput(layer), `${firstToken}/zero`, `${firstToken}/one`, `${firstToken}/one`],
+            [firstToken],
+            `attention_explorer/first_token`,
+          )
+        ),
+      );
     }
-    const inputs: onnx.IValueInfoProto[] = [...graphInputs.values()].filter((candidate) => used.has(candidate.name ?? '') && !initializers.has(candidate.name ?? ''));
+    const inputs: onnx.IValueInfoProto[] = [...graphInputs.values()].filter(
+      (candidate) => used.has(candidate.name ?? '') && !initializers.has(candidate.name ?? ''),
+    );
     if (input) inputs.unshift(valueInfo(hiddenInput(layer), DataType.FLOAT, dim));
     if (!inputs.some((candidate) => candidate.name === HEAD_MASK_INPUT)) {
       throw new InstrumentationError(`Segment ${layer} does not read the head mask.`);

@@ -1,69 +1,51 @@
 /**
- * Messages between the extension host (or the CLI) and the analysis worker. Both ends are our own code in one
- * process, so these are plain types, not validated schemas.
+ * What crosses between the extension host (or the CLI) and the analysis worker: the analysis views, as the panel's
+ * protocol declares them (the host forwards those unchanged), and the worker's own requests. Both ends are our own
+ * code in one process, so the worker's own params are typed rather than schema-checked.
  */
-import type { HeadStatistics } from '../../engine';
-import type { AnalysisResult, ModelInfo, NeuronData } from '../analyzer';
-import type { AggregateKind, DisplayOptions } from '../attentionViews';
-import type { AnalysisErrorData } from '../errors';
-import type { AblationResult, HeadImportance, OcclusionMode, OcclusionUnit } from '../explanations';
-import type { AttributionView, CompareView } from '../explainViews';
+import * as v from 'valibot';
+import type { ModelInfo } from '../../shared/analysis';
+import { ANALYSIS_VIEW_REQUESTS } from '../../shared/analysisViews';
+import { event, request, trusted, type Peer } from '../../shared/rpc';
+import type { AnalysisResult } from '../analyzer';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
 
-/** An analysis as the host receives it: the full attention tensor stays in the worker, under the analysis id. */
-export type AnalysisSummary = Omit<AnalysisResult, 'attentions'>;
-
-/** Jobs that read an analysis the worker still holds. */
-export type ViewJob =
-  | { kind: 'headMap'; analysisId: string; layer: number; head: number; options: DisplayOptions }
-  | { kind: 'layerMaps'; analysisId: string; layer: number; options: DisplayOptions }
-  | { kind: 'grid'; analysisId: string; size: number; options: DisplayOptions }
-  | { kind: 'aggregate'; analysisId: string; aggregate: AggregateKind; layer: number; options: DisplayOptions }
-  | { kind: 'headStats'; analysisId: string }
-  | { kind: 'neuron'; analysisId: string; layer: number; head: number; query: number }
-  | { kind: 'exportTensor'; analysisId: string; format: 'json' | 'csv'; path: string }
-  | { kind: 'headImportance'; analysisId: string }
-  | { kind: 'attribution'; analysisId: string; mode: OcclusionMode; unit: OcclusionUnit }
-  | { kind: 'ablate'; analysisId: string; heads: Array<{ layer: number; head: number }>; keepOnly: boolean }
-  | { kind: 'compare'; analysisId: string; otherId: string; layer: number; head: number };
-
-export type WorkerJob =
-  | { kind: 'analyze'; analysisId: string; request: ModelRequest; text: string }
-  | ViewJob
-  | { kind: 'prepare'; request: ModelRequest }
-  | { kind: 'diagnostics' }
-  | { kind: 'release' };
-
-export interface WorkerJobResults {
-  analyze: AnalysisSummary;
-  /** One head `[m, m]` (m = the labels' count after the display options). */
-  headMap: { labels: string[]; map: Float32Array };
-  /** Every head of a layer, `[heads, m, m]`. */
-  layerMaps: { labels: string[]; maps: Float32Array };
-  /** Every head, downsampled: `[layers, heads, size, size]`. */
-  grid: { labels: string[]; size: number; thumbnails: Float32Array };
-  aggregate: { labels: string[]; map: Float32Array };
-  headStats: { heads: HeadStatistics[] };
-  /** The neuron view: `q`, every `k`, and the head's attention row for that query. */
-  neuron: NeuronData & { probabilities: Float32Array; labels: string[] };
-  exportTensor: { bytes: number };
-  headImportance: HeadImportance;
-  attribution: AttributionView;
-  ablate: AblationResult;
-  compare: CompareView;
-  prepare: ModelInfo;
-  /** What the worker holds: model sessions created so far, analyses whose tensors it keeps, jobs running. */
-  diagnostics: { sessionsLoaded: number; tensorsCached: number; jobsRunning: number };
-  release: null;
+/** What the worker holds (tests check that nothing leaks after a burst of commands). */
+export interface WorkerDiagnostics {
+  /** onnxruntime sessions of whole models created so far. */
+  sessionsLoaded: number;
+  /** Analyses whose tensors it keeps. */
+  tensorsCached: number;
+  /** Requests it is handling, besides the one asking. */
+  jobsRunning: number;
 }
 
-export type HostToWorkerMessage =
-  | { type: 'run'; requestId: number; job: WorkerJob }
-  | { type: 'cancel'; requestId: number };
+export const WORKER = {
+  requests: {
+    ...ANALYSIS_VIEW_REQUESTS,
+    /** Tokenizes and runs one text; the worker keeps its attention tensors under `analysisId`. */
+    analyze: request(trusted<{ analysisId: string; request: ModelRequest; text: string }>()).returns<AnalysisResult, DownloadProgress>(),
+    /** Downloads (if needed) and loads a model without analysing anything. */
+    prepare: request(trusted<{ request: ModelRequest }>()).returns<ModelInfo, DownloadProgress>(),
+    /** Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. */
+    writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string }>()).returns<{ bytes: number }>(),
+    /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
+    lastAttribution: request(trusted<{ analysisId: string }>()).returns<{ drops: Float32Array } | null>(),
+    diagnostics: request(v.object({})).returns<WorkerDiagnostics>(),
+    /** Drops every tensor and unloads the model. */
+    release: request(v.object({})).returns<null>(),
+  },
+  events: {},
+} satisfies Peer;
+export type WorkerPeer = typeof WORKER;
+export type WorkerRequests = WorkerPeer['requests'];
 
-export type WorkerToHostMessage =
-  | { type: 'result'; requestId: number; result: WorkerJobResults[WorkerJob['kind']] }
-  | { type: 'error'; requestId: number; error: AnalysisErrorData }
-  | { type: 'progress'; requestId: number; progress: DownloadProgress }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+/** What the host accepts from the worker. */
+export const WORKER_HOST = {
+  requests: {},
+  events: {
+    log: event(v.object({ level: v.picklist(['info', 'warn', 'error']), message: v.string() })),
+  },
+} satisfies Peer;
+export type WorkerHostPeer = typeof WORKER_HOST;

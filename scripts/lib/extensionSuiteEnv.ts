@@ -1,0 +1,11 @@
+/**
+ * What the extension-host suite needs from outside the extension: the shared tokenizer and a project-built test
+ * model (built on first use). One definition for `npm run test:extension` and for the launch configuration a
+ * contributor starts with F5 (`npm run test:prepare` writes it to dist/test/suite.env for `envFile`).
+ */
+import { sharedTokenizerDir } from '../../test/support/paths';
+import { ensureTestModel } from '../../test/support/testModels';
+
+export function extensionSuiteEnv(): Record<string, string> {
+  return { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_TEST_MODEL_DIR: ensureTestModel('tiny') };
+}

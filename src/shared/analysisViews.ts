@@ -1,0 +1,127 @@
+/**
+ * The requests answered from an analysis's attention tensors, which only the analysis worker holds: maps, grids,
+ * aggregates, statistics, the neuron view, and the interventions that explain a prediction. Declared once: the
+ * panel's protocol includes this table as it is, the worker serves it, and the host forwards each request without
+ * a line of its own (`src/views/attentionPanel.ts`). Adding a view is one entry here and its handler in the worker.
+ *
+ * Every typed array in a result is the handler's own (it is transferred, not copied, to the host).
+ */
+import * as v from 'valibot';
+import type { HeadStatistics } from '../engine/statistics';
+import { analysisId, count, DisplayOptionsSchema } from './analysis';
+import { request } from './rpc';
+
+/** A map with the labels of its rows and columns (after the display options). */
+export interface LabelledMap {
+  labels: string[];
+  /** `[m, m]`, m = the labels' count. */
+  map: Float32Array;
+}
+
+export const AGGREGATE_KINDS = ['mean', 'max', 'rollout', 'flow'] as const;
+export type AggregateKind = (typeof AGGREGATE_KINDS)[number];
+
+export const OCCLUSION_MODES = ['mask', 'remove'] as const;
+export type OcclusionMode = (typeof OCCLUSION_MODES)[number];
+export const OCCLUSION_UNITS = ['token', 'word'] as const;
+export type OcclusionUnit = (typeof OCCLUSION_UNITS)[number];
+
+/** The predicted label and every label's probability. */
+export interface Prediction {
+  /** The label index predicted without intervention. */
+  label: number;
+  probabilities: number[];
+}
+
+export interface HeadImportance extends Prediction {
+  /** `[layers][heads]`: Δ probability of the predicted label when that head alone is switched off. */
+  deltas: number[][];
+  /** `[layers][heads]`: the drops (−Δ) normalised as Michel et al. do (per-layer L2, then global min-max). */
+  normalised: number[][];
+}
+
+export interface OcclusionResult extends Prediction {
+  mode: OcclusionMode;
+  unit: OcclusionUnit;
+  /** One entry per occluded unit (non-special tokens, or words), in text order. */
+  units: Array<{ indices: number[]; delta: number; probabilities: number[] }>;
+}
+
+/** Occlusion next to [CLS]'s rollout and flow, per token. */
+export interface Attribution extends OcclusionResult {
+  /** Per token: the Δ of its unit (NaN for special tokens). */
+  occlusion: Float32Array;
+  /** Per token: [CLS]'s rollout row through all layers. */
+  rollout: Float32Array;
+  /** Per token: [CLS]'s attention-flow row (empty above the flow limit). */
+  flow: Float32Array;
+}
+
+export interface Ablation {
+  original: Prediction;
+  /** The probabilities with the masked heads switched off. */
+  probabilities: number[];
+  /** Δ of the originally predicted label. */
+  delta: number;
+}
+
+/** Two analyses side by side. */
+export interface Comparison {
+  /** Per-head statistics of each analysis, in the same order (layer-major). */
+  statisticsA: HeadStatistics[];
+  statisticsB: HeadStatistics[];
+  /** Token pairs `[i in a, j in b]` with equal text, in order (the longest common subsequence). */
+  pairs: Array<[number, number]>;
+  labels: string[];
+  /** `[m, m]` over the aligned tokens: attention in A minus attention in B for the chosen head. */
+  difference: Float32Array;
+}
+
+/** One head's query against every key, from the model's own tensors (the neuron view). */
+export interface Neuron {
+  /** The query vector `q` of the chosen token, `[d]` (unscaled). */
+  query: Float32Array;
+  /** Every key vector, `[n, d]`. */
+  keys: Float32Array;
+  /** `1/√d`, the scale between `q · k` and the score. */
+  scale: number;
+  /** The head's attention row for that query, as the model reported it. */
+  probabilities: Float32Array;
+  labels: string[];
+}
+
+const of = { analysisId };
+const options = DisplayOptionsSchema;
+const headRef = v.object({ layer: count, head: count });
+
+/** The largest grid thumbnail, in cells per side. */
+export const MAX_THUMBNAIL = 256;
+
+export const ANALYSIS_VIEW_REQUESTS = {
+  /** One head's full map. */
+  headMap: request(v.object({ ...of, layer: count, head: count, options })).returns<LabelledMap>(),
+  /** Every head of one layer, full size (the head view): `maps` is `[heads, m, m]`. */
+  layerMaps: request(v.object({ ...of, layer: count, options })).returns<{ labels: string[]; maps: Float32Array }>(),
+  /** Every head, downsampled to at most `size`² by the maximum of each block: `[layers, heads, s, s]`. */
+  grid: request(v.object({ ...of, size: v.pipe(count, v.minValue(4), v.maxValue(MAX_THUMBNAIL)), options })).returns<{
+    labels: string[];
+    size: number;
+    thumbnails: Float32Array;
+  }>(),
+  /** Mean or max over a layer's heads, rollout up to a layer, or flow through all of them. */
+  aggregate: request(v.object({ ...of, aggregate: v.picklist(AGGREGATE_KINDS), layer: count, options })).returns<LabelledMap>(),
+  /** Per-head statistics (Clark et al.) with each head's mean row entropy. */
+  headStats: request(v.object(of)).returns<{ heads: HeadStatistics[] }>(),
+  /** One head and one query token, from the model's own q and k. */
+  neuron: request(v.object({ ...of, layer: count, head: count, query: count })).returns<Neuron>(),
+  /** Every head switched off alone, in one batched run: Δ of the predicted label per head. */
+  headImportance: request(v.object(of)).returns<HeadImportance>(),
+  /** Occlusion (each token or word masked or removed, batched) next to [CLS] rollout and flow. */
+  attribution: request(v.object({ ...of, mode: v.picklist(OCCLUSION_MODES), unit: v.picklist(OCCLUSION_UNITS) })).returns<Attribution>(),
+  /** The prediction with some heads switched off (or all but them). */
+  ablate: request(v.object({ ...of, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean() })).returns<Ablation>(),
+  /** Two analyses side by side, and one head's attention difference where their tokens align. */
+  compare: request(v.object({ ...of, otherId: analysisId, layer: count, head: count })).returns<Comparison>(),
+};
+export type AnalysisViewRequests = typeof ANALYSIS_VIEW_REQUESTS;
+export type AnalysisViewName = keyof AnalysisViewRequests;

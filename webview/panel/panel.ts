@@ -1,0 +1,298 @@
+/**
+ * The attention panel's page: what it shows (the analysis, its head means, the view state), the frame around the
+ * views (header, prediction card, notices, options, tabs), and the context every view reads. Each view is its own
+ * module (`PanelView`); this class only holds the shared state and hands it to them.
+ */
+import * as l10n from '@vscode/l10n';
+import type { Analysis, DisplayOptions } from '../../src/shared/analysis';
+import { messageOf } from '../../src/shared/errors';
+import type { ExportFormat, PanelFocus, PanelState } from '../../src/shared/panelProtocol';
+import type { ScaleOptions } from '../shared/colorScale';
+import { h } from '../shared/dom';
+import { AggregatesView } from './aggregatesView';
+import { CompareView } from './compareView';
+import { ExplainView } from './explainView';
+import { HeadView } from './headView';
+import type { HostApi } from './hostApi';
+import { ModelView } from './modelView';
+import { NeuronView } from './neuronView';
+import { missingAttentionNotice, staleNotice } from './notices';
+import type { PanelContext, PanelView } from './panelContext';
+import { Playground } from './playground';
+import { renderPredictionCard } from './predictionCard';
+import { defaultViewState, restoreViewState, TABS, type Tab, type ViewState } from './state';
+import { renderExportButtons, renderToolbar } from './toolbar';
+import { TokensView } from './tokensView';
+
+/** What the host sends to show an analysis. */
+export interface ShownAnalysis {
+  analysis: Analysis | null;
+  headMeans?: Float32Array;
+  stale: boolean;
+}
+
+export class Panel implements PanelContext {
+  analysis: Analysis | undefined;
+  headMeans: Float32Array | undefined;
+  view: ViewState = defaultViewState(1);
+  /** Analyses whose text was edited after they were made (the host says so). */
+  private readonly staleIds = new Set<string>();
+  private readonly views: Record<Tab, PanelView>;
+  private tabs: HTMLElement & { selectedIndex: number } = h('vscode-tabs', {});
+
+  constructor(
+    private readonly app: HTMLElement,
+    private readonly api: HostApi,
+    private readonly saveState: (state: PanelState) => void,
+  ) {
+    const views: PanelView[] = [
+      new ModelView(this, api),
+      new HeadView(this, api),
+      new AggregatesView(this, api),
+      new NeuronView(this, api),
+      new ExplainView(this, api),
+      new CompareView(this, api),
+      new Playground(this),
+      new TokensView(this),
+    ];
+    this.views = Object.fromEntries(views.map((view) => [view.tab, view])) as Record<Tab, PanelView>;
+    app.addEventListener('click', (event) => this.onTokenClick(event));
+  }
+
+  get options(): DisplayOptions {
+    return { hideSpecial: this.view.hideSpecial, mergeWords: this.view.mergeWords };
+  }
+
+  get scale(): ScaleOptions {
+    return { scheme: this.view.scheme, scale: this.view.scale, threshold: this.view.threshold };
+  }
+
+  /** Changes the view state, saves it, and (unless told not to) refreshes the current view. */
+  readonly update = (patch: Partial<ViewState>, options: { reload?: boolean } = {}): void => {
+    const tabChanged = patch.tab !== undefined && patch.tab !== this.view.tab;
+    this.view = { ...this.view, ...patch };
+    this.save();
+    if (tabChanged) this.tabs.selectedIndex = TABS.indexOf(this.view.tab);
+    if (options.reload !== false) void this.refreshCurrent();
+  };
+
+  readonly setStatus = (text: string, path?: string): void => {
+    const status = document.getElementById('status');
+    if (!status) return;
+    status.textContent = text;
+    if (path) status.dataset.path = path;
+    else delete status.dataset.path;
+  };
+
+  /** Brings back what the page showed before a reload (the host then sends its own copy). */
+  restore(saved: PanelState | undefined): void {
+    this.analysis = saved?.analysis;
+    this.view = restoreViewState(saved?.view, this.analysis?.model.layers ?? 1);
+    this.render();
+  }
+
+  show({ analysis, headMeans, stale }: ShownAnalysis): void {
+    // Timestamps on the browser's shared clock, for the end-to-end benchmark's breakdown.
+    this.app.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
+    if (analysis) {
+      if (stale) this.staleIds.add(analysis.id);
+      else this.staleIds.delete(analysis.id);
+      // Keep the reader's view across analyses, within the new model's bounds.
+      this.view = {
+        ...this.view,
+        layer: Math.min(this.view.layer, analysis.model.layers - 1),
+        head: Math.min(this.view.head, analysis.model.heads - 1),
+        query: Math.min(this.view.query, analysis.tokens.length - 1),
+      };
+    }
+    this.analysis = analysis ?? undefined;
+    this.headMeans = headMeans;
+    this.save();
+    this.render();
+    this.app.dataset.renderedAt = (performance.timeOrigin + performance.now()).toFixed(1);
+  }
+
+  setStale(analysisId: string, stale: boolean): void {
+    if (stale) this.staleIds.add(analysisId);
+    else this.staleIds.delete(analysisId);
+    if (this.analysis?.id === analysisId) this.render();
+  }
+
+  /** Where the host asked the panel to look (a hover link, Open Playground, Explain Sentiment). */
+  focus(target: PanelFocus): void {
+    const analysis = this.analysis;
+    const patch: Partial<ViewState> = {};
+    if (target.tab && (analysis || target.tab === 'playground')) patch.tab = target.tab;
+    if (target.layer !== undefined) patch.layer = Math.min(target.layer, (analysis?.model.layers ?? 1) - 1);
+    if (target.head !== undefined) patch.head = Math.min(target.head, (analysis?.model.heads ?? 1) - 1);
+    if (target.query !== undefined) patch.query = Math.min(target.query, (analysis?.tokens.length ?? 1) - 1);
+    if (target.focus !== undefined) patch.focus = target.focus;
+    if (target.compareWith !== undefined) patch.compare = { ...this.view.compare, otherId: target.compareWith };
+    if (target.section === 'sentiment') patch.cardOpen = true;
+    if (!analysis) {
+      // Nothing analysed: only the playground has something to show.
+      this.view = { ...this.view, ...patch };
+      this.save();
+      this.render();
+    } else {
+      this.update(patch);
+      if (patch.cardOpen) this.render();
+    }
+    if (target.section === 'sentiment') {
+      const card = document.getElementById('sentiment');
+      card?.scrollIntoView({ block: 'start' });
+      card?.focus();
+    }
+  }
+
+  /** Colour changes and theme switches: every view redraws what it holds. */
+  redraw(): void {
+    for (const view of Object.values(this.views)) view.redraw();
+  }
+
+  private save(): void {
+    this.saveState({ version: 4, ...(this.analysis ? { analysis: this.analysis } : {}), view: this.view });
+  }
+
+  private async refreshCurrent(): Promise<void> {
+    const view = this.views[this.view.tab];
+    if (!this.analysis && view.tab !== 'playground') return;
+    if (view.needsAttention && !this.headMeans) return;
+    try {
+      await view.refresh();
+    } catch (error) {
+      this.setStatus(messageOf(error));
+    }
+  }
+
+  private readonly reanalyze = (): void => {
+    const analysis = this.analysis;
+    if (!analysis) return;
+    this.api.request('reanalyze', { analysisId: analysis.id }).then(
+      (result) => this.setStatus(result.started ? l10n.t('Analysing again…') : l10n.t('The analysed text is gone from the document.')),
+      (error: unknown) => this.setStatus(messageOf(error)),
+    );
+  };
+
+  private async export(format: ExportFormat): Promise<void> {
+    const analysis = this.analysis;
+    const target = analysis || this.view.tab === 'playground' ? this.views[this.view.tab].exportable() : undefined;
+    const make = target?.[format];
+    if (!target || !make) {
+      this.setStatus(l10n.t('This view has nothing to export as {0}.', format.toUpperCase()));
+      return;
+    }
+    try {
+      let result: { path: string | null };
+      if (make === 'tensor') {
+        if (!analysis) return;
+        result = await this.api.request('exportTensor', { analysisId: analysis.id, format: format === 'csv' ? 'csv' : 'json' });
+      } else {
+        const content = await make();
+        result = await this.api.request('export', { format, suggestedName: `${target.name}.${format}`, content });
+      }
+      this.setStatus(result.path ? l10n.t('Saved {0}', result.path) : l10n.t('Export cancelled.'), result.path ?? undefined);
+    } catch (error) {
+      this.setStatus(messageOf(error));
+    }
+  }
+
+  private header(): HTMLElement {
+    const source = this.analysis?.source;
+    return h(
+      'header',
+      {},
+      h('h1', {}, l10n.t('Attention Explorer')),
+      source
+        ? h(
+            'p',
+            { class: 'meta' },
+            l10n.t(
+              '{0}, line {1}:{2} – {3}:{4}',
+              source.documentName,
+              source.startLine + 1,
+              source.startCharacter + 1,
+              source.endLine + 1,
+              source.endCharacter + 1,
+            ),
+          )
+        : null,
+      h('span', { class: 'header-gap' }),
+      renderExportButtons((format) => void this.export(format)),
+      h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+    );
+  }
+
+  private render(): void {
+    this.app.replaceChildren();
+    this.app.setAttribute('aria-busy', 'false');
+    const analysis = this.analysis;
+    const playground = this.views.playground;
+    if (!analysis) {
+      this.app.append(
+        this.header(),
+        h(
+          'p',
+          { class: 'empty' },
+          l10n.t(
+            'Select text in an editor and run “Attention Explorer: Analyze Selection”. Meanwhile, the playground walks through attention step by step.',
+          ),
+        ),
+        h('section', { class: 'standalone-playground', 'aria-label': l10n.t('Playground') }, playground.element),
+      );
+      void playground.refresh();
+      return;
+    }
+    this.tabs = h('vscode-tabs', { 'selected-index': TABS.indexOf(this.view.tab) });
+    for (const tab of TABS) {
+      const view = this.views[tab];
+      const available = !view.needsAttention || this.headMeans !== undefined;
+      this.tabs.append(
+        h('vscode-tab-header', { slot: 'header', 'data-tab': tab }, view.title),
+        h(
+          'vscode-tab-panel',
+          { id: `panel-${tab}` },
+          available ? view.element : h('p', { class: 'empty' }, l10n.t('Not available until the text is analysed again (see above).')),
+        ),
+      );
+    }
+    this.tabs.addEventListener('vsc-tabs-select', (event) => {
+      const tab = TABS[(event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex];
+      if (tab && tab !== this.view.tab) this.update({ tab });
+    });
+    const card = renderPredictionCard(analysis, this.view.cardOpen);
+    card.addEventListener('toggle', () => {
+      if (card.open !== this.view.cardOpen) this.update({ cardOpen: card.open }, { reload: false });
+    });
+    this.app.append(
+      this.header(),
+      card,
+      ...(this.staleIds.has(analysis.id) ? [staleNotice(this.reanalyze)] : []),
+      ...(this.headMeans ? [] : [missingAttentionNotice(this.reanalyze)]),
+      renderToolbar(this.view, {
+        reload: (patch) => this.update(patch),
+        restyle: (patch) => {
+          this.update(patch, { reload: false });
+          this.redraw();
+        },
+        setStatus: (text) => this.setStatus(text),
+      }),
+      this.tabs,
+    );
+    // The token table is cheap and other views link into it: it is always current.
+    void this.views.tokens.refresh();
+    void this.refreshCurrent();
+  }
+
+  /** A click on any token button selects that token in the editor. */
+  private onTokenClick(event: MouseEvent): void {
+    const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.token');
+    const index = Number(button?.dataset.index);
+    const analysis = this.analysis;
+    if (!button || !analysis || !Number.isInteger(index)) return;
+    this.api
+      .request('revealToken', { analysisId: analysis.id, tokenIndex: index })
+      .then((result) => this.setStatus(result.revealed ? l10n.t('Selected “{0}” in the editor.', analysis.tokens[index]?.text ?? '') : ''))
+      .catch((error: unknown) => this.setStatus(messageOf(error)));
+  }
+}
