@@ -6,8 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { probabilitiesOf } from '../src/model/classification';
-import { headImportance, maskWithout, occludedIds, occlusion, occlusionUnits } from '../src/model/explanations';
+import { headImportance, maskWithout, occludedIds, occlusion, occlusionUnits, type InterventionOptions } from '../src/model/explanations';
+import { distilbert } from '../src/model/families/distilbert';
+import { probabilitiesOf } from '../src/model/tasks/textClassification';
 import { instrumentedModelFor } from '../src/model/instrumentedCache';
 import { AttentionSession } from '../src/model/attentionSession';
 import { LayerChain } from '../src/model/layerChain';
@@ -26,15 +27,26 @@ export async function runExplainBench(sizes: number[] = [32, 128]): Promise<Sect
     id2label?: Record<string, string>;
   };
   const { layers, heads } = { layers: config.n_layers, heads: config.n_heads };
-  const instrumented = instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers, heads }, storageDir, { headMask: true });
+  const pattern = distilbert.pattern;
+  const instrumented = instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers, heads }, pattern, storageDir, {
+    headMask: true,
+  });
   const loadStart = performance.now();
-  const chain = await LayerChain.load(instrumented.path, { layers, heads, dim: config.dim, hidden: config.hidden_dim });
+  const chain = await LayerChain.load(
+    instrumented.path,
+    { layers, heads, width: config.dim, intermediate: config.hidden_dim, inputs: pattern.inputs, quantized: false },
+    { pattern, output: 'logits', lastLayer: 'first-token' },
+  );
   const splitMs = performance.now() - loadStart;
   // The baseline: the whole instrumented graph, as an analysis runs it, asked for the logits only.
-  const whole = await AttentionSession.load(instrumented.path, { layers, heads });
+  const whole = await AttentionSession.load(instrumented.path, { layers, heads, inputs: pattern.inputs, output: 'logits' });
   const forward = (ids: number[], headMask?: Float32Array) => whole.run({ inputIds: [ids], ...(headMask ? { headMask } : {}) });
   const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder });
-  const toProbabilities = (logits: ArrayLike<number>) => probabilitiesOf(logits, config);
+  const labels = Object.values(config.id2label ?? {});
+  const classify: InterventionOptions = {
+    target: { position: 0, explain: () => ({ labels, score: (output) => probabilitiesOf(output, false) }) },
+    perToken: false,
+  };
   const rows: string[][] = [];
   const goals: Goal[] = [];
   let worstSweep = 0;
@@ -51,14 +63,14 @@ export async function runExplainBench(sizes: number[] = [32, 128]): Promise<Sect
       async () => {
         for (const headMask of singleHeadMasks) await forward(ids, headMask);
       },
-      () => headImportance(chain, ids, toProbabilities),
+      () => headImportance(chain, ids, classify),
       pairs,
     );
     const batchedOnly = await interleaved(
       async () => {
-        for (const headMask of singleHeadMasks) await chain.logits([{ ids, headMask }]);
+        for (const headMask of singleHeadMasks) await chain.outputs([{ ids, headMask }]);
       },
-      () => chain.logits(singleHeadMasks.map((headMask) => ({ ids, headMask }))),
+      () => chain.outputs(singleHeadMasks.map((headMask) => ({ ids, headMask }))),
       2,
     );
     const occludedRows = occlusionUnits(tokens, 'token').map((indices) => occludedIds(ids, indices, 'mask', tokenizer.maskTokenId!));
@@ -66,7 +78,7 @@ export async function runExplainBench(sizes: number[] = [32, 128]): Promise<Sect
       async () => {
         for (const row of occludedRows) await forward(row);
       },
-      () => occlusion(chain, tokens, { mode: 'mask', unit: 'token', maskId: tokenizer.maskTokenId! }, toProbabilities),
+      () => occlusion(chain, tokens, { ...classify, mode: 'mask', unit: 'token', maskId: tokenizer.maskTokenId! }),
       pairs,
     );
     worstSweep = Math.max(worstSweep, sweep.ratio);

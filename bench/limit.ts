@@ -13,8 +13,8 @@ export interface MatMulRate {
   medianMs: number;
 }
 
-/** FLOPs (2 per multiply-add) of DistilBERT's forward at n tokens: projections, feed-forward, scores and context. */
-export function distilbertFlops(n: number, sizes = { layers: 6, dim: 768, hidden: 3072, labels: 2 }): number {
+/** FLOPs (2 per multiply-add) of an encoder forward at n tokens (DistilBERT by default): projections, feed-forward, scores and context. */
+export function encoderFlops(n: number, sizes = { layers: 6, dim: 768, hidden: 3072, labels: 2 }): number {
   const { layers, dim, hidden, labels } = sizes;
   const perLayer = 2 * (4 * n * dim * dim + 2 * n * dim * hidden + 2 * n * n * dim);
   return layers * perLayer + 2 * (dim * dim + dim * labels);

@@ -12,12 +12,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { env, pipeline } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { instrumentedModelFor } from '../src/model/instrumentedCache';
+import { distilbert } from '../src/model/families/distilbert';
 import { headMeansOutput, probabilitiesOutput } from '../src/model/onnx/instrument';
 import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 import type { ModelRequest } from '../src/model/modelSource';
 import { ensureTestModel } from '../test/support/testModels';
 import { logLogChartSvg } from './chart';
-import { distilbertFlops, matMulRate } from './limit';
+import { encoderFlops, matMulRate } from './limit';
 import { formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -47,7 +48,9 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
   const graphOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   const stockGraph = await ort.InferenceSession.create(path.join(folder, 'onnx', 'model.onnx'), graphOptions);
   const instrumentedGraph = await ort.InferenceSession.create(
-    instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 6, heads: 12 }, storageDir, { headMask: false }).path,
+    instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 6, heads: 12 }, distilbert.pattern, storageDir, {
+      headMask: false,
+    }).path,
     graphOptions,
   );
   const graphRows: string[][] = [];
@@ -101,7 +104,7 @@ export async function runModelBench(sizes: number[] = [8, 32, 128, 512]): Promis
       `${graphs.ratio.toFixed(2)}×`,
       `${((6 * 12 * n * n * 4) / 1024 / 1024).toFixed(1)} MB`,
     ]);
-    const flops = distilbertFlops(n);
+    const flops = encoderFlops(n);
     const limitMs = (flops / (rate.gflops * 1e9)) * 1000;
     chart.push({ n, pipeline: measured.a.medianMs, analysis: measured.b.medianMs, limit: limitMs });
     limitRows.push([

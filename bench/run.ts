@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import { runEngineBench } from './engine';
 import { runExplainBench } from './explain';
+import { runFamiliesBench } from './families';
 import { runMemoryBench } from './memory';
 import { runModelBench } from './model';
 import { machineDescription, renderTable, renderTableForConsole, type Section } from './lib';
@@ -20,6 +21,7 @@ const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'engine', run: () => runEngineBench() },
   { id: 'model', run: () => runModelBench() },
   { id: 'explain', run: () => runExplainBench() },
+  { id: 'families', run: () => runFamiliesBench() },
   { id: 'ui', run: () => runInChild('measure.ts') },
   { id: 'activation', run: () => runInChild('activation.ts') },
   { id: 'memory', run: () => runMemoryBench() },

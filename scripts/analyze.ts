@@ -1,15 +1,24 @@
 /**
- * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8] [--text "…" | --file F] [--json] [--explain] [--hub URL] [--offline]`
+ * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8] [--task T] [--text "…" | --file F] [--json] [--explain]
+ *   [--target I] [--hub URL] [--offline]`
  *
- * Analyses a text with the same code the extension's worker runs (src/model/analyzer.ts): prints the label, every
- * label's probability and a short summary, or with --json one JSON object:
- * `{ model, dtype, tokens: [{ id, text, start, end, special }], logits, probabilities, labels,
- *    attentions: [layers][heads][n][n], timings: { tokenizeMs, inferenceMs, totalMs } }`.
- * With --explain it also runs the interventions (src/model/explanations.ts) and adds
- * `headImportance: { deltas: [layers][heads], normalised: [layers][heads] }` (Δ probability of the predicted label when
- * that head alone is switched off; normalised: the drops, per-layer L2 then global min-max, after Michel et al.) and
- * `occlusion: [{ index, delta }]` (per non-special token, Δ probability of the predicted label when it is replaced by
- * [MASK]).
+ * Analyses a text with the same code the extension's worker runs (src/model/analyzer.ts): prints a summary, or with
+ * --json one JSON object (the contract scripts and checks rely on; the README documents it):
+ *
+ *   { model, dtype, family, task,
+ *     tokens: [{ id, text, start, end, special }]        offsets in UTF-16 code units of the text
+ *     attentions: [layers][heads][n][n],
+ *     text classification:  labels, logits [labels], probabilities [labels]
+ *     token classification: labels, logits [n][labels], entities [{ label, score, tokens, word }]
+ *     fill-mask:            masks: [{ index, top: [{ id, token, probability }] }]   (top 5, most probable first)
+ *     feature extraction:   embedding: { dimensions, pooling, norm }
+ *     --explain:            headImportance: { deltas [layers][heads], normalised, target: { position, label } },
+ *                           occlusion: [{ index, delta }]
+ *     timings: { tokenizeMs, inferenceMs, totalMs } }
+ *
+ * `--explain` explains the prediction at one token: a text classifier's label; for token classification the label
+ * at `--target I` (a token index; default the first entity's first token); for fill-mask the top token at the mask
+ * `--target I` names (default the first). Deltas are Δ probability of that label with a head (or token) taken away.
  * Without --text or --file the text is read from standard input.
  *
  * A folder is used as it is; anything else is a hub model id, downloaded (once) into
@@ -19,16 +28,17 @@ import './lib/noTelemetry';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { argmax, attentionTensor, Rollout, topK } from '../src/engine';
+import { attentionTensor, Rollout, topK } from '../src/engine';
 import { Analyzer, type AnalysisResult } from '../src/model/analyzer';
 import { headImportance, occlusion } from '../src/model/explanations';
+import { isHubModelId, modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
+import { headlineOf, TASKS, type TaskId } from '../src/shared/analysis';
 import type { HeadImportance } from '../src/shared/analysisViews';
 import { messageOf } from '../src/shared/errors';
-import { isHubModelId, modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
 
 /** What --explain adds. */
 interface Explanation {
-  headImportance: Pick<HeadImportance, 'deltas' | 'normalised'>;
+  headImportance: Pick<HeadImportance, 'deltas' | 'normalised'> & { target: { position: number; label: string } };
   occlusion: Array<{ index: number; delta: number }>;
 }
 
@@ -54,6 +64,9 @@ function request(): ModelRequest {
   const given = argument('--dtype') ?? 'fp32';
   if (given !== 'fp32' && given !== 'q8') throw new Error(`--dtype must be fp32 or q8 (got ${given})`);
   const dtype: ModelDtype = given;
+  const task = argument('--task');
+  if (task !== undefined && !(TASKS as readonly string[]).includes(task))
+    throw new Error(`--task must be one of ${TASKS.join(', ')} (got ${task})`);
   const storageDir = process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer');
   const folder = path.resolve(model);
   const isFolder = fs.existsSync(folder) && fs.statSync(folder).isDirectory();
@@ -69,13 +82,35 @@ function request(): ModelRequest {
         revision: 'main',
         cacheDir: path.join(storageDir, 'models'),
       };
-  return { source, dtype, offline: process.argv.includes('--offline'), storageDir };
+  return { source, dtype, ...(task ? { task: task as TaskId } : {}), offline: process.argv.includes('--offline'), storageDir };
+}
+
+/** The fields of the prediction, per task, as the JSON contract names them. */
+function predictionFields(result: AnalysisResult, output: Float32Array): Record<string, unknown> {
+  const prediction = result.prediction;
+  const n = result.tokens.length;
+  switch (prediction.task) {
+    case 'text-classification':
+      return { labels: prediction.labels, logits: prediction.logits, probabilities: prediction.probabilities };
+    case 'token-classification': {
+      const width = prediction.labels.length;
+      const logits = Array.from({ length: n }, (_, token) => Array.from(output.subarray(token * width, (token + 1) * width)));
+      return { labels: prediction.labels, logits, entities: prediction.entities };
+    }
+    case 'fill-mask':
+      return { masks: prediction.masks };
+    case 'feature-extraction': {
+      const { dimensions, pooling, norm } = prediction;
+      return { embedding: { dimensions, pooling, norm } };
+    }
+  }
 }
 
 /** Writes the result as JSON, streaming the attention tensor row by row (it can hold tens of millions of numbers). */
 function writeJson(
   result: AnalysisResult,
   attentions: Float32Array[],
+  output: Float32Array,
   explanation: Explanation | undefined,
   out: NodeJS.WritableStream,
 ): void {
@@ -84,10 +119,10 @@ function writeJson(
   const head = {
     model: result.model.name,
     dtype: result.model.dtype,
+    family: result.model.family,
+    task: result.model.task,
     tokens: result.tokens.map(({ id, text, start, end, special }) => ({ id, text, start, end, special })),
-    logits: result.sentiment.logits,
-    probabilities: result.sentiment.probabilities,
-    labels: result.sentiment.labels,
+    ...predictionFields(result, output),
     ...(explanation ?? {}),
   };
   out.write(JSON.stringify(head).slice(0, -1));
@@ -109,13 +144,37 @@ function writeJson(
 }
 
 function writeSummary(result: AnalysisResult, attentions: Float32Array[], explanation: Explanation | undefined): void {
-  const { labels, probabilities } = result.sentiment;
-  const best = argmax(probabilities);
-  const lines = [
-    `${labels[best]} ${(probabilities[best]! * 100).toFixed(2)}%   (${labels.map((label, index) => `${label} ${probabilities[index]!.toFixed(4)}`).join(', ')})`,
-    `model ${result.model.name} (${result.model.dtype}, ${result.model.layers} layers × ${result.model.heads} heads)${result.model.isTestModel ? ' — a test model with RANDOM weights: the prediction means nothing' : ''}`,
+  const prediction = result.prediction;
+  const headline = headlineOf(prediction);
+  const lines: string[] = [];
+  switch (prediction.task) {
+    case 'text-classification':
+      lines.push(
+        `${headline!.label} ${(headline!.probability! * 100).toFixed(2)}%   (${prediction.labels.map((label, index) => `${label} ${prediction.probabilities[index]!.toFixed(4)}`).join(', ')})`,
+      );
+      break;
+    case 'token-classification':
+      lines.push(
+        prediction.entities.length
+          ? prediction.entities.map((entity) => `${entity.label} “${entity.word}” ${(entity.score * 100).toFixed(1)}%`).join(', ')
+          : 'no entities',
+      );
+      break;
+    case 'fill-mask':
+      for (const mask of prediction.masks)
+        lines.push(
+          `token ${mask.index}: ${mask.top.map((candidate) => `${candidate.token} ${(candidate.probability * 100).toFixed(1)}%`).join(', ')}`,
+        );
+      if (prediction.masks.length === 0) lines.push('no mask token in the text');
+      break;
+    case 'feature-extraction':
+      lines.push(`embedding: ${prediction.dimensions} dimensions, ${prediction.pooling}-pooled, L2 norm ${prediction.norm.toFixed(4)}`);
+      break;
+  }
+  lines.push(
+    `model ${result.model.name} (${result.model.family}, ${result.model.task}, ${result.model.dtype}, ${result.model.layers} layers × ${result.model.heads} heads)${result.model.isTestModel ? ' — a test model with RANDOM weights: the prediction means nothing' : ''}`,
     `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + 2}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
-  ];
+  );
   const n = result.tokens.length;
   const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(attentions));
   const rollout = Rollout.of(tensor).row(0);
@@ -123,20 +182,21 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
   const lastLayer = result.headMeans.subarray((result.model.layers - 1) * n * n, (result.model.layers - 1) * n * n + n);
   const list = (ranked: Array<{ index: number; weight: number }>) =>
     ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
-  lines.push(`[CLS] attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
-  lines.push(`[CLS] rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
+  lines.push(`the first token attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
+  lines.push(`the first token's rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
   if (explanation) {
+    const { target } = explanation.headImportance;
     const heads = explanation.headImportance.deltas.flatMap((row, layer) => row.map((delta, head) => ({ layer, head, delta })));
     heads.sort((a, b) => a.delta - b.delta);
     lines.push(
-      `heads whose ablation lowers ${labels[best]} most: ${heads
+      `heads whose ablation lowers ${target.label} (token ${target.position}) most: ${heads
         .slice(0, 5)
         .map(({ layer, head, delta }) => `${layer + 1}.${head + 1} ${delta.toFixed(4)}`)
         .join(', ')}`,
     );
     const tokens = [...explanation.occlusion].sort((a, b) => a.delta - b.delta);
     lines.push(
-      `tokens whose [MASK] lowers ${labels[best]} most: ${tokens
+      `tokens whose masking lowers ${target.label} most: ${tokens
         .slice(0, 5)
         .map(({ index, delta }) => `${result.tokens[index]!.text} ${delta.toFixed(4)}`)
         .join(', ')}`,
@@ -159,13 +219,29 @@ function concatenate(layers: Float32Array[]): Float32Array {
 }
 
 async function explain(analyzer: Analyzer, key: string, result: AnalysisResult): Promise<Explanation> {
-  const { model, chain, toProbabilities } = await analyzer.explainer(key);
+  const { model, chain, options } = await analyzer.explainer(key);
   const maskId = model.tokenizer.maskTokenId;
-  if (maskId === undefined) throw new Error('the tokenizer has no [MASK] token, so occlusion cannot run');
+  if (maskId === undefined) throw new Error('the tokenizer has no mask token, so occlusion cannot run');
+  const given = argument('--target');
+  const requested =
+    given !== undefined
+      ? Number(given)
+      : result.prediction.task === 'token-classification'
+        ? result.prediction.entities[0]?.tokens[0]
+        : undefined;
+  if (requested !== undefined && !Number.isInteger(requested)) throw new Error(`--target must be a token index (got ${given})`);
+  const intervention = options(result.tokens, requested);
   const ids = result.tokens.map((token) => token.id);
-  const { deltas, normalised } = await headImportance(chain, ids, toProbabilities);
-  const occluded = await occlusion(chain, result.tokens, { mode: 'mask', unit: 'token', maskId }, toProbabilities);
-  return { headImportance: { deltas, normalised }, occlusion: occluded.units.map(({ indices, delta }) => ({ index: indices[0]!, delta })) };
+  const importance = await headImportance(chain, ids, intervention);
+  const occluded = await occlusion(chain, result.tokens, { ...intervention, mode: 'mask', unit: 'token', maskId });
+  return {
+    headImportance: {
+      deltas: importance.deltas,
+      normalised: importance.normalised,
+      target: { position: importance.position, label: importance.labels[importance.label] ?? '' },
+    },
+    occlusion: occluded.units.map(({ indices, delta }) => ({ index: indices[0]!, delta })),
+  };
 }
 
 async function main(): Promise<void> {
@@ -174,7 +250,7 @@ async function main(): Promise<void> {
   try {
     let lastReport = 0;
     const modelRequest = request();
-    const { result, attentions } = await analyzer.analyze(modelRequest, text, {
+    const { result, attentions, output } = await analyzer.analyze(modelRequest, text, {
       onProgress: (progress) => {
         if (Date.now() - lastReport > 500 || progress.loadedBytes === progress.totalBytes) {
           lastReport = Date.now();
@@ -186,7 +262,7 @@ async function main(): Promise<void> {
     });
     const explanation = process.argv.includes('--explain') ? await explain(analyzer, modelRequestKey(modelRequest), result) : undefined;
     if (process.argv.includes('--json')) {
-      writeJson(result, attentions, explanation, process.stdout);
+      writeJson(result, attentions, output, explanation, process.stdout);
     } else {
       writeSummary(result, attentions, explanation);
     }

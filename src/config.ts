@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isHubModelId, type ModelDtype, type ModelRequest, type ModelSource } from './model/modelSource';
+import { TASKS, type TaskId } from './shared/analysis';
 import { AnalysisError } from './shared/errors';
 
 /** Which attention a view reads. Layers are 1-based; 0 means every layer (mean, rollout) or the last one (head). */
@@ -15,6 +16,8 @@ export const SETTINGS = {
   model: 'attentionExplorer.model',
   dtype: 'attentionExplorer.dtype',
   localModelPath: 'attentionExplorer.localModelPath',
+  task: 'attentionExplorer.task',
+  predictionsInEditor: 'attentionExplorer.predictions.showInEditor',
   hubUrl: 'attentionExplorer.hubUrl',
   offline: 'attentionExplorer.offline',
   maxSelectionCharacters: 'attentionExplorer.maxSelectionCharacters',
@@ -67,6 +70,17 @@ export function decorationMode(): 'attention' | 'importance' | 'attribution' {
   return mode === 'importance' || mode === 'attribution' ? mode : 'attention';
 }
 
+/** Whether entities and mask predictions are shown in the editor. */
+export function showPredictionsInEditor(): boolean {
+  return section().get<boolean>('predictions.showInEditor', true) !== false;
+}
+
+/** The task the setting asks for; undefined for `auto` (the model's own, from its architectures). */
+export function requestedTask(): TaskId | undefined {
+  const task = section().get<string>('task', 'auto');
+  return (TASKS as readonly string[]).includes(task) ? (task as TaskId) : undefined;
+}
+
 export function liveModeEnabled(): boolean {
   return section().get<boolean>('liveMode.enabled', false) === true;
 }
@@ -77,7 +91,7 @@ export function liveModeDelay(): number {
 
 /** Whether a setting change affects which model runs. */
 export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
-  return [SETTINGS.model, SETTINGS.dtype, SETTINGS.localModelPath, SETTINGS.hubUrl, SETTINGS.offline].some((key) =>
+  return [SETTINGS.model, SETTINGS.dtype, SETTINGS.localModelPath, SETTINGS.task, SETTINGS.hubUrl, SETTINGS.offline].some((key) =>
     event.affectsConfiguration(key),
   );
 }
@@ -136,12 +150,38 @@ export function modelCacheDir(globalStorage: vscode.Uri): string {
   return vscode.Uri.joinPath(globalStorage, 'models').fsPath;
 }
 
-export function readModelRequest(globalStorage: vscode.Uri): ModelRequest {
+/** Another model than the configured one, by hub id or folder (Compare Models). */
+export interface OtherModel {
+  modelId?: string;
+  localModelPath?: string;
+}
+
+/**
+ * The request the settings make; with `other`, the same settings (weights, hub, offline) for another model, whose
+ * task is its own.
+ */
+export function readModelRequest(globalStorage: vscode.Uri, other?: OtherModel): ModelRequest {
   const config = section();
   const dtype: ModelDtype = config.get<string>('dtype', 'fp32') === 'q8' ? 'q8' : 'fp32';
+  const task = other ? undefined : requestedTask();
+  let source: ModelSource;
+  if (other?.localModelPath) source = { kind: 'folder', folder: path.normalize(other.localModelPath) };
+  else if (!other?.modelId) source = readModelSource(globalStorage);
+  else {
+    if (!isHubModelId(other.modelId))
+      throw new AnalysisError('model-unavailable', vscode.l10n.t('"{0}" is not a Hugging Face model id.', other.modelId));
+    source = {
+      kind: 'hub',
+      modelId: other.modelId,
+      hubUrl: checkedHubUrl(config.get<string>('hubUrl', DEFAULT_HUB).trim() || DEFAULT_HUB),
+      revision: 'main',
+      cacheDir: modelCacheDir(globalStorage),
+    };
+  }
   return {
-    source: readModelSource(globalStorage),
+    source,
     dtype,
+    ...(task ? { task } : {}),
     offline: config.get<boolean>('offline', false),
     storageDir: globalStorage.fsPath,
   };

@@ -18,7 +18,8 @@ import { messageOf } from './shared/errors';
 import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
 import { AttentionDecorations, type AppliedDecorations } from './views/decorations';
 import { AttentionHoverProvider, HOVER_COMMANDS } from './views/hoverProvider';
-import { selectModel, type SelectModelOutcome } from './views/selectModel';
+import { PredictionDecorations, type AppliedPredictions } from './views/predictionDecorations';
+import { pickOtherModel, selectModel, type SelectModelOutcome } from './views/selectModel';
 import { SideViewProvider } from './views/sideView';
 import { AttentionStatusBar, SIDE_VIEW_ID } from './views/statusBar';
 
@@ -29,8 +30,9 @@ declare const __attnBundleEnd: number | undefined;
 export const COMMANDS = {
   analyzeSelection: 'attentionExplorer.analyzeSelection',
   showPanel: 'attentionExplorer.showPanel',
-  explainSentiment: 'attentionExplorer.explainSentiment',
+  explainPrediction: 'attentionExplorer.explainPrediction',
   compareSelections: 'attentionExplorer.compareSelections',
+  compareModels: 'attentionExplorer.compareModels',
   toggleDecorations: 'attentionExplorer.toggleDecorations',
   openPlayground: 'attentionExplorer.openPlayground',
   selectModel: 'attentionExplorer.selectModel',
@@ -63,6 +65,8 @@ export interface AttentionExplorerApi {
   isStale(analysisId: string): boolean | undefined;
   /** The tint applied to an editor (undefined: none). */
   decorationsOf(editor: vscode.TextEditor): AppliedDecorations | undefined;
+  /** The entities or mask predictions shown in an editor (undefined: none). */
+  predictionsOf(editor: vscode.TextEditor): AppliedPredictions | undefined;
   /** Resolves with the outcome of the latest live-mode analysis once it has finished. */
   liveModeSettled(): Promise<AnalyzeOutcome | undefined>;
   /** How long activation took in our code: evaluating the bundle, and `activate` itself (milliseconds). */
@@ -87,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     lastAttribution: (analysisId) => models.lastAttribution(analysisId),
   });
   const decorations = new AttentionDecorations(store, insights);
+  const predictionDecorations = new PredictionDecorations(store);
   const controller = new AnalysisController(models, store, log);
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
     view: (method, params, signal) => models.view(method, params, signal),
@@ -121,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     models,
     live,
     decorations,
+    predictionDecorations,
     statusBar,
     sideView,
     { dispose: () => void worker.dispose() },
@@ -138,8 +144,9 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       controller.analyzeSelection(vscode.window.activeTextEditor),
     ),
     vscode.commands.registerCommand(COMMANDS.showPanel, () => commands.showPanel()),
-    vscode.commands.registerCommand(COMMANDS.explainSentiment, () => commands.explainSentiment()),
+    vscode.commands.registerCommand(COMMANDS.explainPrediction, () => commands.explainPrediction()),
     vscode.commands.registerCommand(COMMANDS.compareSelections, (): Promise<CompareOutcome> => commands.compareSelections()),
+    vscode.commands.registerCommand(COMMANDS.compareModels, (choice?: unknown): Promise<CompareOutcome> => commands.compareModels(choice)),
     vscode.commands.registerCommand(COMMANDS.toggleDecorations, () => commands.toggleDecorations()),
     vscode.commands.registerCommand(COMMANDS.openPlayground, () => panels.focus({ tab: 'playground' })),
     vscode.commands.registerCommand(COMMANDS.selectModel, (choice?: unknown): Promise<SelectModelOutcome> => selectModel(choice)),
@@ -197,6 +204,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       return record ? record.tracked?.stale === true : undefined;
     },
     decorationsOf: (editor) => decorations.appliedTo(editor),
+    predictionsOf: (editor) => predictionDecorations.appliedTo(editor),
     liveModeSettled: () => live.whenSettled(),
     activation,
   };
@@ -223,7 +231,8 @@ function countingErrors(channel: vscode.LogOutputChannel, errors: string[]): vsc
 }
 
 /** What Compare Selections returns (to tests). */
-export type CompareOutcome = { kind: 'compared'; a: string; b: string } | { kind: 'notCompared'; reason: string };
+export type CompareOutcome =
+  { kind: 'compared'; a: string; b: string; models?: [string, string] } | { kind: 'notCompared'; reason: string };
 
 /** The commands beyond Analyze Selection, with the messages a user sees when one cannot do its job. */
 class CommandHandlers {
@@ -241,7 +250,7 @@ class CommandHandlers {
   }
 
   /** The Explain view of the selection's analysis (analysing the selection first if needed). */
-  async explainSentiment(): Promise<AnalyzeOutcome | undefined> {
+  async explainPrediction(): Promise<AnalyzeOutcome | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (editor && !editor.selection.isEmpty && !this.selectionIsAnalysed(editor)) {
       const outcome = await this.controller.analyzeSelection(editor);
@@ -249,10 +258,10 @@ class CommandHandlers {
     }
     const latest = this.store.latest();
     if (!latest) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('Select some text and run Explain Sentiment (or Analyze Selection) first.'));
+      void vscode.window.showInformationMessage(vscode.l10n.t('Select some text and run Explain Prediction (or Analyze Selection) first.'));
       return undefined;
     }
-    this.panels.focus({ tab: 'explain', section: 'sentiment' }, latest);
+    this.panels.focus({ tab: 'explain', section: 'prediction' }, latest);
     return undefined;
   }
 
@@ -287,6 +296,37 @@ class CommandHandlers {
     }
     this.panels.focus({ tab: 'compare', compareWith: pair[1].id }, pair[0]);
     return { kind: 'compared', a: pair[0].id, b: pair[1].id };
+  }
+
+  /**
+   * The selection analysed by the configured model (A) and by another (B, picked or passed as `{ modelId }` or
+   * `{ localModelPath }`), side by side in the compare view. Both models stay loaded.
+   */
+  async compareModels(argument?: unknown): Promise<CompareOutcome> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) {
+      const reason = vscode.l10n.t('Select the text to analyse with two models, then run Compare Models on Selection.');
+      void vscode.window.showInformationMessage(reason);
+      return { kind: 'notCompared', reason };
+    }
+    const other = await pickOtherModel(argument);
+    if (other.kind !== 'selected') return { kind: 'notCompared', reason: other.kind === 'refused' ? other.message : 'cancelled' };
+    let request;
+    try {
+      request = this.models.requestFor(other.choice);
+    } catch (error) {
+      const reason = messageOf(error);
+      void vscode.window.showWarningMessage(reason);
+      return { kind: 'notCompared', reason };
+    }
+    const selection = editor.selection;
+    const a = await this.controller.analyzeRange(editor.document, selection, { reveal: false });
+    if (a.kind !== 'analysed') return { kind: 'notCompared', reason: a.kind === 'cancelled' ? 'cancelled' : a.message };
+    const b = await this.controller.analyzeRange(editor.document, selection, { reveal: false, model: request });
+    if (b.kind !== 'analysed') return { kind: 'notCompared', reason: b.kind === 'cancelled' ? 'cancelled' : b.message };
+    const [first, second] = [this.store.get(a.analysisId), this.store.get(b.analysisId)];
+    if (first) this.panels.focus({ tab: 'compare', compareWith: b.analysisId }, first);
+    return { kind: 'compared', a: a.analysisId, b: b.analysisId, models: [first?.model.name ?? '', second?.model.name ?? ''] };
   }
 
   async toggleDecorations(): Promise<boolean> {

@@ -119,8 +119,8 @@ async function selectToHeatmap(page: Page, n: number): Promise<{ ms: number; ana
   for (;;) {
     const drawnAt = Number((await grid.getAttribute('data-drawn-at', { timeout: 180_000 }).catch(() => null)) ?? 0);
     if (drawnAt > pressedAt) {
-      // The panel's sentiment card states the analysis's own total (tokenize, model, in the worker).
-      const meta = (await panel.locator('.sentiment .meta').textContent()) ?? '';
+      // The panel's prediction card states the analysis's own total (tokenize, model, in the worker).
+      const meta = (await panel.locator('.prediction .meta').textContent()) ?? '';
       return { ms: drawnAt - pressedAt, analysisMs: Number(/total (\d+) ms/.exec(meta)?.[1] ?? Number.NaN) };
     }
     if (Date.now() > deadline) throw new Error(`the grid for ${n} tokens was not drawn within 180 s`);
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
     const panel = await attentionPanel(workbench.page, 180_000);
-    await panel.locator('.sentiment h2').waitFor({ timeout: 180_000 });
+    await panel.locator('.prediction h2').waitFor({ timeout: 180_000 });
     const firstAnalysisMs = Date.now() - started;
 
     // Select → heatmap: cold (a fresh extension host, the model on disk) and then warm (model loaded).
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
         'activation time (Developer: Show Running Extensions: loading the code, calling activate(), until it resolves) ' +
         `after the first start and after each of ${STARTS - 1} "Developer: Reload Window" (a fresh extension host each time), ` +
         "beside the built-in extensions that activated in the same windows; the extension's log splits its own part. " +
-        'Then the first Analyze Selection with the full-size test model (fp32), from the command to the sentiment on screen. ' +
+        'Then the first Analyze Selection with the full-size test model (fp32), from the command to the prediction on screen. ' +
         "Select → heatmap: all of a file of exactly n tokens selected, Analyze Selection's keybinding pressed, until the panel has drawn the grid of all 72 heads " +
         "(key press in the workbench to the draw in the webview, on the browser's shared clock). Cold: the first analysis after a window reload (a fresh extension host: worker, " +
         'transformers.js, onnxruntime and the model from the disk cache); warm: the next ones.',

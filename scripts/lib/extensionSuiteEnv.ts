@@ -7,5 +7,12 @@ import { sharedTokenizerDir } from '../../test/support/paths';
 import { ensureTestModel } from '../../test/support/testModels';
 
 export function extensionSuiteEnv(): Record<string, string> {
-  return { ATTN_TOKENIZER_DIR: sharedTokenizerDir, ATTN_TEST_MODEL_DIR: ensureTestModel('tiny') };
+  return {
+    ATTN_TOKENIZER_DIR: sharedTokenizerDir,
+    ATTN_TEST_MODEL_DIR: ensureTestModel('tiny'),
+    // The other families' tasks the editor shows differently: entities, masks, another label set.
+    ATTN_TEST_MODEL_BERT_NER: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'bert', task: 'token-classification' }),
+    ATTN_TEST_MODEL_BERT_MLM: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'bert', task: 'fill-mask' }),
+    ATTN_TEST_MODEL_ROBERTA_CLS: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'roberta', task: 'text-classification' }),
+  };
 }

@@ -5,11 +5,11 @@
  */
 import * as vscode from 'vscode';
 import { maxSelectionCharacters, SETTINGS } from '../config';
-import { argmax } from '../engine/argmax';
-import type { TokenRow } from '../shared/analysis';
+import { headlineOf, type Prediction, type TokenRow } from '../shared/analysis';
 import { AnalysisError, isCancellation, messageOf } from '../shared/errors';
 import type { AnalysisRecord, AnalysisStore } from './analysisStore';
 import type { ModelService } from './modelService';
+import type { ModelRequest } from '../model/modelSource';
 import { snapshotRange, snapshotSelection, type SelectionSnapshot } from './selection';
 
 /** What the Analyze Selection command returns (to other extensions and to tests). */
@@ -19,6 +19,8 @@ export type AnalyzeOutcome =
       analysisId: string;
       tokens: TokenRow[];
       truncated: boolean;
+      prediction: Prediction;
+      /** A text classifier's labels and their probabilities (empty for other tasks). */
       labels: string[];
       probabilities: number[];
       model: AnalysisRecord['model'];
@@ -33,6 +35,8 @@ export interface AnalyzeOptions {
   reveal?: boolean;
   /** No notifications (live mode): refusals and failures go to the log, the side view and the status bar. */
   quiet?: boolean;
+  /** Run another model than the configured one (Compare Models). */
+  model?: ModelRequest;
 }
 
 const ACTIONS = {
@@ -103,7 +107,7 @@ export class AnalysisController implements vscode.Disposable {
       const id = this.store.newId();
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Attention Explorer: analysing selection') },
-        () => this.models.analyze(id, snapshot.text, abort.signal),
+        () => this.models.analyze(id, snapshot.text, abort.signal, options.model),
       );
       const { tokenizeMs, inferenceMs, totalMs } = result.timings;
       const record: AnalysisRecord = {
@@ -114,7 +118,7 @@ export class AnalysisController implements vscode.Disposable {
         exactOffsets: result.exactOffsets,
         ...(result.truncation ? { truncation: result.truncation } : {}),
         model: result.model,
-        sentiment: result.sentiment,
+        prediction: result.prediction,
         timings: { tokenizeMs, inferenceMs, totalMs },
         createdAt: Date.now(),
         tracked: { start: snapshot.startOffset, end: snapshot.startOffset + snapshot.text.length, stale: false },
@@ -125,16 +129,19 @@ export class AnalysisController implements vscode.Disposable {
       if (!result.exactOffsets) {
         this.log.warn(`Some token offsets of analysis ${id} are approximate (the tokenizer did something the aligner does not replay).`);
       }
-      const { labels, probabilities } = result.sentiment;
-      const best = argmax(probabilities);
+      const headline = headlineOf(result.prediction);
+      const predicted = headline
+        ? `${headline.label}${headline.probability !== undefined ? ` ${(headline.probability * 100).toFixed(1)}%` : ''}`
+        : 'no prediction';
       this.log.info(
-        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.dtype}): ${result.tokens.length} tokens, ${labels[best]} ${(probabilities[best]! * 100).toFixed(1)}%; tokenize ${tokenizeMs.toFixed(1)} ms, inference ${inferenceMs.toFixed(1)} ms, total ${totalMs.toFixed(0)} ms.`,
+        `Analysed ${snapshot.text.length} characters of ${snapshot.source.documentName} with ${result.model.name} (${result.model.family} ${result.model.task}, ${result.model.dtype}): ${result.tokens.length} tokens, ${predicted}; tokenize ${tokenizeMs.toFixed(1)} ms, inference ${inferenceMs.toFixed(1)} ms, total ${totalMs.toFixed(0)} ms.`,
       );
       if (result.truncation && !options.quiet) {
         void vscode.window.showInformationMessage(
           vscode.l10n.t(
-            'The selection has {0} word pieces; DistilBERT reads 512 tokens, so the analysis covers its first {1} characters.',
+            'The selection has {0} tokens; the model reads {1}, so the analysis covers its first {2} characters.',
             result.truncation.textTokens,
+            result.tokens.length,
             result.truncation.analysedEnd,
           ),
         );
@@ -145,8 +152,9 @@ export class AnalysisController implements vscode.Disposable {
         analysisId: id,
         tokens: result.tokens,
         truncated: result.truncation !== undefined,
-        labels: record.sentiment.labels,
-        probabilities: record.sentiment.probabilities,
+        prediction: record.prediction,
+        labels: record.prediction.task === 'text-classification' ? record.prediction.labels : [],
+        probabilities: record.prediction.task === 'text-classification' ? record.prediction.probabilities : [],
         model: record.model,
       };
     } catch (error) {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { affectsModel, modelCacheDir, readModelRequest } from '../config';
+import { affectsModel, modelCacheDir, readModelRequest, type OtherModel } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
 import type { AnalysisResult } from '../model/analyzer';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
@@ -92,10 +92,17 @@ export class ModelService implements vscode.Disposable {
    * Runs one analysis in the worker; a download on the way shows a cancellable notification. The worker keeps the
    * full attention tensor under `analysisId` (see {@link view}).
    */
-  analyze(analysisId: string, text: string, signal: AbortSignal): Promise<AnalysisResult> {
-    return this.withModel(signal, (request, abort, onProgress) =>
-      this.worker.request('analyze', { analysisId, request, text }, { signal: abort, onProgress }),
+  analyze(analysisId: string, text: string, signal: AbortSignal, otherModel?: ModelRequest): Promise<AnalysisResult> {
+    return this.withModel(
+      signal,
+      (request, abort, onProgress) => this.worker.request('analyze', { analysisId, request, text }, { signal: abort, onProgress }),
+      otherModel,
     );
+  }
+
+  /** The request for another model with the configured weights, hub and offline settings (Compare Models). */
+  requestFor(other: OtherModel): ModelRequest {
+    return readModelRequest(this.globalStorage, other);
   }
 
   /** Downloads (if needed) and loads the configured model without analysing anything: the side view's Download. */
@@ -113,11 +120,15 @@ export class ModelService implements vscode.Disposable {
   private async withModel<TResult extends AnalysisResult | ModelInfo>(
     signal: AbortSignal,
     run: (request: ModelRequest, abort: AbortSignal, onProgress: (progress: DownloadProgress) => void) => Promise<TResult>,
+    /** A model other than the configured one (Compare Models): it leaves the model status alone. */
+    otherModel?: ModelRequest,
   ): Promise<TResult> {
-    const request = readModelRequest(this.globalStorage);
+    const request = otherModel ?? readModelRequest(this.globalStorage);
     const modelName = modelDisplayName(request.source);
     const key = modelRequestKey(request);
-    if (this.loadedKey !== key) this.setStatus({ state: 'loading', modelName });
+    // The status (status bar, side view) is the configured model's; another model's progress shows in its notification.
+    const setStatus = otherModel ? () => undefined : (status: ModelStatus) => this.setStatus(status);
+    if (this.loadedKey !== key) setStatus({ state: 'loading', modelName });
     const download = new DownloadNotification(modelName);
     this.activeDownload = download;
     // Cancelling the notification cancels the request that started the download.
@@ -127,11 +138,11 @@ export class ModelService implements vscode.Disposable {
     download.onCancel(forward);
     try {
       const result = await run(request, abort.signal, (progress) => {
-        this.setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
+        setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
         download.report(progress);
       });
-      this.loadedKey = key;
-      this.setStatus({ state: 'ready', modelName, info: 'model' in result ? result.model : result });
+      if (!otherModel) this.loadedKey = key;
+      setStatus({ state: 'ready', modelName, info: 'model' in result ? result.model : result });
       return result;
     } catch (error) {
       if (isCancellation(error)) {
@@ -142,8 +153,8 @@ export class ModelService implements vscode.Disposable {
           void this.refreshStatus();
         }
       } else {
-        this.loadedKey = undefined;
-        this.setStatus({
+        if (!otherModel) this.loadedKey = undefined;
+        setStatus({
           state: 'error',
           modelName,
           code: error instanceof AnalysisError ? error.code : 'internal',

@@ -1,36 +1,29 @@
 /**
- * What a text becomes: tokens with offsets, the model's logits and label probabilities, and its attention for every
- * layer and head. The one implementation the extension's worker and the CLI both use.
+ * What a text becomes: tokens with offsets, the model's prediction for its task, and its attention for every layer
+ * and head. The one implementation the extension's worker and the CLI both use. A model is read through its family
+ * module (`./families`): nothing here names a family's config keys or graph.
  */
-import * as fs from 'node:fs';
-import type { ModelInfo, Sentiment, TokenRow } from '../shared/analysis';
+import type { ModelInfo, Prediction, TaskId, TokenRow } from '../shared/analysis';
 import type { Neuron } from '../shared/analysisViews';
-import { AnalysisError } from '../shared/errors';
+import { BoundedCache } from '../shared/boundedCache';
+import { AnalysisError, messageOf } from '../shared/errors';
 import { AttentionSession } from './attentionSession';
-import { labelsOf, probabilitiesOf, type ClassifierConfig } from './classification';
-import type { ToProbabilities } from './explanations';
+import type { ExplainTarget, InterventionOptions } from './explanations';
+import { chooseTask, readModelConfig, type EncoderConfig, type ModelFamily } from './families';
 import { instrumentedModelFor } from './instrumentedCache';
 import { LayerChain } from './layerChain';
 import { modelDisplayName, modelRequestKey, type ModelRequest } from './modelSource';
 import { ModelStore, type DownloadProgress } from './modelStore';
+import { featureExtraction } from './tasks/featureExtraction';
+import { fillMask, FILL_MASK_TOP_K } from './tasks/fillMask';
+import { probabilitiesOf, softmax, textClassification } from './tasks/textClassification';
+import { tokenClassification } from './tasks/tokenClassification';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
-
-export interface ModelConfig extends ClassifierConfig {
-  model_type?: string;
-  _name_or_path?: string;
-  dim: number;
-  n_heads: number;
-  n_layers: number;
-  hidden_dim?: number;
-  vocab_size: number;
-  max_position_embeddings: number;
-  attention_explorer_test_model?: unknown;
-}
 
 /** What an analysis of a text gives, but its full attention tensor (see {@link Analyzer.analyze}). */
 export interface AnalysisResult extends TokenizedText {
   model: ModelInfo;
-  sentiment: Sentiment;
+  prediction: Prediction;
   /** `[layers, n, n]`: each layer's mean over its heads (computed in the graph, off the host's event loop). */
   headMeans: Float32Array;
   timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
@@ -39,9 +32,11 @@ export interface AnalysisResult extends TokenizedText {
 export interface LoadedModel {
   key: string;
   info: ModelInfo;
-  /** The classifier's label names, in logit order. */
-  labels: string[];
-  config: ModelConfig;
+  family: ModelFamily;
+  config: EncoderConfig;
+  task: TaskId;
+  /** The graph output the task's head writes. */
+  output: string;
   tokenizer: OffsetTokenizer;
   session: AttentionSession;
   /** The model file; the layer chain for interventions is cut from its instrumented graph with a head mask. */
@@ -59,29 +54,16 @@ export interface AnalyzeOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
-function readConfig(configPath: string): ModelConfig {
-  let config: ModelConfig;
-  try {
-    config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as ModelConfig;
-  } catch (error) {
-    throw new AnalysisError(
-      'invalid-model',
-      `${configPath} is not readable JSON (${error instanceof Error ? error.message : String(error)}).`,
-    );
-  }
-  if (config.model_type !== 'distilbert') {
-    throw new AnalysisError(
-      'invalid-model',
-      `Attention Explorer reads DistilBERT models; this one is "${config.model_type ?? 'unknown'}".`,
-    );
-  }
-  for (const key of ['dim', 'n_heads', 'n_layers', 'vocab_size', 'max_position_embeddings'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] <= 0) {
-      throw new AnalysisError('invalid-model', `${configPath} has no valid ${key}.`);
-    }
-  }
-  return config;
+/** Everything an intervention on a loaded model needs. */
+export interface Explainer {
+  model: LoadedModel;
+  chain: LayerChain;
+  /** The target and scoring for explaining the prediction at `position` (a classifier ignores it). */
+  options: (tokens: readonly TokenRow[], position: number | undefined) => InterventionOptions;
 }
+
+/** Models kept loaded at once: the one in use and one more (Compare Selections across two models). */
+const LOADED_MODELS = 2;
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AnalysisError('cancelled', 'The analysis was cancelled.');
@@ -89,74 +71,96 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 export class Analyzer {
   private readonly store = new ModelStore();
-  private loaded: { key: string; model: Promise<LoadedModel> } | undefined;
-  private chain: { key: string; chain: Promise<LayerChain> } | undefined;
+  private readonly models = new BoundedCache<string, Promise<LoadedModel>>({
+    maxEntries: LOADED_MODELS,
+    onEvict: (key, model) => void this.unload(key as string, model),
+  });
+  private readonly chains = new Map<string, Promise<LayerChain>>();
   /** onnxruntime sessions of whole models created so far (diagnostics: a burst of analyses must not add any). */
   sessionsLoaded = 0;
 
-  /** Loads (downloading and instrumenting if needed) the model a request names; reuses the loaded one. */
-  async load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
+  /** Loads (downloading and instrumenting if needed) the model a request names; reuses a loaded one. */
+  load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
     const key = modelRequestKey(request);
-    if (this.loaded?.key !== key) {
-      const previous = this.loaded;
-      const model = this.loadFresh(request, key, options);
-      this.loaded = { key, model };
-      model.catch(() => {
-        if (this.loaded?.model === model) this.loaded = undefined;
+    let model = this.models.use(key);
+    if (!model) {
+      model = this.loadFresh(request, key, options);
+      const loading = model;
+      loading.catch(() => {
+        if (this.models.get(key) === loading) this.models.delete(key);
       });
-      void previous?.model.then((old) => old.session.release()).catch(() => undefined);
-      const previousChain = this.chain;
-      this.chain = undefined;
-      void previousChain?.chain.then((old) => old.release()).catch(() => undefined);
+      this.models.set(key, loading);
     }
-    return this.loaded.model;
+    return model;
+  }
+
+  private async unload(key: string, model: Promise<LoadedModel>): Promise<void> {
+    const chain = this.chains.get(key);
+    this.chains.delete(key);
+    await chain?.then((old) => old.release()).catch(() => undefined);
+    await model.then((old) => old.session.release()).catch(() => undefined);
   }
 
   private async loadFresh(request: ModelRequest, key: string, options: AnalyzeOptions): Promise<LoadedModel> {
     const files = await this.store.resolve(request, options);
     throwIfAborted(options.signal);
-    const config = readConfig(files.configPath);
-    const shape = { layers: config.n_layers, heads: config.n_heads };
+    const { family, config } = readModelConfig(files.configPath);
+    const task = chooseTask(config, request.task);
+    const shape = { layers: config.layers, heads: config.heads };
     let session: AttentionSession;
     let quantized: boolean;
     let queryScaledBeforeProduct: boolean | undefined;
+    let output: string;
     try {
-      const instrumented = instrumentedModelFor(files.onnxPath, shape, request.storageDir, { headMask: false });
+      const instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, { headMask: false });
       quantized = instrumented.quantized;
       queryScaledBeforeProduct = instrumented.queryScaledBeforeProduct;
-      session = await AttentionSession.load(instrumented.path, shape);
+      const candidates = family.outputsOf(task);
+      session = await AttentionSession.load(instrumented.path, { ...shape, inputs: family.pattern.inputs, output: candidates[0]! });
+      const found = candidates.find((name) => session.outputNames.includes(name));
+      if (!found) {
+        await session.release();
+        throw new AnalysisError(
+          'invalid-model',
+          `The graph has no ${candidates.join(' or ')} output, which ${task} reads; its outputs are ${session.outputNames.filter((name) => !name.startsWith('attention_')).join(', ')}.`,
+        );
+      }
+      output = found;
+      if (found !== candidates[0]) session = session.withOutput(found);
     } catch (error) {
       if (error instanceof AnalysisError && error.code !== 'invalid-model') throw error;
       // A cached download that cannot be read (not ONNX, or not loadable) is damaged: drop it so that the next try
       // fetches it again. A folder the user chose is left alone.
       const fromHub = request.source.kind === 'hub';
       if (request.source.kind === 'hub') this.store.forget(request.source);
-      const reason =
-        error instanceof AnalysisError
-          ? error.message
-          : `onnxruntime could not load ${files.onnxPath} (${error instanceof Error ? error.message : String(error)}).`;
+      const reason = error instanceof AnalysisError ? error.message : `onnxruntime could not load ${files.onnxPath} (${messageOf(error)}).`;
       throw new AnalysisError(
         'invalid-model',
         `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`,
       );
     }
     this.sessionsLoaded += 1;
-    const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder });
+    const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder }, config.maxTokens);
     const info: ModelInfo = {
-      name:
-        request.source.kind === 'hub' ? modelDisplayName(request.source) : config._name_or_path?.trim() || modelDisplayName(request.source),
+      name: request.source.kind === 'hub' ? modelDisplayName(request.source) : config.name?.trim() || modelDisplayName(request.source),
       dtype: request.dtype,
-      layers: config.n_layers,
-      heads: config.n_heads,
-      isTestModel: config.attention_explorer_test_model !== undefined,
+      family: family.id,
+      task,
+      layers: config.layers,
+      heads: config.heads,
+      isTestModel: config.isTestModel,
       quantized,
     };
-    const labels = labelsOf(config, Object.keys(config.id2label ?? {}).length || 2);
+    if (task === 'fill-mask' && tokenizer.maskTokenId === undefined) {
+      throw new AnalysisError('invalid-model', "This fill-mask model's tokenizer has no mask token.");
+    }
     return {
       key,
       info,
-      labels,
+      family,
       config,
+      task,
+      output,
       tokenizer,
       session,
       onnxPath: files.onnxPath,
@@ -165,80 +169,109 @@ export class Analyzer {
     };
   }
 
-  /**
-   * The loaded model, if it is the one `key` names (explanations must use the model that made the analysis), with its
-   * layer chain, built on first use and kept with the model.
-   */
-  async explainer(key: string): Promise<{ model: LoadedModel; chain: LayerChain; toProbabilities: ToProbabilities }> {
-    if (this.loaded?.key !== key) {
+  /** A loaded model by its key (explanations and the neuron view must use the model that made the analysis). */
+  private loaded(key: string): Promise<LoadedModel> {
+    const model = this.models.use(key);
+    if (!model)
       throw new AnalysisError(
         'attention-unavailable',
         'The model that made this analysis is no longer loaded; run Analyze Selection again.',
       );
+    return model;
+  }
+
+  /** The loaded model `key` names, with its layer chain (built on first use and kept with the model). */
+  async explainer(key: string): Promise<Explainer> {
+    const model = await this.loaded(key);
+    if (model.task === 'feature-extraction') {
+      throw new AnalysisError('invalid-request', 'A feature-extraction model predicts nothing, so there is no prediction to explain.');
     }
-    const model = await this.loaded.model;
-    if (this.chain?.key !== key) {
-      const previous = this.chain;
-      const chain = this.verifiedChain(model).catch((error: unknown) => {
+    let chain = this.chains.get(key);
+    if (!chain) {
+      const building = this.verifiedChain(model).catch((error: unknown) => {
         if (error instanceof AnalysisError) throw error;
-        throw new AnalysisError(
-          'invalid-model',
-          `The model could not be split into layers for interventions (${error instanceof Error ? error.message : String(error)}).`,
-        );
+        throw new AnalysisError('invalid-model', `The model could not be split into layers for interventions (${messageOf(error)}).`);
       });
-      this.chain = { key, chain };
-      chain.catch(() => {
-        if (this.chain?.chain === chain) this.chain = undefined;
+      building.catch(() => {
+        if (this.chains.get(key) === building) this.chains.delete(key);
       });
-      void previous?.chain.then((old) => old.release()).catch(() => undefined);
+      this.chains.set(key, building);
+      chain = building;
     }
-    return { model, chain: await this.chain.chain, toProbabilities: (logits) => probabilitiesOf(logits, model.config) };
+    return { model, chain: await chain, options: (tokens, position) => interventionOptions(model, tokens, position) };
   }
 
   /**
-   * Cuts the model into its layer chain and checks it against the whole graph on a probe text: a graph whose last
-   * layer cannot be trimmed to [CLS] as expected falls back to the full last layer; a chain that still disagrees is
-   * refused rather than trusted.
+   * Cuts the model into its layer chain and checks it against the whole graph on a probe text: a last layer that
+   * cannot be trimmed to the one token the head reads falls back to the whole last layer; a chain that still disagrees
+   * is refused rather than trusted.
    */
   private async verifiedChain(model: LoadedModel): Promise<LayerChain> {
-    const { dim, hidden_dim: hidden = 4 * dim, n_layers: layers, n_heads: heads } = model.config;
-    const shape = { layers, heads, dim, hidden, quantized: model.info.quantized };
-    const ids = model.tokenizer
-      .tokenize('Attention Explorer checks the layer chain against the whole model.')
-      .tokens.map((token) => token.id);
-    const expected = (await model.session.run({ inputIds: [ids] })).logits;
+    const { config, family, task } = model;
+    const probe = model.tokenizer.tokenize(
+      `Attention Explorer checks the layer chain against the whole model${model.tokenizer.maskToken ? ` ${model.tokenizer.maskToken}` : ''}.`,
+    );
+    const ids = probe.tokens.map((token) => token.id);
+    const position =
+      task === 'fill-mask'
+        ? Math.max(
+            0,
+            probe.tokens.findIndex((token) => token.id === model.tokenizer.maskTokenId),
+          )
+        : Math.min(1, ids.length - 1);
+    const whole = await model.session.run({ inputIds: [ids] });
+    const perToken = task !== 'text-classification';
+    const width = perToken ? whole.output.length / ids.length : whole.output.length;
+    const expected = perToken ? whole.output.subarray(position * width, (position + 1) * width) : whole.output;
+    const instrumented = instrumentedModelFor(
+      model.onnxPath,
+      { layers: config.layers, heads: config.heads },
+      family.pattern,
+      model.storageDir,
+      { headMask: true },
+    );
+    const shape = {
+      layers: config.layers,
+      heads: config.heads,
+      width: config.hidden,
+      intermediate: config.intermediate,
+      inputs: family.pattern.inputs,
+      quantized: model.info.quantized,
+    };
     // A q8 graph quantizes each activation with one scale over all its tokens: trimming would change the result.
-    const instrumented = instrumentedModelFor(model.onnxPath, { layers, heads }, model.storageDir, { headMask: true });
-    for (const firstTokenOnlyInLastLayer of model.info.quantized ? [false] : [true, false]) {
-      const chain = await LayerChain.load(instrumented.path, shape, { firstTokenOnlyInLastLayer });
-      const logits = await chain.logits([{ ids }]).catch(() => undefined);
-      if (logits && logits.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!))))
+    const trimmed = family.headReadsFirstToken(task) ? 'first-token' : 'target-position';
+    for (const lastLayer of model.info.quantized ? (['all'] as const) : ([trimmed, 'all'] as const)) {
+      const chain = await LayerChain.load(instrumented.path, shape, { pattern: family.pattern, output: model.output, lastLayer }).catch(
+        () => undefined,
+      );
+      if (!chain) continue;
+      const [row] = await chain.outputs([{ ids, targetPosition: position }]).catch(() => [undefined]);
+      const got = row && (perToken && lastLayer !== 'target-position' ? row.subarray(position * width, (position + 1) * width) : row);
+      if (
+        got &&
+        got.length === expected.length &&
+        got.every((value, index) => Math.abs(value - expected[index]!) <= 1e-3 * Math.max(1, Math.abs(expected[index]!)))
+      )
         return chain;
       await chain.release();
     }
     throw new AnalysisError(
       'invalid-model',
-      "Interventions are not available for this model: its graph, cut into layers, does not reproduce the whole model's logits.",
+      "Interventions are not available for this model: its graph, cut into layers, does not reproduce the whole model's output.",
     );
   }
 
-  /** Key of the model currently loaded (or loading), if any. */
-  get loadedKey(): string | undefined {
-    return this.loaded?.key;
+  /** Keys of the models loaded (or loading). */
+  get loadedKeys(): string[] {
+    return [...this.models.keys()];
   }
 
   /**
-   * Runs the loaded model again on `ids` and returns one head's query for one token and all its keys, unscaled (the
+   * Runs a loaded model again on `ids` and returns one head's query for one token and all its keys, unscaled (the
    * graph may hold `q / √d`). The model must be the one that produced the analysis.
    */
   async neuron(key: string, ids: readonly number[], layer: number, head: number, queryIndex: number): Promise<QueryAndKeys> {
-    if (this.loaded?.key !== key) {
-      throw new AnalysisError(
-        'attention-unavailable',
-        'The model that made this analysis is no longer loaded; run Analyze Selection again.',
-      );
-    }
-    const model = await this.loaded.model;
+    const model = await this.loaded(key);
     if (model.queryScaledBeforeProduct === undefined || !model.session.exposesOperands) {
       throw new AnalysisError(
         'invalid-model',
@@ -254,21 +287,22 @@ export class Analyzer {
     const q = new Float32Array(d);
     for (let index = 0; index < d; index += 1) q[index] = query[(head * n + queryIndex) * d + index]! * unscale;
     const keys = new Float32Array(n * d);
-    for (let key = 0; key < n; key += 1) {
-      for (let index = 0; index < d; index += 1) keys[key * d + index] = keyTransposed[(head * d + index) * n + key]!;
+    for (let token = 0; token < n; token += 1) {
+      for (let index = 0; index < d; index += 1) keys[token * d + index] = keyTransposed[(head * d + index) * n + token]!;
     }
     return { query: q, keys, scale };
   }
 
   /**
-   * Tokenizes and runs one text: the result every view starts from, and the model's own attention probabilities,
-   * per layer `[heads, n, n]` row-major (which stay where they were computed).
+   * Tokenizes and runs one text: the result every view starts from; the model's own attention probabilities, per layer
+   * `[heads, n, n]` row-major (which stay where they were computed); and the task head's raw output (logits, or the
+   * last hidden state).
    */
   async analyze(
     request: ModelRequest,
     text: string,
     options: AnalyzeOptions = {},
-  ): Promise<{ result: AnalysisResult; attentions: Float32Array[] }> {
+  ): Promise<{ result: AnalysisResult; attentions: Float32Array[]; output: Float32Array }> {
     const started = performance.now();
     const model = await this.load(request, options);
     const loadMs = performance.now() - started;
@@ -278,32 +312,90 @@ export class Analyzer {
     const tokenizeMs = performance.now() - tokenizeStart;
     const inferenceStart = performance.now();
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
-    const output = await model.session.run(
-      { inputIds: [tokenized.tokens.map((token: TokenRow) => token.id)] },
-      { attentions: true, headMeans: true },
-    );
+    const run = await model.session.run({ inputIds: [tokenized.tokens.map((token) => token.id)] }, { attentions: true, headMeans: true });
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
     const n = tokenized.tokens.length;
     const headMeans = new Float32Array(model.info.layers * n * n);
-    output.headMeans!.forEach((layer, index) => headMeans.set(layer, index * n * n));
-    const logits = Array.from(output.logits);
+    run.headMeans!.forEach((layer, index) => headMeans.set(layer, index * n * n));
     const result: AnalysisResult = {
       ...tokenized,
       model: model.info,
-      sentiment: { labels: model.labels, probabilities: probabilitiesOf(logits, model.config), logits },
+      prediction: predictionOf(model, run.output, tokenized.tokens),
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
-    return { result, attentions: output.attentions! };
+    return { result, attentions: run.attentions!, output: run.output };
   }
 
   async dispose(): Promise<void> {
-    const loaded = this.loaded;
-    const chain = this.chain;
-    this.loaded = undefined;
-    this.chain = undefined;
-    await chain?.chain.then((old) => old.release()).catch(() => undefined);
-    await loaded?.model.then((model) => model.session.release()).catch(() => undefined);
+    const loaded = [...this.models.keys()].map((key) => [key, this.models.get(key)!] as const);
+    this.models.clear();
+    await Promise.all(loaded.map(([key, model]) => this.unload(key, model)));
   }
+}
+
+/** The task's post-processing of the head's output. */
+function predictionOf(model: LoadedModel, output: Float32Array, tokens: readonly TokenRow[]): Prediction {
+  const { config, tokenizer } = model;
+  switch (model.task) {
+    case 'text-classification':
+      return textClassification(output, config.labels, config.multiLabel);
+    case 'token-classification':
+      return tokenClassification(output, tokens, config.labels, (ids) => tokenizer.decode(ids));
+    case 'fill-mask':
+      return fillMask(output, tokens, tokenizer.maskTokenId!, (id) => tokenizer.decode([id]));
+    case 'feature-extraction':
+      return featureExtraction(output, tokens.length);
+  }
+}
+
+/**
+ * What an intervention explains for this model's task: a classifier's predicted label (its head reads the first
+ * token); one token's label (the token asked for, else the first of the first entity, else the first text token);
+ * one mask's most probable tokens (the mask asked for, else the first).
+ */
+function interventionOptions(model: LoadedModel, tokens: readonly TokenRow[], requested: number | undefined): InterventionOptions {
+  const { config, tokenizer, task } = model;
+  const inText = (index: number | undefined) => (index !== undefined && tokens[index] && !tokens[index].special ? index : undefined);
+  const explainAll = (labels: string[], score: (output: Float32Array) => number[]) => () => ({ labels, score });
+  let target: ExplainTarget;
+  switch (task) {
+    case 'text-classification':
+      target = { position: 0, explain: explainAll(config.labels, (output) => probabilitiesOf(output, config.multiLabel)) };
+      break;
+    case 'token-classification': {
+      const position = inText(requested) ?? tokens.findIndex((token) => !token.special);
+      if (position < 0) throw new AnalysisError('invalid-request', 'The analysis has no token to explain.');
+      target = { position, explain: explainAll(config.labels, (output) => softmax(Array.from(output))) };
+      break;
+    }
+    case 'fill-mask': {
+      const maskId = tokenizer.maskTokenId!;
+      const position =
+        requested !== undefined && tokens[requested]?.id === maskId ? requested : tokens.findIndex((token) => token.id === maskId);
+      if (position < 0) throw new AnalysisError('invalid-request', `The text has no ${tokenizer.maskToken ?? 'mask'} token to explain.`);
+      target = {
+        position,
+        explain: (original) => {
+          const ids = topIds(original, FILL_MASK_TOP_K);
+          return { labels: ids.map((id) => tokenizer.decode([id])), score: (output) => pick(softmax(Array.from(output)), ids) };
+        },
+      };
+      break;
+    }
+    case 'feature-extraction':
+      throw new AnalysisError('invalid-request', 'A feature-extraction model predicts nothing, so there is no prediction to explain.');
+  }
+  return { target, perToken: task !== 'text-classification' };
+}
+
+function topIds(values: Float32Array, k: number): number[] {
+  return Array.from(values.keys())
+    .sort((a, b) => values[b]! - values[a]!)
+    .slice(0, k);
+}
+
+function pick(values: readonly number[], ids: readonly number[]): number[] {
+  return ids.map((id) => values[id] ?? 0);
 }

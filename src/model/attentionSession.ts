@@ -1,18 +1,24 @@
 /**
- * An onnxruntime session on an instrumented DistilBERT graph: logits, and on request every layer's attention
- * probabilities, their means over heads and the pre-softmax scores, for one sequence or a batch (each row with its
- * own head mask).
+ * An onnxruntime session on an instrumented encoder graph: the task head's output (logits, or the last hidden state),
+ * and on request every layer's attention probabilities, their means over heads and the pre-softmax scores, for one
+ * sequence or a batch (each row with its own head mask). The graph's inputs are fed as the model's family declares
+ * them (token type ids of zeros where an export has them).
  *
  * Tensors come back as onnxruntime allocates them, one array per layer. Measured at 512 tokens on the full-size
  * model, that is the cheapest way out: binding one fresh 75 MB buffer for all layers cost more (zero-filled,
  * page-faulted memory under onnxruntime's kernels), and stitching per-layer arrays together cost over 100 ms.
  */
 import * as ort from 'onnxruntime-node';
+import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT, headMeansOutput, keyTransposedOutput, probabilitiesOutput, queryOutput, scoresOutput } from './onnx/instrument';
 
 export interface SessionShape {
   layers: number;
   heads: number;
+  /** The inputs of the family's exports (those the graph has are fed). */
+  inputs: readonly GraphInput[];
+  /** The graph output of the task head. */
+  output: string;
 }
 
 export interface RunInput {
@@ -28,9 +34,10 @@ export interface RunInput {
 export interface RunOutput {
   batch: number;
   n: number;
-  /** `[batch, labels]`. */
-  logits: Float32Array;
-  labels: number;
+  /** The task head's output: `[batch, labels]`, `[batch, n, labels]` or `[batch, n, hidden]`. */
+  output: Float32Array;
+  /** Its shape. */
+  dims: number[];
   /** Per layer `[batch, heads, n, n]` attention probabilities, when asked for. */
   attentions?: Float32Array[];
   /** Per layer `[batch, n, n]` means over heads, when asked for. */
@@ -60,6 +67,15 @@ export class AttentionSession {
     return this.session.outputNames.includes(queryOutput(0));
   }
 
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** The same session, reading another of the graph's outputs as the head's. */
+  withOutput(output: string): AttentionSession {
+    return new AttentionSession(this.session, { ...this.shape, output });
+  }
+
   static async load(modelPath: string, shape: SessionShape): Promise<AttentionSession> {
     const session = await ort.InferenceSession.create(modelPath, {
       executionProviders: ['cpu'],
@@ -87,10 +103,7 @@ export class AttentionSession {
       }
     });
     const { layers, heads } = this.shape;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [batch, n]),
-      attention_mask: new ort.Tensor('int64', mask, [batch, n]),
-    };
+    const feeds = tokenFeeds(this.shape.inputs, this.session.inputNames, { ids, mask, shape: [batch, n] });
     if (this.session.inputNames.includes(HEAD_MASK_INPUT)) {
       const headMask = input.headMask ?? new Float32Array(layers * heads).fill(1);
       const maskBatch = headMask.length / (layers * heads);
@@ -107,12 +120,12 @@ export class AttentionSession {
       ['headMeans', headMeansOutput],
       ['scores', scoresOutput],
     ];
-    const fetches = ['logits', ...wanted.filter(([key]) => outputs[key]).flatMap(([, name]) => layerIndices.map(name))];
+    const fetches = [this.shape.output, ...wanted.filter(([key]) => outputs[key]).flatMap(([, name]) => layerIndices.map(name))];
     const operandLayer = outputs.operandsOfLayer;
     if (operandLayer !== undefined) fetches.push(queryOutput(operandLayer), keyTransposedOutput(operandLayer));
     const result = await this.session.run(feeds, fetches);
-    const logits = result.logits!;
-    const output: RunOutput = { batch, n, logits: logits.data as Float32Array, labels: Number(logits.dims[1]) };
+    const head = result[this.shape.output]!;
+    const output: RunOutput = { batch, n, output: head.data as Float32Array, dims: head.dims.map(Number) };
     for (const [key, name] of wanted) {
       if (outputs[key]) output[key] = layerIndices.map((layer) => result[name(layer)]!.data as Float32Array);
     }
@@ -128,4 +141,19 @@ export class AttentionSession {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** The token inputs a graph has, each filled as its family declares: ids, the attention mask, zeros for segments. */
+export function tokenFeeds(
+  inputs: readonly GraphInput[],
+  present: readonly string[],
+  rows: { ids: BigInt64Array; mask: BigInt64Array; shape: [number, number] },
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) {
+    if (!present.includes(input.name)) continue;
+    const data = input.value === 'ids' ? rows.ids : input.value === 'mask' ? rows.mask : new BigInt64Array(rows.ids.length);
+    feeds[input.name] = new ort.Tensor('int64', data, rows.shape);
+  }
+  return feeds;
 }

@@ -121,7 +121,11 @@ function headOf(analysis: HeldAttention, layer: number, head: number): Float32Ar
 
 export function headMapOf(analysis: HeldAttention, layer: number, head: number, options: DisplayOptions): LabelledMap {
   const axis = displayAxis(analysis.tokens, options);
-  return { labels: axis.labels, map: Float32Array.from(displayMap(headOf(analysis, layer, head), analysis.n, axis, options)) };
+  return {
+    labels: axis.labels,
+    groups: axis.groups,
+    map: Float32Array.from(displayMap(headOf(analysis, layer, head), analysis.n, axis, options)),
+  };
 }
 
 /** Every head of one layer, `[heads, m, m]`. */
@@ -211,7 +215,7 @@ export function aggregateOf(analysis: HeldAttention, kind: AggregateKind, layer:
     map = Float32Array.from(attentionFlow(tensorOf(analysis)).data);
   }
   const axis = displayAxis(analysis.tokens, options);
-  return { labels: axis.labels, map: Float32Array.from(displayMap(map, n, axis, options)) };
+  return { labels: axis.labels, groups: axis.groups, map: Float32Array.from(displayMap(map, n, axis, options)) };
 }
 
 const summaries = new WeakMap<HeldAttention, HeadStatistics[]>();

@@ -13,15 +13,19 @@ export function attributionOf(analysis: HeldAttention, occlusion: OcclusionResul
   const { n } = analysis;
   const perToken = new Float32Array(n).fill(Number.NaN);
   for (const unit of occlusion.units) for (const index of unit.indices) perToken[index] = unit.delta;
-  const rollout = Float32Array.from(rolloutOfAttention(analysis).row(0));
-  const flow = n <= FLOW_ROW_TOKEN_LIMIT ? Float32Array.from(attentionFlowRow(rolloutOfAttention(analysis), 0)) : new Float32Array(0);
+  // What the explained token reads: [CLS] for a text classifier, else the token or mask explained.
+  const rollout = Float32Array.from(rolloutOfAttention(analysis).row(occlusion.position));
+  const flow =
+    n <= FLOW_ROW_TOKEN_LIMIT ? Float32Array.from(attentionFlowRow(rolloutOfAttention(analysis), occlusion.position)) : new Float32Array(0);
   return { ...occlusion, occlusion: perToken, rollout, flow };
 }
 
 export function compareAnalyses(a: HeldAttention, b: HeldAttention, layer: number, head: number): Comparison {
+  // Two tokenizers write the same word differently (`##ing`, `Ġword`, `▁word`, cased or not): compare the words.
+  const plain = (text: string) => text.replace(/^(##|Ġ|▁)/u, '').toLowerCase();
   const pairs = alignSequences(
-    a.tokens.map((token) => token.text),
-    b.tokens.map((token) => token.text),
+    a.tokens.map((token) => plain(token.text)),
+    b.tokens.map((token) => plain(token.text)),
   );
   const m = pairs.length;
   const difference = new Float32Array(m * m);

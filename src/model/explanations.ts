@@ -1,6 +1,7 @@
 /**
- * Why the model said what it said, by intervention: switch heads off (ablation, and the 72-head importance sweep) or
- * take tokens away (occlusion), and watch the predicted label's probability. Everything runs batched through the
+ * Why the model said what it said, by intervention: switch heads off (ablation, and the importance sweep over every
+ * head) or take tokens away (occlusion), and watch the probability of what was predicted at one token: a text's label
+ * (at its first token), one token's label, or one mask's most probable token. Everything runs batched through the
  * {@link LayerChain}; a head's ablation starts at its own layer from hidden states computed once.
  *
  * Sign convention everywhere: `delta = p(after the intervention) − p(before)` for the label predicted before. A
@@ -11,19 +12,58 @@ import type { TokenRow } from '../shared/analysis';
 import type { Ablation, HeadImportance, OcclusionMode, OcclusionResult, OcclusionUnit, Prediction } from '../shared/analysisViews';
 import type { ChainRow, LayerChain } from './layerChain';
 
-/** Logits → label probabilities (the pipeline's post-processing). */
-export type ToProbabilities = (logits: ArrayLike<number>) => number[];
-
-function predictionOf(logits: ArrayLike<number>, toProbabilities: ToProbabilities): Prediction {
-  return predictionOfProbabilities(toProbabilities(logits));
+/** The probabilities an intervention watches, read from the head's output at the target token. */
+export interface Explained {
+  /** The labels the probabilities are over (every label; for fill-mask, the mask's most probable tokens). */
+  labels: string[];
+  score(output: Float32Array): number[];
 }
 
-function predictionOfProbabilities(probabilities: number[]): Prediction {
-  return { label: argmax(probabilities), probabilities };
+/** What is explained: the output at one token, read through what the unmodified run predicted there. */
+export interface ExplainTarget {
+  /** The token whose output is explained (0 for a text classifier, which reads the first token). */
+  position: number;
+  /** From the unmodified run's output at `position`: which labels to watch and how to score them. */
+  explain(original: Float32Array): Explained;
 }
 
-function rowsOf(logits: Float32Array, labels: number): Float32Array[] {
-  return Array.from({ length: logits.length / labels }, (_, row) => logits.subarray(row * labels, (row + 1) * labels));
+/** The head's output for one token of a row: the whole row for a classifier's `[labels]`, else one position. */
+function outputAt(chain: LayerChain, output: Float32Array, row: ChainRow, positionsInRow: number): Float32Array {
+  if (positionsInRow <= 1) return output;
+  const width = output.length / positionsInRow;
+  const position = chain.lastLayer === 'target-position' ? 0 : (row.targetPosition ?? 0);
+  return output.subarray(position * width, (position + 1) * width);
+}
+
+/** Runs rows and reads each one's probabilities at its target. */
+class Watch {
+  private explained: Explained | undefined;
+
+  constructor(
+    private readonly chain: LayerChain,
+    private readonly target: ExplainTarget,
+    private readonly positionsOf: (row: ChainRow) => number,
+  ) {}
+
+  /** The first call must be the unmodified row: it fixes the labels watched. */
+  probabilities(output: Float32Array, row: ChainRow): number[] {
+    const at = outputAt(this.chain, output, row, this.positionsOf(row));
+    this.explained ??= this.target.explain(at);
+    return this.explained.score(at);
+  }
+
+  get labels(): string[] {
+    return this.explained?.labels ?? [];
+  }
+}
+
+/** How many positions a row's head output has: one for a classifier; the row's tokens, or 1 for a one-token chain. */
+function positionsFor(chain: LayerChain, perToken: boolean): (row: ChainRow) => number {
+  return (row) => (!perToken ? 1 : chain.lastLayer === 'target-position' ? 1 : row.ids.length);
+}
+
+function predictionOf(probabilities: number[], labels: string[], position: number): Prediction {
+  return { label: argmax(probabilities), probabilities, labels, position };
 }
 
 /** A head mask `[layers × heads]` with every head on except `off`. */
@@ -40,34 +80,47 @@ export function maskOnly(layers: number, heads: number, on: ReadonlyArray<{ laye
   return mask;
 }
 
+/** Options every intervention takes: the target, and whether the head's output has a position axis. */
+export interface InterventionOptions {
+  target: ExplainTarget;
+  /** The head writes one output per token (token classification, fill-mask), not one per text. */
+  perToken: boolean;
+}
+
 /** The prediction with the heads a mask switches off; the original in the same batch. */
 export async function ablate(
   chain: LayerChain,
   ids: readonly number[],
   headMask: Float32Array,
-  toProbabilities: ToProbabilities,
+  options: InterventionOptions,
 ): Promise<Ablation> {
-  const logits = await chain.logits([{ ids }, { ids, headMask }]);
-  const [before, after] = rowsOf(logits, logits.length / 2);
-  const original = predictionOf(before!, toProbabilities);
-  const probabilities = toProbabilities(after!);
+  const rows: ChainRow[] = [
+    { ids, targetPosition: options.target.position },
+    { ids, headMask, targetPosition: options.target.position },
+  ];
+  const [before, after] = await chain.outputs(rows);
+  const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
+  const original = predictionOf(watch.probabilities(before!, rows[0]!), watch.labels, options.target.position);
+  const probabilities = watch.probabilities(after!, rows[1]!);
   return { original, probabilities, delta: probabilities[original.label]! - original.probabilities[original.label]! };
 }
 
 /**
- * Logits with every head switched off alone: `[layer * heads + head]`, and the unablated logits. The lower layers run
- * once (batch of one, keeping each layer's input); then, layer by layer, the rows that ablate a head of this layer
- * join the rows already running from below, in one batch.
+ * The head's output with every head switched off alone (`[layer * heads + head]`), and the unablated output. The lower
+ * layers run once (batch of one, keeping each layer's input); then, layer by layer, the rows that ablate a head of this
+ * layer join the rows already running from below, in one batch.
  */
-export async function singleHeadAblationLogits(
+export async function singleHeadAblationOutputs(
   chain: LayerChain,
   ids: readonly number[],
-): Promise<{ original: Float32Array; ablated: Float32Array[] }> {
+  targetPosition = 0,
+): Promise<{ original: Float32Array; ablated: Float32Array[]; rows: ChainRow[] }> {
   const { layers, heads } = chain.shape;
   const inputs: Array<Float32Array | undefined> = [undefined];
+  const plain: ChainRow = { ids, targetPosition };
   let state: Float32Array[] | undefined;
   for (let layer = 0; layer < layers; layer += 1) {
-    state = await chain.segment(layer, [{ ids }], state);
+    state = await chain.segment(layer, [plain], state);
     if (layer < layers - 1) inputs.push(state[0]);
   }
   let rows: ChainRow[] = [];
@@ -75,33 +128,39 @@ export async function singleHeadAblationLogits(
   for (let layer = 0; layer < layers; layer += 1) {
     const joining = Array.from({ length: heads }, (_, head): ChainRow => ({
       ids,
+      targetPosition,
       headMask: maskWithout(layers, heads, [{ layer, head }]),
     }));
     rows = [...rows, ...joining];
     const inputsOfRows = layer === 0 ? undefined : [...hidden, ...joining.map(() => inputs[layer]!)];
     hidden = await chain.segment(layer, rows, inputsOfRows);
   }
-  return { original: state![0]!, ablated: hidden };
+  return { original: state![0]!, ablated: hidden, rows: [plain, ...rows] };
 }
 
-/** The 72-head sweep: Δ of the predicted label's probability per head, raw and normalised. */
-export async function headImportance(chain: LayerChain, ids: readonly number[], toProbabilities: ToProbabilities): Promise<HeadImportance> {
+/** The sweep: Δ of the predicted label's probability with each head switched off alone, raw and normalised. */
+export async function headImportance(chain: LayerChain, ids: readonly number[], options: InterventionOptions): Promise<HeadImportance> {
   const { layers, heads } = chain.shape;
-  const { original: logits, ablated } = await singleHeadAblationLogits(chain, ids);
-  const original = predictionOf(logits, toProbabilities);
+  const { original: output, ablated, rows } = await singleHeadAblationOutputs(chain, ids, options.target.position);
+  const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
+  const original = predictionOf(watch.probabilities(output, rows[0]!), watch.labels, options.target.position);
+  const before = original.probabilities[original.label]!;
   const deltas = Array.from({ length: layers }, (_, layer) =>
-    Array.from(
-      { length: heads },
-      (_, head) => toProbabilities(ablated[layer * heads + head]!)[original.label]! - original.probabilities[original.label]!,
-    ),
+    Array.from({ length: heads }, (_, head) => {
+      const index = layer * heads + head;
+      return watch.probabilities(ablated[index]!, rows[index + 1]!)[original.label]! - before;
+    }),
   );
   return { ...original, deltas, normalised: normaliseHeadImportance(deltas.map((layer) => layer.map((delta) => -delta))) };
 }
 
-/** The units occlusion takes away: each non-special token, or each word (its word pieces together). */
-export function occlusionUnits(tokens: readonly Pick<TokenRow, 'text' | 'special'>[], unit: OcclusionUnit): number[][] {
+/**
+ * The units occlusion takes away: each non-special token, or each word (its word pieces together), never the token
+ * being explained.
+ */
+export function occlusionUnits(tokens: readonly Pick<TokenRow, 'text' | 'special'>[], unit: OcclusionUnit, keep?: number): number[][] {
   const groups = unit === 'word' ? groupWordPieces(tokens) : tokens.map((_, index) => [index]);
-  return groups.filter((group) => group.every((index) => !tokens[index]!.special));
+  return groups.filter((group) => group.every((index) => !tokens[index]!.special && index !== keep));
 }
 
 /** Ids with a unit occluded: its tokens replaced by the mask token, or removed. */
@@ -114,33 +173,37 @@ export function occludedIds(ids: readonly number[], indices: readonly number[], 
 export async function occlusion(
   chain: LayerChain,
   tokens: readonly Pick<TokenRow, 'id' | 'text' | 'special'>[],
-  options: { mode: OcclusionMode; unit: OcclusionUnit; maskId: number },
-  toProbabilities: ToProbabilities,
+  options: InterventionOptions & { mode: OcclusionMode; unit: OcclusionUnit; maskId: number },
 ): Promise<OcclusionResult> {
   const ids = tokens.map((token) => token.id);
-  const units = occlusionUnits(tokens, options.unit);
-  const rows = units.map((indices) => occludedIds(ids, indices, options.mode, options.maskId));
+  const position = options.target.position;
+  // A per-token head is explained at its own token, which stays; a text classifier's target token (the first) is special.
+  const units = occlusionUnits(tokens, options.unit, options.perToken ? position : undefined);
+  const rows: ChainRow[] = [
+    { ids, targetPosition: position },
+    ...units.map((indices) => ({
+      ids: occludedIds(ids, indices, options.mode, options.maskId),
+      // Removing tokens before the target moves it.
+      targetPosition: options.mode === 'remove' ? position - indices.filter((index) => index < position).length : position,
+    })),
+  ];
   // The unoccluded text rides in the batch of rows of its length (all of them, when masking).
-  const all = [ids, ...rows];
   const byLength = new Map<number, number[]>();
-  all.forEach((row, index) => byLength.set(row.length, [...(byLength.get(row.length) ?? []), index]));
-  const probabilities: number[][] = [];
+  rows.forEach((row, index) => byLength.set(row.ids.length, [...(byLength.get(row.ids.length) ?? []), index]));
+  const outputs: Float32Array[] = [];
   for (const members of byLength.values()) {
-    const logits = await chain.logits(members.map((index) => ({ ids: all[index]! })));
-    const labels = logits.length / members.length;
-    members.forEach(
-      (index, position) => (probabilities[index] = toProbabilities(logits.subarray(position * labels, (position + 1) * labels))),
-    );
+    const results = await chain.outputs(members.map((index) => rows[index]!));
+    members.forEach((index, position) => (outputs[index] = results[position]!));
   }
-  const original = predictionOfProbabilities(probabilities[0]!);
+  const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
+  const original = predictionOf(watch.probabilities(outputs[0]!, rows[0]!), watch.labels, position);
   return {
     ...original,
     mode: options.mode,
     unit: options.unit,
-    units: units.map((indices, index) => ({
-      indices,
-      delta: probabilities[index + 1]![original.label]! - original.probabilities[original.label]!,
-      probabilities: probabilities[index + 1]!,
-    })),
+    units: units.map((indices, index) => {
+      const probabilities = watch.probabilities(outputs[index + 1]!, rows[index + 1]!);
+      return { indices, delta: probabilities[original.label]! - original.probabilities[original.label]!, probabilities };
+    }),
   };
 }

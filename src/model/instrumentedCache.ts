@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysisError } from '../shared/errors';
+import type { GraphPattern } from './families';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
 
 export interface InstrumentedModel {
@@ -57,6 +58,7 @@ function writeAtomically(file: string, data: Uint8Array | string): void {
 export function instrumentedModelFor(
   onnxPath: string,
   expected: { layers: number; heads: number },
+  pattern: GraphPattern,
   storageDir: string,
   options: InstrumentOptions,
 ): InstrumentedModel {
@@ -80,7 +82,7 @@ export function instrumentedModelFor(
   }
   let result;
   try {
-    result = instrumentModel(fs.readFileSync(onnxPath), expected, options);
+    result = instrumentModel(fs.readFileSync(onnxPath), expected, pattern, options);
   } catch (error) {
     if (error instanceof InstrumentationError) {
       throw new AnalysisError('invalid-model', `${path.basename(onnxPath)} cannot be instrumented: ${error.message}`);

@@ -7,15 +7,20 @@
  */
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { tokenFeeds } from './attentionSession';
+import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT } from './onnx/instrument';
-import { hiddenInput, splitIntoLayerSegments, type SplitOptions } from './onnx/segments';
+import { hiddenInput, splitIntoLayerSegments, TARGET_POSITION_INPUT, type SplitOptions } from './onnx/segments';
 
 export interface ChainShape {
   layers: number;
   heads: number;
-  dim: number;
-  /** The feed-forward width (DistilBERT's `hidden_dim`). */
-  hidden: number;
+  /** The width of the hidden states between layers. */
+  width: number;
+  /** The feed-forward width. */
+  intermediate: number;
+  /** The token inputs of the family's exports. */
+  inputs: readonly GraphInput[];
   /**
    * A q8 graph quantizes each activation tensor with one scale for the whole batch (DynamicQuantizeLinear), so a row's
    * result would depend on the rows batched with it: quantized chains run one row at a time.
@@ -23,10 +28,14 @@ export interface ChainShape {
   quantized?: boolean;
 }
 
-/** A row of a batched run: its token ids and its head mask (`layers × heads`, 1 = on; all on when absent). */
+/**
+ * A row of a batched run: its token ids, its head mask (`layers × heads`, 1 = on; all on when absent), and for a chain
+ * whose last layer computes one token (`target-position`), which token.
+ */
 export interface ChainRow {
   ids: ArrayLike<number>;
   headMask?: Float32Array;
+  targetPosition?: number;
 }
 
 /** Measured on the full-size model: at 128 tokens, chunks of about 10 rows ran faster than 25 (cache-bound). */
@@ -48,14 +57,12 @@ export class LayerChain {
   private constructor(
     private readonly sessions: ort.InferenceSession[],
     readonly shape: ChainShape,
+    /** How the last layer was cut (see {@link SplitOptions.lastLayer}). */
+    readonly lastLayer: NonNullable<SplitOptions['lastLayer']>,
   ) {}
 
   /** Splits an instrumented model file into per-layer sessions (one copy of the weights in all). */
-  static async load(
-    instrumentedPath: string,
-    shape: ChainShape,
-    options: SplitOptions = { firstTokenOnlyInLastLayer: true },
-  ): Promise<LayerChain> {
+  static async load(instrumentedPath: string, shape: ChainShape, options: SplitOptions): Promise<LayerChain> {
     const segments = splitIntoLayerSegments(fs.readFileSync(instrumentedPath), shape.layers, options);
     const sessions: ort.InferenceSession[] = [];
     try {
@@ -66,21 +73,20 @@ export class LayerChain {
       await Promise.all(sessions.map((session) => session.release()));
       throw error;
     }
-    return new LayerChain(sessions, shape);
+    return new LayerChain(sessions, shape, options.lastLayer ?? 'all');
   }
 
   /** How many rows of n tokens one segment run takes at most. */
   rowsPerRun(n: number): number {
-    const { heads, dim, hidden, quantized } = this.shape;
+    const { heads, width, intermediate, quantized } = this.shape;
     if (quantized) return 1;
-    const perRow = 4 * (4 * heads * n * n + 2 * n * hidden + 8 * n * dim);
+    const perRow = 4 * (4 * heads * n * n + 2 * n * intermediate + 8 * n * width);
     return Math.max(1, Math.floor(WORKING_SET_BUDGET_BYTES / perRow));
   }
 
-  /** Logits `[rows, labels]` of rows that all have the same length. */
-  async logits(rows: readonly ChainRow[]): Promise<Float32Array> {
-    const states = await this.runFrom(0, rows, undefined);
-    return concatenate(states);
+  /** The head's output of each row (rows of one length). */
+  outputs(rows: readonly ChainRow[]): Promise<Float32Array[]> {
+    return this.runFrom(0, rows, undefined);
   }
 
   /**
@@ -118,26 +124,31 @@ export class LayerChain {
   ): Promise<Float32Array> {
     const session = this.sessions[layer]!;
     const batch = rows.length;
-    const { layers, heads, dim } = this.shape;
-    const feeds: Record<string, ort.Tensor> = {};
-    const needs = new Set(session.inputNames);
-    if (needs.has('input_ids')) {
-      const ids = new BigInt64Array(batch * n);
-      rows.forEach((row, r) => {
-        if (row.ids.length !== n) throw new RangeError('rows of different lengths in one run');
-        for (let position = 0; position < n; position += 1) ids[r * n + position] = BigInt(row.ids[position]!);
-      });
-      feeds.input_ids = new ort.Tensor('int64', ids, [batch, n]);
+    const { layers, heads, width } = this.shape;
+    const ids = new BigInt64Array(batch * n);
+    rows.forEach((row, r) => {
+      if (row.ids.length !== n) throw new RangeError('rows of different lengths in one run');
+      for (let position = 0; position < n; position += 1) ids[r * n + position] = BigInt(row.ids[position]!);
+    });
+    const feeds = tokenFeeds(this.shape.inputs, session.inputNames, {
+      ids,
+      mask: new BigInt64Array(batch * n).fill(1n),
+      shape: [batch, n],
+    });
+    if (session.inputNames.includes(TARGET_POSITION_INPUT)) {
+      // Every element of a row's index names its target token: GatherElements picks that token's hidden state.
+      const index = new BigInt64Array(batch * width);
+      rows.forEach((row, r) => index.fill(BigInt(row.targetPosition ?? 0), r * width, (r + 1) * width));
+      feeds[TARGET_POSITION_INPUT] = new ort.Tensor('int64', index, [batch, 1, width]);
     }
-    if (needs.has('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * n).fill(1n), [batch, n]);
     const masks = new Float32Array(batch * layers * heads).fill(1);
     rows.forEach((row, r) => row.headMask && masks.set(row.headMask, r * layers * heads));
     feeds[HEAD_MASK_INPUT] = new ort.Tensor('float32', masks, [batch, layers, heads]);
     if (layer > 0) {
       if (!hidden || hidden.length !== batch) throw new RangeError(`segment ${layer} needs the hidden state of every row`);
-      const states = new Float32Array(batch * n * dim);
-      hidden.forEach((state, r) => states.set(state, r * n * dim));
-      feeds[hiddenInput(layer)] = new ort.Tensor('float32', states, [batch, n, dim]);
+      const states = new Float32Array(batch * n * width);
+      hidden.forEach((state, r) => states.set(state, r * n * width));
+      feeds[hiddenInput(layer)] = new ort.Tensor('float32', states, [batch, n, width]);
     }
     const result = await session.run(feeds);
     return result[session.outputNames[0]!]!.data as Float32Array;
@@ -146,10 +157,4 @@ export class LayerChain {
   release(): Promise<void> {
     return Promise.all(this.sessions.map((session) => session.release())).then(() => undefined);
   }
-}
-
-function concatenate(parts: readonly Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  parts.reduce((offset, part) => (all.set(part, offset), offset + part.length), 0);
-  return all;
 }

@@ -3,7 +3,7 @@
  * downloads into a cache folder; and which of its ONNX files to run.
  */
 import * as path from 'node:path';
-import type { ModelDtype } from '../shared/analysis';
+import type { ModelDtype, TaskId } from '../shared/analysis';
 
 export type { ModelDtype } from '../shared/analysis';
 
@@ -31,6 +31,8 @@ export function requiredFiles(dtype: ModelDtype): string[] {
 export interface ModelRequest {
   source: ModelSource;
   dtype: ModelDtype;
+  /** The task to run, where the model offers several; the model's default when absent. */
+  task?: TaskId;
   /** Never download; use the cache or the folder only. */
   offline: boolean;
   /** Where instrumented graphs go when they cannot be written beside the original. */
@@ -48,7 +50,7 @@ export function modelSourceKey(source: ModelSource): string {
 }
 
 export function modelRequestKey(request: ModelRequest): string {
-  return `${modelSourceKey(request.source)}|${request.dtype}`;
+  return `${modelSourceKey(request.source)}|${request.dtype}|${request.task ?? 'default'}`;
 }
 
 /** The folder transformers.js's file cache keeps a hub model in (`cacheDir/model[/revision]`). */

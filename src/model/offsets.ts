@@ -21,11 +21,25 @@ export interface TokenizerSteps {
   /** The tokenizer's pre-tokenizer, applied to normalized text; returns the words in order. */
   preTokenize: (text: string) => string[];
   /** Tokens that the tokenizer splits out of the raw text before normalizing (e.g. `[MASK]`). */
-  addedTokens: readonly string[];
+  addedTokens: readonly AddedTokenRule[];
   /** The unknown token, e.g. `[UNK]`. */
   unknownToken: string;
   /** The prefix of word-continuation pieces, e.g. `##`. */
   continuingPrefix: string;
+}
+
+/** An added token and whether it swallows the whitespace beside it (RoBERTa's `<mask>` strips on its left). */
+export interface AddedTokenRule {
+  content: string;
+  lstrip: boolean;
+  rstrip: boolean;
+}
+
+/** A piece of the raw text: an added token, or the text between two. */
+export interface TextSegment {
+  text: string;
+  start: number;
+  added: boolean;
 }
 
 export interface TokenSpan {
@@ -41,7 +55,7 @@ export interface Alignment {
 }
 
 /** A normalized string with, for every UTF-16 unit, the original range it came from. */
-interface AlignedText {
+export interface AlignedText {
   text: string;
   originStart: Uint32Array;
   originEnd: Uint32Array;
@@ -74,7 +88,11 @@ const whole: UnitSplitter = (text) => [{ text, start: 0 }];
  * lower-casing such as the Greek final sigma changes a letter, not the alignment); the whole string's characters are
  * then used with the pieces' alignment.
  */
-function alignNormalization(text: string, offset: number, normalize: (text: string) => string): { aligned: AlignedText; exact: boolean } {
+export function alignNormalization(
+  text: string,
+  offset: number,
+  normalize: (text: string) => string,
+): { aligned: AlignedText; exact: boolean } {
   const target = normalize(text);
   const splitters: UnitSplitter[] = [codePoints, graphemes, whitespaceRuns, whole];
   for (const [level, split] of splitters.entries()) {
@@ -107,29 +125,86 @@ function alignNormalization(text: string, offset: number, normalize: (text: stri
   };
 }
 
-/** Splits raw text around added tokens the way the tokenizer does (exact, case-sensitive, longest first). */
-function splitOnAddedTokens(text: string, addedTokens: readonly string[]): Array<{ text: string; start: number; added: boolean }> {
-  const candidates = addedTokens.filter((token) => token.length > 0).sort((a, b) => b.length - a.length);
-  const segments: Array<{ text: string; start: number; added: boolean }> = [];
+/**
+ * Splits raw text around added tokens the way the tokenizer does (exact, case-sensitive, longest first); a token
+ * that strips whitespace takes it from the neighbouring text, which then belongs to no token.
+ */
+export function splitOnAddedTokens(text: string, addedTokens: readonly AddedTokenRule[]): TextSegment[] {
+  const candidates = addedTokens.filter((token) => token.content.length > 0).sort((a, b) => b.content.length - a.content.length);
+  const segments: TextSegment[] = [];
   let segmentStart = 0;
   let index = 0;
+  const pushText = (from: number, to: number) => {
+    if (to > from) segments.push({ text: text.slice(from, to), start: from, added: false });
+  };
   while (index < text.length) {
-    const match = candidates.find((token) => text.startsWith(token, index));
-    if (match) {
-      if (index > segmentStart) {
-        segments.push({ text: text.slice(segmentStart, index), start: segmentStart, added: false });
-      }
-      segments.push({ text: match, start: index, added: true });
-      index += match.length;
-      segmentStart = index;
-    } else {
+    const match = candidates.find((token) => text.startsWith(token.content, index));
+    if (!match) {
       index += 1;
+      continue;
     }
+    let textEnd = index;
+    if (match.lstrip) {
+      while (textEnd > segmentStart && /\s/u.test(text[textEnd - 1]!)) textEnd -= 1;
+    }
+    pushText(segmentStart, textEnd);
+    segments.push({ text: match.content, start: index, added: true });
+    index += match.content.length;
+    if (match.rstrip) {
+      while (index < text.length && /\s/u.test(text[index]!)) index += 1;
+    }
+    segmentStart = index;
   }
-  if (segmentStart < text.length) {
-    segments.push({ text: text.slice(segmentStart), start: segmentStart, added: false });
-  }
+  pushText(segmentStart, text.length);
   return segments;
+}
+
+/** The spans found so far and the next token to place, shared by the aligners. */
+export class SpanWriter {
+  readonly spans: TokenSpan[] = [];
+  exact = true;
+  /** The next token without a span. */
+  index = 0;
+
+  push(span: TokenSpan): void {
+    this.spans.push(span);
+    this.index += 1;
+  }
+
+  /** Gives every token up to `upTo` that could not be followed the span `[start, end)`. */
+  widen(start: number, end: number, upTo: number): void {
+    this.exact = false;
+    while (this.index < upTo) this.push({ start, end });
+  }
+}
+
+/**
+ * Walks the raw text as the tokenizer splits it: an added token matches itself; each stretch of text between added
+ * tokens goes to `alignStretch` with the index one past its last token, which places what it can follow (the rest of
+ * the stretch then gets the stretch's span). Tokens left over at the end get the whole text's span.
+ */
+export function alignSegments(
+  text: string,
+  tokens: readonly string[],
+  addedTokens: readonly AddedTokenRule[],
+  alignStretch: (segment: TextSegment, limit: number, writer: SpanWriter) => void,
+): SpanWriter {
+  const writer = new SpanWriter();
+  const segments = splitOnAddedTokens(text, addedTokens);
+  for (const [segmentIndex, segment] of segments.entries()) {
+    if (writer.index >= tokens.length) break;
+    if (segment.added) {
+      if (tokens[writer.index] === segment.text) writer.push({ start: segment.start, end: segment.start + segment.text.length });
+      else writer.exact = false;
+      continue;
+    }
+    // The stretch's tokens end where the next added token is in the token list, or at the end.
+    const limit = segmentTokenLimitOf(tokens, writer.index, segments[segmentIndex + 1]);
+    alignStretch(segment, limit, writer);
+    if (writer.index < limit) writer.widen(segment.start, segment.start + segment.text.length, limit);
+  }
+  if (writer.index < tokens.length) writer.widen(0, text.length, tokens.length);
+  return writer;
 }
 
 /**
@@ -137,92 +212,46 @@ function splitOnAddedTokens(text: string, addedTokens: readonly string[]): Array
  * special tokens that it adds itself, such as [CLS] and [SEP]).
  */
 export function alignTokens(text: string, tokens: readonly string[], steps: TokenizerSteps): Alignment {
-  const spans: TokenSpan[] = [];
-  let exact = true;
-  let tokenIndex = 0;
-
-  /** Gives every remaining token of a segment that could not be followed the segment's span. */
-  const widen = (start: number, end: number, upTo: number) => {
-    exact = false;
-    while (tokenIndex < upTo) {
-      spans.push({ start, end });
-      tokenIndex += 1;
-    }
-  };
-
-  segment: for (const segment of splitOnAddedTokens(text, steps.addedTokens)) {
-    if (tokenIndex >= tokens.length) {
-      break;
-    }
-    if (segment.added) {
-      if (tokens[tokenIndex] === segment.text) {
-        spans.push({ start: segment.start, end: segment.start + segment.text.length });
-        tokenIndex += 1;
-      } else {
-        exact = false;
-      }
-      continue;
-    }
-
+  const writer = alignSegments(text, tokens, steps.addedTokens, (segment, limit, out) => {
     const { aligned, exact: segmentExact } = alignNormalization(segment.text, segment.start, steps.normalize);
-    exact &&= segmentExact;
+    out.exact &&= segmentExact;
     const segmentEnd = segment.start + segment.text.length;
-    // The tokens of this segment end where the next added-token segment's token is, or at the end.
-    const segmentTokenLimit = findSegmentTokenLimit(tokens, tokenIndex, text, segmentEnd, steps.addedTokens);
-
     let cursor = 0;
     for (const word of steps.preTokenize(aligned.text)) {
-      if (tokenIndex >= segmentTokenLimit) {
-        break;
-      }
+      if (out.index >= limit) return;
       const wordStart = aligned.text.indexOf(word, cursor);
-      if (wordStart < 0 || word.length === 0) {
-        widen(segment.start, segmentEnd, segmentTokenLimit);
-        break;
-      }
+      if (wordStart < 0 || word.length === 0) return;
       const wordEnd = wordStart + word.length;
       cursor = wordEnd;
       const origin = (from: number, to: number): TokenSpan => ({
         start: aligned.originStart[from] ?? segment.start,
         end: aligned.originEnd[to - 1] ?? segmentEnd,
       });
-
-      if (tokens[tokenIndex] === steps.unknownToken) {
-        spans.push(origin(wordStart, wordEnd));
-        tokenIndex += 1;
+      if (tokens[out.index] === steps.unknownToken) {
+        out.push(origin(wordStart, wordEnd));
         continue;
       }
       let position = wordStart;
       let first = true;
-      while (position < wordEnd && tokenIndex < segmentTokenLimit) {
-        const token = tokens[tokenIndex] ?? '';
+      while (position < wordEnd && out.index < limit) {
+        const token = tokens[out.index] ?? '';
         const piece = !first && token.startsWith(steps.continuingPrefix) ? token.slice(steps.continuingPrefix.length) : token;
-        if (piece.length === 0 || !aligned.text.startsWith(piece, position)) {
-          // The tokenizer split this word in a way we do not replay: the rest of the segment gets its span.
-          widen(segment.start, segmentEnd, segmentTokenLimit);
-          continue segment;
-        }
-        spans.push(origin(position, position + piece.length));
+        // A split this module does not replay: the rest of the stretch gets its span.
+        if (piece.length === 0 || !aligned.text.startsWith(piece, position)) return;
+        out.push(origin(position, position + piece.length));
         position += piece.length;
-        tokenIndex += 1;
         first = false;
       }
     }
-    if (tokenIndex < segmentTokenLimit) {
-      widen(segment.start, segmentEnd, segmentTokenLimit);
-    }
-  }
-  if (tokenIndex < tokens.length) {
-    widen(0, text.length, tokens.length);
-  }
-  return { spans: snapToGraphemes(text, spans, steps.normalize), exact };
+  });
+  return { spans: snapToGraphemes(text, writer.spans, steps.normalize), exact: writer.exact };
 }
 
 /**
  * Extends a span whose end falls inside a grapheme cluster (a combining accent after the last letter) to the
  * cluster's end, when the characters it takes in normalize to nothing; a decoration then covers the whole glyph.
  */
-function snapToGraphemes(text: string, spans: TokenSpan[], normalize: (text: string) => string): TokenSpan[] {
+export function snapToGraphemes(text: string, spans: TokenSpan[], normalize: (text: string) => string): TokenSpan[] {
   if (spans.length === 0) {
     return spans;
   }
@@ -243,23 +272,11 @@ function snapToGraphemes(text: string, spans: TokenSpan[], normalize: (text: str
 }
 
 /**
- * The index one past the last token that belongs to the text segment ending at `segmentEnd`: the next token that is
- * an added token found literally right after the segment, or the end of the token list.
+ * The index one past the last token of a text segment: where the next segment's added token is in the token list,
+ * or the end of the list.
  */
-function findSegmentTokenLimit(
-  tokens: readonly string[],
-  from: number,
-  text: string,
-  segmentEnd: number,
-  addedTokens: readonly string[],
-): number {
-  if (segmentEnd >= text.length) {
-    return tokens.length;
-  }
-  const nextAdded = addedTokens.find((token) => token.length > 0 && text.startsWith(token, segmentEnd));
-  if (nextAdded === undefined) {
-    return tokens.length;
-  }
-  const index = tokens.indexOf(nextAdded, from);
+export function segmentTokenLimitOf(tokens: readonly string[], from: number, next: TextSegment | undefined): number {
+  if (!next?.added) return tokens.length;
+  const index = tokens.indexOf(next.text, from);
   return index < 0 ? tokens.length : index;
 }

@@ -6,7 +6,8 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/trans
 import type { TokenRow } from '../shared/analysis';
 import { AnalysisError } from '../shared/errors';
 import type { ModelSource } from './modelSource';
-import { alignTokens, type TokenizerSteps } from './offsets';
+import { alignByteLevelTokens, type ByteLevelSteps } from './byteLevelOffsets';
+import { alignTokens, type Alignment, type TokenizerSteps } from './offsets';
 import * as path from 'node:path';
 
 export interface TokenizedText {
@@ -38,31 +39,74 @@ export function configureTransformersEnv(source: ModelSource): string {
   return source.modelId;
 }
 
+/** A tokenizer.json component's settings (`pre_tokenizer`, `post_processor`), as transformers.js keeps them. */
+interface ComponentConfig {
+  type?: string;
+  add_prefix_space?: boolean;
+  trim_offsets?: boolean;
+  pretokenizers?: ComponentConfig[];
+  processors?: ComponentConfig[];
+}
+
+/** The component and, for a `Sequence`, the components inside it. */
+function flatten(config: ComponentConfig | undefined): ComponentConfig[] {
+  if (!config) return [];
+  return [config, ...(config.pretokenizers ?? []).flatMap(flatten), ...(config.processors ?? []).flatMap(flatten)];
+}
+
+/** How a byte-level tokenizer (RoBERTa, GPT-2) shapes offsets, or undefined for another kind (WordPiece). */
+function byteLevelSettings(
+  preTokenizer: ComponentConfig | undefined,
+  postProcessor: ComponentConfig | undefined,
+): Omit<ByteLevelSteps, 'normalize' | 'addedTokens'> | undefined {
+  const byteLevel = flatten(preTokenizer).find((component) => component.type === 'ByteLevel');
+  if (!byteLevel) return undefined;
+  const trimming = flatten(postProcessor).find((component) => component.type === 'ByteLevel' || component.type === 'RobertaProcessing');
+  return { addPrefixSpace: byteLevel.add_prefix_space === true, trimOffsets: trimming?.trim_offsets === true };
+}
+
 /** A loaded tokenizer that also reports offsets. */
 export class OffsetTokenizer {
-  private readonly steps: TokenizerSteps;
+  private readonly align: (text: string, tokens: readonly string[]) => Alignment;
 
-  private constructor(private readonly tokenizer: PreTrainedTokenizer) {
+  private constructor(
+    private readonly tokenizer: PreTrainedTokenizer,
+    /** The model's own limit (its position embeddings), when it is known. */
+    private readonly modelMaxTokens?: number,
+  ) {
     const inner = tokenizer._tokenizer;
     const normalizer = inner.normalizer;
     const preTokenizer = inner.pre_tokenizer;
-    const addedTokens = [...inner.get_added_tokens_decoder().values()].filter((token) => !token.normalized).map((token) => token.content);
+    const addedTokens = [...inner.get_added_tokens_decoder().values()]
+      .filter((token) => !token.normalized)
+      .map((token) => ({ content: token.content, lstrip: token.lstrip === true, rstrip: token.rstrip === true }));
+    const normalize = (text: string) => (normalizer ? normalizer.normalize(text) : text);
+    const byteLevel = byteLevelSettings(
+      (preTokenizer as unknown as { config?: ComponentConfig } | null)?.config,
+      (inner.post_processor as unknown as { config?: ComponentConfig } | null)?.config,
+    );
+    if (byteLevel) {
+      const steps: ByteLevelSteps = { normalize, addedTokens, ...byteLevel };
+      this.align = (text, tokens) => alignByteLevelTokens(text, tokens, steps);
+      return;
+    }
     const model = inner.model as unknown as { unk_token?: string; config?: { continuing_subword_prefix?: string } };
-    this.steps = {
-      normalize: (text) => (normalizer ? normalizer.normalize(text) : text),
+    const steps: TokenizerSteps = {
+      normalize,
       preTokenize: (text) => (preTokenizer ? preTokenizer.pre_tokenize_text(text, { section_index: 0 }) : [text]),
       addedTokens,
       unknownToken: model.unk_token ?? tokenizer.unk_token ?? '[UNK]',
       continuingPrefix: model.config?.continuing_subword_prefix ?? '##',
     };
+    this.align = (text, tokens) => alignTokens(text, tokens, steps);
   }
 
   /** Loads the tokenizer of a model source. Throws an {@link AnalysisError} a person can act on. */
-  static async load(source: ModelSource): Promise<OffsetTokenizer> {
+  static async load(source: ModelSource, modelMaxTokens?: number): Promise<OffsetTokenizer> {
     const modelId = configureTransformersEnv(source);
     try {
       const tokenizer = await AutoTokenizer.from_pretrained(modelId, source.kind === 'hub' ? { revision: source.revision } : {});
-      return new OffsetTokenizer(tokenizer);
+      return new OffsetTokenizer(tokenizer, modelMaxTokens);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (source.kind === 'folder') {
@@ -78,17 +122,18 @@ export class OffsetTokenizer {
     }
   }
 
-  /** The most tokens the model reads, special tokens included. */
+  /** The most tokens the model reads, special tokens included: the tokenizer's limit, within the model's. */
   get maxTokens(): number {
     const fromConfig = Number(this.tokenizer.model_max_length);
-    return Number.isFinite(fromConfig) && fromConfig > 2 && fromConfig <= 1_000_000 ? fromConfig : 512;
+    const declared = Number.isFinite(fromConfig) && fromConfig > 2 && fromConfig <= 1_000_000 ? fromConfig : 512;
+    return this.modelMaxTokens !== undefined ? Math.min(declared, this.modelMaxTokens) : declared;
   }
 
   /** Tokenizes `text` as the model will read it: special tokens added, truncated to {@link maxTokens}. */
   tokenize(text: string): TokenizedText {
     const inner = this.tokenizer._tokenizer;
     const textTokens = inner.tokenize(text, { add_special_tokens: false });
-    const alignment = alignTokens(text, textTokens, this.steps);
+    const alignment = this.align(text, textTokens);
 
     const specialCount = this.wrapWithSpecialTokens([]).length;
     const keep = Math.max(0, Math.min(textTokens.length, this.maxTokens - specialCount));
@@ -111,10 +156,21 @@ export class OffsetTokenizer {
     return result;
   }
 
-  /** The id of the mask token ([MASK]), which occlusion puts in place of a token; undefined if the vocabulary has none. */
+  /** The id of the mask token ([MASK], `<mask>`), which occlusion puts in place of a token; undefined if there is none. */
   get maskTokenId(): number | undefined {
     const id = this.tokenizer.mask_token_id ?? this.tokenizer._tokenizer.token_to_id('[MASK]');
     return typeof id === 'number' && id >= 0 ? id : undefined;
+  }
+
+  /** The mask token as it is written in text (`[MASK]`, `<mask>`). */
+  get maskToken(): string | undefined {
+    const token = this.tokenizer.mask_token;
+    return typeof token === 'string' && token.length > 0 ? token : undefined;
+  }
+
+  /** The text of token ids, special tokens left out (what an entity or a mask's candidate reads as). */
+  decode(ids: readonly number[]): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: true });
   }
 
   private idOf(token: string): number {

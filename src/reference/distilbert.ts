@@ -1,15 +1,19 @@
 /**
  * DistilBERT's forward pass in plain TypeScript, from the engine's pieces and a `model.safetensors` checkpoint: the
- * independent reference that onnxruntime's logits and every attention map are checked against. It shares nothing
+ * independent reference that onnxruntime's outputs and every attention map are checked against. It shares nothing
  * with the ONNX path but the tokenizer's ids: different weights file, different arithmetic (float64), different code.
  *
- * Follows Hugging Face's `DistilBertForSequenceClassification` (transformers 4.x): embeddings (word + position) →
- * LayerNorm → per layer: multi-head self-attention with the padding mask and an optional head mask, residual +
- * `sa_layer_norm`, FFN (lin1 → exact GELU → lin2), residual + `output_layer_norm` → the [CLS] state →
- * `pre_classifier` → ReLU → `classifier`.
+ * Follows Hugging Face's DistilBERT modules (transformers 4.x): embeddings (word + position) → LayerNorm → per layer:
+ * multi-head self-attention with the padding mask and an optional head mask, residual + `sa_layer_norm`, FFN (lin1 →
+ * exact GELU → lin2), residual + `output_layer_norm` → the head of `architectures[0]`: `pre_classifier` → ReLU →
+ * `classifier` on [CLS] (sequence classification), `classifier` on every token, `vocab_transform` → GELU →
+ * `vocab_layer_norm` → the tied `vocab_projector` (masked LM), or the hidden states (`DistilBertModel`).
  */
-import { gelu, layerNorm, linear, multiHeadAttention, transpose, type Matrix, type MultiHeadParams } from '../engine';
-import { readSafetensors, type NamedTensor } from './safetensors';
+import { layerNorm } from '../engine';
+import { Checkpoint, runEncoderLayers, type EncoderLayerWeights, type NormWeights, type ReferenceOutput } from './checkpoint';
+import { referenceTaskOf, runHead, type ReferenceHead } from './heads';
+
+export type { ReferenceOutput } from './checkpoint';
 
 export interface DistilBertConfig {
   dim: number;
@@ -18,25 +22,36 @@ export interface DistilBertConfig {
   n_layers: number;
   vocab_size: number;
   max_position_embeddings: number;
+  architectures?: string[];
   id2label?: Record<string, string>;
 }
 
 const LAYER_NORM_EPS = 1e-12;
 
-interface LayerWeights {
-  attention: MultiHeadParams;
-  saNorm: { gamma: Float64Array; beta: Float64Array };
-  lin1: { weight: Matrix<Float64Array>; bias: Float64Array };
-  lin2: { weight: Matrix<Float64Array>; bias: Float64Array };
-  outputNorm: { gamma: Float64Array; beta: Float64Array };
-}
-
-export interface ReferenceOutput {
-  logits: Float64Array;
-  /** `[layers, heads, n, n]` attention probabilities (after the head mask). */
-  attentions: Float64Array;
-  /** The final hidden states `[n, dim]`. */
-  hidden: Matrix<Float64Array>;
+function headOf(checkpoint: Checkpoint, architecture: string | undefined, base: string): ReferenceHead {
+  const task = referenceTaskOf(architecture ?? 'DistilBertForSequenceClassification');
+  switch (task) {
+    case 'text-classification':
+      return {
+        task,
+        classifier: { pre: { ...checkpoint.linear('pre_classifier'), activation: 'relu' }, out: checkpoint.linear('classifier') },
+      };
+    case 'token-classification':
+      return { task, classifier: checkpoint.linear('classifier') };
+    case 'fill-mask':
+      return {
+        task,
+        lm: {
+          dense: checkpoint.linear('vocab_transform'),
+          norm: checkpoint.norm('vocab_layer_norm'),
+          eps: LAYER_NORM_EPS,
+          wordEmbeddings: checkpoint.matrix(`${base}embeddings.word_embeddings.weight`),
+          bias: checkpoint.vector('vocab_projector.bias'),
+        },
+      };
+    case 'feature-extraction':
+      return { task };
+  }
 }
 
 export class ReferenceDistilBert {
@@ -44,52 +59,36 @@ export class ReferenceDistilBert {
     readonly config: DistilBertConfig,
     private readonly wordEmbeddings: Float64Array,
     private readonly positionEmbeddings: Float64Array,
-    private readonly embeddingNorm: { gamma: Float64Array; beta: Float64Array },
-    private readonly layers: LayerWeights[],
-    private readonly preClassifier: { weight: Matrix<Float64Array>; bias: Float64Array },
-    private readonly classifier: { weight: Matrix<Float64Array>; bias: Float64Array },
+    private readonly embeddingNorm: NormWeights,
+    private readonly layers: EncoderLayerWeights[],
+    private readonly head: ReferenceHead,
   ) {}
 
-  /** Loads the checkpoint; linear weights go from PyTorch's `[out, in]` to the engine's `X @ W` layout. */
   static load(safetensorsFile: string, config: DistilBertConfig): ReferenceDistilBert {
-    const tensors = readSafetensors(safetensorsFile);
-    const get = (name: string): NamedTensor => {
-      const found = tensors.get(name);
-      if (!found) throw new Error(`${safetensorsFile} has no tensor ${name}`);
-      return found;
-    };
-    const vector = (name: string) => Float64Array.from(get(name).data as Float32Array);
-    const linearWeights = (prefix: string) => {
-      const weight = get(`${prefix}.weight`);
-      const [out = 0, input = 0] = weight.shape;
-      return {
-        weight: transpose({ rows: out, cols: input, data: Float64Array.from(weight.data as Float32Array) }),
-        bias: vector(`${prefix}.bias`),
-      };
-    };
-    const norm = (prefix: string) => ({ gamma: vector(`${prefix}.weight`), beta: vector(`${prefix}.bias`) });
-    const layers = Array.from({ length: config.n_layers }, (_, index): LayerWeights => {
-      const prefix = `distilbert.transformer.layer.${index}`;
-      const q = linearWeights(`${prefix}.attention.q_lin`);
-      const k = linearWeights(`${prefix}.attention.k_lin`);
-      const v = linearWeights(`${prefix}.attention.v_lin`);
-      const o = linearWeights(`${prefix}.attention.out_lin`);
+    const checkpoint = new Checkpoint(safetensorsFile);
+    // A base model's checkpoint has no `distilbert.` prefix.
+    const base = checkpoint.has('distilbert.embeddings.word_embeddings.weight') ? 'distilbert.' : '';
+    const layers = Array.from({ length: config.n_layers }, (_, index): EncoderLayerWeights => {
+      const prefix = `${base}transformer.layer.${index}`;
+      const q = checkpoint.linear(`${prefix}.attention.q_lin`);
+      const k = checkpoint.linear(`${prefix}.attention.k_lin`);
+      const v = checkpoint.linear(`${prefix}.attention.v_lin`);
+      const o = checkpoint.linear(`${prefix}.attention.out_lin`);
       return {
         attention: { wq: q.weight, bq: q.bias, wk: k.weight, bk: k.bias, wv: v.weight, bv: v.bias, wo: o.weight, bo: o.bias },
-        saNorm: norm(`${prefix}.sa_layer_norm`),
-        lin1: linearWeights(`${prefix}.ffn.lin1`),
-        lin2: linearWeights(`${prefix}.ffn.lin2`),
-        outputNorm: norm(`${prefix}.output_layer_norm`),
+        attentionNorm: checkpoint.norm(`${prefix}.sa_layer_norm`),
+        intermediate: checkpoint.linear(`${prefix}.ffn.lin1`),
+        output: checkpoint.linear(`${prefix}.ffn.lin2`),
+        outputNorm: checkpoint.norm(`${prefix}.output_layer_norm`),
       };
     });
     return new ReferenceDistilBert(
       config,
-      vector('distilbert.embeddings.word_embeddings.weight'),
-      vector('distilbert.embeddings.position_embeddings.weight'),
-      norm('distilbert.embeddings.LayerNorm'),
+      checkpoint.vector(`${base}embeddings.word_embeddings.weight`),
+      checkpoint.vector(`${base}embeddings.position_embeddings.weight`),
+      checkpoint.norm(`${base}embeddings.LayerNorm`),
       layers,
-      linearWeights('pre_classifier'),
-      linearWeights('classifier'),
+      headOf(checkpoint, config.architectures?.[0], base),
     );
   }
 
@@ -98,7 +97,7 @@ export class ReferenceDistilBert {
    * Face's `head_mask`.
    */
   forward(inputIds: ArrayLike<number>, attentionMask?: ArrayLike<number>, headMask?: ArrayLike<number>): ReferenceOutput {
-    const { dim, n_heads: heads, n_layers: layerCount } = this.config;
+    const { dim, n_heads: heads } = this.config;
     const n = inputIds.length;
     if (n > this.config.max_position_embeddings) {
       throw new RangeError(`${n} tokens exceed ${this.config.max_position_embeddings} positions`);
@@ -111,34 +110,8 @@ export class ReferenceDistilBert {
         embedded[position * dim + feature] = this.wordEmbeddings[id * dim + feature]! + this.positionEmbeddings[position * dim + feature]!;
       }
     }
-    let hidden: Matrix<Float64Array> = layerNorm(
-      { rows: n, cols: dim, data: embedded },
-      this.embeddingNorm.gamma,
-      this.embeddingNorm.beta,
-      LAYER_NORM_EPS,
-    );
-    const attentions = new Float64Array(layerCount * heads * n * n);
-    this.layers.forEach((layer, index) => {
-      const attention = multiHeadAttention(hidden, layer.attention, {
-        heads,
-        ...(attentionMask ? { keyMask: attentionMask } : {}),
-        ...(headMask ? { headMask: Array.from({ length: heads }, (_, head) => Number(headMask[index * heads + head])) } : {}),
-      });
-      attentions.set(attention.weights.data, index * heads * n * n);
-      const sa = layerNorm(addMatrices(attention.output, hidden), layer.saNorm.gamma, layer.saNorm.beta, LAYER_NORM_EPS);
-      const expanded = linear(sa, layer.lin1.weight, layer.lin1.bias);
-      const activated = { rows: expanded.rows, cols: expanded.cols, data: gelu(expanded.data) };
-      const projected = linear(activated, layer.lin2.weight, layer.lin2.bias);
-      hidden = layerNorm(addMatrices(projected, sa), layer.outputNorm.gamma, layer.outputNorm.beta, LAYER_NORM_EPS);
-    });
-    const cls = { rows: 1, cols: dim, data: hidden.data.slice(0, dim) };
-    const pre = linear(cls, this.preClassifier.weight, this.preClassifier.bias);
-    pre.data.forEach((value, index) => (pre.data[index] = Math.max(0, value)));
-    const logits = linear(pre, this.classifier.weight, this.classifier.bias).data;
-    return { logits, attentions, hidden };
+    const embeddings = layerNorm({ rows: n, cols: dim, data: embedded }, this.embeddingNorm.gamma, this.embeddingNorm.beta, LAYER_NORM_EPS);
+    const { hidden, attentions } = runEncoderLayers(embeddings, this.layers, heads, LAYER_NORM_EPS, attentionMask, headMask);
+    return { ...runHead(this.head, hidden), attentions, hidden };
   }
-}
-
-function addMatrices(a: Matrix<Float64Array>, b: Matrix<Float64Array>): Matrix<Float64Array> {
-  return { rows: a.rows, cols: a.cols, data: a.data.map((value, index) => value + b.data[index]!) };
 }

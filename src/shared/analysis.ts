@@ -45,9 +45,19 @@ export type SourceRange = v.InferOutput<typeof SourceRangeSchema>;
 export const MODEL_DTYPES = ['fp32', 'q8'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
+/** The model families the extension reads (one module each under `src/model/families`). */
+export const FAMILIES = ['distilbert', 'bert', 'roberta'] as const;
+export type FamilyId = (typeof FAMILIES)[number];
+
+/** What a model predicts, chosen from its `architectures` (or by the user where it offers several). */
+export const TASKS = ['text-classification', 'token-classification', 'fill-mask', 'feature-extraction'] as const;
+export type TaskId = (typeof TASKS)[number];
+
 export const ModelInfoSchema = v.object({
   name: shortText,
   dtype: v.picklist(MODEL_DTYPES),
+  family: v.picklist(FAMILIES),
+  task: v.picklist(TASKS),
   layers: count,
   heads: count,
   /** A project-built model with random weights: its predictions mean nothing. */
@@ -56,12 +66,72 @@ export const ModelInfoSchema = v.object({
 });
 export type ModelInfo = v.InferOutput<typeof ModelInfoSchema>;
 
-export const SentimentSchema = v.object({
-  labels: v.pipe(v.array(shortText), v.maxLength(1000)),
-  probabilities: v.pipe(v.array(v.number()), v.maxLength(1000)),
-  logits: v.pipe(v.array(v.number()), v.maxLength(1000)),
+const labels = v.pipe(v.array(shortText), v.maxLength(10_000));
+const numbers = v.pipe(v.array(v.number()), v.maxLength(10_000));
+
+/** A sequence classifier's prediction: every label's probability (softmax, or sigmoid per label for multi-label). */
+export const TextClassificationSchema = v.object({
+  task: v.literal('text-classification'),
+  labels,
+  logits: numbers,
+  probabilities: numbers,
+  multiLabel: v.boolean(),
 });
-export type Sentiment = v.InferOutput<typeof SentimentSchema>;
+export type TextClassification = v.InferOutput<typeof TextClassificationSchema>;
+
+/** A token's most probable label (its index in `labels`; -1 for special tokens) and that label's probability. */
+export const TokenLabelSchema = v.object({ label: v.pipe(v.number(), v.integer(), v.minValue(-1)), probability: v.number() });
+
+/**
+ * An entity: consecutive tokens with one tag once `O` tokens are set aside, grouped as transformers.js's
+ * `aggregation_strategy: 'simple'` does (B-/I-/E-/S- prefixes); `tokens` are their indices, `score` their mean.
+ */
+export const EntitySchema = v.object({
+  label: shortText,
+  score: v.number(),
+  tokens: v.pipe(v.array(count), v.maxLength(MAX_TOKENS)),
+  word: shortText,
+});
+export type Entity = v.InferOutput<typeof EntitySchema>;
+
+export const TokenClassificationSchema = v.object({
+  task: v.literal('token-classification'),
+  labels,
+  tokens: v.pipe(v.array(TokenLabelSchema), v.maxLength(MAX_TOKENS)),
+  entities: v.pipe(v.array(EntitySchema), v.maxLength(MAX_TOKENS)),
+});
+export type TokenClassification = v.InferOutput<typeof TokenClassificationSchema>;
+
+export const MaskPredictionSchema = v.object({
+  /** The mask token's index in the tokens. */
+  index: count,
+  /** The most probable tokens there, most probable first. */
+  top: v.pipe(v.array(v.object({ id: count, token: shortText, probability: v.number() })), v.maxLength(100)),
+});
+export type MaskPrediction = v.InferOutput<typeof MaskPredictionSchema>;
+
+export const FillMaskSchema = v.object({
+  task: v.literal('fill-mask'),
+  masks: v.pipe(v.array(MaskPredictionSchema), v.maxLength(MAX_TOKENS)),
+});
+export type FillMask = v.InferOutput<typeof FillMaskSchema>;
+
+/** A sentence-embedding model's output: no prediction, only the pooled embedding's size and L2 norm. */
+export const FeatureExtractionSchema = v.object({
+  task: v.literal('feature-extraction'),
+  dimensions: count,
+  pooling: v.picklist(['mean', 'cls']),
+  norm: v.number(),
+});
+export type FeatureExtraction = v.InferOutput<typeof FeatureExtractionSchema>;
+
+export const PredictionSchema = v.variant('task', [
+  TextClassificationSchema,
+  TokenClassificationSchema,
+  FillMaskSchema,
+  FeatureExtractionSchema,
+]);
+export type Prediction = v.InferOutput<typeof PredictionSchema>;
 
 export const TimingsSchema = v.object({ tokenizeMs: v.number(), inferenceMs: v.number(), totalMs: v.number() });
 export type Timings = v.InferOutput<typeof TimingsSchema>;
@@ -77,7 +147,7 @@ export const AnalysisSchema = v.object({
   text: v.pipe(v.string(), v.maxLength(1_100_000)),
   tokens: v.pipe(v.array(TokenRowSchema), v.maxLength(MAX_TOKENS)),
   model: ModelInfoSchema,
-  sentiment: SentimentSchema,
+  prediction: PredictionSchema,
   timings: TimingsSchema,
   truncation: v.optional(TruncationSchema),
 });
@@ -93,7 +163,8 @@ export interface AnalysisListEntry {
   /** The first characters of the analysed text. */
   preview: string;
   documentName: string;
-  sentiment: Sentiment;
+  modelName: string;
+  prediction: Prediction;
 }
 
 /** The first `max` characters of a text on one line, for lists and labels. */
@@ -107,6 +178,51 @@ export function listEntryOf(analysis: Analysis): AnalysisListEntry {
     id: analysis.id,
     preview: previewOf(analysis.text, 60),
     documentName: analysis.source.documentName,
-    sentiment: analysis.sentiment,
+    modelName: analysis.model.name,
+    prediction: analysis.prediction,
   };
+}
+
+/**
+ * The one line a list, the status bar or a card shows of a prediction: the predicted label (a classifier's best
+ * label, the entity types found, the first mask's most probable token) and its probability where there is one.
+ * Undefined for a feature-extraction model, which predicts nothing.
+ */
+export function headlineOf(prediction: Prediction): { label: string; probability?: number } | undefined {
+  switch (prediction.task) {
+    case 'text-classification': {
+      let best = 0;
+      prediction.probabilities.forEach((probability, index) => {
+        if (probability > prediction.probabilities[best]!) best = index;
+      });
+      return { label: prediction.labels[best] ?? '?', probability: prediction.probabilities[best] ?? 0 };
+    }
+    case 'token-classification': {
+      const types = [...new Set(prediction.entities.map((entity) => entity.label))];
+      return { label: types.length > 0 ? types.join(', ') : 'O' };
+    }
+    case 'fill-mask': {
+      const top = prediction.masks[0]?.top[0];
+      return top ? { label: top.token, probability: top.probability } : undefined;
+    }
+    case 'feature-extraction':
+      return undefined;
+  }
+}
+
+/**
+ * The rows a list shows under a prediction's headline: every label with its probability (text classification), each
+ * entity with its score, or the first mask's candidates; none for feature extraction.
+ */
+export function predictionRowsOf(prediction: Prediction): Array<{ label: string; probability: number }> {
+  switch (prediction.task) {
+    case 'text-classification':
+      return prediction.labels.map((label, index) => ({ label, probability: prediction.probabilities[index] ?? 0 }));
+    case 'token-classification':
+      return prediction.entities.map((entity) => ({ label: `${entity.label}: ${entity.word}`, probability: entity.score }));
+    case 'fill-mask':
+      return (prediction.masks[0]?.top ?? []).map((candidate) => ({ label: candidate.token, probability: candidate.probability }));
+    case 'feature-extraction':
+      return [];
+  }
 }

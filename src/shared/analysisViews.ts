@@ -14,6 +14,8 @@ import { request } from './rpc';
 /** A map with the labels of its rows and columns (after the display options). */
 export interface LabelledMap {
   labels: string[];
+  /** The token indices behind each row and column (one each, or a word's pieces when merged). */
+  groups: number[][];
   /** `[m, m]`, m = the labels' count. */
   map: Float32Array;
 }
@@ -26,12 +28,21 @@ export type OcclusionMode = (typeof OCCLUSION_MODES)[number];
 export const OCCLUSION_UNITS = ['token', 'word'] as const;
 export type OcclusionUnit = (typeof OCCLUSION_UNITS)[number];
 
-/** The predicted label and every label's probability. */
+/**
+ * What an intervention watches: the probabilities at one token (a classifier's first token, the token whose label is
+ * explained, or a mask) over `labels` (every label; for fill-mask, the mask's most probable tokens).
+ */
 export interface Prediction {
   /** The label index predicted without intervention. */
   label: number;
   probabilities: number[];
+  labels: string[];
+  /** The token whose output is explained. */
+  position: number;
 }
+
+/** Which token's prediction an intervention explains (token classification: a token; fill-mask: a mask). */
+export const ExplainTargetSchema = v.optional(v.object({ position: count }));
 
 export interface HeadImportance extends Prediction {
   /** `[layers][heads]`: Δ probability of the predicted label when that head alone is switched off. */
@@ -47,13 +58,13 @@ export interface OcclusionResult extends Prediction {
   units: Array<{ indices: number[]; delta: number; probabilities: number[] }>;
 }
 
-/** Occlusion next to [CLS]'s rollout and flow, per token. */
+/** Occlusion next to the explained token's rollout and flow (a text classifier's: [CLS]'s), per token. */
 export interface Attribution extends OcclusionResult {
   /** Per token: the Δ of its unit (NaN for special tokens). */
   occlusion: Float32Array;
-  /** Per token: [CLS]'s rollout row through all layers. */
+  /** Per token: the explained token's rollout row through all layers. */
   rollout: Float32Array;
-  /** Per token: [CLS]'s attention-flow row (empty above the flow limit). */
+  /** Per token: the explained token's attention-flow row (empty above the flow limit). */
   flow: Float32Array;
 }
 
@@ -115,11 +126,15 @@ export const ANALYSIS_VIEW_REQUESTS = {
   /** One head and one query token, from the model's own q and k. */
   neuron: request(v.object({ ...of, layer: count, head: count, query: count })).returns<Neuron>(),
   /** Every head switched off alone, in one batched run: Δ of the predicted label per head. */
-  headImportance: request(v.object(of)).returns<HeadImportance>(),
+  headImportance: request(v.object({ ...of, target: ExplainTargetSchema })).returns<HeadImportance>(),
   /** Occlusion (each token or word masked or removed, batched) next to [CLS] rollout and flow. */
-  attribution: request(v.object({ ...of, mode: v.picklist(OCCLUSION_MODES), unit: v.picklist(OCCLUSION_UNITS) })).returns<Attribution>(),
+  attribution: request(
+    v.object({ ...of, mode: v.picklist(OCCLUSION_MODES), unit: v.picklist(OCCLUSION_UNITS), target: ExplainTargetSchema }),
+  ).returns<Attribution>(),
   /** The prediction with some heads switched off (or all but them). */
-  ablate: request(v.object({ ...of, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean() })).returns<Ablation>(),
+  ablate: request(
+    v.object({ ...of, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean(), target: ExplainTargetSchema }),
+  ).returns<Ablation>(),
   /** Two analyses side by side, and one head's attention difference where their tokens align. */
   compare: request(v.object({ ...of, otherId: analysisId, layer: count, head: count })).returns<Comparison>(),
 };

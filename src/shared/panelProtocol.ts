@@ -53,8 +53,8 @@ export type PanelHost = typeof PANEL_HOST;
 export type PanelRequests = PanelHost['requests'];
 
 /**
- * Where the panel should look (hover links, Open Playground, Explain Sentiment): a tab, a head, a query token, or
- * the sentiment card. Indices are 0-based; the webview clamps them to the analysis.
+ * Where the panel should look (hover links, Open Playground, Explain Prediction): a tab, a head, a query token, or
+ * the prediction card. Indices are 0-based; the webview clamps them to the analysis.
  */
 export const PanelFocusSchema = v.object({
   tab: v.optional(PanelTabSchema),
@@ -65,7 +65,7 @@ export const PanelFocusSchema = v.object({
   /** Open the head large in the model view. */
   focus: v.optional(v.boolean()),
   /** Scroll to and focus a part of the page. */
-  section: v.optional(v.picklist(['sentiment'])),
+  section: v.optional(v.picklist(['prediction'])),
   /** The analysis the compare view sets against the shown one. */
   compareWith: v.optional(analysisId),
 });

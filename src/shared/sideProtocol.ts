@@ -27,7 +27,8 @@ export const SideModelSchema = v.object({
 export const SideAnalysisSchema = v.object({
   id: analysisId,
   label: shortText,
-  probability: v.number(),
+  /** The label's probability, where the prediction has one. */
+  probability: v.optional(v.number()),
   labels: v.pipe(v.array(v.object({ label: shortText, probability: v.number() })), v.maxLength(100)),
   documentName: shortText,
   /** 1-based line of the analysed text's start. */

@@ -44,8 +44,8 @@ export interface PanelBackend {
 
 /** The analysis part of a record: what the page shows and what survives a reload. */
 export function analysisOf(record: AnalysisRecord): Analysis {
-  const { id, source, text, tokens, model, sentiment, timings, truncation } = record;
-  return { id, source, text, tokens, model, sentiment, timings, ...(truncation ? { truncation } : {}) };
+  const { id, source, text, tokens, model, prediction, timings, truncation } = record;
+  return { id, source, text, tokens, model, prediction, timings, ...(truncation ? { truncation } : {}) };
 }
 
 const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
@@ -101,7 +101,7 @@ export class AttentionPanelManager implements vscode.Disposable {
   }
 
   /**
-   * Opens (or reveals) the panel and points it somewhere: a tab, a head, a token, the sentiment card. With a
+   * Opens (or reveals) the panel and points it somewhere: a tab, a head, a token, the prediction card. With a
    * record, shows that analysis first; without one, keeps what the panel shows (possibly nothing: the playground).
    */
   focus(target: PanelFocus, record?: AnalysisRecord): void {

@@ -9,6 +9,7 @@ import { groupOf, wordGroups, wordInsight, type WordWeight } from '../analysis/i
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
 import { hoverEnabled, insightSource, type AttentionSource } from '../config';
+import { formatPercent } from '../shared/format';
 import { commandLink, describeSource, escapeMarkdown } from './insightText';
 
 export const HOVER_COMMANDS = { focusInPanel: 'attentionExplorer.focusInPanel', reanalyze: 'attentionExplorer.reanalyze' } as const;
@@ -58,12 +59,51 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     const first = record.tokens[word[0]!]!;
     const last = record.tokens[word[word.length - 1]!]!;
     const range = rangeOf(first.start, last.end);
+    const prediction = predictionMarkdown(record, tokenIndex);
     const lens = await this.insights.lens(record, insightSource());
     if (!lens.ok) {
-      return new vscode.Hover(missingMarkdown(record, word, lens.reason), range);
+      return new vscode.Hover([...prediction, missingMarkdown(record, word, lens.reason)], range);
     }
-    return new vscode.Hover(insightMarkdown(record, word, lens.source, wordInsight(record.tokens, lens.lens, word)), range);
+    return new vscode.Hover(
+      [...prediction, insightMarkdown(record, word, lens.source, wordInsight(record.tokens, lens.lens, word))],
+      range,
+    );
   }
+}
+
+/**
+ * What the model predicted at a token, first in its hover: the entity it belongs to and the token's own label, or a
+ * mask's most probable tokens.
+ */
+export function predictionMarkdown(record: AnalysisRecord, tokenIndex: number): vscode.MarkdownString[] {
+  const { prediction } = record;
+  const markdown = new vscode.MarkdownString();
+  const testModel = record.model.isTestModel ? ` · ${escapeMarkdown(vscode.l10n.t('test model with random weights'))}` : '';
+  if (prediction.task === 'token-classification') {
+    const own = prediction.tokens[tokenIndex];
+    if (!own || own.label < 0) return [];
+    const entity = prediction.entities.find((candidate) => candidate.tokens.includes(tokenIndex));
+    if (entity) {
+      markdown.appendMarkdown(
+        `**${escapeMarkdown(entity.label)}** ${escapeMarkdown(vscode.l10n.t('entity “{0}”, score {1}', entity.word, formatPercent(entity.score)))}\n\n`,
+      );
+    }
+    markdown.appendMarkdown(
+      `${escapeMarkdown(vscode.l10n.t('This token: {0} ({1})', prediction.labels[own.label] ?? '?', formatPercent(own.probability)))}${testModel}`,
+    );
+    return [markdown];
+  }
+  if (prediction.task === 'fill-mask') {
+    const mask = prediction.masks.find((candidate) => candidate.index === tokenIndex);
+    if (!mask) return [];
+    markdown.appendMarkdown(`**${escapeMarkdown(vscode.l10n.t('The model’s guesses for this mask'))}**${testModel}\n\n`);
+    markdown.appendMarkdown(`| ${vscode.l10n.t('Token')} | ${vscode.l10n.t('Probability')} |\n|---|--:|\n`);
+    for (const candidate of mask.top) {
+      markdown.appendMarkdown(`| \`${candidate.token.replace(/`/g, "'")}\` | ${formatPercent(candidate.probability)} |\n`);
+    }
+    return [markdown];
+  }
+  return [];
 }
 
 function trusted(): vscode.MarkdownString {

@@ -1,6 +1,6 @@
 /**
  * The side view (activity bar → Attention Explorer): the model's state with the action that fixes a problem, the
- * current analysis's sentiment with [CLS]'s rollout over its tokens, recent analyses, and live mode. A webview view
+ * current analysis's prediction with [CLS]'s rollout over its tokens, recent analyses, and live mode. A webview view
  * with the same CSP and protocol rules as the panel; the host sends one state message whenever anything changes.
  */
 import * as vscode from 'vscode';
@@ -9,7 +9,6 @@ import { clsImportance } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { LiveMode } from '../analysis/liveMode';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
-import { argmax } from '../engine/argmax';
 import { previewOf } from '../shared/analysis';
 import { DisposableStore } from '../shared/disposables';
 import { messageOf } from '../shared/errors';
@@ -23,6 +22,7 @@ import {
   type SideState,
   type SideWebview,
 } from '../shared/sideProtocol';
+import { predictionLines } from './predictionText';
 import { SIDE_VIEW_ID } from './statusBar';
 import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
 import { webviewLoader } from './webviewHtml';
@@ -128,13 +128,12 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private summary(record: AnalysisRecord): SideAnalysis {
-    const { labels, probabilities } = record.sentiment;
-    const best = argmax(probabilities);
+    const lines = predictionLines(record.prediction);
     return {
       id: record.id,
-      label: labels[best] ?? '',
-      probability: probabilities[best] ?? 0,
-      labels: labels.map((label, index) => ({ label, probability: probabilities[index] ?? 0 })),
+      label: lines.label,
+      ...(lines.probability !== undefined ? { probability: lines.probability } : {}),
+      labels: lines.rows.slice(0, 100),
       documentName: record.source.documentName,
       line: record.source.startLine + 1,
       preview: previewOf(record.text, 80),

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisStore } from '../analysis/analysisStore';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
-import { argmax } from '../engine/argmax';
+import { predictionLines } from './predictionText';
 import { DisposableStore } from '../shared/disposables';
 
 export const SIDE_VIEW_ID = 'attentionExplorer.sideView';
@@ -39,10 +39,10 @@ export class AttentionStatusBar implements vscode.Disposable {
   private update(): void {
     const status = this.models.status;
     const latest = this.store.latest();
-    const best = latest ? argmax(latest.sentiment.probabilities) : -1;
+    const lines = latest ? predictionLines(latest.prediction) : undefined;
     const label =
-      latest && best >= 0
-        ? `${latest.sentiment.labels[best]} ${(latest.sentiment.probabilities[best]! * 100).toFixed(0)}%${latest.tracked?.stale ? ` ${vscode.l10n.t('(edited)')}` : ''}`
+      latest && lines
+        ? `${lines.label}${lines.probability !== undefined ? ` ${(lines.probability * 100).toFixed(0)}%` : ''}${latest.tracked?.stale ? ` ${vscode.l10n.t('(edited)')}` : ''}`
         : undefined;
     const { icon, text, state } = present(status, label);
     this.item.text = `$(${icon}) ${text}`;

@@ -30,7 +30,7 @@ suite('Analyze Selection', () => {
 
   teardown(closeAllEditors);
 
-  test("analyses the selection of a real document: real tokenizer, the model's sentiment, the panel", async () => {
+  test("analyses the selection of a real document: real tokenizer, the model's prediction, the panel", async () => {
     const { api } = await activateExtension();
     const editor = await openDocument('Intro line.\nI absolutely loved this movie, it was fantastic!\nOutro.');
     const line = editor.document.lineAt(1).range;
@@ -53,7 +53,7 @@ suite('Analyze Selection', () => {
     // The probabilities are the model's: the independent TypeScript forward pass gives the same.
     const config = JSON.parse(fs.readFileSync(path.join(testModelDir(), 'config.json'), 'utf8')) as DistilBertConfig;
     const reference = ReferenceDistilBert.load(path.join(testModelDir(), 'model.safetensors'), config).forward(ids);
-    const expected = Array.from(reference.logits, (value) => Math.exp(value));
+    const expected = Array.from(reference.output, (value) => Math.exp(value));
     const sum = expected.reduce((a, b) => a + b, 0);
     outcome.probabilities.forEach((probability, index) =>
       assert.ok(Math.abs(probability - expected[index]! / sum) < 1e-4, `label ${index}: ${probability} vs ${expected[index]! / sum}`),

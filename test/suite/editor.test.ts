@@ -96,7 +96,7 @@ suite('In the editor', () => {
     const expected = [
       'analyzeSelection',
       'showPanel',
-      'explainSentiment',
+      'explainPrediction',
       'compareSelections',
       'toggleDecorations',
       'openPlayground',
@@ -112,16 +112,16 @@ suite('In the editor', () => {
     const when = (menu: string, command: string) =>
       contributes.menus[menu]?.find((entry) => entry.command === `attentionExplorer.${command}`)?.when;
     assert.equal(when('commandPalette', 'analyzeSelection'), 'editorHasSelection');
-    assert.equal(when('commandPalette', 'explainSentiment'), 'editorHasSelection || attentionExplorer.hasAnalysis');
+    assert.equal(when('commandPalette', 'explainPrediction'), 'editorHasSelection || attentionExplorer.hasAnalysis');
     assert.match(when('commandPalette', 'toggleDecorations') ?? '', /attentionExplorer\.hasAnalysis/);
     // Commands only hover links call stay out of the palette.
     assert.equal(when('commandPalette', 'focusInPanel'), 'false');
     assert.equal(when('commandPalette', 'reanalyze'), 'false');
     assert.equal(when('editor/context', 'analyzeSelection'), 'editorHasSelection');
-    assert.equal(when('editor/context', 'explainSentiment'), 'editorHasSelection');
+    assert.equal(when('editor/context', 'explainPrediction'), 'editorHasSelection');
     assert.equal(when('editor/context', 'compareSelections'), 'editorHasMultipleSelections');
     assert.equal(when('commandPalette', 'compareSelections'), 'editorHasMultipleSelections || attentionExplorer.hasAnalysis');
-    for (const command of ['analyzeSelection', 'explainSentiment', 'toggleDecorations']) {
+    for (const command of ['analyzeSelection', 'explainPrediction', 'toggleDecorations']) {
       assert.ok(
         contributes.keybindings.some((binding) => binding.command === `attentionExplorer.${command}`),
         `${command} has a keybinding`,
@@ -129,14 +129,14 @@ suite('In the editor', () => {
     }
   });
 
-  test('Show Attention Panel, Open Playground and Explain Sentiment open the panel where they should', async () => {
+  test('Show Attention Panel, Open Playground and Explain Prediction open the panel where they should', async () => {
     const { api } = await activateExtension();
     await vscode.commands.executeCommand('attentionExplorer.openPlayground');
     await waitFor(() => api.isPanelOpen, 'the panel');
     const editor = await openDocument(TEXT);
     editor.selection = new vscode.Selection(editor.document.lineAt(LINE).range.start, editor.document.lineAt(LINE).range.end);
-    // With a selection that was never analysed, Explain Sentiment analyses it first.
-    await vscode.commands.executeCommand('attentionExplorer.explainSentiment');
+    // With a selection that was never analysed, Explain Prediction analyses it first.
+    await vscode.commands.executeCommand('attentionExplorer.explainPrediction');
     const shown = api.panelAnalysisId;
     assert.ok(shown, 'the panel shows an analysis');
     await closeAllEditors();
@@ -313,7 +313,7 @@ suite('In the editor', () => {
     }
   });
 
-  test("the side view gets the model's state, the sentiment and [CLS]'s rollout of the current analysis", async () => {
+  test("the side view gets the model's state, the prediction and [CLS]'s rollout of the current analysis", async () => {
     const { api } = await activateExtension();
     const editor = await openDocument(TEXT);
     const outcome = await analyseLine(editor);

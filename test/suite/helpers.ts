@@ -24,6 +24,13 @@ export function testModelDir(): string {
   return folder;
 }
 
+/** The other families' test models the runner builds: a BERT NER tagger, a BERT fill-mask model, a RoBERTa classifier. */
+export function familyModelDir(kind: 'BERT_NER' | 'BERT_MLM' | 'ROBERTA_CLS'): string {
+  const folder = process.env[`ATTN_TEST_MODEL_${kind}`];
+  if (!folder) throw new Error(`ATTN_TEST_MODEL_${kind} is not set: run the suite through scripts/run-extension-tests.ts`);
+  return folder;
+}
+
 export async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('attentionExplorer').update(key, value, vscode.ConfigurationTarget.Global);
 }

@@ -23,6 +23,7 @@ export async function run(): Promise<void> {
     await import('./analyzeSelection.test');
     await import('./modelDownload.test');
     await import('./editor.test');
+    await import('./families.test');
     await import('./reliability.test');
   }
 

@@ -1,10 +1,11 @@
 /**
  * Test models built on demand into `$ATTN_TOOLS_DIR/test-models` (default ~/.cache/attention-explorer/test-models),
- * never into the repository; a build is reused while its stamp (size, seed, builder version) matches.
+ * never into the repository; a build is reused while its stamp (family, task, size, seed, builder version) matches.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { FamilyId, TaskId } from '../../src/shared/analysis';
 import { makeTestModel, TEST_MODEL_VERSION, type TestModelDtype, type TestModelSize } from '../../scripts/lib/testModel';
 import { sharedTokenizerDir } from './paths';
 
@@ -12,13 +13,36 @@ export const testModelsDir =
   process.env.ATTN_TEST_MODELS_DIR ??
   path.join(process.env.ATTN_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'attention-explorer'), 'test-models');
 
-/** The folder of a test model with the given ONNX variants, built if missing. */
-export function ensureTestModel(size: TestModelSize, seed = 42, dtypes: TestModelDtype[] = ['fp32', 'q8']): string {
-  const folder = path.join(testModelsDir, `distilbert-${size}-seed${seed}-v${TEST_MODEL_VERSION}`);
+export interface TestModelKind {
+  family?: FamilyId;
+  task?: TaskId;
+  multiLabel?: boolean;
+}
+
+/** The folder of a test model with the given ONNX variants, built if missing (DistilBERT SST-2-shaped by default). */
+export function ensureTestModel(
+  size: TestModelSize,
+  seed = 42,
+  dtypes: TestModelDtype[] = ['fp32', 'q8'],
+  kind: TestModelKind = {},
+): string {
+  const family = kind.family ?? 'distilbert';
+  const task = kind.task ?? 'text-classification';
+  const name = `${family}-${task}${kind.multiLabel ? '-multi' : ''}-${size}-seed${seed}-v${TEST_MODEL_VERSION}`;
+  const folder = path.join(testModelsDir, name);
   for (const dtype of dtypes) {
     const stamp = path.join(folder, `.built-${dtype}`);
     if (!fs.existsSync(stamp)) {
-      makeTestModel({ out: folder, size, dtype, seed, tokenizerDir: sharedTokenizerDir });
+      makeTestModel({
+        out: folder,
+        family,
+        task,
+        size,
+        dtypes: [dtype],
+        seed,
+        multiLabel: kind.multiLabel,
+        tokenizerDir: sharedTokenizerDir,
+      });
       fs.writeFileSync(stamp, new Date().toISOString());
     }
   }

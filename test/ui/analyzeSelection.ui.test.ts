@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('Analyze Selection in code-server', () => {
-  it('downloads the model from the hub with a progress notification, then shows the sentiment, a heatmap and the tokens', async () => {
+  it('downloads the model from the hub with a progress notification, then shows the prediction, a heatmap and the tokens', async () => {
     const { page } = workbench;
     // Whatever ran before, start from an empty model cache so that this analysis downloads.
     await runCommand(page, 'Attention Explorer: Clear Model Cache');
@@ -37,10 +37,10 @@ describe('Analyze Selection in code-server', () => {
     await expect.poll(() => toast.textContent(), { timeout: 10_000 }).toMatch(/\d+\.\d of \d+\.\d MB/);
     await screenshot(page, 'download-progress');
     const panel = await attentionPanel(page);
-    await panel.locator('.sentiment h2').waitFor({ timeout: 60_000 });
-    expect(await panel.locator('.sentiment h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
-    expect(await panel.locator('.sentiment meter').count()).toBe(2);
-    await expect.poll(() => panel.locator('.sentiment .notice.warning').textContent()).toContain('random weights');
+    await panel.locator('.prediction h2').waitFor({ timeout: 60_000 });
+    expect(await panel.locator('.prediction h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
+    expect(await panel.locator('.prediction meter').count()).toBe(2);
+    await expect.poll(() => panel.locator('.prediction .notice.warning').textContent()).toContain('random weights');
     await panel.locator('canvas.grid-canvas').waitFor();
     const rows = await readTokenTable(panel);
     expect(rows.map((row) => row[1])).toEqual([

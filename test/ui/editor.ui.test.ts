@@ -1,9 +1,8 @@
 /**
  * The extension in the editor, in code-server + Chromium: hover insights, trusted links from a hover into the
- * panel, the side view (sentiment, [CLS]'s rollout, model status), live mode, decorations and the status bar.
+ * panel, the side view (prediction, [CLS]'s rollout, model status), live mode, decorations and the status bar.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import {
   attentionPanel,
   cspViolations,
@@ -13,31 +12,10 @@ import {
   screenshot,
   selectLine,
   type Workbench,
+  wordCentre,
 } from './workbench';
 
 let workbench: Workbench;
-
-/** Screen coordinates of the middle of `word` in the first editor's text (Monaco renders text in spans). */
-async function wordCentre(page: Page, word: string): Promise<{ x: number; y: number }> {
-  const box = await page
-    .locator('.editor-instance .monaco-editor .view-lines')
-    .first()
-    .evaluate((lines, target) => {
-      const walker = document.createTreeWalker(lines, NodeFilter.SHOW_TEXT);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const at = node.textContent?.indexOf(target) ?? -1;
-        if (at < 0) continue;
-        const range = document.createRange();
-        range.setStart(node, at);
-        range.setEnd(node, at + target.length);
-        const rect = range.getBoundingClientRect();
-        return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
-      }
-      return undefined;
-    }, word);
-  if (!box) throw new Error(`"${word}" is not on screen`);
-  return box;
-}
 
 beforeAll(async () => {
   workbench = await openWorkbenchWithAnalysedSample();
@@ -72,10 +50,10 @@ describe('in the editor', () => {
     await expect.poll(() => panel.locator('vscode-tab-header[data-tab="neuron"]').getAttribute('aria-selected')).toBe('true');
   });
 
-  it("the status bar shows the last label; the side view shows the sentiment, [CLS]'s rollout over the tokens and the model's state", async () => {
+  it("the status bar shows the last label; the side view shows the prediction, [CLS]'s rollout over the tokens and the model's state", async () => {
     const { page } = workbench;
     const panel = await attentionPanel(page);
-    const label = (await panel.locator('.sentiment h2 .label').textContent()) ?? '';
+    const label = (await panel.locator('.prediction h2 .label').textContent()) ?? '';
     const status = page.locator('.statusbar-item[aria-label^="Attention Explorer"]');
     await expect.poll(() => status.textContent()).toContain(label);
     await status.click();

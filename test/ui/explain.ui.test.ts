@@ -58,11 +58,11 @@ describe('explaining the prediction', () => {
     await panel.locator('table.head-grid[data-swept="true"]').waitFor({ timeout: 60_000 });
     const cells = await panel.locator('table.head-grid[data-swept="true"] button.head-cell').allTextContents();
     expect(cells).toHaveLength(8);
-    const base = probabilities(reference.forward(ids).logits);
+    const base = probabilities(reference.forward(ids).output);
     const label = base.indexOf(Math.max(...base));
     cells.forEach((text, index) => {
       const mask = Array.from({ length: 8 }, (_, head) => (head === index ? 0 : 1));
-      const expected = (probabilities(reference.forward(ids, undefined, mask).logits)[label]! - base[label]!) * 100;
+      const expected = (probabilities(reference.forward(ids, undefined, mask).output)[label]! - base[label]!) * 100;
       expect(Math.abs(points(text) - expected)).toBeLessThanOrEqual(0.006);
     });
     // The normalised view: every cell within [0, 1], the extremes exactly 0 and 1.
@@ -82,7 +82,7 @@ describe('explaining the prediction', () => {
     const row = panel.locator('#ablation-result table.ablation-table tbody tr').first();
     await row.waitFor({ timeout: 30_000 });
     const mask = Array.from({ length: 8 }, (_, index) => (index === 1 || index === 6 ? 0 : 1));
-    const expected = probabilities(reference.forward(ids, undefined, mask).logits);
+    const expected = probabilities(reference.forward(ids, undefined, mask).output);
     const cells = await row.locator('td').allTextContents();
     expect(Math.abs(Number(cells[1]!.replace('%', '')) - expected[0]! * 100)).toBeLessThanOrEqual(0.006);
   });
@@ -94,13 +94,13 @@ describe('explaining the prediction', () => {
     const rows = panel.locator('table.attribution-table tbody tr');
     await rows.first().waitFor({ timeout: 60_000 });
     expect(await rows.count()).toBe(special.filter((value) => !value).length);
-    const base = probabilities(reference.forward(ids).logits);
+    const base = probabilities(reference.forward(ids).output);
     const label = base.indexOf(Math.max(...base));
     const occlusion = await rows.evaluateAll((elements) => elements.map((row) => row.querySelectorAll('td')[0]?.textContent ?? ''));
     const textIndices = special.flatMap((value, index) => (value ? [] : [index]));
     occlusion.forEach((text, row) => {
       const masked = ids.map((id, position) => (position === textIndices[row] ? 103 : id));
-      const expected = (probabilities(reference.forward(masked).logits)[label]! - base[label]!) * 100;
+      const expected = (probabilities(reference.forward(masked).output)[label]! - base[label]!) * 100;
       expect(Math.abs(points(text) - expected)).toBeLessThanOrEqual(0.006);
     });
     expect(await panel.locator('table.attribution-table th', { hasText: 'Flow' }).count()).toBe(1);
@@ -136,13 +136,13 @@ describe('explaining the prediction', () => {
     await selectLine(page, 2);
     await runCommand(page, 'Attention Explorer: Analyze Selection');
     let panel = await attentionPanel(page);
-    await expect.poll(() => panel.locator('.sentiment').textContent(), { timeout: 30_000 }).toBeTruthy();
+    await expect.poll(() => panel.locator('.prediction').textContent(), { timeout: 30_000 }).toBeTruthy();
     await runCommand(page, 'Attention Explorer: Compare Selections');
     panel = await attentionPanel(page);
     await expect
       .poll(() => panel.locator('vscode-tab-header[data-tab="compare"]').getAttribute('aria-selected'), { timeout: 15_000 })
       .toBe('true');
-    const caption = panel.locator('table.compare-sentiment caption');
+    const caption = panel.locator('table.compare-prediction caption');
     await expect.poll(() => caption.textContent(), { timeout: 15_000 }).toContain('I absolutely loved');
     expect(await caption.textContent()).toContain('This product is terrible');
     expect(await panel.locator('table.compare-grid tbody tr').count()).toBe(2);

@@ -13,6 +13,12 @@ import { ensureTestModel } from '../support/testModels';
 
 /** The test model as the extension downloads it: from a loopback hub, under a hub-style id. */
 export const UI_TEST_MODEL_ID = 'attention-explorer/tiny-distilbert';
+/** The other families' test models on the same hub (Select Model switches to them by id). */
+export const UI_FAMILY_MODELS = {
+  ner: { id: 'attention-explorer/tiny-bert-ner', family: 'bert', task: 'token-classification' },
+  fillMask: { id: 'attention-explorer/tiny-bert-fill-mask', family: 'bert', task: 'fill-mask' },
+  sentiment: { id: 'attention-explorer/tiny-roberta-sentiment', family: 'roberta', task: 'text-classification' },
+} as const;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,7 +39,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   installExtension(vsix, stateDir);
   const workspaceFolder = path.join(stateDir, 'workspace');
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'workspace'), workspaceFolder, { recursive: true });
-  const hub = await LoopbackHub.start([{ id: UI_TEST_MODEL_ID, folder: ensureTestModel('tiny') }]);
+  const hub = await LoopbackHub.start([
+    { id: UI_TEST_MODEL_ID, folder: ensureTestModel('tiny') },
+    ...Object.values(UI_FAMILY_MODELS).map(({ id, family, task }) => ({
+      id,
+      folder: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family, task }),
+    })),
+  ]);
   // Slow enough (about 3 s for the 4 MB graph) that the download notification can be seen and read.
   hub.addFault({ file: /model\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 1_500_000 } });
   const server = await startCodeServer({

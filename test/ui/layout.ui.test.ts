@@ -22,7 +22,7 @@ describe('the panel beside the editor in a 1600 × 1000 window', () => {
   it("shows the model grid's first row without scrolling; the prediction is one line and the options one row", async () => {
     const layout = await panel.locator('canvas.grid-canvas[data-layers]').evaluate((canvas) => {
       const grid = canvas.getBoundingClientRect();
-      const summary = document.querySelector('details.sentiment > summary')!.getBoundingClientRect();
+      const summary = document.querySelector('details.prediction > summary')!.getBoundingClientRect();
       const controls = Array.from(document.querySelectorAll('.toolbar > *'), (element) => element.getBoundingClientRect()).filter(
         (rect) => rect.width > 0,
       );
@@ -36,7 +36,7 @@ describe('the panel beside the editor in a 1600 × 1000 window', () => {
         headerHeight:
           document.querySelector('header')!.getBoundingClientRect().height -
           document.getElementById('status')!.getBoundingClientRect().height,
-        cardOpen: (document.querySelector('details.sentiment') as HTMLDetailsElement).open,
+        cardOpen: (document.querySelector('details.prediction') as HTMLDetailsElement).open,
         // Every option and export button is on screen, none scrolled out of the row.
         offScreen: Array.from(
           document.querySelectorAll(
@@ -60,12 +60,12 @@ describe('the panel beside the editor in a 1600 × 1000 window', () => {
   });
 
   it('the prediction line expands to every label with its probability, and stays open across views', async () => {
-    await panel.locator('details.sentiment > summary').click();
-    await expect.poll(() => panel.locator('.sentiment meter').first().isVisible()).toBe(true);
-    expect(await panel.locator('.sentiment table.probabilities tbody tr').count()).toBe(2);
+    await panel.locator('details.prediction > summary').click();
+    await expect.poll(() => panel.locator('.prediction meter').first().isVisible()).toBe(true);
+    expect(await panel.locator('.prediction table.probabilities tbody tr').count()).toBe(2);
     await panel.locator('vscode-tab-header[data-tab="head"]').click();
     await panel.locator('vscode-tab-header[data-tab="model"]').click();
-    expect(await panel.locator('details.sentiment').evaluate((card) => (card as HTMLDetailsElement).open)).toBe(true);
-    await panel.locator('details.sentiment > summary').click();
+    expect(await panel.locator('details.prediction').evaluate((card) => (card as HTMLDetailsElement).open)).toBe(true);
+    await panel.locator('details.prediction > summary').click();
   });
 });

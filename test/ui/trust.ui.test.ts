@@ -49,9 +49,9 @@ describe('Restricted Mode', () => {
     await selectLine(page, 1);
     await runCommand(page, 'Attention Explorer: Analyze Selection');
     const panel = await attentionPanel(page);
-    await panel.locator('.sentiment h2 .label').waitFor({ timeout: 60_000 });
-    expect(await panel.locator('.sentiment h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
-    expect(await panel.locator('.sentiment').textContent()).toContain('test-distilbert-tiny');
+    await panel.locator('.prediction h2 .label').waitFor({ timeout: 60_000 });
+    expect(await panel.locator('.prediction h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
+    expect(await panel.locator('.prediction').textContent()).toContain('test-distilbert-text-classification-tiny');
     expect(await page.locator('.notifications-toasts', { hasText: 'planted-model' }).count()).toBe(0);
   });
 });

@@ -56,4 +56,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** Screen coordinates of the middle of `word` in the first editor's text (Monaco renders text in spans). */
+export async function wordCentre(page: Page, word: string): Promise<{ x: number; y: number }> {
+  const box = await page
+    .locator('.editor-instance .monaco-editor .view-lines')
+    .first()
+    .evaluate((lines, target) => {
+      const walker = document.createTreeWalker(lines, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.textContent?.indexOf(target) ?? -1;
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + target.length);
+        const rect = range.getBoundingClientRect();
+        return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
+      }
+      return undefined;
+    }, word);
+  if (!box) throw new Error(`"${word}" is not on screen`);
+  return box;
+}
+
 export { expect };

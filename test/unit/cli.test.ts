@@ -74,7 +74,7 @@ describe('npm run analyze', () => {
     const reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config).forward(
       json.tokens.map((token) => token.id),
     );
-    json.logits.forEach((logit, index) => expect(Math.abs(logit - reference.logits[index]!)).toBeLessThan(1e-4));
+    json.logits.forEach((logit, index) => expect(Math.abs(logit - reference.output[index]!)).toBeLessThan(1e-4));
     json.attentions
       .flat(2)
       .forEach((row, index) =>
@@ -99,13 +99,13 @@ describe('npm run analyze', () => {
       const exps = Array.from(logits, (value) => Math.exp(value));
       return exps.map((value) => value / exps.reduce((a, b) => a + b, 0));
     };
-    const base = probabilities(reference.forward(ids).logits);
+    const base = probabilities(reference.forward(ids).output);
     const label = base.indexOf(Math.max(...base));
     expect([json.headImportance.deltas.length, json.headImportance.deltas[0]!.length]).toEqual([2, 4]);
     json.headImportance.deltas.forEach((row, layer) =>
       row.forEach((delta, head) => {
         const mask = Array.from({ length: 8 }, (_, index) => (index === layer * 4 + head ? 0 : 1));
-        expect(Math.abs(delta - (probabilities(reference.forward(ids, undefined, mask).logits)[label]! - base[label]!))).toBeLessThan(1e-5);
+        expect(Math.abs(delta - (probabilities(reference.forward(ids, undefined, mask).output)[label]! - base[label]!))).toBeLessThan(1e-5);
       }),
     );
     expect(Math.min(...json.headImportance.normalised.flat())).toBe(0);
@@ -113,7 +113,7 @@ describe('npm run analyze', () => {
     expect(json.occlusion.map((entry) => entry.index)).toEqual(json.tokens.flatMap((token, index) => (token.special ? [] : [index])));
     for (const { index, delta } of json.occlusion) {
       const masked = ids.map((id, position) => (position === index ? 103 : id));
-      expect(Math.abs(delta - (probabilities(reference.forward(masked).logits)[label]! - base[label]!))).toBeLessThan(1e-5);
+      expect(Math.abs(delta - (probabilities(reference.forward(masked).output)[label]! - base[label]!))).toBeLessThan(1e-5);
     }
   });
 

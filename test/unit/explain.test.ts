@@ -10,7 +10,6 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { normaliseHeadImportance } from '../../src/engine';
 import { AttentionSession } from '../../src/model/attentionSession';
-import { probabilitiesOf } from '../../src/model/classification';
 import {
   ablate,
   headImportance,
@@ -19,14 +18,17 @@ import {
   occludedIds,
   occlusion,
   occlusionUnits,
-  singleHeadAblationLogits,
+  singleHeadAblationOutputs,
+  type InterventionOptions,
 } from '../../src/model/explanations';
+import { distilbert } from '../../src/model/families/distilbert';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
 import { LayerChain } from '../../src/model/layerChain';
 import type { ModelDtype } from '../../src/model/modelSource';
 import { encodeModel, decodeModel } from '../../src/model/onnx/graph';
 import { instrumentModel } from '../../src/model/onnx/instrument';
 import { splitIntoLayerSegments } from '../../src/model/onnx/segments';
+import { probabilitiesOf } from '../../src/model/tasks/textClassification';
 import { OffsetTokenizer } from '../../src/model/tokenizer';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { ensureTestModel } from '../support/testModels';
@@ -39,7 +41,21 @@ let tokenizer: OffsetTokenizer;
 const chains = new Map<ModelDtype, LayerChain>();
 const sessions = new Map<ModelDtype, AttentionSession>();
 const onnxFile = (dtype: ModelDtype) => path.join(folder, 'onnx', dtype === 'fp32' ? 'model.onnx' : 'model_quantized.onnx');
-const toProbabilities = (logits: ArrayLike<number>) => probabilitiesOf(logits, config);
+const toProbabilities = (logits: ArrayLike<number>) => probabilitiesOf(logits, false);
+const pattern = distilbert.pattern;
+/** Explaining the classifier's label, as the analyzer does for a text classification model. */
+const classify: InterventionOptions = {
+  target: { position: 0, explain: () => ({ labels: ['NEGATIVE', 'POSITIVE'], score: (output) => toProbabilities(output) }) },
+  perToken: false,
+};
+const chainShape = (quantized: boolean) => ({
+  layers: config.n_layers,
+  heads: config.n_heads,
+  width: config.dim,
+  intermediate: config.hidden_dim,
+  inputs: pattern.inputs,
+  quantized,
+});
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
   let worst = 0;
@@ -55,15 +71,15 @@ beforeAll(async () => {
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-'));
   const shape = { layers: config.n_layers, heads: config.n_heads };
   for (const dtype of ['fp32', 'q8'] as const) {
-    const instrumented = instrumentedModelFor(onnxFile(dtype), shape, storageDir, { headMask: true });
-    sessions.set(dtype, await AttentionSession.load(instrumented.path, shape));
+    const instrumented = instrumentedModelFor(onnxFile(dtype), shape, pattern, storageDir, { headMask: true });
+    sessions.set(dtype, await AttentionSession.load(instrumented.path, { ...shape, inputs: pattern.inputs, output: 'logits' }));
     chains.set(
       dtype,
-      await LayerChain.load(
-        instrumented.path,
-        { ...shape, dim: config.dim, hidden: config.hidden_dim, quantized: instrumented.quantized },
-        { firstTokenOnlyInLastLayer: dtype === 'fp32' },
-      ),
+      await LayerChain.load(instrumented.path, chainShape(instrumented.quantized), {
+        pattern,
+        output: 'logits',
+        lastLayer: dtype === 'fp32' ? 'first-token' : 'all',
+      }),
     );
   }
 });
@@ -76,8 +92,8 @@ const idsOf = (text: string) => tokenizer.tokenize(text).tokens.map((token) => t
 
 describe('the per-layer chain', () => {
   it("cuts the graph into one segment per layer, each with only its own layer's weights", () => {
-    const instrumented = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: config.n_layers, heads: config.n_heads });
-    const segments = splitIntoLayerSegments(instrumented.bytes, config.n_layers, { firstTokenOnlyInLastLayer: true });
+    const instrumented = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: config.n_layers, heads: config.n_heads }, pattern);
+    const segments = splitIntoLayerSegments(instrumented.bytes, config.n_layers, { pattern, output: 'logits', lastLayer: 'first-token' });
     // The last layer computes its query and feed-forward for [CLS] only.
     expect(
       decodeModel(segments[1]!.bytes)
@@ -85,9 +101,9 @@ describe('the per-layer chain', () => {
         .map((node) => node.input![0]),
     ).toContain('hidden.1');
     expect(
-      decodeModel(splitIntoLayerSegments(instrumented.bytes, config.n_layers)[1]!.bytes).graph!.node!.some(
-        (node) => node.name === 'attention_explorer/first_token',
-      ),
+      decodeModel(
+        splitIntoLayerSegments(instrumented.bytes, config.n_layers, { pattern, output: 'logits', lastLayer: 'all' })[1]!.bytes,
+      ).graph!.node!.some((node) => node.name === 'attention_explorer/first_token'),
     ).toBe(false);
     expect(segments.map((segment) => [segment.input, segment.output])).toEqual([
       [undefined, 'hidden.1'],
@@ -107,13 +123,15 @@ describe('the per-layer chain', () => {
   });
 
   it('refuses a graph whose layers it cannot find, saying why', () => {
-    const instrumented = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: config.n_layers, heads: config.n_heads });
+    const instrumented = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: config.n_layers, heads: config.n_heads }, pattern);
     const model = decodeModel(instrumented.bytes);
     // Make layer 1's key projection read something other than the query's input.
     const keyMatMul = model.graph!.node!.find((node) => node.name === '/distilbert/transformer/layer.1/attention/k_lin/MatMul')!;
     const layerNormOut = model.graph!.node!.find((node) => node.name === '/distilbert/embeddings/LayerNorm/Add_1')!.output![0]!;
     keyMatMul.input = [layerNormOut, keyMatMul.input![1]!];
-    expect(() => splitIntoLayerSegments(encodeModel(model), config.n_layers)).toThrow(/input of layer 1/);
+    expect(() => splitIntoLayerSegments(encodeModel(model), config.n_layers, { pattern, output: 'logits', lastLayer: 'all' })).toThrow(
+      /input of layer 1/,
+    );
   });
 
   for (const dtype of ['fp32', 'q8'] as const) {
@@ -129,8 +147,8 @@ describe('the per-layer chain', () => {
       const monolithic = await sessions
         .get(dtype)!
         .run({ inputIds: [ids], headMask: new Float32Array(config.n_layers * config.n_heads).fill(1) });
-      expect(Array.from(monolithic.logits)).toEqual(Array.from(stockLogits));
-      const chained = await chains.get(dtype)!.logits([{ ids }]);
+      expect(Array.from(monolithic.output)).toEqual(Array.from(stockLogits));
+      const [chained] = (await chains.get(dtype)!.outputs([{ ids }])) as [Float32Array];
       if (dtype === 'q8') {
         // The same kernels on the same numbers: the chain of per-layer graphs is bit-identical.
         expect(Array.from(chained)).toEqual(Array.from(stockLogits));
@@ -141,13 +159,14 @@ describe('the per-layer chain', () => {
           instrumentedModelFor(
             onnxFile(dtype),
             { layers: config.n_layers, heads: config.n_heads },
+            pattern,
             fs.mkdtempSync(path.join(os.tmpdir(), 'attn-explain-')),
             { headMask: true },
           ).path,
-          { layers: config.n_layers, heads: config.n_heads, dim: config.dim, hidden: config.hidden_dim },
-          { firstTokenOnlyInLastLayer: false },
+          chainShape(false),
+          { pattern, output: 'logits', lastLayer: 'all' },
         );
-        expect(Array.from(await untrimmed.logits([{ ids }]))).toEqual(Array.from(stockLogits));
+        expect(Array.from((await untrimmed.outputs([{ ids }]))[0]!)).toEqual(Array.from(stockLogits));
         await untrimmed.release();
       }
     });
@@ -158,12 +177,12 @@ describe('head ablation', () => {
   it("fp32: each single-head ablation's logits equal the TypeScript reference forward with that head zeroed (≤ 1e-4)", async () => {
     const ids = idsOf(TEXT);
     const { layers, heads } = { layers: config.n_layers, heads: config.n_heads };
-    const { original, ablated } = await singleHeadAblationLogits(chains.get('fp32')!, ids);
-    expect(maxAbsDiff(original, reference.forward(ids).logits)).toBeLessThanOrEqual(1e-4);
+    const { original, ablated } = await singleHeadAblationOutputs(chains.get('fp32')!, ids);
+    expect(maxAbsDiff(original, reference.forward(ids).output)).toBeLessThanOrEqual(1e-4);
     let moved = 0;
     for (let layer = 0; layer < layers; layer += 1) {
       for (let head = 0; head < heads; head += 1) {
-        const expected = reference.forward(ids, undefined, maskWithout(layers, heads, [{ layer, head }])).logits;
+        const expected = reference.forward(ids, undefined, maskWithout(layers, heads, [{ layer, head }])).output;
         const got = ablated[layer * heads + head]!;
         expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-4);
         if (maxAbsDiff(got, original) > 1e-3) moved += 1;
@@ -182,25 +201,25 @@ describe('head ablation', () => {
     it(`${dtype}: the batched sweep (lower layers reused) agrees with separate unbatched runs of the monolithic graph`, async () => {
       const ids = idsOf(TEXT);
       const { layers, heads } = { layers: config.n_layers, heads: config.n_heads };
-      const { ablated } = await singleHeadAblationLogits(chains.get(dtype)!, ids);
+      const { ablated } = await singleHeadAblationOutputs(chains.get(dtype)!, ids);
       for (let index = 0; index < layers * heads; index += 1) {
         const mask = maskWithout(layers, heads, [{ layer: Math.floor(index / heads), head: index % heads }]);
         const single = await sessions.get(dtype)!.run({ inputIds: [ids], headMask: mask });
         // q8 chains run a row at a time (a batch would share one quantization scale), so both agree as closely.
-        expect(maxAbsDiff(ablated[index]!, single.logits)).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(ablated[index]!, single.output)).toBeLessThanOrEqual(1e-6);
       }
     });
   }
 
   it('reports Δ of the predicted label per head, and the Michel-normalised drops', async () => {
     const ids = idsOf(TEXT);
-    const result = await headImportance(chains.get('fp32')!, ids, toProbabilities);
-    const base = toProbabilities(reference.forward(ids).logits);
+    const result = await headImportance(chains.get('fp32')!, ids, classify);
+    const base = toProbabilities(reference.forward(ids).output);
     expect(result.label).toBe(base.indexOf(Math.max(...base)));
     const { n_layers: layers, n_heads: heads } = config;
     for (let layer = 0; layer < layers; layer += 1) {
       for (let head = 0; head < heads; head += 1) {
-        const after = toProbabilities(reference.forward(ids, undefined, maskWithout(layers, heads, [{ layer, head }])).logits);
+        const after = toProbabilities(reference.forward(ids, undefined, maskWithout(layers, heads, [{ layer, head }])).output);
         expect(Math.abs(result.deltas[layer]![head]! - (after[result.label]! - base[result.label]!))).toBeLessThanOrEqual(1e-5);
       }
     }
@@ -217,8 +236,8 @@ describe('head ablation', () => {
       { layer: 1, head: 3 },
     ];
     for (const mask of [maskWithout(layers, heads, chosen), maskOnly(layers, heads, chosen)]) {
-      const result = await ablate(chains.get('fp32')!, ids, mask, toProbabilities);
-      const expected = toProbabilities(reference.forward(ids, undefined, mask).logits);
+      const result = await ablate(chains.get('fp32')!, ids, mask, classify);
+      const expected = toProbabilities(reference.forward(ids, undefined, mask).output);
       expect(maxAbsDiff(result.probabilities, expected)).toBeLessThanOrEqual(1e-5);
       expect(result.delta).toBeCloseTo(expected[result.original.label]! - result.original.probabilities[result.original.label]!, 6);
     }
@@ -266,16 +285,16 @@ describe('occlusion', () => {
       const tokens = tokenizer.tokenize('Unbelievably tedious, yet strangely charming.').tokens;
       const maskId = tokenizer.maskTokenId!;
       expect(maskId).toBe(103);
-      const result = await occlusion(chains.get('fp32')!, tokens, { mode, unit, maskId }, toProbabilities);
+      const result = await occlusion(chains.get('fp32')!, tokens, { ...classify, mode, unit, maskId });
       const units = occlusionUnits(tokens, unit);
       expect(result.units.map((entry) => entry.indices)).toEqual(units);
       if (unit === 'word') expect(units.some((group) => group.length > 1)).toBe(true);
       else expect(units.length).toBe(tokens.length - 2);
       const ids = tokens.map((token) => token.id);
-      const base = toProbabilities((await sessions.get('fp32')!.run({ inputIds: [ids] })).logits);
+      const base = toProbabilities((await sessions.get('fp32')!.run({ inputIds: [ids] })).output);
       for (const entry of result.units) {
         const single = toProbabilities(
-          (await sessions.get('fp32')!.run({ inputIds: [occludedIds(ids, entry.indices, mode, maskId)] })).logits,
+          (await sessions.get('fp32')!.run({ inputIds: [occludedIds(ids, entry.indices, mode, maskId)] })).output,
         );
         expect(maxAbsDiff(entry.probabilities, single)).toBeLessThanOrEqual(1e-6);
         expect(Math.abs(entry.delta - (single[result.label]! - base[result.label]!))).toBeLessThanOrEqual(1e-6);

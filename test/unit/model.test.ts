@@ -15,6 +15,7 @@ import { instrumentedModelFor } from '../../src/model/instrumentedCache';
 import { encodeModel, decodeModel } from '../../src/model/onnx/graph';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel } from '../../src/model/onnx/instrument';
 import type { ModelDtype, ModelRequest } from '../../src/model/modelSource';
+import { distilbert } from '../../src/model/families/distilbert';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
@@ -27,6 +28,8 @@ let storageDir: string;
 const sessions = new Map<ModelDtype, AttentionSession>();
 let ids: number[];
 
+const pattern = distilbert.pattern;
+const sessionShape = (layers: number, heads: number) => ({ layers, heads, inputs: pattern.inputs, output: 'logits' });
 const onnxFile = (dtype: ModelDtype) => path.join(folder, 'onnx', dtype === 'fp32' ? 'model.onnx' : 'model_quantized.onnx');
 /** Layer `layer` of the per-layer arrays a run returns. */
 const layerOf = (layers: Float32Array[], layer: number, _count: number) => layers[layer]!;
@@ -48,10 +51,10 @@ beforeAll(async () => {
   reference = ReferenceDistilBert.load(path.join(folder, 'model.safetensors'), config);
   storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
   for (const dtype of ['fp32', 'q8'] as const) {
-    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, storageDir, {
+    const instrumented = instrumentedModelFor(onnxFile(dtype), { layers: config.n_layers, heads: config.n_heads }, pattern, storageDir, {
       headMask: true,
     });
-    sessions.set(dtype, await AttentionSession.load(instrumented.path, { layers: config.n_layers, heads: config.n_heads }));
+    sessions.set(dtype, await AttentionSession.load(instrumented.path, sessionShape(config.n_layers, config.n_heads)));
   }
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -66,14 +69,16 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     const tokenizer = await AutoTokenizer.from_pretrained(path.basename(folder));
     const expected = ((await stock(tokenizer(TEXT))) as { logits: { data: Float32Array } }).logits.data;
     const ours = await sessions.get('fp32')!.run({ inputIds: [ids] });
-    expect(maxAbsDiff(ours.logits, expected)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(ours.output, expected)).toBeLessThanOrEqual(1e-5);
 
     const classifier = await pipeline('text-classification', path.basename(folder), { dtype: 'fp32' });
     const scores = (await classifier(TEXT, { top_k: null })) as Array<{ label: string; score: number }>;
     const analyzer = new Analyzer();
     const { result } = await analyzer.analyze(request('fp32'), TEXT);
+    if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
+    const prediction = result.prediction;
     for (const { label, score } of scores) {
-      expect(Math.abs(result.sentiment.probabilities[result.sentiment.labels.indexOf(label)]! - score)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(prediction.probabilities[prediction.labels.indexOf(label)]! - score)).toBeLessThanOrEqual(1e-6);
     }
     await Promise.all([analyzer.dispose(), classifier.dispose(), stock.dispose()]);
   });
@@ -103,7 +108,7 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
   it('matches the independent TypeScript forward pass: logits and every attention map within 1e-4', async () => {
     const out = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true });
     const expected = reference.forward(ids);
-    expect(maxAbsDiff(out.logits, expected.logits)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(out.output, expected.output)).toBeLessThanOrEqual(1e-4);
     expect(maxAbsDiff(concatenate(out.attentions!), expected.attentions)).toBeLessThanOrEqual(1e-4);
   });
 
@@ -134,7 +139,7 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
         }
       }
     }
-    expect(maxAbsDiff(out.logits.subarray(0, 2), alone.logits)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(out.output.subarray(0, 2), alone.output)).toBeLessThanOrEqual(1e-5);
   });
 
   it('a head mask of ones changes nothing; each zeroed head moves the logits exactly as the TypeScript forward with that head zeroed', async () => {
@@ -142,30 +147,30 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
     const { n_layers: layers, n_heads: heads } = config;
     const plain = await session.run({ inputIds: [ids] });
     const ones = await session.run({ inputIds: [ids], headMask: new Float32Array(layers * heads).fill(1) });
-    expect(Array.from(ones.logits)).toEqual(Array.from(plain.logits));
+    expect(Array.from(ones.output)).toEqual(Array.from(plain.output));
     // All single-head ablations as one batch, checked one by one against the reference.
     const masks = new Float32Array(layers * heads * layers * heads).fill(1);
     for (let index = 0; index < layers * heads; index += 1) masks[index * layers * heads + index] = 0;
     const batch = await session.run({ inputIds: Array.from({ length: layers * heads }, () => ids), headMask: masks });
     let moved = 0;
     for (let index = 0; index < layers * heads; index += 1) {
-      const expected = reference.forward(ids, undefined, masks.subarray(index * layers * heads, (index + 1) * layers * heads)).logits;
-      const actual = batch.logits.subarray(index * 2, index * 2 + 2);
+      const expected = reference.forward(ids, undefined, masks.subarray(index * layers * heads, (index + 1) * layers * heads)).output;
+      const actual = batch.output.subarray(index * 2, index * 2 + 2);
       expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(1e-4);
-      if (maxAbsDiff(actual, plain.logits) > 1e-4) moved += 1;
+      if (maxAbsDiff(actual, plain.output) > 1e-4) moved += 1;
     }
     expect(moved, 'switching heads off changes the prediction for most heads').toBeGreaterThan((layers * heads) / 2);
   });
 
   it("the analysis graph (no head mask, cached under its own name) gives exactly the masked graph's outputs with every head on", async () => {
     const shape = { layers: config.n_layers, heads: config.n_heads };
-    const analysis = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: false });
-    const masked = instrumentedModelFor(onnxFile('fp32'), shape, storageDir, { headMask: true });
+    const analysis = instrumentedModelFor(onnxFile('fp32'), shape, pattern, storageDir, { headMask: false });
+    const masked = instrumentedModelFor(onnxFile('fp32'), shape, pattern, storageDir, { headMask: true });
     expect(analysis.path).not.toBe(masked.path);
-    const session = await AttentionSession.load(analysis.path, shape);
+    const session = await AttentionSession.load(analysis.path, sessionShape(config.n_layers, config.n_heads));
     const plain = await session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
     const withMask = await sessions.get('fp32')!.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
-    expect(Array.from(plain.logits)).toEqual(Array.from(withMask.logits));
+    expect(Array.from(plain.output)).toEqual(Array.from(withMask.output));
     expect(Array.from(concatenate(plain.attentions!))).toEqual(Array.from(concatenate(withMask.attentions!)));
     expect(Array.from(concatenate(plain.headMeans!))).toEqual(Array.from(concatenate(withMask.headMeans!)));
     await expect(session.run({ inputIds: [ids], headMask: new Float32Array(8).fill(1) })).rejects.toThrow(/without a head mask/);
@@ -176,13 +181,13 @@ describe('instrumented ONNX on the tiny fp32 model', () => {
 describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
   it('instruments the quantized graph: same logits as the stock q8 model, attention rows sum to 1', async () => {
     const bytes = fs.readFileSync(onnxFile('q8'));
-    const result = instrumentModel(bytes, { layers: config.n_layers, heads: config.n_heads });
+    const result = instrumentModel(bytes, { layers: config.n_layers, heads: config.n_heads }, pattern);
     expect(result.quantized).toBe(true);
     const stock = await AutoModelForSequenceClassification.from_pretrained(path.basename(folder), { dtype: 'q8' });
     const tokenizer = await AutoTokenizer.from_pretrained(path.basename(folder));
     const expected = ((await stock(tokenizer(TEXT))) as { logits: { data: Float32Array } }).logits.data;
     const out = await sessions.get('q8')!.run({ inputIds: [ids] }, { attentions: true });
-    expect(maxAbsDiff(out.logits, expected)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(out.output, expected)).toBeLessThanOrEqual(1e-5);
     const n = ids.length;
     for (let index = 0; index < config.n_layers; index += 1) {
       const layer = layerOf(out.attentions!, index, config.n_layers);
@@ -192,15 +197,15 @@ describe('instrumented ONNX on the tiny q8 model (MatMulInteger)', () => {
     }
     // Quantization error, not an instrumentation error: close to the fp32 model.
     const fp32 = await sessions.get('fp32')!.run({ inputIds: [ids] });
-    expect(maxAbsDiff(out.logits, fp32.logits)).toBeLessThan(0.1);
+    expect(maxAbsDiff(out.output, fp32.output)).toBeLessThan(0.1);
     await stock.dispose();
   });
 });
 
 describe('graphs the instrumentation does not understand', () => {
   it('refuses a graph whose Softmax count does not match the layers, saying what it found', () => {
-    expect(() => instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 6, heads: 12 })).toThrow(
-      /Found 2 Softmax node\(s\) where a 6-layer DistilBERT/,
+    expect(() => instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 6, heads: 12 }, pattern)).toThrow(
+      /Found 2 Softmax node\(s\) where a DistilBERT export with 6 layers/,
     );
     recordCase({
       layer: 'unit',
@@ -216,13 +221,15 @@ describe('graphs the instrumentation does not understand', () => {
     const consumer = model.graph!.node!.find((node) => node.input?.includes(softmax.output![0]!))!;
     consumer.opType = 'Relu';
     consumer.input = [softmax.output![0]!];
-    expect(() => instrumentModel(encodeModel(model), { layers: 2, heads: 4 })).toThrow(/does not feed a matrix product/);
+    expect(() => instrumentModel(encodeModel(model), { layers: 2, heads: 4 }, pattern)).toThrow(/does not feed a matrix product/);
   });
 
   it('refuses bytes that are not ONNX, and an instrumented graph', () => {
-    expect(() => instrumentModel(new TextEncoder().encode('not a model at all'), { layers: 2, heads: 4 })).toThrow(InstrumentationError);
-    const once = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 2, heads: 4 }).bytes;
-    expect(() => instrumentModel(once, { layers: 2, heads: 4 })).toThrow(/looks instrumented already/);
+    expect(() => instrumentModel(new TextEncoder().encode('not a model at all'), { layers: 2, heads: 4 }, pattern)).toThrow(
+      InstrumentationError,
+    );
+    const once = instrumentModel(fs.readFileSync(onnxFile('fp32')), { layers: 2, heads: 4 }, pattern).bytes;
+    expect(() => instrumentModel(once, { layers: 2, heads: 4 }, pattern)).toThrow(/looks instrumented already/);
     recordCase({
       layer: 'unit',
       area: 'Faults',
@@ -237,12 +244,12 @@ describe('instrumented model cache', () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));
     const original = path.join(copy, 'model.onnx');
     fs.copyFileSync(onnxFile('fp32'), original);
-    const first = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
+    const first = instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false });
     expect(first.built).toBe(true);
     expect(path.dirname(first.path)).toBe(copy);
-    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false }).built).toBe(false);
+    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false }).built).toBe(false);
     fs.utimesSync(original, new Date(), new Date(Date.now() + 5000));
-    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false }).built).toBe(true);
+    expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false }).built).toBe(true);
   });
 
   it('falls back to the storage folder when the model folder is read-only', () => {
@@ -252,7 +259,7 @@ describe('instrumented model cache', () => {
       const original = path.join(copy, 'model.onnx');
       fs.copyFileSync(onnxFile('fp32'), original);
       fs.mkdirSync(path.join(copy, `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx.tmp-${process.pid}`), { recursive: true });
-      const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
+      const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false });
       expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
       return;
     }
@@ -260,7 +267,7 @@ describe('instrumented model cache', () => {
     const original = path.join(copy, 'model.onnx');
     fs.copyFileSync(onnxFile('fp32'), original);
     fs.chmodSync(copy, 0o555);
-    const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, storageDir, { headMask: false });
+    const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false });
     expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
   });
 });
@@ -270,9 +277,11 @@ describe('Analyzer', () => {
     const analyzer = new Analyzer();
     const { result, attentions } = await analyzer.analyze(request('fp32'), TEXT);
     expect(result.model).toMatchObject({ layers: 2, heads: 4, isTestModel: true, dtype: 'fp32', quantized: false });
-    expect(result.sentiment.labels).toEqual(['NEGATIVE', 'POSITIVE']);
+    expect(result.model).toMatchObject({ family: 'distilbert', task: 'text-classification' });
+    if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
+    expect(result.prediction.labels).toEqual(['NEGATIVE', 'POSITIVE']);
     expect(result.tokens.map((token) => token.id)).toEqual(ids);
-    expect(result.sentiment.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(result.prediction.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     const n = ids.length;
     expect(attentions.map((layer) => layer.length)).toEqual([4 * n * n, 4 * n * n]);
     const expected = reference.forward(ids);

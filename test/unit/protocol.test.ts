@@ -19,8 +19,23 @@ function analysis(): Analysis {
     source: { documentName: 'x.txt', documentUri: 'file:///x.txt', startLine: 0, startCharacter: 0, endLine: 0, endCharacter: 5 },
     text: 'Hello',
     tokens: rows,
-    model: { name: 'test', dtype: 'fp32', layers: 2, heads: 4, isTestModel: true, quantized: false },
-    sentiment: { labels: ['NEGATIVE', 'POSITIVE'], probabilities: [0.25, 0.75], logits: [0, 1.0986] },
+    model: {
+      name: 'test',
+      dtype: 'fp32',
+      family: 'distilbert',
+      task: 'text-classification',
+      layers: 2,
+      heads: 4,
+      isTestModel: true,
+      quantized: false,
+    },
+    prediction: {
+      task: 'text-classification',
+      labels: ['NEGATIVE', 'POSITIVE'],
+      probabilities: [0.25, 0.75],
+      logits: [0, 1.0986],
+      multiLabel: false,
+    },
     timings: { tokenizeMs: 1, inferenceMs: 2, totalMs: 3 },
   };
 }

@@ -9,7 +9,7 @@ import { formatPercent } from '../../src/shared/format';
 import { colorIndexer } from '../shared/colorScale';
 import { h } from '../shared/dom';
 import { mapCsv, mapJson, type Exportable } from './exports';
-import { HeatmapCanvas } from './heatmapCanvas';
+import { HeatmapCanvas, markedRowOf } from './heatmapCanvas';
 import type { HostApi } from './hostApi';
 import type { PanelContext, PanelView } from './panelContext';
 
@@ -127,7 +127,7 @@ export class AggregatesView implements PanelView {
       return;
     }
     const layer = view.aggregate === 'flow' ? analysis.model.layers - 1 : view.layer;
-    const { labels, map } = await this.api.request('aggregate', {
+    const { labels, groups, map } = await this.api.request('aggregate', {
       analysisId: analysis.id,
       aggregate: view.aggregate,
       layer,
@@ -138,7 +138,7 @@ export class AggregatesView implements PanelView {
         ? l10n.t('attention flow')
         : l10n.t('layer {0}, {1}', view.layer + 1, KIND_TITLES[view.aggregate]().toLowerCase());
     this.heatmap.setScale(this.context.scale);
-    this.heatmap.show({ map, labels, caption });
+    this.heatmap.show({ map, labels, caption, ...markedRowOf(this.context.markedToken, groups) });
     this.stats = (await this.api.request('headStats', { analysisId: analysis.id })).heads;
     this.renderEntropy();
     this.renderStatistics();

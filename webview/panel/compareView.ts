@@ -1,10 +1,10 @@
 /**
- * Compare: the shown analysis (A) against another (B): sentiment side by side, the difference of a per-head statistic
+ * Compare: the shown analysis (A) against another (B): predictions side by side, the difference of a per-head statistic
  * for every head, and one head's attention difference over the tokens the two texts share (aligned in order).
  */
 import * as l10n from '@vscode/l10n';
 import type { HeadStatistics } from '../../src/engine/statistics';
-import type { AnalysisListEntry } from '../../src/shared/analysis';
+import { headlineOf, predictionRowsOf, type AnalysisListEntry } from '../../src/shared/analysis';
 import type { Comparison } from '../../src/shared/analysisViews';
 import { formatPercent } from '../../src/shared/format';
 import { deltaClass } from '../shared/colorScale';
@@ -45,7 +45,7 @@ export class CompareView implements PanelView {
   private readonly headSelect = h('vscode-single-select', { id: 'compare-head', 'aria-label': l10n.t('Head') }) as HTMLElement & {
     value: string;
   };
-  private readonly sentiments = h('div', { id: 'compare-sentiment' });
+  private readonly predictions = h('div', { id: 'compare-prediction' });
   private readonly statistics = h('div', { id: 'compare-statistics' });
   private readonly alignment = h('p', { class: 'meta', id: 'compare-alignment' });
   private result: Comparison | undefined;
@@ -73,7 +73,7 @@ export class CompareView implements PanelView {
       { class: 'compare-view' },
       h('div', { class: 'controls' }, h('label', { for: 'compare-other' }, l10n.t('Compare with')), this.otherSelect),
       h('h3', {}, l10n.t('Sentiment')),
-      this.sentiments,
+      this.predictions,
       h('h3', {}, l10n.t('Per-head statistics: B − A')),
       h('div', { class: 'controls' }, h('label', { for: 'compare-statistic' }, l10n.t('Statistic')), this.statisticSelect),
       this.statistics,
@@ -114,7 +114,7 @@ export class CompareView implements PanelView {
     const b = others.find((entry) => entry.id === otherId);
     if (!otherId || !a || !b) {
       this.result = undefined;
-      this.sentiments.replaceChildren(
+      this.predictions.replaceChildren(
         h(
           'p',
           { class: 'empty' },
@@ -128,7 +128,7 @@ export class CompareView implements PanelView {
     this.otherSelect.value = otherId;
     const result = await this.api.request('compare', { analysisId: analysis.id, otherId, layer: view.layer, head: view.head });
     this.result = result;
-    this.renderSentiment(a, b);
+    this.renderPredictions(a, b);
     this.renderStatistics();
     const m = result.labels.length;
     this.alignment.textContent = l10n.t(
@@ -161,43 +161,80 @@ export class CompareView implements PanelView {
     };
   }
 
-  private renderSentiment(a: AnalysisListEntry, b: AnalysisListEntry): void {
-    const labels = a.sentiment.labels;
-    this.sentiments.replaceChildren(
-      h(
-        'table',
-        { class: 'compare-sentiment' },
-        h('caption', {}, l10n.t('A: “{0}” · B: “{1}”', a.preview, b.preview)),
-        h(
-          'thead',
-          {},
+  /** Both predictions side by side, with the model each side ran; a label-by-label difference when they share labels. */
+  private renderPredictions(a: AnalysisListEntry, b: AnalysisListEntry): void {
+    const rowsA = predictionRowsOf(a.prediction);
+    const rowsB = predictionRowsOf(b.prediction);
+    const sameLabels =
+      a.prediction.task === 'text-classification' &&
+      b.prediction.task === 'text-classification' &&
+      a.prediction.labels.join('\u0000') === b.prediction.labels.join('\u0000');
+    const caption = h(
+      'caption',
+      {},
+      l10n.t('A: “{0}” · B: “{1}”', a.preview, b.preview),
+      h('br', {}),
+      h('span', { class: 'compare-models' }, l10n.t('A ran {0} · B ran {1}', a.modelName, b.modelName)),
+    );
+    const signed = (delta: number) => `${delta >= 0 ? '+' : '−'}${Math.abs(delta * 100).toFixed(1)}`;
+    const table = sameLabels
+      ? h(
+          'table',
+          { class: 'compare-prediction' },
+          caption,
           h(
-            'tr',
+            'thead',
             {},
-            h('th', { scope: 'col' }, l10n.t('Label')),
-            h('th', { scope: 'col' }, 'A'),
-            h('th', { scope: 'col' }, 'B'),
-            h('th', { scope: 'col' }, 'B − A'),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          ...labels.map((label, index) => {
-            const pa = a.sentiment.probabilities[index] ?? 0;
-            const pb = b.sentiment.probabilities[index] ?? 0;
-            return h(
+            h(
               'tr',
               {},
-              h('th', { scope: 'row' }, label),
-              h('td', { class: 'num' }, formatPercent(pa)),
-              h('td', { class: 'num' }, formatPercent(pb)),
-              h('td', { class: `num ${deltaClass(pb - pa, 1)}` }, `${pb >= pa ? '+' : '−'}${Math.abs((pb - pa) * 100).toFixed(1)}`),
-            );
-          }),
-        ),
-      ),
-    );
+              h('th', { scope: 'col' }, l10n.t('Label')),
+              h('th', { scope: 'col' }, 'A'),
+              h('th', { scope: 'col' }, 'B'),
+              h('th', { scope: 'col' }, 'B − A'),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            ...rowsA.map((row, index) => {
+              const pb = rowsB[index]?.probability ?? 0;
+              return h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, row.label),
+                h('td', { class: 'num' }, formatPercent(row.probability)),
+                h('td', { class: 'num' }, formatPercent(pb)),
+                h('td', { class: `num ${deltaClass(pb - row.probability, 1)}` }, signed(pb - row.probability)),
+              );
+            }),
+          ),
+        )
+      : h(
+          'table',
+          { class: 'compare-prediction' },
+          caption,
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, l10n.t('A: {0}', headlineOf(a.prediction)?.label ?? a.prediction.task)),
+              h('th', { scope: 'col' }, l10n.t('B: {0}', headlineOf(b.prediction)?.label ?? b.prediction.task)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            ...Array.from({ length: Math.max(rowsA.length, rowsB.length) }, (_, index) => {
+              const cell = (row: { label: string; probability: number } | undefined) =>
+                h('td', {}, row ? `${row.label} ${formatPercent(row.probability)}` : '');
+              return h('tr', {}, cell(rowsA[index]), cell(rowsB[index]));
+            }),
+          ),
+        );
+    this.predictions.replaceChildren(table);
   }
 
   private renderStatistics(): void {

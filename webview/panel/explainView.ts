@@ -34,6 +34,8 @@ export class ExplainView implements PanelView {
   private readonly ablationResult = h('div', { id: 'ablation-result', role: 'status', 'aria-live': 'polite' });
   private readonly attributionTable = h('div', { id: 'attribution' });
   private readonly report = h('div', { id: 'head-report' });
+  /** What is explained: the label, or the label at a token, or a mask's top token. */
+  private readonly targetLine = h('p', { id: 'explain-target', class: 'explain-target', role: 'status' });
   private readonly sweepButton = h('vscode-button', { id: 'run-sweep' }, l10n.t('Run the head sweep'));
   private importance: HeadImportance | undefined;
   private attribution: Attribution | undefined;
@@ -91,6 +93,7 @@ export class ExplainView implements PanelView {
     this.element = h(
       'div',
       { class: 'explain-view' },
+      this.targetLine,
       h('h3', {}, l10n.t('Head importance')),
       h(
         'p',
@@ -145,8 +148,10 @@ export class ExplainView implements PanelView {
   async refresh(): Promise<void> {
     const { analysis } = this.context;
     if (!analysis) return;
-    if (this.shownFor !== analysis.id) {
-      this.shownFor = analysis.id;
+    this.renderTarget();
+    const shownFor = `${analysis.id}|${this.target().target?.position ?? ''}`;
+    if (this.shownFor !== shownFor) {
+      this.shownFor = shownFor;
       this.importance = undefined;
       this.attribution = undefined;
       this.ablationResult.replaceChildren();
@@ -156,6 +161,34 @@ export class ExplainView implements PanelView {
     this.renderAttribution();
     const { heads } = await this.api.request('headStats', { analysisId: analysis.id });
     this.renderReport(heads);
+  }
+
+  private renderTarget(): void {
+    const { analysis } = this.context;
+    if (!analysis) return;
+    const position = this.target().target?.position;
+    const token = position !== undefined ? (analysis.tokens[position]?.text ?? '?') : '';
+    const text = {
+      'text-classification': () => l10n.t('Explaining the predicted label of the whole text (the classifier reads the first token).'),
+      'token-classification': () =>
+        position !== undefined
+          ? l10n.t('Explaining the label of token {0} “{1}”. Pick another token in the prediction card.', position, token)
+          : l10n.t('Explaining the label of the first token. Pick a token in the prediction card.'),
+      'fill-mask': () =>
+        position !== undefined
+          ? l10n.t('Explaining the most probable token at mask {0} “{1}”.', position, token)
+          : l10n.t('Explaining the most probable token at the first mask.'),
+      'feature-extraction': () =>
+        l10n.t('A sentence-embedding model predicts nothing, so there is nothing to explain; its attention is in the other tabs.'),
+    }[analysis.prediction.task]();
+    this.targetLine.textContent = text;
+  }
+
+  /** The token whose prediction is explained: the one in focus, for a task that predicts per token. */
+  private target(): { target?: { position: number } } {
+    const { analysis, markedToken } = this.context;
+    const perToken = analysis?.prediction.task === 'token-classification' || analysis?.prediction.task === 'fill-mask';
+    return perToken && markedToken !== undefined ? { target: { position: markedToken } } : {};
   }
 
   redraw(): void {
@@ -175,7 +208,8 @@ export class ExplainView implements PanelView {
       json: () =>
         `${JSON.stringify({
           model: analysis.model.name,
-          labels: analysis.sentiment.labels,
+          labels: (importance ?? attribution)!.labels,
+          position: (importance ?? attribution)!.position,
           ...(importance
             ? { headImportance: { label: importance.label, deltas: importance.deltas, normalised: importance.normalised } }
             : {}),
@@ -215,7 +249,7 @@ export class ExplainView implements PanelView {
     const importance = this.importance;
     const values = importance ? (view.explain.normalised ? importance.normalised : importance.deltas) : undefined;
     const maxAbs = values ? Math.max(...values.flat().map(Math.abs)) : 0;
-    const label = importance ? (analysis.sentiment.labels[importance.label] ?? '?') : '';
+    const label = importance ? (importance.labels[importance.label] ?? '?') : '';
     const rows = Array.from({ length: layers }, (_, layer) =>
       h(
         'tr',
@@ -304,7 +338,7 @@ export class ExplainView implements PanelView {
     this.sweepButton.toggleAttribute('disabled', true);
     this.context.setStatus(l10n.t('Switching off each of the {0} heads…', analysis.model.layers * analysis.model.heads));
     try {
-      const result = await this.api.request('headImportance', { analysisId: analysis.id });
+      const result = await this.api.request('headImportance', { analysisId: analysis.id, ...this.target() });
       if (this.context.analysis?.id !== analysis.id) return;
       this.importance = result;
       this.renderGrid();
@@ -326,8 +360,8 @@ export class ExplainView implements PanelView {
       return;
     }
     try {
-      const result: Ablation = await this.api.request('ablate', { analysisId: analysis.id, heads: chosen, keepOnly });
-      const labels = analysis.sentiment.labels;
+      const result: Ablation = await this.api.request('ablate', { analysisId: analysis.id, heads: chosen, keepOnly, ...this.target() });
+      const labels = result.original.labels;
       const what = keepOnly ? l10n.t('Only {0} head(s) kept', chosen.length) : l10n.t('{0} head(s) switched off', chosen.length);
       this.ablationResult.replaceChildren(
         h(
@@ -375,7 +409,7 @@ export class ExplainView implements PanelView {
     const { mode, unit } = this.context.view.explain;
     this.context.setStatus(unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…'));
     try {
-      const result = await this.api.request('attribution', { analysisId: analysis.id, mode, unit });
+      const result = await this.api.request('attribution', { analysisId: analysis.id, mode, unit, ...this.target() });
       if (this.context.analysis?.id !== analysis.id) return;
       this.attribution = result;
       this.renderAttribution();
@@ -410,7 +444,7 @@ export class ExplainView implements PanelView {
     const { analysis } = this.context;
     const attribution = this.attribution;
     if (!analysis || !attribution) return;
-    const label = analysis.sentiment.labels[attribution.label] ?? '?';
+    const label = attribution.labels[attribution.label] ?? '?';
     const maxAbs = Math.max(...Array.from(attribution.occlusion).filter(Number.isFinite).map(Math.abs), 0);
     const maxRollout = Math.max(...Array.from(attribution.rollout).filter((_, index) => !analysis.tokens[index]?.special), 0);
     const maxFlow = Math.max(...Array.from(attribution.flow).filter((_, index) => !analysis.tokens[index]?.special), 0);

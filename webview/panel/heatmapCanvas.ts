@@ -15,6 +15,8 @@ export interface HeatmapData {
   labels: string[];
   /** What the map is, for announcements: "layer 2, head 3". */
   caption: string;
+  /** A row to outline (the attention from a mask, or from the token being explained), as a display index. */
+  markedRow?: number;
 }
 
 export interface HeatmapOptions {
@@ -162,6 +164,7 @@ export class HeatmapCanvas {
       panX: String(this.pan.x),
       panY: String(this.pan.y),
       zoom: String(this.zoom),
+      markedRow: data.markedRow !== undefined ? String(data.markedRow) : '',
     });
     const context = beginCanvas(this.canvas, cssSize, cssSize);
     if (!context) return;
@@ -171,6 +174,13 @@ export class HeatmapCanvas {
     context.clip();
     context.imageSmoothingEnabled = false;
     context.drawImage(this.cellImage(), margin - this.pan.x, margin - this.pan.y, cellSize * m, cellSize * m);
+    if (data.markedRow !== undefined && data.markedRow < m) {
+      context.strokeStyle = themeColor('--vscode-editorWarning-foreground', '#cca700');
+      context.lineWidth = 2;
+      context.setLineDash([4, 2]);
+      context.strokeRect(margin - this.pan.x + 1, margin - this.pan.y + data.markedRow * cellSize + 1, cellSize * m - 2, cellSize - 2);
+      context.setLineDash([]);
+    }
     const highlight = this.hover ?? (document.activeElement === this.canvas ? this.focus : undefined);
     if (highlight) {
       context.fillStyle = 'rgba(255, 255, 255, 0.12)';
@@ -356,4 +366,11 @@ export function heatmapSvg(data: HeatmapData, scale: ScaleOptions, cell = 12): s
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" font-family="monospace" font-size="${Math.min(11, cell)}"><title>${escapeXml(data.caption)}</title>${rects.join('')}${labels}</svg>\n`;
+}
+
+/** The display row of a marked token, if it is shown. */
+export function markedRowOf(token: number | undefined, groups: readonly number[][]): { markedRow?: number } {
+  if (token === undefined) return {};
+  const row = groups.findIndex((group) => group.includes(token));
+  return row >= 0 ? { markedRow: row } : {};
 }

@@ -7,7 +7,7 @@ import * as l10n from '@vscode/l10n';
 import { beginCanvas, colorIndexer, lookup, themeColor, type ScaleOptions } from '../shared/colorScale';
 import { h } from '../shared/dom';
 import { canvasPng, mapCsv, mapJson, type Exportable } from './exports';
-import { HeatmapCanvas } from './heatmapCanvas';
+import { HeatmapCanvas, markedRowOf } from './heatmapCanvas';
 import type { HostApi } from './hostApi';
 import type { PanelContext, PanelView } from './panelContext';
 
@@ -111,10 +111,15 @@ export class ModelView implements PanelView {
     this.gridSection.hidden = view.focus;
     this.focusSection.hidden = !view.focus;
     if (view.focus) {
-      const { labels, map } = await this.api.headMap(analysis.id, view.layer, view.head, this.context.options);
+      const { labels, groups, map } = await this.api.headMap(analysis.id, view.layer, view.head, this.context.options);
       this.focusTitle.textContent = l10n.t('Layer {0}, head {1}', view.layer + 1, view.head + 1);
       this.focus.setScale(this.context.scale);
-      this.focus.show({ map, labels, caption: l10n.t('layer {0}, head {1}', view.layer + 1, view.head + 1) });
+      this.focus.show({
+        map,
+        labels,
+        caption: l10n.t('layer {0}, head {1}', view.layer + 1, view.head + 1),
+        ...markedRowOf(this.context.markedToken, groups),
+      });
       this.renderTable();
       return;
     }

@@ -63,6 +63,11 @@ export class Panel implements PanelContext {
     return { hideSpecial: this.view.hideSpecial, mergeWords: this.view.mergeWords };
   }
 
+  get markedToken(): number | undefined {
+    const marked = this.view.marked;
+    return marked !== undefined && this.analysis && marked < this.analysis.tokens.length ? marked : undefined;
+  }
+
   get scale(): ScaleOptions {
     return { scheme: this.view.scheme, scale: this.view.scale, threshold: this.view.threshold };
   }
@@ -98,11 +103,13 @@ export class Panel implements PanelContext {
       if (stale) this.staleIds.add(analysis.id);
       else this.staleIds.delete(analysis.id);
       // Keep the reader's view across analyses, within the new model's bounds.
+      const fresh = analysis.id !== this.analysis?.id;
       this.view = {
         ...this.view,
         layer: Math.min(this.view.layer, analysis.model.layers - 1),
         head: Math.min(this.view.head, analysis.model.heads - 1),
         query: Math.min(this.view.query, analysis.tokens.length - 1),
+        marked: fresh ? defaultMarkedToken(analysis) : this.view.marked,
       };
     }
     this.analysis = analysis ?? undefined;
@@ -118,7 +125,7 @@ export class Panel implements PanelContext {
     if (this.analysis?.id === analysisId) this.render();
   }
 
-  /** Where the host asked the panel to look (a hover link, Open Playground, Explain Sentiment). */
+  /** Where the host asked the panel to look (a hover link, Open Playground, Explain Prediction). */
   focus(target: PanelFocus): void {
     const analysis = this.analysis;
     const patch: Partial<ViewState> = {};
@@ -128,7 +135,7 @@ export class Panel implements PanelContext {
     if (target.query !== undefined) patch.query = Math.min(target.query, (analysis?.tokens.length ?? 1) - 1);
     if (target.focus !== undefined) patch.focus = target.focus;
     if (target.compareWith !== undefined) patch.compare = { ...this.view.compare, otherId: target.compareWith };
-    if (target.section === 'sentiment') patch.cardOpen = true;
+    if (target.section === 'prediction') patch.cardOpen = true;
     if (!analysis) {
       // Nothing analysed: only the playground has something to show.
       this.view = { ...this.view, ...patch };
@@ -138,8 +145,8 @@ export class Panel implements PanelContext {
       this.update(patch);
       if (patch.cardOpen) this.render();
     }
-    if (target.section === 'sentiment') {
-      const card = document.getElementById('sentiment');
+    if (target.section === 'prediction') {
+      const card = document.getElementById('prediction');
       card?.scrollIntoView({ block: 'start' });
       card?.focus();
     }
@@ -260,7 +267,12 @@ export class Panel implements PanelContext {
       const tab = TABS[(event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex];
       if (tab && tab !== this.view.tab) this.update({ tab });
     });
-    const card = renderPredictionCard(analysis, this.view.cardOpen);
+    const card = renderPredictionCard(analysis, this.view.cardOpen, {
+      showToken: (index) => {
+        this.update({ marked: index, query: index });
+        this.setStatus(l10n.t('Showing the attention from “{0}” (outlined in the maps).', analysis.tokens[index]?.text ?? ''));
+      },
+    });
     card.addEventListener('toggle', () => {
       if (card.open !== this.view.cardOpen) this.update({ cardOpen: card.open }, { reload: false });
     });
@@ -295,4 +307,12 @@ export class Panel implements PanelContext {
       .then((result) => this.setStatus(result.revealed ? l10n.t('Selected “{0}” in the editor.', analysis.tokens[index]?.text ?? '') : ''))
       .catch((error: unknown) => this.setStatus(messageOf(error)));
   }
+}
+
+/** The token a new analysis puts in focus: its first mask, or its first entity's first token. */
+function defaultMarkedToken(analysis: Analysis): number | undefined {
+  const { prediction } = analysis;
+  if (prediction.task === 'fill-mask') return prediction.masks[0]?.index;
+  if (prediction.task === 'token-classification') return prediction.entities[0]?.tokens[0];
+  return undefined;
 }

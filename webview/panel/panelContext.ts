@@ -14,6 +14,8 @@ export interface PanelContext {
   readonly view: ViewState;
   readonly options: DisplayOptions;
   readonly scale: ScaleOptions;
+  /** The token whose prediction is in focus (see `ViewState.marked`), if the analysis has one. */
+  readonly markedToken: number | undefined;
   /** Changes the state, saves it, and (unless told not to) refreshes the view. */
   update(patch: Partial<ViewState>, options?: { reload?: boolean }): void;
   /** One line in the panel's status area (announced to screen readers); `path` marks a saved file. */

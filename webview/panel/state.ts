@@ -22,6 +22,11 @@ export const ViewStateSchema = v.object({
   focus: v.boolean(),
   /** The query token of the neuron view (a raw token index). */
   query: index,
+  /**
+   * The token whose prediction is in focus (a raw index): a mask's, or the token whose label is explained. The
+   * heatmaps outline its row and Explain explains its prediction.
+   */
+  marked: v.optional(index),
   aggregate: v.picklist(AGGREGATE_KINDS),
   hideSpecial: v.boolean(),
   mergeWords: v.boolean(),

@@ -1,5 +1,5 @@
 /**
- * The side view: the model's state and its actions, the current analysis (sentiment, [CLS]'s rollout over the
+ * The side view: the model's state and its actions, the current analysis (prediction, [CLS]'s rollout over the
  * tokens), recent analyses and live mode. It only renders what the host sends and sends commands back; its last
  * state is kept with `setState` so it shows at once when the view is shown again.
  */
@@ -117,10 +117,10 @@ function currentSection(state: SideState): HTMLElement {
     heading,
     h(
       'p',
-      { class: 'sentiment' },
+      { class: 'prediction' },
       h('strong', { class: 'label' }, current.label),
       ' ',
-      h('span', { class: 'muted' }, formatPercent(current.probability)),
+      current.probability !== undefined ? h('span', { class: 'muted' }, formatPercent(current.probability)) : null,
     ),
     current.stale
       ? h('p', { class: 'notice stale', role: 'status' }, l10n.t('Out of date: the text changed after it was analysed.'))
@@ -148,7 +148,7 @@ function recentSection(state: SideState): HTMLElement | null {
         const button = h(
           'button',
           { type: 'button', class: 'recent-item', 'data-analysis': item.id, title: l10n.t('Reopen in the panel') },
-          h('strong', {}, `${item.label} ${formatPercent(item.probability)}`),
+          h('strong', {}, item.probability !== undefined ? `${item.label} ${formatPercent(item.probability)}` : item.label),
           ' ',
           h('span', { class: 'muted' }, `${item.documentName}:${item.line}${item.stale ? ' ⚠' : ''}`),
           h('span', { class: 'preview' }, item.preview),

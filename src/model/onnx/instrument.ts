@@ -1,7 +1,9 @@
 /**
- * Instruments a DistilBERT ONNX graph so that it reports its own attention.
+ * Instruments an encoder's ONNX graph so that it reports its own attention. What an export of the model's family
+ * looks like (its inputs, the operators between the scores product and the Softmax) comes from the family module
+ * (`src/model/families`) as a {@link GraphPattern}; this module knows no family by name.
  *
- * The stock export returns only logits. For each layer's attention Softmax this adds:
+ * The stock export returns only its task head's output (logits, or the last hidden state). For each layer's attention Softmax this adds:
  * - a graph output `attention_probs.{l}` `[batch, heads, n, n]`: the Softmax output (times the head mask, when there
  *   is one), exactly the tensor the graph goes on to multiply with V (Hugging Face's `weights * head_mask`);
  * - a graph output `attention_scores.{l}`: the Softmax input (scaled, masked scores);
@@ -18,6 +20,7 @@
  * Works the same on fp32 and q8 graphs (quantization leaves the Softmax in float). A graph whose Softmax nodes do
  * not look like one attention per layer is refused with an {@link InstrumentationError} that says what was found.
  */
+import type { GraphPattern } from '../families';
 import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
 
 export const INSTRUMENTATION_VERSION = 4;
@@ -27,9 +30,6 @@ export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
 export const headMeansOutput = (layer: number) => `attention_head_means.${layer}`;
 export const queryOutput = (layer: number) => `attention_query.${layer}`;
 export const keyTransposedOutput = (layer: number) => `attention_key_t.${layer}`;
-
-/** Operators between the scores product and the Softmax that keep the scores' values (masking, scaling, casts). */
-const SCORE_PATH = new Set(['Where', 'Add', 'Div', 'Mul', 'Cast', 'Sub']);
 
 export class InstrumentationError extends Error {
   constructor(message: string) {
@@ -101,6 +101,7 @@ export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
 export function scoresProduct(
   { producers, constants }: GraphIndex,
   softmax: onnx.INodeProto,
+  scorePath: ReadonlySet<string>,
 ): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
   let tensor = softmax.input![0]!;
   let scaledAfter = false;
@@ -108,7 +109,7 @@ export function scoresProduct(
     const producer = producers.get(tensor);
     if (!producer) return undefined;
     if (producer.opType === 'MatMul' && producer.input?.length === 2) return { product: producer, scaledAfter };
-    if (!SCORE_PATH.has(producer.opType ?? '')) return undefined;
+    if (!scorePath.has(producer.opType ?? '')) return undefined;
     if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
     // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
     // first input that is not a constant.
@@ -123,6 +124,7 @@ export function scoresProduct(
 export function instrumentModel(
   bytes: Uint8Array,
   expected: { layers: number; heads: number },
+  pattern: GraphPattern,
   options: InstrumentOptions = { headMask: true },
 ): InstrumentationResult {
   let model: onnx.ModelProto;
@@ -141,19 +143,21 @@ export function instrumentModel(
     throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
   }
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
-  if (!inputNames.has('input_ids') || !inputNames.has('attention_mask')) {
-    throw new InstrumentationError(
-      `The graph's inputs are ${[...inputNames].join(', ')}; a DistilBERT export has input_ids and attention_mask.`,
-    );
-  }
   if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
     throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
+  }
+  const required = pattern.inputs.filter((input) => input.required).map((input) => input.name);
+  const unknown = [...inputNames].filter((name) => !pattern.inputs.some((input) => input.name === name));
+  if (required.some((name) => !inputNames.has(name)) || unknown.length > 0) {
+    throw new InstrumentationError(
+      `The graph's inputs are ${[...inputNames].join(', ')}; ${pattern.description} has ${pattern.inputs.map((input) => input.name + (input.required ? '' : ' (optional)')).join(', ')}.`,
+    );
   }
   const nodes = graph.node;
   const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
   if (softmaxes.length !== expected.layers) {
     throw new InstrumentationError(
-      `Found ${softmaxes.length} Softmax node(s) where a ${expected.layers}-layer DistilBERT has one attention Softmax per layer; this graph is not an export Attention Explorer understands.`,
+      `Found ${softmaxes.length} Softmax node(s) where ${pattern.description} with ${expected.layers} layers has one attention Softmax per layer; this graph is not an export Attention Explorer understands.`,
     );
   }
   for (const [layer, softmax] of softmaxes.entries()) {
@@ -171,7 +175,7 @@ export function instrumentModel(
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
   const graphIndex = indexGraph(graph);
-  const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax));
+  const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax, pattern.scorePath));
   const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
   const initializers: onnx.ITensorProto[] = options.headMask ? [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])] : [];

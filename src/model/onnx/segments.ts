@@ -1,20 +1,23 @@
 /**
- * Cuts an instrumented DistilBERT graph into one graph per layer, joined by the hidden states between layers:
+ * Cuts an instrumented encoder graph into one graph per layer, joined by the hidden states between layers:
  *
  *   segment 0:      input_ids, attention_mask, head_mask → hidden.1   (embeddings + layer 0)
  *   segment l:      hidden.l,  attention_mask, head_mask → hidden.l+1 (layer l)
- *   segment L − 1:  hidden.L−1, attention_mask, head_mask → logits    (last layer + classifier)
+ *   segment L − 1:  hidden.L−1, attention_mask, head_mask → logits    (last layer + the task head)
  *
  * Why: switching off a head in layer l leaves every layer below it unchanged, so an ablation sweep computes the lower
  * layers once and starts each ablated row at its own layer. Each segment holds only its own layer's weights, so the
- * segments together cost one copy of the model, and they compute nothing but the logits (no attention outputs).
+ * segments together cost one copy of the model, and they compute nothing but the head's output (no attention outputs).
  *
  * The cut points are found, not assumed: a layer's input is the tensor its query and key projections both read.
  */
+import type { GraphPattern } from '../families';
 import { attributeInt, DataType, int64Tensor, node, onnx, valueInfo } from './graph';
 import { HEAD_MASK_INPUT, indexGraph, InstrumentationError, scoresProduct } from './instrument';
 
 export const hiddenInput = (layer: number) => `hidden.${layer}`;
+/** The input of the last segment that says which token's output to compute (`target-position` segments). */
+export const TARGET_POSITION_INPUT = 'target_position';
 
 export interface LayerSegment {
   /** The first layer this segment computes. */
@@ -22,23 +25,32 @@ export interface LayerSegment {
   bytes: Uint8Array;
   /** The hidden state it reads (absent for segment 0, which reads the token ids). */
   input?: string;
-  /** `hidden.{layer+1}`, or `logits` for the last segment. */
+  /** `hidden.{layer+1}`, or the task head's output for the last segment. */
   output: string;
 }
 
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger']);
 
 export interface SplitOptions {
+  pattern: GraphPattern;
+  /** The graph output the last segment computes (the task head's: `logits`, `last_hidden_state`). */
+  output: string;
   /**
-   * The classifier reads only the first token ([CLS]) of the last layer's output, so the last layer needs its query,
-   * attention row, residual and feed-forward for that token alone (keys and values still for every token). Cuts about
-   * 5/6 of the last layer's work from every row. Applied only where the graph has the expected shape.
+   * Which tokens the last layer computes its query, attention row, residual and feed-forward for (keys and values are
+   * still every token's):
+   * - `all`: every token;
+   * - `first-token`: token 0 alone, for a head that reads only it ([CLS]); applied only where the graph reads token 0
+   *   with a constant Gather;
+   * - `target-position`: the one token a new input `target_position` names, per row (`[batch, 1, width]`, every
+   *   element the token's index: GatherElements reads it), for explaining one token's label or one mask's prediction;
+   *   the head's output then has one position.
+   * Cuts about (n − 1)/n of the last layer's work from every row.
    */
-  firstTokenOnlyInLastLayer?: boolean;
+  lastLayer?: 'all' | 'first-token' | 'target-position';
 }
 
 /** Splits an instrumented graph (see instrument.ts) into per-layer segments. */
-export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, options: SplitOptions = {}): LayerSegment[] {
+export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, options: SplitOptions): LayerSegment[] {
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph!;
   const nodes = graph.node ?? [];
@@ -66,7 +78,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
     return undefined;
   };
   const layerInputs = softmaxes.map((softmax, layer) => {
-    const product = scoresProduct({ producers, constants }, softmax)?.product;
+    const product = scoresProduct({ producers, constants }, softmax, options.pattern.scorePath)?.product;
     const fromQuery = product && projectionInput(product.input![0]!);
     const fromKey = product && projectionInput(product.input![1]!);
     if (!fromQuery || fromQuery !== fromKey) {
@@ -77,14 +89,15 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
 
   const graphInputs = new Map((graph.input ?? []).map((input) => [input.name ?? '', input]));
   const initializers = new Map((graph.initializer ?? []).map((initializer) => [initializer.name ?? '', initializer]));
-  const logits = graph.output?.find((output) => output.name === 'logits');
-  if (!logits) throw new InstrumentationError('The graph has no logits output.');
+  const headOutput = graph.output?.find((output) => output.name === options.output);
+  if (!headOutput) throw new InstrumentationError(`The graph has no ${options.output} output.`);
   const dim = ['batch_size', 'sequence_length', 'dim'];
+  const lastLayer = options.lastLayer ?? 'all';
 
   const lastLayerQueryConsumer = (() => {
-    if (!options.firstTokenOnlyInLastLayer || layers < 2) return undefined;
+    if (lastLayer === 'all' || layers < 2) return undefined;
     const hidden = layerInputs[layers - 1]!;
-    const product = scoresProduct({ producers, constants }, softmaxes[layers - 1]!)?.product;
+    const product = scoresProduct({ producers, constants }, softmaxes[layers - 1]!, options.pattern.scorePath)?.product;
     if (!product) return undefined;
     /** The node reading `hidden` on the way back from an operand of the scores product. */
     const readerOf = (tensor: string): onnx.INodeProto | undefined => {
@@ -111,13 +124,17 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       (candidate) =>
         candidate.opType === 'Gather' && attributeInt(candidate, 'axis') === 1 && initializerValue(candidate.input?.[1] ?? '') === 0n,
     );
-    if (!queryReader || !keyReader || queryReader === keyReader || residuals.length !== 1 || !readsFirstToken) return undefined;
+    if (!queryReader || !keyReader || queryReader === keyReader || residuals.length !== 1) return undefined;
+    if (lastLayer === 'first-token' && !readsFirstToken) return undefined;
     return { queryReader, residual: residuals[0]! };
   })();
+  if (lastLayer === 'target-position' && !lastLayerQueryConsumer) {
+    throw new InstrumentationError("The last layer's query and residual could not be found: its output cannot be computed for one token.");
+  }
 
   return Array.from({ length: layers }, (_, layer): LayerSegment => {
     const input = layer === 0 ? undefined : layerInputs[layer]!;
-    const output = layer === layers - 1 ? 'logits' : layerInputs[layer + 1]!;
+    const output = layer === layers - 1 ? options.output : layerInputs[layer + 1]!;
     // Every node the output needs, stopping at the segment's input.
     const needed = new Set<onnx.INodeProto>();
     const pending = [output];
@@ -149,22 +166,27 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       });
     const extraInitializers: onnx.ITensorProto[] = [];
     if (firstOnly) {
-      extraInitializers.push(int64Tensor(`${firstToken}/zero`, [0]), int64Tensor(`${firstToken}/one`, [1]));
-      segmentNodes.unshift(
-        <onnx.INodeProto & { input: string[]; output: string[] }>(
-          node(
-            'Slice',
-            [hiddenInput(layer), `${firstToken}/zero`, `${firstToken}/one`, `${firstToken}/one`],
-            [firstToken],
-            `attention_explorer/first_token`,
-          )
-        ),
-      );
+      const pick =
+        lastLayer === 'target-position'
+          ? node('GatherElements', [hiddenInput(layer), TARGET_POSITION_INPUT], [firstToken], 'attention_explorer/target_token', {
+              axis: 1,
+            })
+          : node(
+              'Slice',
+              [hiddenInput(layer), `${firstToken}/zero`, `${firstToken}/one`, `${firstToken}/one`],
+              [firstToken],
+              'attention_explorer/first_token',
+            );
+      if (lastLayer === 'first-token')
+        extraInitializers.push(int64Tensor(`${firstToken}/zero`, [0]), int64Tensor(`${firstToken}/one`, [1]));
+      segmentNodes.unshift(pick as onnx.INodeProto & { input: string[]; output: string[] });
     }
     const inputs: onnx.IValueInfoProto[] = [...graphInputs.values()].filter(
       (candidate) => used.has(candidate.name ?? '') && !initializers.has(candidate.name ?? ''),
     );
     if (input) inputs.unshift(valueInfo(hiddenInput(layer), DataType.FLOAT, dim));
+    if (firstOnly && lastLayer === 'target-position')
+      inputs.push(valueInfo(TARGET_POSITION_INPUT, DataType.INT64, ['batch_size', 1, 'dim']));
     if (!inputs.some((candidate) => candidate.name === HEAD_MASK_INPUT)) {
       throw new InstrumentationError(`Segment ${layer} does not read the head mask.`);
     }
@@ -175,7 +197,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
         node: segmentNodes,
         input: inputs,
         initializer: [...[...initializers.values()].filter((initializer) => used.has(initializer.name ?? '')), ...extraInitializers],
-        output: [layer === layers - 1 ? logits : valueInfo(hiddenInput(layer + 1), DataType.FLOAT, dim)],
+        output: [layer === layers - 1 ? headOutput : valueInfo(hiddenInput(layer + 1), DataType.FLOAT, dim)],
         valueInfo: [],
       },
     };
@@ -183,7 +205,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       layer,
       bytes: onnx.ModelProto.encode(segment).finish(),
       ...(input ? { input: hiddenInput(layer) } : {}),
-      output: layer === layers - 1 ? 'logits' : hiddenInput(layer + 1),
+      output: layer === layers - 1 ? options.output : hiddenInput(layer + 1),
     };
   });
 }

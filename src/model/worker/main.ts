@@ -106,33 +106,37 @@ const handlers: RequestHandlers<WorkerRequests> = {
     const row = entry.layers[layer]!.slice(head * size + query * entry.n, head * size + (query + 1) * entry.n);
     return { ...neuron, probabilities: row, labels: entry.tokens.map((token) => token.text) };
   },
-  async headImportance({ analysisId }) {
-    const known = importances.get(analysisId);
-    if (known) return known;
+  async headImportance({ analysisId, target }) {
     const entry = held(analysisId);
-    const { chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
-    const result = await headImportance(chain, idsOf(entry), toProbabilities);
-    importances.set(analysisId, result);
+    const explainer = await analyzer.explainer(entry.modelKey);
+    const options = explainer.options(entry.tokens, target?.position);
+    const key = `${analysisId}|${options.target.position}`;
+    const known = importances.get(key);
+    if (known) return known;
+    const result = await headImportance(explainer.chain, idsOf(entry), options);
+    importances.set(key, result);
     return result;
   },
-  async attribution({ analysisId, mode, unit }) {
+  async attribution({ analysisId, mode, unit, target }) {
     const entry = held(analysisId);
-    const { model, chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
+    const { model, chain, options } = await analyzer.explainer(entry.modelKey);
     const maskId = model.tokenizer.maskTokenId;
-    if (mode === 'mask' && maskId === undefined)
-      throw new AnalysisError('invalid-model', 'This tokenizer has no [MASK] token; choose "remove" to occlude tokens.');
-    const result = attributionOf(entry, await occlusion(chain, entry.tokens, { mode, unit, maskId: maskId ?? 0 }, toProbabilities));
+    if (mode === 'mask' && maskId === undefined) {
+      throw new AnalysisError('invalid-model', 'This tokenizer has no mask token; choose "remove" to occlude tokens.');
+    }
+    const occluded = await occlusion(chain, entry.tokens, { ...options(entry.tokens, target?.position), mode, unit, maskId: maskId ?? 0 });
+    const result = attributionOf(entry, occluded);
     // The host's editor tint reads it back (lastAttribution); the copy sent now is transferred away.
     attributions.set(analysisId, { ...result, occlusion: result.occlusion.slice() });
     return result;
   },
-  async ablate({ analysisId, heads: chosen, keepOnly }) {
+  async ablate({ analysisId, heads: chosen, keepOnly, target }) {
     const entry = held(analysisId);
     for (const { layer, head } of chosen) checkLayerHead(entry, layer, head);
-    const { chain, toProbabilities } = await analyzer.explainer(entry.modelKey);
+    const { chain, options } = await analyzer.explainer(entry.modelKey);
     const { layers, heads } = chain.shape;
     const mask = keepOnly ? maskOnly(layers, heads, chosen) : maskWithout(layers, heads, chosen);
-    return ablate(chain, idsOf(entry), mask, toProbabilities);
+    return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position));
   },
   compare({ analysisId, otherId, layer, head }) {
     const entry = held(analysisId);
