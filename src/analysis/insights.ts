@@ -7,7 +7,7 @@
  * a word the mean over its pieces.
  */
 import { attentionTensor, groupWordPieces, Rollout, wordTexts } from '../engine';
-import type { TokenRow } from '../shared/analysis';
+import type { Prediction, TokenRow } from '../shared/analysis';
 
 /** Rows and columns of one `n × n` attention map, computed only as far as asked. */
 export interface AttentionLens {
@@ -128,13 +128,35 @@ export function tokenWeights(tokens: readonly TokenRow[], lens: AttentionLens, w
   return weights;
 }
 
-/** How much each token contributes to [CLS] after every layer (rollout): what the classifier reads. */
-export function clsImportance(tokens: readonly TokenRow[], rollout: Rollout): Float64Array {
-  const cls = Math.max(
+/**
+ * The token whose attention shows what a prediction reads: the first token for a text classifier ([CLS], `<s>`:
+ * its head reads it) and a sentence embedding, the first mask for fill-mask, the first entity's first token (else
+ * the first text token) for token classification.
+ */
+export function readerToken(prediction: Prediction, tokens: readonly TokenRow[]): number {
+  const first = Math.max(
     0,
     tokens.findIndex((token) => token.special),
   );
-  const row = rollout.row(cls);
+  switch (prediction.task) {
+    case 'fill-mask':
+      return prediction.masks[0]?.index ?? first;
+    case 'token-classification':
+      return (
+        prediction.entities[0]?.tokens[0] ??
+        Math.max(
+          0,
+          tokens.findIndex((token) => !token.special),
+        )
+      );
+    default:
+      return first;
+  }
+}
+
+/** The reader token's rollout row over the tokens (see {@link readerToken}), special tokens at 0. */
+export function readerImportance(tokens: readonly TokenRow[], prediction: Prediction, rollout: Rollout): Float64Array {
+  const row = rollout.row(readerToken(prediction, tokens));
   tokens.forEach((token, index) => {
     if (token.special) row[index] = 0;
   });

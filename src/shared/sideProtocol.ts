@@ -44,8 +44,10 @@ export const SideStateSchema = v.object({
   current: v.optional(
     v.object({
       ...SideAnalysisSchema.entries,
-      /** Tokens as shown, with [CLS]'s rollout share of each (0 for special tokens); absent without attention. */
+      /** Tokens as shown, with the reader token's rollout share of each (0 for special tokens); absent without attention. */
       tokens: v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(1024)),
+      /** The token whose rollout `importance` is: [CLS] for a classifier, the mask for fill-mask. */
+      reader: v.pipe(v.string(), v.maxLength(256)),
       importance: v.optional(v.pipe(v.array(v.number()), v.maxLength(1024))),
     }),
   ),

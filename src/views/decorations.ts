@@ -1,11 +1,11 @@
 /**
  * Tints analysed tokens in the editor: by attention from the word under the cursor (the `insights.*` source), or
- * by importance ([CLS]'s rollout: what the classifier reads). Five levels of theme colours the user can change
+ * by importance (the rollout of the token the prediction reads: [CLS] for a classifier, the mask for fill-mask). Five levels of theme colours the user can change
  * (`attentionExplorer.attentionLevel1`…`5`). Stale analyses lose their tint at once.
  */
 import * as vscode from 'vscode';
 import type { AnalysisRecord, AnalysisStore } from '../analysis/analysisStore';
-import { clsImportance, groupOf, tokenWeights, wordGroups } from '../analysis/insights';
+import { groupOf, readerImportance, tokenWeights, wordGroups } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
 import { decorationMode, insightSource, SETTINGS } from '../config';
@@ -159,7 +159,7 @@ export class AttentionDecorations implements vscode.Disposable {
       const rollout = this.insights.rolloutOf(record);
       if (!rollout) return undefined;
       mode = 'importance';
-      weights = clsImportance(record.tokens, rollout);
+      weights = readerImportance(record.tokens, record.prediction, rollout);
     }
     const levels = binWeights(weights, record);
     return {

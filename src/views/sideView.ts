@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { AnalysisRecord, AnalysisStore } from '../analysis/analysisStore';
-import { clsImportance } from '../analysis/insights';
+import { readerImportance, readerToken } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { LiveMode } from '../analysis/liveMode';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
@@ -145,8 +145,9 @@ export class SideViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private current(record: AnalysisRecord): NonNullable<SideState['current']> {
     const tokens = record.tokens.slice(0, MAX_SHOWN_TOKENS).map((token) => token.text);
     const rollout = record.tokens.length <= MAX_SHOWN_TOKENS ? this.insights.rolloutOf(record) : undefined;
-    const importance = rollout ? Array.from(clsImportance(record.tokens, rollout)) : undefined;
-    return { ...this.summary(record), tokens, ...(importance ? { importance } : {}) };
+    const importance = rollout ? Array.from(readerImportance(record.tokens, record.prediction, rollout)) : undefined;
+    const reader = record.tokens[readerToken(record.prediction, record.tokens)]?.text ?? '';
+    return { ...this.summary(record), tokens, reader, ...(importance ? { importance } : {}) };
   }
 
   private async run(command: SideCommand): Promise<void> {

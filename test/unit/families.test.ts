@@ -308,3 +308,24 @@ describe('models the families do not read', () => {
     expect(error?.message).toMatch(/Found 2 Softmax node\(s\) where a BERT export with 6 layers/);
   });
 });
+
+describe('a multi-label text classifier (problem_type multi_label_classification)', () => {
+  it('scores each label by its own sigmoid, as the reference and transformers.js do', async () => {
+    const folder = ensureTestModel('tiny', 42, ['fp32'], { family: 'roberta', task: 'text-classification', multiLabel: true });
+    const text = 'Great acting, awful plot.';
+    const { result } = await analyzer.analyze({ source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir }, text);
+    if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
+    expect(result.prediction.multiLabel).toBe(true);
+    const expected = referenceOf(folder, 'roberta').forward(result.tokens.map((token) => token.id)).output;
+    const sigmoid = Array.from(expected, (logit) => 1 / (1 + Math.exp(-logit)));
+    expect(maxAbsDiff(result.prediction.probabilities, sigmoid)).toBeLessThanOrEqual(1e-5);
+    expect(Math.abs(result.prediction.probabilities.reduce((a, b) => a + b, 0) - 1)).toBeGreaterThan(1e-3);
+    env.allowRemoteModels = false;
+    env.localModelPath = path.dirname(folder) + path.sep;
+    const classifier = await pipeline('text-classification', path.basename(folder), { dtype: 'fp32' });
+    const scores = (await classifier(text, { top_k: null })) as Array<{ label: string; score: number }>;
+    for (const { label, score } of scores)
+      expect(Math.abs(result.prediction.probabilities[result.prediction.labels.indexOf(label)]! - score)).toBeLessThanOrEqual(1e-5);
+    await classifier.dispose();
+  });
+});

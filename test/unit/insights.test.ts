@@ -7,7 +7,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionTensor, groupWordPieces, mergeToWords, Rollout } from '../../src/engine';
-import { clsImportance, mapLens, meanLens, rolloutLens, rolloutOfHeadMeans, tokenWeights, wordInsight } from '../../src/analysis/insights';
+import {
+  readerImportance,
+  mapLens,
+  meanLens,
+  rolloutLens,
+  rolloutOfHeadMeans,
+  tokenWeights,
+  wordInsight,
+} from '../../src/analysis/insights';
 import { Analyzer, type AnalysisResult } from '../../src/model/analyzer';
 import { ensureTestModel } from '../support/testModels';
 
@@ -99,7 +107,7 @@ describe('word insights', () => {
     const weights = tokenWeights(result.tokens, mapLens(head, n), [3]);
     weights.forEach((value, k) => expect(value).toBeCloseTo(result.tokens[k]!.special ? 0 : head[3 * n + k]!, 7));
     const rollout = rolloutOfHeadMeans(result.headMeans, layers, n);
-    const importance = clsImportance(result.tokens, rollout);
+    const importance = readerImportance(result.tokens, result.prediction, rollout);
     const row = rollout.row(0);
     importance.forEach((value, k) => expect(value).toBe(result.tokens[k]!.special ? 0 : row[k]));
   });

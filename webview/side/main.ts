@@ -128,7 +128,7 @@ function currentSection(state: SideState): HTMLElement {
     current.isTestModel ? h('p', { class: 'notice' }, l10n.t('Test model with random weights: this prediction means nothing.')) : null,
     h('p', { class: 'muted source' }, `${current.documentName}:${current.line} · “${current.preview}”`),
     probabilities(current),
-    h('h3', {}, l10n.t("What the prediction reads: [CLS]'s attention rollout over the tokens")),
+    h('h3', {}, l10n.t('What the prediction reads: the attention rollout of “{0}” over the tokens', current.reader)),
     current.importance
       ? importanceStrip(current.tokens, current.importance)
       : h('p', { class: 'muted' }, l10n.t('The attention of this analysis is no longer kept; analyze it again to see it.')),
