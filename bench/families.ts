@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
 import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 import type { ModelRequest } from '../src/model/modelSource';
-import type { FamilyId, TaskId } from '../src/shared/analysis';
+import type { EncoderFamilyId, TaskId } from '../src/shared/analysis';
 import { ENCODER_SIZES } from '../scripts/lib/testModel';
 import { ensureTestModel } from '../test/support/testModels';
 import { encoderFlops, matMulRate } from './limit';
@@ -19,7 +19,7 @@ import { formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Sect
 
 const repoRoot = path.resolve(__dirname, '..');
 
-const FAMILY_ROWS: ReadonlyArray<{ family: FamilyId; task: TaskId; shape: string }> = [
+const FAMILY_ROWS: ReadonlyArray<{ family: EncoderFamilyId; task: TaskId; shape: string }> = [
   { family: 'bert', task: 'token-classification', shape: 'BERT-base NER (12 × 12 heads, 768)' },
   { family: 'roberta', task: 'text-classification', shape: 'RoBERTa-base sentiment (12 × 12 heads, 768)' },
 ];

@@ -1,6 +1,6 @@
 /**
- * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8] [--task T] [--text "…" | --file F] [--json] [--explain]
- *   [--target I] [--hub URL] [--offline]`
+ * `npm run analyze -- --model DIR_OR_ID [--dtype fp32|q8|int8|uint8|q4|bnb4] [--task T] [--text "…" | --file F] [--json]
+ *   [--explain] [--target I] [--generate K [--temperature T] [--seed S]] [--hub URL] [--offline]`
  *
  * Analyses a text with the same code the extension's worker runs (src/model/analyzer.ts): prints a summary, or with
  * --json one JSON object (the contract scripts and checks rely on; the README documents it):
@@ -12,13 +12,18 @@
  *     token classification: labels, logits [n][labels], entities [{ label, score, tokens, word }]
  *     fill-mask:            masks: [{ index, top: [{ id, token, probability }] }]   (top 5, most probable first)
  *     feature extraction:   embedding: { dimensions, pooling, norm }
+ *     text generation:      nextToken: { logits [vocab] (the last position's), top: [{ id, token, probability }] (top 10) },
+ *                           tokenProbabilities [n] (p of each token given those before it; -1 for the first)
+ *     --generate K:         generation: { temperature, seed, steps: [{ id, token, probability, attention [layers][heads][n + i] }] }
+ *                           (greedy unless --temperature T > 0; step i's attention is the row of the query that
+ *                           predicted its token, over every position before it)
  *     --explain:            headImportance: { deltas [layers][heads], normalised, target: { position, label } },
  *                           occlusion: [{ index, delta }]
  *     timings: { tokenizeMs, inferenceMs, totalMs } }
  *
  * `--explain` explains the prediction at one token: a text classifier's label; for token classification the label
  * at `--target I` (a token index; default the first entity's first token); for fill-mask the top token at the mask
- * `--target I` names (default the first). Deltas are Δ probability of that label with a head (or token) taken away.
+ * `--target I` names (default the first); for a language model the top next token (occlusion removes tokens). Deltas are Δ probability of that label with a head (or token) taken away.
  * Without --text or --file the text is read from standard input.
  *
  * A folder is used as it is; anything else is a hub model id, downloaded (once) into
@@ -32,7 +37,7 @@ import { attentionTensor, Rollout, topK } from '../src/engine';
 import { Analyzer, type AnalysisResult } from '../src/model/analyzer';
 import { headImportance, occlusion } from '../src/model/explanations';
 import { isHubModelId, modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
-import { headlineOf, TASKS, type TaskId } from '../src/shared/analysis';
+import { headlineOf, MODEL_DTYPES, TASKS, type TaskId } from '../src/shared/analysis';
 import type { HeadImportance } from '../src/shared/analysisViews';
 import { messageOf } from '../src/shared/errors';
 
@@ -62,8 +67,9 @@ function request(): ModelRequest {
   const model = argument('--model');
   if (!model) throw new Error('--model DIR_OR_ID is required');
   const given = argument('--dtype') ?? 'fp32';
-  if (given !== 'fp32' && given !== 'q8') throw new Error(`--dtype must be fp32 or q8 (got ${given})`);
-  const dtype: ModelDtype = given;
+  if (!(MODEL_DTYPES as readonly string[]).includes(given))
+    throw new Error(`--dtype must be one of ${MODEL_DTYPES.join(', ')} (got ${given})`);
+  const dtype = given as ModelDtype;
   const task = argument('--task');
   if (task !== undefined && !(TASKS as readonly string[]).includes(task))
     throw new Error(`--task must be one of ${TASKS.join(', ')} (got ${task})`);
@@ -103,7 +109,42 @@ function predictionFields(result: AnalysisResult, output: Float32Array): Record<
       const { dimensions, pooling, norm } = prediction;
       return { embedding: { dimensions, pooling, norm } };
     }
+    case 'text-generation':
+      return { nextToken: { logits: Array.from(output), top: prediction.next }, tokenProbabilities: prediction.tokenProbabilities };
   }
+}
+
+/** What --generate adds. */
+interface GenerationOutput {
+  temperature: number;
+  seed: number;
+  steps: Array<{ id: number; token: string; probability: number; attention: number[][][] }>;
+}
+
+async function generate(analyzer: Analyzer, key: string, result: AnalysisResult, count: number): Promise<GenerationOutput> {
+  const temperature = Number(argument('--temperature') ?? '0');
+  const seed = Number(argument('--seed') ?? '0');
+  const generation = await analyzer.generate(
+    key,
+    result.tokens.map((token) => token.id),
+    { temperature, seed },
+  );
+  const { heads } = result.model;
+  const steps: GenerationOutput['steps'] = [];
+  for (let index = 0; index < count; index += 1) {
+    const step = await generation.step();
+    if (!step) break;
+    const positions = step.attention[0]!.length / heads;
+    steps.push({
+      id: step.id,
+      token: step.token,
+      probability: step.probability,
+      attention: step.attention.map((layer) =>
+        Array.from({ length: heads }, (_, head) => Array.from(layer.subarray(head * positions, (head + 1) * positions))),
+      ),
+    });
+  }
+  return { temperature, seed, steps };
 }
 
 /** Writes the result as JSON, streaming the attention tensor row by row (it can hold tens of millions of numbers). */
@@ -112,6 +153,7 @@ function writeJson(
   attentions: Float32Array[],
   output: Float32Array,
   explanation: Explanation | undefined,
+  generation: GenerationOutput | undefined,
   out: NodeJS.WritableStream,
 ): void {
   const { layers, heads } = result.model;
@@ -124,6 +166,7 @@ function writeJson(
     tokens: result.tokens.map(({ id, text, start, end, special }) => ({ id, text, start, end, special })),
     ...predictionFields(result, output),
     ...(explanation ?? {}),
+    ...(generation ? { generation } : {}),
   };
   out.write(JSON.stringify(head).slice(0, -1));
   out.write(',"attentions":[');
@@ -170,6 +213,11 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
     case 'feature-extraction':
       lines.push(`embedding: ${prediction.dimensions} dimensions, ${prediction.pooling}-pooled, L2 norm ${prediction.norm.toFixed(4)}`);
       break;
+    case 'text-generation':
+      lines.push(
+        `next token: ${prediction.next.map((candidate) => `${JSON.stringify(candidate.token)} ${(candidate.probability * 100).toFixed(1)}%`).join(', ')}`,
+      );
+      break;
   }
   lines.push(
     `model ${result.model.name} (${result.model.family}, ${result.model.task}, ${result.model.dtype}, ${result.model.layers} layers × ${result.model.heads} heads)${result.model.isTestModel ? ' — a test model with RANDOM weights: the prediction means nothing' : ''}`,
@@ -177,13 +225,17 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
   );
   const n = result.tokens.length;
   const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(attentions));
-  const rollout = Rollout.of(tensor).row(0);
+  // An encoder's summary token is its first; a decoder's last token sees the whole text.
+  const reader = result.model.causal ? n - 1 : 0;
+  const rollout = Rollout.of(tensor).row(reader);
   const special = (index: number) => result.tokens[index]?.special ?? true;
-  const lastLayer = result.headMeans.subarray((result.model.layers - 1) * n * n, (result.model.layers - 1) * n * n + n);
+  const lastLayerStart = ((result.model.layers - 1) * n + reader) * n;
+  const lastLayer = result.headMeans.subarray(lastLayerStart, lastLayerStart + n);
   const list = (ranked: Array<{ index: number; weight: number }>) =>
     ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
-  lines.push(`the first token attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
-  lines.push(`the first token's rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
+  const which = result.model.causal ? 'last' : 'first';
+  lines.push(`the ${which} token attends most (last layer, mean of heads): ${list(topK(lastLayer, 5, special))}`);
+  lines.push(`the ${which} token's rollout, most relevant input tokens: ${list(topK(rollout, 5, special))}`);
   if (explanation) {
     const { target } = explanation.headImportance;
     const heads = explanation.headImportance.deltas.flatMap((row, layer) => row.map((delta, head) => ({ layer, head, delta })));
@@ -221,7 +273,8 @@ function concatenate(layers: Float32Array[]): Float32Array {
 async function explain(analyzer: Analyzer, key: string, result: AnalysisResult): Promise<Explanation> {
   const { model, chain, options } = await analyzer.explainer(key);
   const maskId = model.tokenizer.maskTokenId;
-  if (maskId === undefined) throw new Error('the tokenizer has no mask token, so occlusion cannot run');
+  // A language model's tokenizer has no mask token: its tokens are taken away instead.
+  if (maskId === undefined && !model.info.causal) throw new Error('the tokenizer has no mask token, so occlusion cannot run');
   const given = argument('--target');
   const requested =
     given !== undefined
@@ -233,7 +286,12 @@ async function explain(analyzer: Analyzer, key: string, result: AnalysisResult):
   const intervention = options(result.tokens, requested);
   const ids = result.tokens.map((token) => token.id);
   const importance = await headImportance(chain, ids, intervention);
-  const occluded = await occlusion(chain, result.tokens, { ...intervention, mode: 'mask', unit: 'token', maskId });
+  const occluded = await occlusion(chain, result.tokens, {
+    ...intervention,
+    mode: maskId === undefined ? 'remove' : 'mask',
+    unit: 'token',
+    maskId: maskId ?? 0,
+  });
   return {
     headImportance: {
       deltas: importance.deltas,
@@ -261,10 +319,19 @@ async function main(): Promise<void> {
       },
     });
     const explanation = process.argv.includes('--explain') ? await explain(analyzer, modelRequestKey(modelRequest), result) : undefined;
+    const steps = argument('--generate');
+    if (steps !== undefined && !(Number.isInteger(Number(steps)) && Number(steps) >= 1))
+      throw new Error(`--generate must be a count of tokens (got ${steps})`);
+    const generation = steps !== undefined ? await generate(analyzer, modelRequestKey(modelRequest), result, Number(steps)) : undefined;
     if (process.argv.includes('--json')) {
-      writeJson(result, attentions, output, explanation, process.stdout);
+      writeJson(result, attentions, output, explanation, generation, process.stdout);
     } else {
       writeSummary(result, attentions, explanation);
+      if (generation) {
+        console.log(
+          `generated: ${generation.steps.map((step) => `${JSON.stringify(step.token)} ${(step.probability * 100).toFixed(1)}%`).join(' ')}`,
+        );
+      }
     }
   } finally {
     await analyzer.dispose();

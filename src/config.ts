@@ -65,9 +65,12 @@ export function hoverEnabled(): boolean {
   return section().get<boolean>('hover.enabled', true) !== false;
 }
 
-export function decorationMode(): 'attention' | 'importance' | 'attribution' {
+export const DECORATION_MODES = ['attention', 'importance', 'attribution', 'surprisal'] as const;
+export type DecorationMode = (typeof DECORATION_MODES)[number];
+
+export function decorationMode(): DecorationMode {
   const mode = section().get<string>('decorations.mode', 'attention');
-  return mode === 'importance' || mode === 'attribution' ? mode : 'attention';
+  return (DECORATION_MODES as readonly string[]).includes(mode) ? (mode as DecorationMode) : 'attention';
 }
 
 /** Whether entities and mask predictions are shown in the editor. */

@@ -10,7 +10,7 @@ import { AnalysisStore, type AnalysisRecord } from './analysis/analysisStore';
 import { InsightService } from './analysis/insightService';
 import { LiveMode } from './analysis/liveMode';
 import { ModelService, type ModelStatus } from './analysis/modelService';
-import { modelCacheDir } from './config';
+import { modelCacheDir, SETTINGS } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
 import { PanelFocusSchema } from './shared/panelProtocol';
 import type { SideCommand, SideState } from './shared/sideProtocol';
@@ -34,6 +34,7 @@ export const COMMANDS = {
   compareSelections: 'attentionExplorer.compareSelections',
   compareModels: 'attentionExplorer.compareModels',
   toggleDecorations: 'attentionExplorer.toggleDecorations',
+  showSurprisal: 'attentionExplorer.showSurprisal',
   openPlayground: 'attentionExplorer.openPlayground',
   selectModel: 'attentionExplorer.selectModel',
   clearModelCache: 'attentionExplorer.clearModelCache',
@@ -148,6 +149,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     vscode.commands.registerCommand(COMMANDS.compareSelections, (): Promise<CompareOutcome> => commands.compareSelections()),
     vscode.commands.registerCommand(COMMANDS.compareModels, (choice?: unknown): Promise<CompareOutcome> => commands.compareModels(choice)),
     vscode.commands.registerCommand(COMMANDS.toggleDecorations, () => commands.toggleDecorations()),
+    vscode.commands.registerCommand(COMMANDS.showSurprisal, () => commands.showSurprisal()),
     vscode.commands.registerCommand(COMMANDS.openPlayground, () => panels.focus({ tab: 'playground' })),
     vscode.commands.registerCommand(COMMANDS.selectModel, (choice?: unknown): Promise<SelectModelOutcome> => selectModel(choice)),
     vscode.commands.registerCommand(COMMANDS.clearModelCache, async () => {
@@ -338,6 +340,23 @@ class CommandHandlers {
       );
     }
     return enabled;
+  }
+
+  /** Tints by surprisal (a language model's −log₂ p per token): sets `decorations.mode` and turns the tint on. */
+  async showSurprisal(): Promise<boolean> {
+    await vscode.workspace.getConfiguration().update(SETTINGS.decorationsMode, 'surprisal', vscode.ConfigurationTarget.Global);
+    const shown = await this.decorations.setEnabled(true);
+    const editor = vscode.window.activeTextEditor;
+    const newest = editor ? this.store.ofDocument(editor.document.uri)[0] : undefined;
+    if (newest && !newest.model.causal) {
+      void vscode.window.showInformationMessage(
+        vscode.l10n.t(
+          'Surprisal needs a language model (GPT-2, Llama, Qwen): this text was analysed by {0}, so its tint shows attention instead.',
+          newest.model.name,
+        ),
+      );
+    }
+    return shown;
   }
 
   focusInPanel(argument: unknown): boolean {

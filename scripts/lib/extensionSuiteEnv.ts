@@ -14,5 +14,6 @@ export function extensionSuiteEnv(): Record<string, string> {
     ATTN_TEST_MODEL_BERT_NER: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'bert', task: 'token-classification' }),
     ATTN_TEST_MODEL_BERT_MLM: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'bert', task: 'fill-mask' }),
     ATTN_TEST_MODEL_ROBERTA_CLS: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'roberta', task: 'text-classification' }),
+    ATTN_TEST_MODEL_QWEN3: ensureTestModel('tiny', 42, ['fp32'], { family: 'qwen3', attention: 'unfused' }),
   };
 }

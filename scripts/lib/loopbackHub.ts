@@ -26,6 +26,8 @@ export interface FaultRule {
   fault: HubFault;
   /** Which file paths it applies to (default: every file). */
   file?: RegExp;
+  /** Which model it applies to (default: every model). */
+  model?: string;
   /** Only for GET (default) or also for HEAD. */
   methods?: Array<'GET' | 'HEAD'>;
   /** How many requests it affects before it disarms itself (default: all). */
@@ -88,11 +90,12 @@ export class LoopbackHub {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private takeFault(method: string, file: string): HubFault | undefined {
+  private takeFault(method: string, model: string, file: string): HubFault | undefined {
     const index = this.rules.findIndex(
       (rule) =>
         (rule.methods ?? ['GET']).includes(method as 'GET' | 'HEAD') &&
         (!rule.file || rule.file.test(file)) &&
+        (!rule.model || rule.model === model) &&
         (rule.times === undefined || rule.times > 0),
     );
     if (index < 0) return undefined;
@@ -123,7 +126,7 @@ export class LoopbackHub {
       response.writeHead(404, { 'Content-Type': 'text/plain', 'X-Error-Code': 'EntryNotFound' }).end('Entry not found');
       return;
     }
-    const fault = this.takeFault(method, relative);
+    const fault = this.takeFault(method, match[1]!, relative);
     if (fault?.kind === 'status') {
       record(fault.status);
       response.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(`injected HTTP ${fault.status}`);

@@ -16,10 +16,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeModel } from '../../src/model/onnx/graph';
 import { writeSafetensors } from '../../src/reference/safetensors';
-import { FAMILIES, TASKS, type FamilyId, type TaskId } from '../../src/shared/analysis';
+import {
+  FAMILIES,
+  isDecoderFamily,
+  TASKS,
+  type EncoderFamilyId,
+  type EncoderTaskId,
+  type FamilyId,
+  type TaskId,
+} from '../../src/shared/analysis';
 import { BERT_STYLE, bertGraph, bertWeights, ROBERTA_STYLE } from './testModels/bert';
 import { DISTILBERT_MAX_POSITIONS, distilbertGraph, distilbertWeights } from './testModels/distilbert';
 import { architectureOf, ENCODER_SIZES, TEST_LABELS, type HeadSpec, type TestModelSize } from './testModels/encoderShapes';
+import type { AttentionStyle } from './testModels/decoderShapes';
+import { DTYPE_SUFFIX, makeDecoderModel } from './testModels/decoderModel';
 import type { TestModelDtype } from './testModels/graphBuilder';
 import { writeTokenizer } from './testModels/tokenizers';
 
@@ -30,7 +40,9 @@ export { ENCODER_SIZES } from './testModels/encoderShapes';
 /** Bump when a graph, the weights or the files change: cached builds with another version are rebuilt. */
 export const TEST_MODEL_VERSION = 2;
 
+/** The ONNX files written by default: encoders fp32 and q8, decoders fp32 and q4 (what their hub exports offer). */
 export const TEST_MODEL_DTYPES: readonly TestModelDtype[] = ['fp32', 'q8'];
+export const DECODER_TEST_MODEL_DTYPES: readonly TestModelDtype[] = ['fp32', 'q4'];
 
 export interface TestModelOptions {
   out: string;
@@ -42,17 +54,29 @@ export interface TestModelOptions {
   seed: number;
   /** For text classification: sigmoid per label (`problem_type: multi_label_classification`). */
   multiLabel?: boolean;
+  /** Decoders: optimum's unfused graph or onnxruntime-genai's fused one (default unfused). */
+  attention?: AttentionStyle;
+  /** GPT-2: the older If-merged `decoder_model_merged.onnx`. */
+  merged?: boolean;
   /** The WordPiece tokenizer folder (bert-base-uncased's vocabulary) BERT-family models copy. */
   tokenizerDir: string;
 }
 
 /** The labels of a task head: the family's real-model-like labels, or two generic ones (HF's default config). */
-function labelsOf(family: FamilyId, task: TaskId): string[] {
+function labelsOf(family: EncoderFamilyId, task: EncoderTaskId): string[] {
   return TEST_LABELS[family][task] ?? ['LABEL_0', 'LABEL_1'];
 }
 
+interface EncoderConfigOptions {
+  family: EncoderFamilyId;
+  task: EncoderTaskId;
+  size: TestModelSize;
+  seed: number;
+  multiLabel: boolean;
+}
+
 function configOf(
-  options: Required<Omit<TestModelOptions, 'out' | 'tokenizerDir' | 'dtypes'>>,
+  options: EncoderConfigOptions,
   vocabSize: number,
   tokenizer: { padTokenId: number; bosTokenId?: number; eosTokenId?: number },
   tokenizerDir: string,
@@ -118,9 +142,31 @@ function configOf(
 /** Writes a complete model folder; returns the files written. */
 export function makeTestModel(options: TestModelOptions): string[] {
   const family = options.family ?? 'distilbert';
-  const task = options.task ?? 'text-classification';
   if (!FAMILIES.includes(family)) throw new Error(`--family must be one of ${FAMILIES.join(', ')} (got ${family})`);
-  if (!TASKS.includes(task)) throw new Error(`--task must be one of ${TASKS.join(', ')} (got ${task})`);
+  if (isDecoderFamily(family)) {
+    if ((options.task ?? 'text-generation') !== 'text-generation') throw new Error(`${family} is a decoder: its task is text-generation`);
+    return makeDecoderModel({
+      out: options.out,
+      family,
+      size: options.size,
+      attention: options.attention ?? 'unfused',
+      merged: options.merged ?? false,
+      dtypes: options.dtypes ?? DECODER_TEST_MODEL_DTYPES,
+      seed: options.seed,
+      tokenizerDir: options.tokenizerDir,
+      version: TEST_MODEL_VERSION,
+    });
+  }
+  return makeEncoderModel(options, family, options.task ?? 'text-classification');
+}
+
+function makeEncoderModel(options: TestModelOptions, family: EncoderFamilyId, taskAsked: TaskId): string[] {
+  if (!TASKS.includes(taskAsked) || taskAsked === 'text-generation')
+    throw new Error(
+      `--task for ${family} must be one of text-classification, token-classification, fill-mask, feature-extraction (got ${taskAsked})`,
+    );
+  const task: EncoderTaskId = taskAsked;
+  if (options.attention === 'fused' || options.merged) throw new Error('--attention and --merged are for decoders');
   if (options.multiLabel && task !== 'text-classification') throw new Error('--multi-label applies to text-classification only');
   const sizes = ENCODER_SIZES[family][options.size];
   if (!sizes) throw new Error(`--size must be tiny or full (got ${String(options.size)})`);
@@ -155,7 +201,7 @@ export function makeTestModel(options: TestModelOptions): string[] {
       family === 'distilbert'
         ? distilbertGraph(sizes, byName, head, dtype, TEST_MODEL_VERSION)
         : bertGraph(style, sizes, byName, head, dtype, TEST_MODEL_VERSION);
-    write(dtype === 'fp32' ? 'onnx/model.onnx' : 'onnx/model_quantized.onnx', encodeModel(graph));
+    write(`onnx/model${DTYPE_SUFFIX[dtype]}.onnx`, encodeModel(graph));
   }
   write(
     'README.md',

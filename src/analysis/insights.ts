@@ -131,7 +131,7 @@ export function tokenWeights(tokens: readonly TokenRow[], lens: AttentionLens, w
 /**
  * The token whose attention shows what a prediction reads: the first token for a text classifier ([CLS], `<s>`:
  * its head reads it) and a sentence embedding, the first mask for fill-mask, the first entity's first token (else
- * the first text token) for token classification.
+ * the first text token) for token classification, the last token for a language model (its query predicts the next).
  */
 export function readerToken(prediction: Prediction, tokens: readonly TokenRow[]): number {
   const first = Math.max(
@@ -149,9 +149,18 @@ export function readerToken(prediction: Prediction, tokens: readonly TokenRow[])
           tokens.findIndex((token) => !token.special),
         )
       );
+    case 'text-generation':
+      // The last token's query predicts the next one, and it sees the whole text.
+      return tokens.length - 1;
     default:
       return first;
   }
+}
+
+/** Each token's surprisal, −log₂ p(token | the tokens before it), under a language model (0 for the first token). */
+export function surprisalOf(prediction: Prediction): Float64Array | undefined {
+  if (prediction.task !== 'text-generation') return undefined;
+  return Float64Array.from(prediction.tokenProbabilities, (probability) => (probability > 0 ? -Math.log2(probability) : 0));
 }
 
 /** The reader token's rollout row over the tokens (see {@link readerToken}), special tokens at 0. */

@@ -3,13 +3,19 @@
  * and head. The one implementation the extension's worker and the CLI both use. A model is read through its family
  * module (`./families`): nothing here names a family's config keys or graph.
  */
-import type { ModelInfo, Prediction, TaskId, TokenRow } from '../shared/analysis';
+import type { Candidate, ModelInfo, Prediction, TaskId, TokenRow } from '../shared/analysis';
 import type { Neuron } from '../shared/analysisViews';
 import { BoundedCache } from '../shared/boundedCache';
 import { AnalysisError, messageOf } from '../shared/errors';
 import { AttentionSession } from './attentionSession';
-import type { ExplainTarget, InterventionOptions } from './explanations';
-import { chooseTask, readModelConfig, type EncoderConfig, type ModelFamily } from './families';
+import type { ExplainTarget, InterventionOptions, InterventionRunner } from './explanations';
+import { DecoderInterventions } from './decoderInterventions';
+import { DecoderSession } from './decoderSession';
+import { Generation, type GenerationSettings } from './generation';
+import type { DecoderGraphStyle } from './onnx/instrumentDecoder';
+import { topCandidates } from './tasks/candidates';
+import { NEXT_TOKEN_TOP_K, textGeneration } from './tasks/textGeneration';
+import { chooseTask, readModelConfig, type FamilyConfig, type ModelFamily } from './families';
 import { instrumentedModelFor } from './instrumentedCache';
 import { LayerChain } from './layerChain';
 import { modelDisplayName, modelRequestKey, type ModelRequest } from './modelSource';
@@ -29,22 +35,34 @@ export interface AnalysisResult extends TokenizedText {
   timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
 }
 
-export interface LoadedModel {
+interface LoadedBase {
   key: string;
   info: ModelInfo;
   family: ModelFamily;
-  config: EncoderConfig;
+  config: FamilyConfig;
   task: TaskId;
-  /** The graph output the task's head writes. */
-  output: string;
   tokenizer: OffsetTokenizer;
-  session: AttentionSession;
-  /** The model file; the layer chain for interventions is cut from its instrumented graph with a head mask. */
+  /** The model file; interventions run its instrumented graph with a head mask. */
   onnxPath: string;
   storageDir: string;
+}
+
+export interface LoadedEncoder extends LoadedBase {
+  kind: 'encoder';
+  /** The graph output the task's head writes. */
+  output: string;
+  session: AttentionSession;
   /** Whether the graph's query operand is already divided by √d_head (undefined: operands not exposed). */
   queryScaledBeforeProduct?: boolean;
 }
+
+export interface LoadedDecoder extends LoadedBase {
+  kind: 'decoder';
+  session: DecoderSession;
+  style: DecoderGraphStyle;
+}
+
+export type LoadedModel = LoadedEncoder | LoadedDecoder;
 
 /** One head's query for one token and every key (the neuron view without its attention row). */
 export type QueryAndKeys = Pick<Neuron, 'query' | 'keys' | 'scale'>;
@@ -57,7 +75,7 @@ export interface AnalyzeOptions {
 /** Everything an intervention on a loaded model needs. */
 export interface Explainer {
   model: LoadedModel;
-  chain: LayerChain;
+  chain: InterventionRunner;
   /** The target and scoring for explaining the prediction at `position` (a classifier ignores it). */
   options: (tokens: readonly TokenRow[], position: number | undefined) => InterventionOptions;
 }
@@ -75,7 +93,7 @@ export class Analyzer {
     maxEntries: LOADED_MODELS,
     onEvict: (key, model) => void this.unload(key as string, model),
   });
-  private readonly chains = new Map<string, Promise<LayerChain>>();
+  private readonly chains = new Map<string, Promise<InterventionRunner>>();
   /** onnxruntime sessions of whole models created so far (diagnostics: a burst of analyses must not add any). */
   sessionsLoaded = 0;
 
@@ -97,7 +115,7 @@ export class Analyzer {
   private async unload(key: string, model: Promise<LoadedModel>): Promise<void> {
     const chain = this.chains.get(key);
     this.chains.delete(key);
-    await chain?.then((old) => old.release()).catch(() => undefined);
+    await chain?.then((old) => (old instanceof LayerChain ? old.release() : undefined)).catch(() => undefined);
     await model.then((old) => old.session.release()).catch(() => undefined);
   }
 
@@ -106,6 +124,7 @@ export class Analyzer {
     throwIfAborted(options.signal);
     const { family, config } = readModelConfig(files.configPath);
     const task = chooseTask(config, request.task);
+    if (family.pattern.kind === 'decoder') return this.loadDecoder(request, key, files, family, config, task);
     const shape = { layers: config.layers, heads: config.heads };
     let session: AttentionSession;
     let quantized: boolean;
@@ -128,33 +147,16 @@ export class Analyzer {
       output = found;
       if (found !== candidates[0]) session = session.withOutput(found);
     } catch (error) {
-      if (error instanceof AnalysisError && error.code !== 'invalid-model') throw error;
-      // A cached download that cannot be read (not ONNX, or not loadable) is damaged: drop it so that the next try
-      // fetches it again. A folder the user chose is left alone.
-      const fromHub = request.source.kind === 'hub';
-      if (request.source.kind === 'hub') this.store.forget(request.source);
-      const reason = error instanceof AnalysisError ? error.message : `onnxruntime could not load ${files.onnxPath} (${messageOf(error)}).`;
-      throw new AnalysisError(
-        'invalid-model',
-        `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`,
-      );
+      throw this.unreadable(request, files.onnxPath, error);
     }
     this.sessionsLoaded += 1;
     const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder }, config.maxTokens);
-    const info: ModelInfo = {
-      name: request.source.kind === 'hub' ? modelDisplayName(request.source) : config.name?.trim() || modelDisplayName(request.source),
-      dtype: request.dtype,
-      family: family.id,
-      task,
-      layers: config.layers,
-      heads: config.heads,
-      isTestModel: config.isTestModel,
-      quantized,
-    };
+    const info = modelInfoOf(request, family, config, task, quantized);
     if (task === 'fill-mask' && tokenizer.maskTokenId === undefined) {
       throw new AnalysisError('invalid-model', "This fill-mask model's tokenizer has no mask token.");
     }
     return {
+      kind: 'encoder',
       key,
       info,
       family,
@@ -167,6 +169,63 @@ export class Analyzer {
       storageDir: request.storageDir,
       ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}),
     };
+  }
+
+  private async loadDecoder(
+    request: ModelRequest,
+    key: string,
+    files: { folder: string; onnxPath: string },
+    family: ModelFamily,
+    config: FamilyConfig,
+    task: TaskId,
+  ): Promise<LoadedDecoder> {
+    const shape = { layers: config.layers, heads: config.heads };
+    let session: DecoderSession;
+    let instrumented: ReturnType<typeof instrumentedModelFor>;
+    try {
+      instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, { headMask: false });
+      session = await DecoderSession.load(instrumented.path, { ...shape, inputs: family.pattern.inputs });
+    } catch (error) {
+      throw this.unreadable(request, files.onnxPath, error);
+    }
+    if (!session.outputNames.includes('logits')) {
+      await session.release();
+      throw new AnalysisError(
+        'invalid-model',
+        `The graph has no logits output; its outputs are ${session.outputNames.slice(0, 8).join(', ')}.`,
+      );
+    }
+    this.sessionsLoaded += 1;
+    const tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: files.folder }, config.maxTokens);
+    const info = modelInfoOf(request, family, config, task, instrumented.quantized);
+    return {
+      kind: 'decoder',
+      key,
+      info,
+      family,
+      config,
+      task,
+      tokenizer,
+      session,
+      style: instrumented.style ?? 'unfused',
+      onnxPath: files.onnxPath,
+      storageDir: request.storageDir,
+    };
+  }
+
+  /**
+   * A model file that cannot be read: a cached download is damaged, so it is dropped and the next try fetches it
+   * again; a folder the user chose is left alone.
+   */
+  private unreadable(request: ModelRequest, onnxPath: string, error: unknown): AnalysisError {
+    if (error instanceof AnalysisError && error.code !== 'invalid-model') return error;
+    const fromHub = request.source.kind === 'hub';
+    if (request.source.kind === 'hub') this.store.forget(request.source);
+    const reason = error instanceof AnalysisError ? error.message : `onnxruntime could not load ${onnxPath} (${messageOf(error)}).`;
+    return new AnalysisError(
+      'invalid-model',
+      `${reason}${fromHub ? ' The cached files were removed; the next analysis downloads them again.' : ''}`,
+    );
   }
 
   /** A loaded model by its key (explanations and the neuron view must use the model that made the analysis). */
@@ -188,7 +247,7 @@ export class Analyzer {
     }
     let chain = this.chains.get(key);
     if (!chain) {
-      const building = this.verifiedChain(model).catch((error: unknown) => {
+      const building = (model.kind === 'decoder' ? this.decoderInterventions(model) : this.verifiedChain(model)).catch((error: unknown) => {
         if (error instanceof AnalysisError) throw error;
         throw new AnalysisError('invalid-model', `The model could not be split into layers for interventions (${messageOf(error)}).`);
       });
@@ -206,7 +265,23 @@ export class Analyzer {
    * cannot be trimmed to the one token the head reads falls back to the whole last layer; a chain that still disagrees
    * is refused rather than trusted.
    */
-  private async verifiedChain(model: LoadedModel): Promise<LayerChain> {
+  private async decoderInterventions(model: LoadedDecoder): Promise<InterventionRunner> {
+    const { config, family } = model;
+    const instrumented = withHeadMask(model);
+    const session = await DecoderSession.load(instrumented.path, {
+      layers: config.layers,
+      heads: config.heads,
+      inputs: family.pattern.inputs,
+    });
+    return new DecoderInterventions(session, {
+      layers: config.layers,
+      heads: config.heads,
+      width: config.hidden,
+      intermediate: config.intermediate,
+    });
+  }
+
+  private async verifiedChain(model: LoadedEncoder): Promise<LayerChain> {
     const { config, family, task } = model;
     const probe = model.tokenizer.tokenize(
       `Attention Explorer checks the layer chain against the whole model${model.tokenizer.maskToken ? ` ${model.tokenizer.maskToken}` : ''}.`,
@@ -223,13 +298,7 @@ export class Analyzer {
     const perToken = task !== 'text-classification';
     const width = perToken ? whole.output.length / ids.length : whole.output.length;
     const expected = perToken ? whole.output.subarray(position * width, (position + 1) * width) : whole.output;
-    const instrumented = instrumentedModelFor(
-      model.onnxPath,
-      { layers: config.layers, heads: config.heads },
-      family.pattern,
-      model.storageDir,
-      { headMask: true },
-    );
+    const instrumented = withHeadMask(model);
     const shape = {
       layers: config.layers,
       heads: config.heads,
@@ -272,7 +341,7 @@ export class Analyzer {
    */
   async neuron(key: string, ids: readonly number[], layer: number, head: number, queryIndex: number): Promise<QueryAndKeys> {
     const model = await this.loaded(key);
-    if (model.queryScaledBeforeProduct === undefined || !model.session.exposesOperands) {
+    if (model.kind === 'decoder' || model.queryScaledBeforeProduct === undefined || !model.session.exposesOperands) {
       throw new AnalysisError(
         'invalid-model',
         'This model graph does not expose its queries and keys, so the neuron view is not available for it.',
@@ -310,9 +379,16 @@ export class Analyzer {
     const tokenizeStart = performance.now();
     const tokenized = model.tokenizer.tokenize(text);
     const tokenizeMs = performance.now() - tokenizeStart;
+    if (tokenized.tokens.length === 0) throw new AnalysisError('invalid-request', 'The selection has no tokens to analyse.');
     const inferenceStart = performance.now();
+    const ids = tokenized.tokens.map((token) => token.id);
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
-    const run = await model.session.run({ inputIds: [tokenized.tokens.map((token) => token.id)] }, { attentions: true, headMeans: true });
+    const run =
+      model.kind === 'decoder'
+        ? await model.session
+            .run({ inputIds: [ids] }, { attentions: true, headMeans: true })
+            .then((decoded) => ({ ...decoded, output: decoded.logits }))
+        : await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
     const n = tokenized.tokens.length;
@@ -325,7 +401,29 @@ export class Analyzer {
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
-    return { result, attentions: run.attentions!, output: run.output };
+    // A decoder's raw output is the last position's logits (the next token's).
+    const output =
+      model.kind === 'decoder' ? run.output.subarray((n - 1) * model.config.vocabSize, n * model.config.vocabSize) : run.output;
+    return { result, attentions: run.attentions!, output };
+  }
+
+  /** The most probable next tokens from a decoder's logits row, at a temperature (0: as at 1). */
+  async nextTokens(key: string, logits: Float32Array, temperature: number): Promise<Candidate[]> {
+    const model = await this.loaded(key);
+    return topCandidates(logits, NEXT_TOKEN_TOP_K, (id) => model.tokenizer.decode([id]), temperature > 0 ? temperature : 1);
+  }
+
+  /** Starts generating after `ids` with the loaded decoder `key` names (the one that analysed them). */
+  async generate(key: string, ids: readonly number[], settings: GenerationSettings): Promise<Generation> {
+    const model = await this.loaded(key);
+    if (model.kind !== 'decoder') {
+      throw new AnalysisError('invalid-request', `${model.info.name} is not a language model; only decoders generate text.`);
+    }
+    return Generation.start(model.session, ids, settings, {
+      stopIds: model.config.stopTokenIds,
+      maxPositions: model.config.maxTokens,
+      decode: (generated) => model.tokenizer.decode(generated),
+    });
   }
 
   async dispose(): Promise<void> {
@@ -333,6 +431,30 @@ export class Analyzer {
     this.models.clear();
     await Promise.all(loaded.map(([key, model]) => this.unload(key, model)));
   }
+}
+
+/** The model's graph instrumented with a head mask (interventions), built on first use. */
+function withHeadMask(model: LoadedModel): ReturnType<typeof instrumentedModelFor> {
+  const { config, family } = model;
+  return instrumentedModelFor(model.onnxPath, { layers: config.layers, heads: config.heads }, family.pattern, model.storageDir, {
+    headMask: true,
+  });
+}
+
+/** What the views say about a loaded model. */
+function modelInfoOf(request: ModelRequest, family: ModelFamily, config: FamilyConfig, task: TaskId, quantized: boolean): ModelInfo {
+  return {
+    name: request.source.kind === 'hub' ? modelDisplayName(request.source) : config.name?.trim() || modelDisplayName(request.source),
+    dtype: request.dtype,
+    family: family.id,
+    task,
+    layers: config.layers,
+    heads: config.heads,
+    kvHeads: config.kvHeads,
+    causal: config.causal,
+    isTestModel: config.isTestModel,
+    quantized,
+  };
 }
 
 /** The task's post-processing of the head's output. */
@@ -347,6 +469,8 @@ function predictionOf(model: LoadedModel, output: Float32Array, tokens: readonly
       return fillMask(output, tokens, tokenizer.maskTokenId!, (id) => tokenizer.decode([id]));
     case 'feature-extraction':
       return featureExtraction(output, tokens.length);
+    case 'text-generation':
+      return textGeneration(output, tokens, (id) => tokenizer.decode([id]));
   }
 }
 
@@ -386,6 +510,16 @@ function interventionOptions(model: LoadedModel, tokens: readonly TokenRow[], re
     }
     case 'feature-extraction':
       throw new AnalysisError('invalid-request', 'A feature-extraction model predicts nothing, so there is no prediction to explain.');
+    case 'text-generation':
+      // The next token after the text, read from the last position's logits (the only output a decoder's run returns).
+      target = {
+        position: tokens.length - 1,
+        explain: (original) => {
+          const ids = topIds(original, FILL_MASK_TOP_K);
+          return { labels: ids.map((id) => tokenizer.decode([id])), score: (output) => pick(softmax(Array.from(output)), ids) };
+        },
+      };
+      return { target, perToken: false };
   }
   return { target, perToken: task !== 'text-classification' };
 }

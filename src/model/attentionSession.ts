@@ -104,16 +104,8 @@ export class AttentionSession {
     });
     const { layers, heads } = this.shape;
     const feeds = tokenFeeds(this.shape.inputs, this.session.inputNames, { ids, mask, shape: [batch, n] });
-    if (this.session.inputNames.includes(HEAD_MASK_INPUT)) {
-      const headMask = input.headMask ?? new Float32Array(layers * heads).fill(1);
-      const maskBatch = headMask.length / (layers * heads);
-      if (!Number.isInteger(maskBatch) || (maskBatch !== 1 && maskBatch !== batch)) {
-        throw new RangeError(`run: head mask of ${headMask.length} values for ${batch} row(s) of ${layers}×${heads}`);
-      }
-      feeds[HEAD_MASK_INPUT] = new ort.Tensor('float32', headMask, [maskBatch, layers, heads]);
-    } else if (input.headMask) {
-      throw new RangeError('run: this graph was instrumented without a head mask');
-    }
+    const maskFeed = headMaskFeed(this.session.inputNames, { layers, heads }, batch, input.headMask);
+    if (maskFeed) feeds[HEAD_MASK_INPUT] = maskFeed;
     const layerIndices = Array.from({ length: layers }, (_, layer) => layer);
     const wanted: Array<['attentions' | 'headMeans' | 'scores', (layer: number) => string]> = [
       ['attentions', probabilitiesOutput],
@@ -156,4 +148,26 @@ export function tokenFeeds(
     feeds[input.name] = new ort.Tensor('int64', data, rows.shape);
   }
   return feeds;
+}
+
+/**
+ * The `head_mask` feed of a graph instrumented with one: `batch × layers × heads` values, or one mask for every row
+ * (all ones when none is given). Undefined for a graph without the input, which must not be given a mask.
+ */
+export function headMaskFeed(
+  inputNames: readonly string[],
+  { layers, heads }: { layers: number; heads: number },
+  batch: number,
+  headMask: Float32Array | undefined,
+): ort.Tensor | undefined {
+  if (!inputNames.includes(HEAD_MASK_INPUT)) {
+    if (headMask) throw new RangeError('run: this graph was instrumented without a head mask');
+    return undefined;
+  }
+  const mask = headMask ?? new Float32Array(layers * heads).fill(1);
+  const maskBatch = mask.length / (layers * heads);
+  if (!Number.isInteger(maskBatch) || (maskBatch !== 1 && maskBatch !== batch)) {
+    throw new RangeError(`run: head mask of ${mask.length} values for ${batch} row(s) of ${layers}×${heads}`);
+  }
+  return new ort.Tensor('float32', mask, [maskBatch, layers, heads]);
 }

@@ -27,6 +27,8 @@ export interface HeldAttention {
   n: number;
   /** The model that produced it (a re-run for the neuron view must use the same one). */
   modelKey: string;
+  /** A language model's logits after the last token (the next token's), `[vocab]`. */
+  nextLogits?: Float32Array;
 }
 
 /** The rows/columns a view shows: groups of token indices, and their labels. */

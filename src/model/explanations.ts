@@ -10,7 +10,17 @@
 import { argmax, groupWordPieces, normaliseHeadImportance } from '../engine';
 import type { TokenRow } from '../shared/analysis';
 import type { Ablation, HeadImportance, OcclusionMode, OcclusionResult, OcclusionUnit, Prediction } from '../shared/analysisViews';
-import type { ChainRow, LayerChain } from './layerChain';
+import { LayerChain, type ChainRow } from './layerChain';
+
+/**
+ * What interventions run on: an encoder's {@link LayerChain}, or a decoder's whole graph with a head mask
+ * (`decoderInterventions.ts`). `outputs` gives each row's head output.
+ */
+export interface InterventionRunner {
+  readonly shape: { layers: number; heads: number };
+  readonly lastLayer: LayerChain['lastLayer'];
+  outputs(rows: readonly ChainRow[]): Promise<Float32Array[]>;
+}
 
 /** The probabilities an intervention watches, read from the head's output at the target token. */
 export interface Explained {
@@ -28,7 +38,7 @@ export interface ExplainTarget {
 }
 
 /** The head's output for one token of a row: the whole row for a classifier's `[labels]`, else one position. */
-function outputAt(chain: LayerChain, output: Float32Array, row: ChainRow, positionsInRow: number): Float32Array {
+function outputAt(chain: InterventionRunner, output: Float32Array, row: ChainRow, positionsInRow: number): Float32Array {
   if (positionsInRow <= 1) return output;
   const width = output.length / positionsInRow;
   const position = chain.lastLayer === 'target-position' ? 0 : (row.targetPosition ?? 0);
@@ -40,7 +50,7 @@ class Watch {
   private explained: Explained | undefined;
 
   constructor(
-    private readonly chain: LayerChain,
+    private readonly chain: InterventionRunner,
     private readonly target: ExplainTarget,
     private readonly positionsOf: (row: ChainRow) => number,
   ) {}
@@ -58,7 +68,7 @@ class Watch {
 }
 
 /** How many positions a row's head output has: one for a classifier; the row's tokens, or 1 for a one-token chain. */
-function positionsFor(chain: LayerChain, perToken: boolean): (row: ChainRow) => number {
+function positionsFor(chain: InterventionRunner, perToken: boolean): (row: ChainRow) => number {
   return (row) => (!perToken ? 1 : chain.lastLayer === 'target-position' ? 1 : row.ids.length);
 }
 
@@ -89,7 +99,7 @@ export interface InterventionOptions {
 
 /** The prediction with the heads a mask switches off; the original in the same batch. */
 export async function ablate(
-  chain: LayerChain,
+  chain: InterventionRunner,
   ids: readonly number[],
   headMask: Float32Array,
   options: InterventionOptions,
@@ -111,11 +121,24 @@ export async function ablate(
  * layer join the rows already running from below, in one batch.
  */
 export async function singleHeadAblationOutputs(
-  chain: LayerChain,
+  chain: InterventionRunner,
   ids: readonly number[],
   targetPosition = 0,
 ): Promise<{ original: Float32Array; ablated: Float32Array[]; rows: ChainRow[] }> {
   const { layers, heads } = chain.shape;
+  if (!(chain instanceof LayerChain)) {
+    // A whole graph: every row from the start, all in batched calls.
+    const rows: ChainRow[] = [
+      { ids, targetPosition },
+      ...Array.from({ length: layers * heads }, (_, index) => ({
+        ids,
+        targetPosition,
+        headMask: maskWithout(layers, heads, [{ layer: Math.floor(index / heads), head: index % heads }]),
+      })),
+    ];
+    const [original, ...ablated] = await chain.outputs(rows);
+    return { original: original!, ablated, rows };
+  }
   const inputs: Array<Float32Array | undefined> = [undefined];
   const plain: ChainRow = { ids, targetPosition };
   let state: Float32Array[] | undefined;
@@ -139,7 +162,11 @@ export async function singleHeadAblationOutputs(
 }
 
 /** The sweep: Δ of the predicted label's probability with each head switched off alone, raw and normalised. */
-export async function headImportance(chain: LayerChain, ids: readonly number[], options: InterventionOptions): Promise<HeadImportance> {
+export async function headImportance(
+  chain: InterventionRunner,
+  ids: readonly number[],
+  options: InterventionOptions,
+): Promise<HeadImportance> {
   const { layers, heads } = chain.shape;
   const { original: output, ablated, rows } = await singleHeadAblationOutputs(chain, ids, options.target.position);
   const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
@@ -171,7 +198,7 @@ export function occludedIds(ids: readonly number[], indices: readonly number[], 
 
 /** Each unit occluded in turn, in as few batched runs as the rows' lengths allow (one when masking). */
 export async function occlusion(
-  chain: LayerChain,
+  chain: InterventionRunner,
   tokens: readonly Pick<TokenRow, 'id' | 'text' | 'special'>[],
   options: InterventionOptions & { mode: OcclusionMode; unit: OcclusionUnit; maskId: number },
 ): Promise<OcclusionResult> {

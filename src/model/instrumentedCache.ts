@@ -9,12 +9,15 @@ import * as path from 'node:path';
 import { AnalysisError } from '../shared/errors';
 import type { GraphPattern } from './families';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
+import { instrumentDecoderModel, type DecoderGraphStyle } from './onnx/instrumentDecoder';
 
 export interface InstrumentedModel {
   path: string;
   quantized: boolean;
   /** See {@link InstrumentationResult.queryScaledBeforeProduct}. */
   queryScaledBeforeProduct?: boolean;
+  /** A decoder's attention style. */
+  style?: DecoderGraphStyle;
   /** Whether this call built it (rather than finding it cached). */
   built: boolean;
 }
@@ -27,6 +30,7 @@ interface Sidecar {
   heads: number;
   quantized: boolean;
   queryScaledBeforeProduct?: boolean;
+  style?: DecoderGraphStyle;
 }
 
 function candidates(onnxPath: string, storageDir: string, options: InstrumentOptions): string[] {
@@ -76,13 +80,18 @@ export function instrumentedModelFor(
         path: candidate,
         quantized: sidecar!.quantized,
         ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}),
+        ...(sidecar!.style ? { style: sidecar!.style } : {}),
         built: false,
       };
     }
   }
   let result;
   try {
-    result = instrumentModel(fs.readFileSync(onnxPath), expected, pattern, options);
+    const bytes = fs.readFileSync(onnxPath);
+    result =
+      pattern.kind === 'decoder'
+        ? instrumentDecoderModel(bytes, expected, pattern, options)
+        : instrumentModel(bytes, expected, pattern, options);
   } catch (error) {
     if (error instanceof InstrumentationError) {
       throw new AnalysisError('invalid-model', `${path.basename(onnxPath)} cannot be instrumented: ${error.message}`);
@@ -96,6 +105,7 @@ export function instrumentedModelFor(
     ...expected,
     quantized: result.quantized,
     ...(result.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: result.queryScaledBeforeProduct } : {}),
+    ...('style' in result ? { style: result.style as DecoderGraphStyle } : {}),
   };
   let lastError: unknown;
   for (const candidate of candidates(onnxPath, storageDir, options)) {
@@ -106,6 +116,7 @@ export function instrumentedModelFor(
         path: candidate,
         quantized: result.quantized,
         ...(sidecar.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar.queryScaledBeforeProduct } : {}),
+        ...(sidecar.style ? { style: sidecar.style } : {}),
         built: true,
       };
     } catch (error) {

@@ -10,10 +10,33 @@ export type { ModelDtype } from '../shared/analysis';
 export type ModelSource =
   { kind: 'folder'; folder: string } | { kind: 'hub'; modelId: string; hubUrl: string; revision: string; cacheDir: string };
 
-export const ONNX_FILES: Record<ModelDtype, string> = {
-  fp32: 'onnx/model.onnx',
-  q8: 'onnx/model_quantized.onnx',
+/** The file-name suffix transformers.js gives each dtype's ONNX file. */
+export const DTYPE_SUFFIX: Record<ModelDtype, string> = {
+  fp32: '',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  fp16: '_fp16',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
 };
+
+/** Dtypes whose graphs compute in float16: their attention and logits come out as float16, which is not read yet. */
+export const UNREAD_DTYPES: readonly ModelDtype[] = ['fp16', 'q4f16'];
+
+/** The ONNX file of each dtype, as transformers.js names it. */
+export const ONNX_FILES = Object.fromEntries(
+  Object.entries(DTYPE_SUFFIX).map(([dtype, suffix]) => [dtype, `onnx/model${suffix}.onnx`]),
+) as Record<ModelDtype, string>;
+
+/**
+ * The files that may hold a dtype's graph, in the order they are looked for: `model*.onnx`, then optimum's older merged
+ * decoder (`decoder_model_merged*.onnx`, e.g. Xenova/distilgpt2, which has no `model.onnx`).
+ */
+export function onnxFileCandidates(dtype: ModelDtype): string[] {
+  return [ONNX_FILES[dtype], `onnx/decoder_model_merged${DTYPE_SUFFIX[dtype]}.onnx`];
+}
 
 /** A Hugging Face model id: `name` or `owner/name`, of word characters, dots and dashes, never `..`. */
 export function isHubModelId(id: string): boolean {
@@ -22,9 +45,9 @@ export function isHubModelId(id: string): boolean {
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
-/** The files a model folder must hold to run with a dtype. */
-export function requiredFiles(dtype: ModelDtype): string[] {
-  return ['config.json', ...TOKENIZER_FILES, ONNX_FILES[dtype]];
+/** The files a model folder must hold to run with a dtype (`onnxFile`: the one found of its candidates). */
+export function requiredFiles(dtype: ModelDtype, onnxFile = ONNX_FILES[dtype]): string[] {
+  return ['config.json', ...TOKENIZER_FILES, onnxFile];
 }
 
 /** Everything the worker needs to find, fetch and load a model. */

@@ -10,9 +10,19 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { env, pipeline } from '@huggingface/transformers';
+import { AutoConfig, env, pipeline } from '@huggingface/transformers';
 import { AnalysisError } from '../shared/errors';
-import { hubCacheFolder, ONNX_FILES, requiredFiles, type ModelDtype, type ModelRequest, type ModelSource } from './modelSource';
+import {
+  DTYPE_SUFFIX,
+  hubCacheFolder,
+  ONNX_FILES,
+  onnxFileCandidates,
+  requiredFiles,
+  UNREAD_DTYPES,
+  type ModelDtype,
+  type ModelRequest,
+  type ModelSource,
+} from './modelSource';
 import { configureTransformersEnv } from './tokenizer';
 
 export interface DownloadProgress {
@@ -128,9 +138,17 @@ export interface ResolveOptions {
 export class ModelStore {
   /** Finds (and if needed downloads and checks) every file a request needs. */
   async resolve(request: ModelRequest, options: ResolveOptions = {}): Promise<ResolvedModel> {
-    const files = requiredFiles(request.dtype);
+    if (UNREAD_DTYPES.includes(request.dtype)) {
+      throw new AnalysisError(
+        'invalid-model',
+        `The ${request.dtype} graphs compute in float16, whose attention Attention Explorer does not read yet; choose fp32, q8, int8, uint8, q4 or bnb4.`,
+      );
+    }
     if (request.source.kind === 'folder') {
       const folder = request.source.folder;
+      const onnxFile =
+        onnxFileCandidates(request.dtype).find((file) => fs.existsSync(path.join(folder, file))) ?? ONNX_FILES[request.dtype];
+      const files = requiredFiles(request.dtype, onnxFile);
       const missing = files.filter((file) => !fs.existsSync(path.join(folder, file)));
       if (missing.length > 0) {
         throw new AnalysisError(
@@ -140,12 +158,40 @@ export class ModelStore {
       }
       return {
         folder,
-        onnxPath: path.join(folder, ONNX_FILES[request.dtype]),
+        onnxPath: path.join(folder, onnxFile),
         configPath: path.join(folder, 'config.json'),
         downloaded: false,
       };
     }
     return this.resolveFromHub(request.source, request.dtype, request.offline, options);
+  }
+
+  /**
+   * Which of a dtype's candidate files the model has: one already downloaded, else the first the hub has (asked in
+   * order, a 404 moving on to the next).
+   */
+  private async onnxFileOnHub(
+    source: Extract<ModelSource, { kind: 'hub' }>,
+    dtype: ModelDtype,
+    folder: string,
+    manifest: Manifest,
+    offline: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const candidates = onnxFileCandidates(dtype);
+    const cached = candidates.find((file) => manifest.files[file] !== undefined && sizeOf(path.join(folder, file)) !== undefined);
+    if (cached || offline) return cached ?? candidates[0]!;
+    for (const file of candidates.slice(0, -1)) {
+      const found = await describeRemoteFile(source, file, signal).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof AnalysisError && error.message.includes('HTTP 404')) return false;
+          throw error;
+        },
+      );
+      if (found) return file;
+    }
+    return candidates.at(-1)!;
   }
 
   /** Removes a hub model's cached files (all dtypes), e.g. after its ONNX file failed to load. */
@@ -162,9 +208,10 @@ export class ModelStore {
     options: ResolveOptions,
   ): Promise<ResolvedModel> {
     const folder = hubCacheFolder(source);
-    const files = requiredFiles(dtype);
-    const resolved = { folder, onnxPath: path.join(folder, ONNX_FILES[dtype]), configPath: path.join(folder, 'config.json') };
     const manifest = readManifest(folder) ?? { version: 1 as const, files: {} };
+    const onnxFile = await this.onnxFileOnHub(source, dtype, folder, manifest, offline, options.signal);
+    const files = requiredFiles(dtype, onnxFile);
+    const resolved = { folder, onnxPath: path.join(folder, onnxFile), configPath: path.join(folder, 'config.json') };
     const intact = (file: string) => {
       const size = sizeOf(path.join(folder, file));
       const recorded = manifest.files[file];
@@ -211,7 +258,7 @@ export class ModelStore {
 
     if (missing.length > 0) {
       // Whatever the download call says, every file it may have written is checked, and a bad one removed.
-      const failure = await this.download(source, dtype, missing, remote, options).then(
+      const failure = await this.download(source, dtype, onnxFile, missing, remote, options).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -257,6 +304,7 @@ export class ModelStore {
   private async download(
     source: Extract<ModelSource, { kind: 'hub' }>,
     dtype: ModelDtype,
+    onnxFile: string,
     missing: string[],
     remote: Map<string, RemoteFile>,
     options: ResolveOptions,
@@ -270,10 +318,17 @@ export class ModelStore {
       fetch(input, { ...init, ...(options.signal ? { signal: options.signal } : {}) });
     let largest = missing[0] ?? '';
     try {
-      const classifier = await pipeline('text-classification', modelId, {
+      // The pipeline of the model's kind fetches its files (a decoder's, from the file name it has on the hub).
+      const config = (await AutoConfig.from_pretrained(modelId, { revision: source.revision, cache_dir: source.cacheDir })) as unknown as {
+        architectures?: unknown;
+      };
+      const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
+      const decoder = architectures.some((name) => name.endsWith('ForCausalLM') || name.endsWith('LMHeadModel'));
+      const classifier = await pipeline(decoder ? 'text-generation' : 'text-classification', modelId, {
         dtype,
         revision: source.revision,
         cache_dir: source.cacheDir,
+        model_file_name: path.basename(onnxFile, '.onnx').replace(DTYPE_SUFFIX[dtype], ''),
         progress_callback: (event) => {
           if (event.status !== 'progress' || !('file' in event)) return;
           loaded.set(event.file, event.loaded);

@@ -48,20 +48,37 @@ interface ComponentConfig {
   processors?: ComponentConfig[];
 }
 
-/** The component and, for a `Sequence`, the components inside it. */
+/** A loaded component: its settings, and for a `Sequence` (Llama 3's and Qwen's Split + ByteLevel) its parts. */
+interface LoadedComponent {
+  config?: ComponentConfig;
+  tokenizers?: LoadedComponent[];
+  processors?: LoadedComponent[];
+}
+
+/** The component's settings and, for a `Sequence`, those of the components inside it. */
 function flatten(config: ComponentConfig | undefined): ComponentConfig[] {
   if (!config) return [];
   return [config, ...(config.pretokenizers ?? []).flatMap(flatten), ...(config.processors ?? []).flatMap(flatten)];
 }
 
+/** The settings of a loaded component and of every part inside it (transformers.js keeps a Sequence's parts loaded). */
+function settingsOf(component: LoadedComponent | null | undefined): ComponentConfig[] {
+  if (!component) return [];
+  return [
+    ...flatten(component.config),
+    ...(component.tokenizers ?? []).flatMap(settingsOf),
+    ...(component.processors ?? []).flatMap(settingsOf),
+  ];
+}
+
 /** How a byte-level tokenizer (RoBERTa, GPT-2) shapes offsets, or undefined for another kind (WordPiece). */
 function byteLevelSettings(
-  preTokenizer: ComponentConfig | undefined,
-  postProcessor: ComponentConfig | undefined,
+  preTokenizer: LoadedComponent | null | undefined,
+  postProcessor: LoadedComponent | null | undefined,
 ): Omit<ByteLevelSteps, 'normalize' | 'addedTokens'> | undefined {
-  const byteLevel = flatten(preTokenizer).find((component) => component.type === 'ByteLevel');
+  const byteLevel = settingsOf(preTokenizer).find((component) => component.type === 'ByteLevel');
   if (!byteLevel) return undefined;
-  const trimming = flatten(postProcessor).find((component) => component.type === 'ByteLevel' || component.type === 'RobertaProcessing');
+  const trimming = settingsOf(postProcessor).find((component) => component.type === 'ByteLevel' || component.type === 'RobertaProcessing');
   return { addPrefixSpace: byteLevel.add_prefix_space === true, trimOffsets: trimming?.trim_offsets === true };
 }
 
@@ -81,10 +98,7 @@ export class OffsetTokenizer {
       .filter((token) => !token.normalized)
       .map((token) => ({ content: token.content, lstrip: token.lstrip === true, rstrip: token.rstrip === true }));
     const normalize = (text: string) => (normalizer ? normalizer.normalize(text) : text);
-    const byteLevel = byteLevelSettings(
-      (preTokenizer as unknown as { config?: ComponentConfig } | null)?.config,
-      (inner.post_processor as unknown as { config?: ComponentConfig } | null)?.config,
-    );
+    const byteLevel = byteLevelSettings(preTokenizer as unknown as LoadedComponent | null, inner.post_processor);
     if (byteLevel) {
       const steps: ByteLevelSteps = { normalize, addedTokens, ...byteLevel };
       this.align = (text, tokens) => alignByteLevelTokens(text, tokens, steps);

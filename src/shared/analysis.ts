@@ -41,17 +41,32 @@ export const SourceRangeSchema = v.object({
 });
 export type SourceRange = v.InferOutput<typeof SourceRangeSchema>;
 
-/** fp32: `onnx/model.onnx`; q8: `onnx/model_quantized.onnx` (8-bit weights, as transformers.js names them). */
-export const MODEL_DTYPES = ['fp32', 'q8'] as const;
+/**
+ * The ONNX files of a model, as transformers.js names them: fp32 `onnx/model.onnx`, q8 `model_quantized.onnx`
+ * (8-bit MatMulInteger), int8/uint8 `model_int8.onnx`/`model_uint8.onnx`, q4 `model_q4.onnx` (4-bit MatMulNBits),
+ * fp16 `model_fp16.onnx`, q4f16 `model_q4f16.onnx`, bnb4 `model_bnb4.onnx`.
+ */
+export const MODEL_DTYPES = ['fp32', 'q8', 'int8', 'uint8', 'q4', 'fp16', 'q4f16', 'bnb4'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
-/** The model families the extension reads (one module each under `src/model/families`). */
-export const FAMILIES = ['distilbert', 'bert', 'roberta'] as const;
+/** The encoder families (one module each under `src/model/families`). */
+export const ENCODER_FAMILIES = ['distilbert', 'bert', 'roberta'] as const;
+/** The decoder language-model families. */
+export const DECODER_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
+export const FAMILIES = [...ENCODER_FAMILIES, ...DECODER_FAMILIES] as const;
+export type EncoderFamilyId = (typeof ENCODER_FAMILIES)[number];
+export type DecoderFamilyId = (typeof DECODER_FAMILIES)[number];
 export type FamilyId = (typeof FAMILIES)[number];
 
-/** What a model predicts, chosen from its `architectures` (or by the user where it offers several). */
-export const TASKS = ['text-classification', 'token-classification', 'fill-mask', 'feature-extraction'] as const;
+/** What an encoder predicts, chosen from its `architectures` (or by the user where it offers several). */
+export const ENCODER_TASKS = ['text-classification', 'token-classification', 'fill-mask', 'feature-extraction'] as const;
+export const TASKS = [...ENCODER_TASKS, 'text-generation'] as const;
+export type EncoderTaskId = (typeof ENCODER_TASKS)[number];
 export type TaskId = (typeof TASKS)[number];
+
+export function isDecoderFamily(family: FamilyId): family is DecoderFamilyId {
+  return (DECODER_FAMILIES as readonly string[]).includes(family);
+}
 
 export const ModelInfoSchema = v.object({
   name: shortText,
@@ -59,7 +74,12 @@ export const ModelInfoSchema = v.object({
   family: v.picklist(FAMILIES),
   task: v.picklist(TASKS),
   layers: count,
+  /** Query heads per layer: every one has its own attention map. */
   heads: count,
+  /** Key/value heads per layer (fewer than `heads` with grouped-query attention; query head h reads h ÷ (heads ÷ kvHeads)). */
+  kvHeads: count,
+  /** A decoder: position i attends to positions ≤ i only (the maps' upper triangle is empty). */
+  causal: v.boolean(),
   /** A project-built model with random weights: its predictions mean nothing. */
   isTestModel: v.boolean(),
   quantized: v.boolean(),
@@ -125,11 +145,28 @@ export const FeatureExtractionSchema = v.object({
 });
 export type FeatureExtraction = v.InferOutput<typeof FeatureExtractionSchema>;
 
+export const CandidateSchema = v.object({ id: count, token: shortText, probability: v.number() });
+export type Candidate = v.InferOutput<typeof CandidateSchema>;
+
+/**
+ * A language model's prediction: the most probable next tokens after the text (at temperature 1), and for every
+ * token of the text the probability the model gave it from what came before (its surprisal is −log₂ of that; -1 for
+ * the first token, which nothing predicts) and the token the model expected there most.
+ */
+export const TextGenerationSchema = v.object({
+  task: v.literal('text-generation'),
+  next: v.pipe(v.array(CandidateSchema), v.maxLength(100)),
+  tokenProbabilities: v.pipe(v.array(v.number()), v.maxLength(MAX_TOKENS)),
+  expected: v.pipe(v.array(v.nullable(CandidateSchema)), v.maxLength(MAX_TOKENS)),
+});
+export type TextGeneration = v.InferOutput<typeof TextGenerationSchema>;
+
 export const PredictionSchema = v.variant('task', [
   TextClassificationSchema,
   TokenClassificationSchema,
   FillMaskSchema,
   FeatureExtractionSchema,
+  TextGenerationSchema,
 ]);
 export type Prediction = v.InferOutput<typeof PredictionSchema>;
 
@@ -207,6 +244,10 @@ export function headlineOf(prediction: Prediction): { label: string; probability
     }
     case 'feature-extraction':
       return undefined;
+    case 'text-generation': {
+      const top = prediction.next[0];
+      return top ? { label: top.token, probability: top.probability } : undefined;
+    }
   }
 }
 
@@ -224,5 +265,7 @@ export function predictionRowsOf(prediction: Prediction): Array<{ label: string;
       return (prediction.masks[0]?.top ?? []).map((candidate) => ({ label: candidate.token, probability: candidate.probability }));
     case 'feature-extraction':
       return [];
+    case 'text-generation':
+      return prediction.next.map((candidate) => ({ label: candidate.token, probability: candidate.probability }));
   }
 }

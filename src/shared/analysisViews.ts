@@ -8,7 +8,7 @@
  */
 import * as v from 'valibot';
 import type { HeadStatistics } from '../engine/statistics';
-import { analysisId, count, DisplayOptionsSchema } from './analysis';
+import { analysisId, count, DisplayOptionsSchema, type Candidate } from './analysis';
 import { request } from './rpc';
 
 /** A map with the labels of its rows and columns (after the display options). */
@@ -101,6 +101,30 @@ export interface Neuron {
   labels: string[];
 }
 
+/** One generated token, with the attention of the query that chose it. */
+export interface GeneratedToken {
+  id: number;
+  token: string;
+  /** Its probability under the distribution it was drawn from. */
+  probability: number;
+  /** Positions it attended to: the text's tokens and the tokens generated before it. */
+  positions: number;
+  /** `[layers, heads, positions]`. */
+  attention: Float32Array;
+}
+
+export interface GenerationStepResult {
+  step: GeneratedToken | null;
+  /** Everything generated so far, decoded as one text (what "insert into the editor" writes). */
+  text: string;
+  /** The model ended the text, or its context is full: no more steps. */
+  done: boolean;
+}
+
+/** 0 is greedy; sampling at more than a few degrees of temperature is noise. */
+export const MAX_TEMPERATURE = 5;
+const temperature = v.pipe(v.number(), v.minValue(0), v.maxValue(MAX_TEMPERATURE));
+
 const of = { analysisId };
 const options = DisplayOptionsSchema;
 const headRef = v.object({ layer: count, head: count });
@@ -135,6 +159,15 @@ export const ANALYSIS_VIEW_REQUESTS = {
   ablate: request(
     v.object({ ...of, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean(), target: ExplainTargetSchema }),
   ).returns<Ablation>(),
+  /** A language model's most probable next tokens after the analysed text, at a temperature (0 is read as 1). */
+  nextTokens: request(v.object({ ...of, temperature })).returns<{ candidates: Candidate[] }>(),
+  /**
+   * One generation step after the analysed text, with the key/value cache of everything before: `restart` begins a
+   * new generation (greedy at temperature 0, else sampled with the seed), otherwise the current one goes on.
+   */
+  generate: request(
+    v.object({ ...of, restart: v.boolean(), temperature, seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)) }),
+  ).returns<GenerationStepResult>(),
   /** Two analyses side by side, and one head's attention difference where their tokens align. */
   compare: request(v.object({ ...of, otherId: analysisId, layer: count, head: count })).returns<Comparison>(),
 };

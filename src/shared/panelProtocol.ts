@@ -12,7 +12,7 @@ import { ANALYSIS_VIEW_REQUESTS, MAX_THUMBNAIL } from './analysisViews';
 import { event, request, type Peer } from './rpc';
 import { WEBVIEW_EVENTS } from './webviewEvents';
 
-export const PANEL_TABS = ['model', 'head', 'aggregates', 'neuron', 'explain', 'compare', 'playground', 'tokens'] as const;
+export const PANEL_TABS = ['model', 'head', 'aggregates', 'neuron', 'explain', 'generate', 'compare', 'playground', 'tokens'] as const;
 export const PanelTabSchema = v.picklist(PANEL_TABS);
 export type PanelTab = v.InferOutput<typeof PanelTabSchema>;
 
@@ -40,6 +40,8 @@ export const PANEL_HOST_REQUESTS = {
   reanalyze: request(v.object({ analysisId })).returns<{ started: boolean }>(),
   /** Tints the editor by the attribution last computed for this analysis. */
   showAttribution: request(v.object({ analysisId })).returns<{ shown: boolean }>(),
+  /** Writes generated text into the editor right after the analysed range (refused if the text changed since). */
+  insertGenerated: request(v.object({ analysisId, text: v.pipe(v.string(), v.maxLength(100_000)) })).returns<{ inserted: boolean }>(),
   /** The analyses the host remembers (to pick one to compare with). */
   recentAnalyses: request(v.object({})).returns<{ analyses: AnalysisListEntry[] }>(),
 };

@@ -236,6 +236,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     return {
       ...(forwarded as unknown as RequestHandlers<AnalysisViewRequests>),
       revealToken: ({ analysisId, tokenIndex }) => this.revealToken(analysisId, tokenIndex),
+      insertGenerated: ({ analysisId, text }) => this.insertGenerated(analysisId, text),
       export: ({ format, suggestedName, content }) => this.save(format, suggestedName, content),
       exportTensor: async ({ analysisId, format }, { signal }) => {
         this.record(analysisId);
@@ -271,6 +272,22 @@ export class AttentionPanelManager implements vscode.Disposable {
     await vscode.workspace.fs.writeFile(target, bytes);
     this.log.info(`Exported ${format.toUpperCase()} to ${target.toString(true)} (${bytes.byteLength} bytes).`);
     return { path: target.scheme === 'file' ? target.fsPath : target.toString(true) };
+  }
+
+  /** Writes generated text right after the analysed range, as one undoable edit. */
+  private async insertGenerated(analysisId: string, text: string): Promise<{ inserted: boolean }> {
+    const record = this.record(analysisId);
+    if (text === '') return { inserted: false };
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    const tracked = this.store.locate(record, document);
+    if (!tracked || tracked.stale) {
+      throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(document.uri, document.positionAt(tracked.end), text);
+    const inserted = await vscode.workspace.applyEdit(edit);
+    this.log.info(`Inserted ${text.length} generated characters after analysis ${analysisId}.`);
+    return { inserted };
   }
 
   private async revealToken(analysisId: string, tokenIndex: number): Promise<{ revealed: boolean }> {

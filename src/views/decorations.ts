@@ -1,14 +1,15 @@
 /**
  * Tints analysed tokens in the editor: by attention from the word under the cursor (the `insights.*` source), or
- * by importance (the rollout of the token the prediction reads: [CLS] for a classifier, the mask for fill-mask). Five levels of theme colours the user can change
+ * by importance (the rollout of the token the prediction reads: [CLS] for a classifier, the mask for fill-mask), or
+ * by surprisal under a language model (−log₂ p of each token given the ones before it). Five levels of theme colours the user can change
  * (`attentionExplorer.attentionLevel1`…`5`). Stale analyses lose their tint at once.
  */
 import * as vscode from 'vscode';
 import type { AnalysisRecord, AnalysisStore } from '../analysis/analysisStore';
-import { groupOf, readerImportance, tokenWeights, wordGroups } from '../analysis/insights';
+import { groupOf, readerImportance, surprisalOf, tokenWeights, wordGroups } from '../analysis/insights';
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
-import { decorationMode, insightSource, SETTINGS } from '../config';
+import { decorationMode, insightSource, SETTINGS, type DecorationMode } from '../config';
 import { DisposableStore } from '../shared/disposables';
 import { analysisAt, tokenAtOffset } from './hoverProvider';
 
@@ -19,7 +20,7 @@ const MIN_SHARE = 0.05;
 /** What was applied to one editor (read by the extension-host tests). */
 export interface AppliedDecorations {
   analysisId: string;
-  mode: 'attention' | 'importance' | 'attribution';
+  mode: DecorationMode;
   /** Token indices per level, strongest last. */
   levels: number[][];
   /** Ranges per level, in document coordinates. */
@@ -143,11 +144,16 @@ export class AttentionDecorations implements vscode.Disposable {
     let weights: Float64Array | undefined;
     let focusTokens: number[] = [];
     const drops = this.attributionOf === record.id || mode === 'attribution' ? await this.insights.attribution(record) : undefined;
+    const surprisal = mode === 'surprisal' ? surprisalOf(record.prediction) : undefined;
     if (drops) {
       // Tokens whose masking lowers the prediction: what it rests on. Tokens that work against it stay untinted.
       mode = 'attribution';
       weights = Float64Array.from(drops, (drop) => Math.max(0, drop));
-    } else if (mode === 'attention' && cursorToken >= 0) {
+    } else if (surprisal) {
+      // The tokens the language model found least expected are tinted strongest.
+      weights = surprisal;
+    } else if ((mode === 'attention' || mode === 'surprisal') && cursorToken >= 0) {
+      mode = 'attention';
       const lens = await this.insights.lens(record, insightSource());
       if (lens.ok) {
         focusTokens = groupOf(wordGroups(record.tokens), cursorToken) ?? [cursorToken];

@@ -103,6 +103,23 @@ export function predictionMarkdown(record: AnalysisRecord, tokenIndex: number): 
     }
     return [markdown];
   }
+  if (prediction.task === 'text-generation') {
+    const probability = prediction.tokenProbabilities[tokenIndex];
+    const expected = prediction.expected[tokenIndex];
+    if (probability === undefined || probability < 0 || !expected) return [];
+    const own = record.tokens[tokenIndex]!;
+    markdown.appendMarkdown(
+      `**${escapeMarkdown(vscode.l10n.t('Surprisal {0} bits', (-Math.log2(Math.max(probability, Number.MIN_VALUE))).toFixed(2)))}**${testModel}\n\n`,
+    );
+    markdown.appendMarkdown(
+      `${escapeMarkdown(vscode.l10n.t('The model gave this token p = {0}.', formatPercent(probability)))}${
+        expected.id === own.id
+          ? ` ${escapeMarkdown(vscode.l10n.t('It was the model’s first choice.'))}`
+          : ` ${escapeMarkdown(vscode.l10n.t('The model expected'))} \`${expected.token.replace(/`/g, "'")}\` ${escapeMarkdown(vscode.l10n.t('(p = {0}) here.', formatPercent(expected.probability)))}`
+      }`,
+    );
+    return [markdown];
+  }
   return [];
 }
 

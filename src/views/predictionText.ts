@@ -23,5 +23,9 @@ export function predictionLines(prediction: Prediction): PredictionLines {
       return headline ? { ...headline, rows } : { label: vscode.l10n.t('no mask token'), rows };
     case 'feature-extraction':
       return { label: vscode.l10n.t('embedding of {0} dimensions, norm {1}', prediction.dimensions, prediction.norm.toFixed(3)), rows };
+    case 'text-generation':
+      return headline
+        ? { label: vscode.l10n.t('next: {0}', JSON.stringify(headline.label)), probability: headline.probability!, rows }
+        : { label: vscode.l10n.t('no next token'), rows };
   }
 }

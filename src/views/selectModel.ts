@@ -122,6 +122,7 @@ const TASK_TITLES: Record<TaskId, () => string> = {
   'token-classification': () => vscode.l10n.t('Token classification: a label per token'),
   'fill-mask': () => vscode.l10n.t('Fill-mask: the words behind a mask'),
   'feature-extraction': () => vscode.l10n.t('Feature extraction: sentence embeddings'),
+  'text-generation': () => vscode.l10n.t('Text generation: the next token, step by step'),
 };
 
 async function pick(dtype: ModelDtype): Promise<ModelChoice | undefined> {

@@ -1,8 +1,9 @@
 /**
  * The model families and tasks in the editor: a BERT tagger's entities in the editor and its hover, a fill-mask
  * model's guesses at each mask (decoration and hover), Select Model switching between families without a reload
- * and refusing a model no family reads, and Compare Models running one selection through two models. Expected
- * predictions come from the independent TypeScript forward (src/reference/bert.ts), not from the code under test.
+ * and refusing a model no family reads, Compare Models running one selection through two models, and a language
+ * model's surprisal tint and hover. Expected predictions come from the independent TypeScript forwards
+ * (src/reference/bert.ts, llama.ts), not from the code under test.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import * as vscode from 'vscode';
 import type { AnalyzeOutcome } from '../../src/analysis/analysisController';
 import type { CompareOutcome } from '../../src/extension';
 import { ReferenceBert, type BertConfig } from '../../src/reference/bert';
+import { ReferenceLlama, type LlamaConfig } from '../../src/reference/llama';
 import type { SelectModelOutcome } from '../../src/views/selectModel';
 import { activateExtension, closeAllEditors, familyModelDir, openDocument, setSetting, useTestModel, waitFor } from './helpers';
 
@@ -23,7 +25,8 @@ function reference(folder: string): ReferenceBert {
 }
 
 const softmax = (values: ArrayLike<number>) => {
-  const max = Math.max(...Array.from(values));
+  // A loop, not Math.max(...values): a language model's vocabulary is too many arguments for one call.
+  const max = Array.from(values).reduce((best, value) => Math.max(best, value), -Infinity);
   const exps = Array.from(values, (value) => Math.exp(value - max));
   const sum = exps.reduce((a, b) => a + b, 0);
   return exps.map((value) => value / sum);
@@ -127,16 +130,50 @@ suite('Model families in the editor', () => {
     const outcome = await analyseAll(editor);
     assert.deepEqual(outcome.labels, ['negative', 'neutral', 'positive']);
     assert.equal(outcome.tokens[0]?.text, '<s>');
-    const gpt2 = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-gpt2-'));
-    fs.cpSync(familyModelDir('ROBERTA_CLS'), gpt2, { recursive: true });
+    const t5 = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-t5-'));
+    fs.cpSync(familyModelDir('ROBERTA_CLS'), t5, { recursive: true });
     fs.writeFileSync(
-      path.join(gpt2, 'config.json'),
-      JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 2 }),
+      path.join(t5, 'config.json'),
+      JSON.stringify({ model_type: 't5', architectures: ['T5ForConditionalGeneration'], num_layers: 2 }),
     );
-    const refused = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { localModelPath: gpt2 });
+    const refused = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { localModelPath: t5 });
     assert.equal(refused.kind, 'refused');
-    assert.match(refused.kind === 'refused' ? refused.message : '', /model_type "gpt2" with architectures GPT2LMHeadModel/);
+    assert.match(refused.kind === 'refused' ? refused.message : '', /model_type "t5" with architectures T5ForConditionalGeneration/);
     assert.equal(vscode.workspace.getConfiguration('attentionExplorer').get('localModelPath'), familyModelDir('ROBERTA_CLS'));
+  });
+
+  test('a language model: surprisal tints the least expected tokens strongest, and the hover says what the model expected', async () => {
+    const { api } = await activateExtension();
+    const folder = familyModelDir('QWEN3');
+    const selected = await vscode.commands.executeCommand<SelectModelOutcome>('attentionExplorer.selectModel', { localModelPath: folder });
+    assert.equal(selected.kind, 'selected');
+    const editor = await openDocument('def fibonacci(n):\n    return n if n < 2 else fibonacci(n - 1) + fibonacci(n - 2)\n');
+    const outcome = await analyseAll(editor);
+    const ids = outcome.tokens.map((token) => token.id);
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as LlamaConfig;
+    const forward = ReferenceLlama.load(path.join(folder, 'model.safetensors'), config).forward(ids);
+    const vocab = forward.dims.at(-1)!;
+    const surprisal = ids.map((id, index) => {
+      if (index === 0) return 0;
+      const probabilities = softmax(forward.output.slice((index - 1) * vocab, index * vocab));
+      return -Math.log2(probabilities[id]!);
+    });
+    await vscode.commands.executeCommand('attentionExplorer.showSurprisal');
+    try {
+      await waitFor(() => api.decorationsOf(editor)?.mode === 'surprisal', 'surprisal decorations');
+      const applied = api.decorationsOf(editor)!;
+      const strongest = applied.levels.at(-1)!;
+      assert.ok(strongest.length > 0, 'some token is at the strongest level');
+      const top = surprisal.indexOf(Math.max(...surprisal));
+      assert.ok(strongest.includes(top), `the most surprising token (${top}) is tinted strongest`);
+      const token = outcome.tokens[top]!;
+      const hover = (await hoverTexts(editor, token.start)).replace(/\\/g, '');
+      assert.match(hover, new RegExp(`Surprisal ${surprisal[top]!.toFixed(2)} bits`));
+      assert.match(hover, /The model gave this token p = /);
+    } finally {
+      await setSetting('decorations.mode', 'attention');
+      await vscode.commands.executeCommand('attentionExplorer.toggleDecorations');
+    }
   });
 
   test('Compare Models runs the selection through the configured model and another, both kept loaded', async () => {

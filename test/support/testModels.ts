@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FamilyId, TaskId } from '../../src/shared/analysis';
+import { isDecoderFamily, type FamilyId, type TaskId } from '../../src/shared/analysis';
+import type { AttentionStyle } from '../../scripts/lib/testModels/decoderShapes';
 import { makeTestModel, TEST_MODEL_VERSION, type TestModelDtype, type TestModelSize } from '../../scripts/lib/testModel';
 import { sharedTokenizerDir } from './paths';
 
@@ -17,6 +18,10 @@ export interface TestModelKind {
   family?: FamilyId;
   task?: TaskId;
   multiLabel?: boolean;
+  /** Decoders: the graph style (default unfused). */
+  attention?: AttentionStyle;
+  /** GPT-2: the If-merged decoder. */
+  merged?: boolean;
 }
 
 /** The folder of a test model with the given ONNX variants, built if missing (DistilBERT SST-2-shaped by default). */
@@ -27,8 +32,9 @@ export function ensureTestModel(
   kind: TestModelKind = {},
 ): string {
   const family = kind.family ?? 'distilbert';
-  const task = kind.task ?? 'text-classification';
-  const name = `${family}-${task}${kind.multiLabel ? '-multi' : ''}-${size}-seed${seed}-v${TEST_MODEL_VERSION}`;
+  const task = kind.task ?? (isDecoderFamily(family) ? 'text-generation' : 'text-classification');
+  const style = isDecoderFamily(family) ? `-${kind.attention ?? 'unfused'}${kind.merged ? '-merged' : ''}` : '';
+  const name = `${family}-${task}${style}${kind.multiLabel ? '-multi' : ''}-${size}-seed${seed}-v${TEST_MODEL_VERSION}`;
   const folder = path.join(testModelsDir, name);
   for (const dtype of dtypes) {
     const stamp = path.join(folder, `.built-${dtype}`);
@@ -40,7 +46,9 @@ export function ensureTestModel(
         size,
         dtypes: [dtype],
         seed,
-        multiLabel: kind.multiLabel,
+        ...(kind.multiLabel ? { multiLabel: true } : {}),
+        ...(kind.attention ? { attention: kind.attention } : {}),
+        ...(kind.merged ? { merged: true } : {}),
         tokenizerDir: sharedTokenizerDir,
       });
       fs.writeFileSync(stamp, new Date().toISOString());

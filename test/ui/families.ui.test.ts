@@ -4,31 +4,19 @@
  * model (the mask's guesses in the panel and in its hover) and a RoBERTa classifier (the card with its labels).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { UI_FAMILY_MODELS, UI_TEST_MODEL_ID } from './globalSetup';
-import { attentionPanel, openFile, openWorkbench, runCommand, screenshot, selectLine, wordCentre, type Workbench } from './workbench';
+import {
+  analyseFirstLine,
+  attentionPanel,
+  openFile,
+  openWorkbench,
+  screenshot,
+  selectHubModel,
+  wordCentre,
+  type Workbench,
+} from './workbench';
 
 let workbench: Workbench;
-
-/** Select Model → "Another model on the hub…" → the id, as a user types it. */
-async function selectHubModel(page: Page, id: string): Promise<void> {
-  await runCommand(page, 'Attention Explorer: Select Model…');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill('Another model on the hub');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Another model on the hub' }).first().click();
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Hub model id' }).waitFor();
-  await input.fill(id);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
-
-async function analyseFirstLine(page: Page, file: string): Promise<void> {
-  // One editor at a time: the file opens where the keyboard selects.
-  await runCommand(page, 'View: Close All Editors');
-  await openFile(page, file);
-  await selectLine(page, 1);
-  await runCommand(page, 'Attention Explorer: Analyze Selection');
-}
 
 beforeAll(async () => {
   workbench = await openWorkbench();

@@ -20,6 +20,9 @@ export const UI_FAMILY_MODELS = {
   sentiment: { id: 'attention-explorer/tiny-roberta-sentiment', family: 'roberta', task: 'text-classification' },
 } as const;
 
+/** A Qwen3-shaped language model in onnxruntime-genai's fused style (GroupQueryAttention, 4 query / 2 KV heads). */
+export const UI_DECODER_MODEL = { id: 'attention-explorer/tiny-qwen3-fused', family: 'qwen3', attention: 'fused' } as const;
+
 declare module 'vitest' {
   export interface ProvidedContext {
     codeServerUrl: string;
@@ -45,9 +48,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       id,
       folder: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family, task }),
     })),
+    {
+      id: UI_DECODER_MODEL.id,
+      folder: ensureTestModel('tiny', 42, ['fp32'], { family: UI_DECODER_MODEL.family, attention: UI_DECODER_MODEL.attention }),
+    },
   ]);
   // Slow enough (about 3 s for the 4 MB graph) that the download notification can be seen and read.
-  hub.addFault({ file: /model\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 1_500_000 } });
+  hub.addFault({ model: UI_TEST_MODEL_ID, file: /model\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 1_500_000 } });
   const server = await startCodeServer({
     stateDir,
     folder: workspaceFolder,

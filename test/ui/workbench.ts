@@ -79,3 +79,23 @@ export async function wordCentre(page: Page, word: string): Promise<{ x: number;
 }
 
 export { expect };
+
+/** Select Model → "Another model on the hub…" → the id, as a user types it. */
+export async function selectHubModel(page: Page, id: string): Promise<void> {
+  await runCommand(page, 'Attention Explorer: Select Model…');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill('Another model on the hub');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Another model on the hub' }).first().click();
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Hub model id' }).waitFor();
+  await input.fill(id);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+export async function analyseFirstLine(page: Page, file: string): Promise<void> {
+  // One editor at a time: the file opens where the keyboard selects.
+  await runCommand(page, 'View: Close All Editors');
+  await openFile(page, file);
+  await selectLine(page, 1);
+  await runCommand(page, 'Attention Explorer: Analyze Selection');
+}

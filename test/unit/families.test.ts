@@ -16,45 +16,33 @@ import { modelRequestKey, type ModelDtype, type ModelRequest } from '../../src/m
 import { ReferenceBert, type BertConfig } from '../../src/reference/bert';
 import type { ReferenceOutput } from '../../src/reference/checkpoint';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
-import { FAMILIES, TASKS, type FamilyId, type Prediction, type TaskId } from '../../src/shared/analysis';
+import { ENCODER_FAMILIES, ENCODER_TASKS, type EncoderFamilyId, type EncoderTaskId, type Prediction } from '../../src/shared/analysis';
+import { argmax, maxAbsDiff, softmax } from '../support/numeric';
 import { ensureTestModel } from '../support/testModels';
 
-const TEXTS: Record<TaskId, (mask: string) => string> = {
+const TEXTS: Record<EncoderTaskId, (mask: string) => string> = {
   'text-classification': () => 'The plot was dull, but the acting was wonderful.',
   'token-classification': () => 'Ada Lovelace met Charles Babbage in London in 1833.',
   'fill-mask': (mask) => `Paris is the ${mask} of France, and Rome is the ${mask} of Italy.`,
   'feature-extraction': () => 'A sentence to embed, with some words.',
 };
-const MASK: Record<FamilyId, string> = { distilbert: '[MASK]', bert: '[MASK]', roberta: '<mask>' };
+const MASK: Record<EncoderFamilyId, string> = { distilbert: '[MASK]', bert: '[MASK]', roberta: '<mask>' };
 
 interface Reference {
   forward(ids: ArrayLike<number>, attentionMask?: ArrayLike<number>, headMask?: ArrayLike<number>): ReferenceOutput;
 }
 
-function referenceOf(folder: string, family: FamilyId): Reference {
+function referenceOf(folder: string, family: EncoderFamilyId): Reference {
   const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as DistilBertConfig & BertConfig;
   const weights = path.join(folder, 'model.safetensors');
   return family === 'distilbert' ? ReferenceDistilBert.load(weights, config) : ReferenceBert.load(weights, config);
 }
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let index = 0; index < a.length; index += 1) worst = Math.max(worst, Math.abs(Number(a[index]) - Number(b[index])));
-  return worst;
-};
-const softmax = (values: ArrayLike<number>) => {
-  const max = Math.max(...Array.from(values));
-  const exps = Array.from(values, (value) => Math.exp(value - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((value) => value / sum);
-};
 const rowAt = (output: ArrayLike<number>, width: number, position: number) =>
   Array.from(output).slice(position * width, (position + 1) * width);
-const argmax = (values: readonly number[]) => values.reduce((best, value, index) => (value > values[best]! ? index : best), 0);
 
 /** The probability the explanation watches, from a reference output: the label or top token at the target. */
-function watched(task: TaskId, output: ReferenceOutput, position: number, label: number): number {
+function watched(task: EncoderTaskId, output: ReferenceOutput, position: number, label: number): number {
   if (task === 'text-classification') return softmax(output.output)[label]!;
   return softmax(rowAt(output.output, output.dims[1]!, position))[label]!;
 }
@@ -63,8 +51,8 @@ const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-families-'));
 const analyzer = new Analyzer();
 afterAll(() => analyzer.dispose());
 
-for (const family of FAMILIES) {
-  for (const task of TASKS) {
+for (const family of ENCODER_FAMILIES) {
+  for (const task of ENCODER_TASKS) {
     describe(`${family} × ${task}`, () => {
       let folder: string;
       let reference: Reference;
@@ -290,11 +278,11 @@ describe('models the families do not read', () => {
     }
   };
 
-  it('a decoder or seq2seq config is refused naming its model_type and architectures', async () => {
-    const error = await refusal({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] });
+  it('a seq2seq (or any other) config is refused naming its model_type and architectures', async () => {
+    const error = await refusal({ model_type: 't5', architectures: ['T5ForConditionalGeneration'] });
     expect(error?.code).toBe('invalid-model');
-    expect(error?.message).toMatch(/model_type "gpt2" with architectures GPT2LMHeadModel/);
-    expect(error?.message).toMatch(/distilbert, bert, electra, roberta/);
+    expect(error?.message).toMatch(/model_type "t5" with architectures T5ForConditionalGeneration/);
+    expect(error?.message).toMatch(/distilbert, bert, electra, roberta, xlm-roberta, camembert, gpt2, llama, qwen2, qwen3/);
   });
 
   it('an encoder architecture without a supported head is refused naming its architectures', async () => {

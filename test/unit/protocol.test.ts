@@ -26,6 +26,8 @@ function analysis(): Analysis {
       task: 'text-classification',
       layers: 2,
       heads: 4,
+      kvHeads: 4,
+      causal: false,
       isTestModel: true,
       quantized: false,
     },

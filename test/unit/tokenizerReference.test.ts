@@ -1,7 +1,7 @@
 /**
  * Token ids and offsets against Hugging Face's Rust tokenizer (the npm `tokenizers` binding), the implementation the
  * Python library and the hub use: an independent reference for both the WordPiece aligner (BERT, DistilBERT) and the
- * byte-level one (RoBERTa). Rust reports offsets in code points; they are converted to UTF-16 here.
+ * byte-level one (RoBERTa, and the decoders' GPT-2, Llama 3 and Qwen3 tokenizers). Rust reports offsets in code points; they are converted to UTF-16 here.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -84,6 +84,36 @@ describe('tokens and offsets against the Rust tokenizer', () => {
     // 😀 is four UTF-8 bytes split over two tokens; both cover the two UTF-16 units of the emoji.
     expect(slices).toEqual(['a', '😀', '😀', '<mask>', 'b']);
   });
+
+  // The decoders' real tokenizers (GPT-2's, Llama 3's and Qwen3's tokenizer.json from registry packages), byte-level
+  // BPE each with its own pre-tokenizer regex; Llama 3's adds <|begin_of_text|>.
+  for (const family of ['gpt2', 'llama', 'qwen3'] as const) {
+    it(`${family} (decoder) byte-level BPE: the same ids and the same offsets as Rust, special tokens included`, async () => {
+      const folder = ensureTestModel('tiny', 42, ['fp32'], { family });
+      const ours = await OffsetTokenizer.load({ kind: 'folder', folder });
+      const rust = Tokenizer.fromFile(path.join(folder, 'tokenizer.json'));
+      for (const text of ROBERTA_TEXTS.map((sample) => sample.replace(/<mask>/g, 'mask'))) {
+        const { tokens, exactOffsets } = ours.tokenize(text);
+        const rows = tokens.map(({ id, start, end, special }) => ({ id, start, end, special }));
+        const expected = await rustRows(rust, text);
+        expect(
+          rows.map((row) => row.id),
+          text,
+        ).toEqual(expected.map((row) => row.id));
+        if (text.normalize('NFC') === text || family !== 'qwen3') {
+          expect(rows, text).toEqual(expected);
+        } else {
+          // Qwen's NFC normalizer composes e + ◌́ into é and reorders stacked marks: Rust gives a composed character the
+          // span of its first original character, we give it every character it was made from. Ours contains Rust's.
+          rows.forEach((row, index) => {
+            expect(row.start, text).toBeLessThanOrEqual(expected[index]!.start);
+            expect(row.end, text).toBeGreaterThanOrEqual(expected[index]!.end);
+          });
+        }
+        expect(exactOffsets, text).toBe(true);
+      }
+    });
+  }
 
   it('BERT WordPiece: the same ids, and the same offsets wherever Rust splits at character boundaries', async () => {
     const ours = await OffsetTokenizer.load({ kind: 'folder', folder: sharedTokenizerDir });

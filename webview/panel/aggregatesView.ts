@@ -138,7 +138,7 @@ export class AggregatesView implements PanelView {
         ? l10n.t('attention flow')
         : l10n.t('layer {0}, {1}', view.layer + 1, KIND_TITLES[view.aggregate]().toLowerCase());
     this.heatmap.setScale(this.context.scale);
-    this.heatmap.show({ map, labels, caption, ...markedRowOf(this.context.markedToken, groups) });
+    this.heatmap.show({ map, labels, caption, causal: analysis.model.causal, ...markedRowOf(this.context.markedToken, groups) });
     this.stats = (await this.api.request('headStats', { analysisId: analysis.id })).heads;
     this.renderEntropy();
     this.renderStatistics();

@@ -178,6 +178,7 @@ export class ExplainView implements PanelView {
         position !== undefined
           ? l10n.t('Explaining the most probable token at mask {0} “{1}”.', position, token)
           : l10n.t('Explaining the most probable token at the first mask.'),
+      'text-generation': () => l10n.t('Explaining the most probable next token after the text (read at its last token, “{0}”).', token),
       'feature-extraction': () =>
         l10n.t('A sentence-embedding model predicts nothing, so there is nothing to explain; its attention is in the other tabs.'),
     }[analysis.prediction.task]();
@@ -406,7 +407,9 @@ export class ExplainView implements PanelView {
   private async runAttribution(): Promise<void> {
     const analysis = this.context.analysis;
     if (!analysis) return;
-    const { mode, unit } = this.context.view.explain;
+    const { unit } = this.context.view.explain;
+    // A language model's tokenizer has no mask token: its tokens are removed.
+    const mode = analysis.model.causal ? 'remove' : this.context.view.explain.mode;
     this.context.setStatus(unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…'));
     try {
       const result = await this.api.request('attribution', { analysisId: analysis.id, mode, unit, ...this.target() });

@@ -17,6 +17,11 @@ export interface HeatmapData {
   caption: string;
   /** A row to outline (the attention from a mask, or from the token being explained), as a display index. */
   markedRow?: number;
+  /**
+   * A decoder's map: a token never attends to the tokens after it, so the upper triangle is left empty (the editor's
+   * background), not painted as weight 0.
+   */
+  causal?: boolean;
 }
 
 export interface HeatmapOptions {
@@ -114,7 +119,7 @@ export class HeatmapCanvas {
   /** The m×m cells as an image, coloured with the current scale (rebuilt only when data or scale change). */
   private cellImage(): HTMLCanvasElement {
     if (this.image) return this.image;
-    const { map, labels } = this.data!;
+    const { map, labels, causal } = this.data!;
     const m = labels.length;
     let max = 0;
     for (const value of map)
@@ -125,7 +130,7 @@ export class HeatmapCanvas {
     const background = parseBackground();
     const pixels = new ImageData(Math.max(1, m), Math.max(1, m));
     for (let cell = 0; cell < m * m; cell += 1) {
-      const colour = index(map[cell]!);
+      const colour = causal && cell % m > Math.floor(cell / m) ? -1 : index(map[cell]!);
       const offset = cell * 4;
       if (colour < 0) {
         pixels.data.set(background, offset);
@@ -235,6 +240,13 @@ export class HeatmapCanvas {
 
   private describe(row: number, col: number): string {
     const data = this.data!;
+    if (data.causal && col > row)
+      return l10n.t(
+        '“{0}” cannot attend to “{1}”, which comes after it ({2})',
+        data.labels[row] ?? '',
+        data.labels[col] ?? '',
+        data.caption,
+      );
     const weight = data.map[row * data.labels.length + col] ?? 0;
     return `“${data.labels[row]}” → “${data.labels[col]}”: ${weight.toFixed(6)} (${data.caption})`;
   }

@@ -22,6 +22,10 @@ interface Grid {
   thumbnails: Float32Array;
   layers: number;
   heads: number;
+  /** Key/value heads: query heads that share one are drawn together, a wider gap between groups. */
+  kvHeads: number;
+  /** A decoder's maps: tiles leave their upper triangle empty. */
+  causal: boolean;
   /** The analysis and display options the thumbnails were made for. */
   key: string;
   /** The thumbnail size asked for (the worker sends less when there are fewer tokens). */
@@ -43,7 +47,7 @@ export class ModelView implements PanelView {
   private readonly tableHolder: HTMLElement;
   readonly focus: HeatmapCanvas;
   private grid: Grid | undefined;
-  private layout = { left: 0, top: 0, tile: 0, gap: 0 };
+  private layout = { left: 0, top: 0, tile: 0, gap: 0, perGroup: 1, groupGap: 0 };
   private hovered: { layer: number; head: number; row: number; col: number } | undefined;
   private showTable = false;
   /** Milliseconds the last full grid draw took (read by the benchmark). */
@@ -118,6 +122,7 @@ export class ModelView implements PanelView {
         map,
         labels,
         caption: l10n.t('layer {0}, head {1}', view.layer + 1, view.head + 1),
+        causal: analysis.model.causal,
         ...markedRowOf(this.context.markedToken, groups),
       });
       this.renderTable();
@@ -132,7 +137,15 @@ export class ModelView implements PanelView {
       this.gridCanvas.dataset.requestedAt = (performance.timeOrigin + performance.now()).toFixed(1);
       const grid = await this.api.grid(analysis.id, size, this.context.options);
       this.gridCanvas.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
-      this.grid = { ...grid, layers: analysis.model.layers, heads: analysis.model.heads, key, requested: size };
+      this.grid = {
+        ...grid,
+        layers: analysis.model.layers,
+        heads: analysis.model.heads,
+        kvHeads: analysis.model.kvHeads,
+        causal: analysis.model.causal,
+        key,
+        requested: size,
+      };
     }
     this.drawGrid();
   }
@@ -192,12 +205,22 @@ export class ModelView implements PanelView {
     const started = performance.now();
     const width = Math.max(200, this.gridCanvas.clientWidth);
     const left = GRID_LEFT;
-    const top = 22;
     const gap = grid.heads > 8 ? 4 : 6;
-    const tile = Math.max(8, Math.floor((width - left - gap * grid.heads) / grid.heads));
-    const height = top + grid.layers * (tile + gap);
-    this.layout = { left, top, tile, gap };
-    Object.assign(this.gridCanvas.dataset, { left: String(left), top: String(top), tile: String(tile), gap: String(gap) });
+    const grouped = grid.kvHeads < grid.heads;
+    const perGroup = grouped ? grid.heads / grid.kvHeads : 1;
+    const groupGap = grouped ? 3 * gap : 0;
+    const tile = Math.max(8, Math.floor((width - left - gap * grid.heads - groupGap * (grid.kvHeads - 1)) / grid.heads));
+    const headerTop = grouped ? 36 : 22;
+    const height = headerTop + grid.layers * (tile + gap);
+    this.layout = { left, top: headerTop, tile, gap, perGroup, groupGap };
+    Object.assign(this.gridCanvas.dataset, {
+      left: String(left),
+      top: String(headerTop),
+      tile: String(tile),
+      gap: String(gap),
+      perGroup: String(perGroup),
+      groupGap: String(groupGap),
+    });
     this.gridCanvas.dataset.layers = String(grid.layers);
     this.gridCanvas.dataset.heads = String(grid.heads);
     this.gridCanvas.dataset.tokens = String(grid.labels.length);
@@ -222,18 +245,23 @@ export class ModelView implements PanelView {
     context.imageSmoothingEnabled = false;
     for (let layer = 0; layer < grid.layers; layer += 1) {
       context.textAlign = 'right';
-      context.fillText(l10n.t('Layer {0}', layer + 1), left - 6, top + layer * (tile + gap) + tile / 2);
+      context.fillText(l10n.t('Layer {0}', layer + 1), left - 6, headerTop + layer * (tile + gap) + tile / 2);
       for (let head = 0; head < grid.heads; head += 1) {
         if (layer === 0) {
           context.textAlign = 'center';
-          context.fillText(l10n.t('H{0}', head + 1), left + head * (tile + gap) + tile / 2, top / 2);
+          context.fillText(l10n.t('H{0}', head + 1), this.headLeft(head) + tile / 2, headerTop - 9);
+          if (grouped && head % perGroup === 0) {
+            const group = head / perGroup;
+            const span = perGroup * (tile + gap) - gap;
+            context.fillText(l10n.t('KV head {0}', group + 1), this.headLeft(head) + span / 2, 9);
+          }
         }
         const offset = (layer * grid.heads + head) * s * s;
         let max = 0;
         for (let index = 0; index < s * s; index += 1) max = Math.max(max, grid.thumbnails[offset + index]!);
-        paintTile(image, grid.thumbnails.subarray(offset, offset + s * s), this.context.scale, max, table);
+        paintTile(image, grid.thumbnails.subarray(offset, offset + s * s), this.context.scale, max, table, grid.causal);
         tileContext.putImageData(image, 0, 0);
-        context.drawImage(tileCanvas, left + head * (tile + gap), top + layer * (tile + gap), tile, tile);
+        context.drawImage(tileCanvas, this.headLeft(head), headerTop + layer * (tile + gap), tile, tile);
       }
     }
     this.gridCanvas.width = this.gridImage.width;
@@ -255,13 +283,19 @@ export class ModelView implements PanelView {
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.drawImage(this.gridImage, 0, 0);
     if (document.activeElement !== this.gridCanvas && !this.hovered) return;
-    const { left, top, tile, gap } = this.layout;
+    const { top, tile, gap } = this.layout;
     const target = this.hovered ?? this.context.view;
     const ratio = this.gridImage.width / Number(this.gridCanvas.dataset.cssWidth || this.gridImage.width);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
     context.lineWidth = 2;
-    context.strokeRect(left + target.head * (tile + gap) - 1, top + target.layer * (tile + gap) - 1, tile + 2, tile + 2);
+    context.strokeRect(this.headLeft(target.head) - 1, top + target.layer * (tile + gap) - 1, tile + 2, tile + 2);
+  }
+
+  /** Where a head's tiles start (CSS pixels): heads in order, a wider gap after each key/value group. */
+  private headLeft(head: number): number {
+    const { left, tile, gap, perGroup, groupGap } = this.layout;
+    return left + head * (tile + gap) + Math.floor(head / perGroup) * groupGap;
   }
 
   private onGridPointer(event: MouseEvent): void {
@@ -272,9 +306,11 @@ export class ModelView implements PanelView {
     const { left, top, tile, gap } = this.layout;
     const x = event.clientX - bounds.left - left;
     const y = event.clientY - bounds.top - top;
-    const head = Math.floor(x / (tile + gap));
+    const pointerX = event.clientX - bounds.left;
+    let head = -1;
+    for (let candidate = 0; candidate < grid.heads; candidate += 1) if (pointerX >= this.headLeft(candidate)) head = candidate;
     const layer = Math.floor(y / (tile + gap));
-    const inTile = { x: x - head * (tile + gap), y: y - layer * (tile + gap) };
+    const inTile = { x: head >= 0 ? pointerX - this.headLeft(head) : -1, y: y - layer * (tile + gap) };
     if (head < 0 || layer < 0 || head >= grid.heads || layer >= grid.layers || inTile.x >= tile || inTile.y >= tile || x < 0 || y < 0)
       return;
     const m = grid.labels.length;
@@ -414,11 +450,22 @@ export class ModelView implements PanelView {
   }
 }
 
-/** Colours one thumbnail into an image (background where the scale leaves cells uncoloured). */
-function paintTile(image: ImageData, values: Float32Array, scale: ScaleOptions, max: number, table: Uint8ClampedArray): void {
+/**
+ * Colours one thumbnail into an image (background where the scale leaves cells uncoloured, and a causal map's upper
+ * triangle: a downsampled block above the diagonal holds only keys after all its queries).
+ */
+function paintTile(
+  image: ImageData,
+  values: Float32Array,
+  scale: ScaleOptions,
+  max: number,
+  table: Uint8ClampedArray,
+  causal: boolean,
+): void {
   const index = colorIndexer(scale, max);
+  const side = Math.round(Math.sqrt(values.length));
   for (let cell = 0; cell < values.length; cell += 1) {
-    const colour = index(values[cell]!);
+    const colour = causal && cell % side > Math.floor(cell / side) ? -1 : index(values[cell]!);
     const offset = cell * 4;
     if (colour < 0) {
       image.data[offset] = 0;

@@ -12,6 +12,7 @@ import { h } from '../shared/dom';
 import { AggregatesView } from './aggregatesView';
 import { CompareView } from './compareView';
 import { ExplainView } from './explainView';
+import { GenerationView } from './generationView';
 import { HeadView } from './headView';
 import type { HostApi } from './hostApi';
 import { ModelView } from './modelView';
@@ -51,6 +52,7 @@ export class Panel implements PanelContext {
       new AggregatesView(this, api),
       new NeuronView(this, api),
       new ExplainView(this, api),
+      new GenerationView(this, api),
       new CompareView(this, api),
       new Playground(this),
       new TokensView(this),
@@ -309,10 +311,12 @@ export class Panel implements PanelContext {
   }
 }
 
-/** The token a new analysis puts in focus: its first mask, or its first entity's first token. */
+/** The token a new analysis puts in focus: its first mask, its first entity's first token, or a language model's last token. */
 function defaultMarkedToken(analysis: Analysis): number | undefined {
   const { prediction } = analysis;
   if (prediction.task === 'fill-mask') return prediction.masks[0]?.index;
   if (prediction.task === 'token-classification') return prediction.entities[0]?.tokens[0];
+  // A language model's last token: its query predicts the next one.
+  if (prediction.task === 'text-generation') return analysis.tokens.length - 1;
   return undefined;
 }

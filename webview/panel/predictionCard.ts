@@ -6,7 +6,14 @@
  * on that one line: its prediction means nothing, and the reader must never miss that.
  */
 import * as l10n from '@vscode/l10n';
-import { headlineOf, type Analysis, type FillMask, type TextClassification, type TokenClassification } from '../../src/shared/analysis';
+import {
+  headlineOf,
+  type Analysis,
+  type FillMask,
+  type TextClassification,
+  type TextGeneration,
+  type TokenClassification,
+} from '../../src/shared/analysis';
 import { formatPercent } from '../../src/shared/format';
 import { h } from '../shared/dom';
 
@@ -138,6 +145,17 @@ function fillMaskBody(analysis: Analysis, prediction: FillMask, actions: Predict
   );
 }
 
+function textGenerationBody(prediction: TextGeneration): HTMLElement[] {
+  return [
+    h(
+      'table',
+      { class: 'probabilities next-token-card' },
+      h('caption', {}, l10n.t('The most probable next tokens after the text (temperature 1; the Generate tab changes it and goes on)')),
+      h('tbody', {}, ...prediction.next.map((candidate) => meterRow(JSON.stringify(candidate.token), candidate.probability))),
+    ),
+  ];
+}
+
 /** The card's one-line headline. */
 function headline(analysis: Analysis): HTMLElement {
   const { prediction } = analysis;
@@ -165,8 +183,13 @@ function headline(analysis: Analysis): HTMLElement {
     'h2',
     {},
     prediction.task === 'fill-mask' && line ? h('span', { class: 'mask-arrow' }, l10n.t('mask →')) : null,
-    prediction.task === 'fill-mask' && line ? ' ' : null,
-    h('span', { class: 'label' }, line?.label ?? l10n.t('no mask token')),
+    prediction.task === 'text-generation' && line ? h('span', { class: 'mask-arrow' }, l10n.t('next →')) : null,
+    line ? ' ' : null,
+    h(
+      'span',
+      { class: 'label' },
+      prediction.task === 'text-generation' && line ? JSON.stringify(line.label) : (line?.label ?? l10n.t('no mask token')),
+    ),
     ' ',
     line?.probability !== undefined ? h('span', { class: 'probability' }, formatPercent(line.probability)) : null,
   );
@@ -185,18 +208,20 @@ export function renderPredictionCard(analysis: Analysis, open: boolean, actions:
         ? tokenClassificationBody(analysis, prediction, actions)
         : prediction.task === 'fill-mask'
           ? fillMaskBody(analysis, prediction, actions)
-          : [
-              h(
-                'p',
-                {},
-                l10n.t(
-                  'A sentence-embedding model predicts nothing: the card shows its {0}-pooled embedding ({1} dimensions, L2 norm {2}); the attention is its own.',
-                  prediction.pooling,
-                  prediction.dimensions,
-                  prediction.norm.toFixed(4),
+          : prediction.task === 'text-generation'
+            ? textGenerationBody(prediction)
+            : [
+                h(
+                  'p',
+                  {},
+                  l10n.t(
+                    'A sentence-embedding model predicts nothing: the card shows its {0}-pooled embedding ({1} dimensions, L2 norm {2}); the attention is its own.',
+                    prediction.pooling,
+                    prediction.dimensions,
+                    prediction.norm.toFixed(4),
+                  ),
                 ),
-              ),
-            ];
+              ];
   return h(
     'details',
     // Focusable so that Explain Prediction can bring the reader (and a screen reader) here.

@@ -3,12 +3,15 @@
  * display options. Checked on restore like any other input.
  */
 import * as v from 'valibot';
-import { AGGREGATE_KINDS, OCCLUSION_MODES, OCCLUSION_UNITS } from '../../src/shared/analysisViews';
+import { AGGREGATE_KINDS, MAX_TEMPERATURE, OCCLUSION_MODES, OCCLUSION_UNITS } from '../../src/shared/analysisViews';
 import { PANEL_TABS, type PanelTab } from '../../src/shared/panelProtocol';
 import { SCHEMES } from '../shared/colorScale';
 
 export const TABS = PANEL_TABS;
 export type Tab = PanelTab;
+
+/** The most tokens one press of Generate adds. */
+export const MAX_STEPS_PER_RUN = 64;
 
 const index = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000));
 
@@ -53,6 +56,16 @@ export const ViewStateSchema = v.object({
     }),
     { statistic: 'meanEntropy' },
   ),
+  /** The Generate view (language models): temperature, greedy or seeded sampling, tokens per run. */
+  generate: v.optional(
+    v.object({
+      temperature: v.pipe(v.number(), v.minValue(0), v.maxValue(MAX_TEMPERATURE)),
+      sample: v.boolean(),
+      seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+      count: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_STEPS_PER_RUN)),
+    }),
+    { temperature: 1, sample: false, seed: 0, count: 3 },
+  ),
   playground: v.object({
     example: v.picklist(['article', 'random']),
     step: index,
@@ -82,6 +95,7 @@ export function defaultViewState(layers: number): ViewState {
     headViewHeads: [],
     explain: { mode: 'mask', unit: 'token', ablated: [], normalised: false },
     compare: { statistic: 'meanEntropy' },
+    generate: { temperature: 1, sample: false, seed: 0, count: 3 },
     playground: { example: 'article', step: 0, seed: 42, n: 4, d: 8, heads: 2, positional: true },
   };
 }

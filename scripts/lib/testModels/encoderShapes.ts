@@ -2,7 +2,7 @@
  * The sizes and heads of the encoder test models: `tiny` (small enough to check against a float64 reference, with
  * weights large enough for peaked, varied attention) and `full` (the real architecture's sizes, for benchmarks).
  */
-import type { FamilyId, TaskId } from '../../../src/shared/analysis';
+import type { EncoderFamilyId, EncoderTaskId, FamilyId, TaskId } from '../../../src/shared/analysis';
 
 export type TestModelSize = 'tiny' | 'full';
 
@@ -15,7 +15,7 @@ export interface EncoderSizes {
   weightStd: number;
 }
 
-export const ENCODER_SIZES: Record<FamilyId, Record<TestModelSize, EncoderSizes>> = {
+export const ENCODER_SIZES: Record<EncoderFamilyId, Record<TestModelSize, EncoderSizes>> = {
   distilbert: {
     tiny: { layers: 2, heads: 4, hidden: 32, intermediate: 128, weightStd: 0.2 },
     full: { layers: 6, heads: 12, hidden: 768, intermediate: 3072, weightStd: 0.02 },
@@ -32,12 +32,12 @@ export const ENCODER_SIZES: Record<FamilyId, Record<TestModelSize, EncoderSizes>
 
 /** What the task head is: its task and, for classifiers, how many labels. */
 export interface HeadSpec {
-  task: TaskId;
+  task: EncoderTaskId;
   labels: number;
 }
 
 /** The labels of each family's classifier test models, after real models of that kind. */
-export const TEST_LABELS: Record<FamilyId, Partial<Record<TaskId, string[]>>> = {
+export const TEST_LABELS: Record<EncoderFamilyId, Partial<Record<EncoderTaskId, string[]>>> = {
   // The shared SST-2 config's labels (the first test models had them).
   distilbert: { 'text-classification': ['NEGATIVE', 'POSITIVE'] },
   // nlptown/bert-base-multilingual-uncased-sentiment; dslim/bert-base-NER.
@@ -54,12 +54,20 @@ export const TEST_LABELS: Record<FamilyId, Partial<Record<TaskId, string[]>>> = 
 
 /** The architecture class a family's export of a task comes from. */
 export function architectureOf(family: FamilyId, task: TaskId): string {
-  const prefix = { distilbert: 'DistilBert', bert: 'Bert', roberta: 'Roberta' }[family];
+  const decoders: Partial<Record<FamilyId, string>> = {
+    gpt2: 'GPT2LMHeadModel',
+    llama: 'LlamaForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    qwen3: 'Qwen3ForCausalLM',
+  };
+  const decoder = decoders[family];
+  if (decoder) return decoder;
+  const prefix = { distilbert: 'DistilBert', bert: 'Bert', roberta: 'Roberta' }[family as EncoderFamilyId];
   const suffix = {
     'text-classification': 'ForSequenceClassification',
     'token-classification': 'ForTokenClassification',
     'fill-mask': 'ForMaskedLM',
     'feature-extraction': 'Model',
-  }[task];
+  }[task as EncoderTaskId];
   return `${prefix}${suffix}`;
 }

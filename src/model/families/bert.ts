@@ -4,27 +4,26 @@
  * `hidden_size`, `num_attention_heads`, `num_hidden_layers`, `intermediate_size`; the export feeds token type ids,
  * divides the scores by √d after the product and adds the mask.
  */
-import type { EncoderConfig, GraphPattern, ModelFamily } from './family';
+import type { FamilyConfig, GraphPattern, ModelFamily } from './family';
 import { headCount, labelsOf, layerCount, positiveInteger, stringList, tasksOf, type RawConfig } from './configKeys';
 
 /** The graph BERT-style exports share (RoBERTa's adds position ids computed from the token ids, inside the graph). */
 export const BERT_SCORE_PATH: ReadonlySet<string> = new Set(['Add', 'Where', 'Div', 'Mul', 'Cast', 'Sub']);
 
 /** Reads the keys BERT, RoBERTa and ELECTRA configs share. */
-export function readBertStyleConfig(
-  raw: RawConfig,
-  file: string,
-  family: EncoderConfig['family'],
-  positionsReserved: number,
-): EncoderConfig {
+export function readBertStyleConfig(raw: RawConfig, file: string, family: FamilyConfig['family'], positionsReserved: number): FamilyConfig {
   const hidden = positiveInteger(raw, 'hidden_size', file);
+  const heads = headCount(raw, 'num_attention_heads', file);
   const architectures = stringList(raw, 'architectures');
   return {
     family,
     modelType: typeof raw.model_type === 'string' ? raw.model_type : family,
     architectures,
     layers: layerCount(raw, 'num_hidden_layers', file),
-    heads: headCount(raw, 'num_attention_heads', file),
+    heads,
+    kvHeads: heads,
+    headDim: hidden / heads,
+    causal: false,
     hidden,
     intermediate: typeof raw.intermediate_size === 'number' ? positiveInteger(raw, 'intermediate_size', file) : 4 * hidden,
     vocabSize: positiveInteger(raw, 'vocab_size', file),
@@ -34,11 +33,13 @@ export function readBertStyleConfig(
     multiLabel: raw.problem_type === 'multi_label_classification',
     tasks: tasksOf(architectures),
     name: typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined,
+    stopTokenIds: [],
     isTestModel: raw.attention_explorer_test_model !== undefined,
   };
 }
 
 const pattern: GraphPattern = {
+  kind: 'encoder',
   description: 'a BERT export',
   inputs: [
     { name: 'input_ids', value: 'ids', required: true },

@@ -53,6 +53,7 @@ export function taskOfArchitecture(architecture: string): TaskId | undefined {
   if (architecture.endsWith('ForSequenceClassification')) return 'text-classification';
   if (architecture.endsWith('ForTokenClassification')) return 'token-classification';
   if (architecture.endsWith('ForMaskedLM')) return 'fill-mask';
+  if (architecture.endsWith('ForCausalLM') || architecture.endsWith('LMHeadModel')) return 'text-generation';
   if (/Model$/.test(architecture)) return 'feature-extraction';
   return undefined;
 }

@@ -10,6 +10,7 @@ export const distilbert: ModelFamily = {
   displayName: 'DistilBERT',
   modelTypes: ['distilbert'],
   pattern: {
+    kind: 'encoder',
     description: 'a DistilBERT export',
     inputs: [
       { name: 'input_ids', value: 'ids', required: true },
@@ -27,6 +28,9 @@ export const distilbert: ModelFamily = {
       architectures,
       layers: layerCount(raw, 'n_layers', file),
       heads,
+      kvHeads: heads,
+      headDim: hidden / heads,
+      causal: false,
       hidden,
       intermediate: typeof raw.hidden_dim === 'number' ? positiveInteger(raw, 'hidden_dim', file) : 4 * hidden,
       vocabSize: positiveInteger(raw, 'vocab_size', file),
@@ -35,6 +39,7 @@ export const distilbert: ModelFamily = {
       multiLabel: raw.problem_type === 'multi_label_classification',
       tasks: tasksOf(architectures),
       name: typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined,
+      stopTokenIds: [],
       isTestModel: raw.attention_explorer_test_model !== undefined,
     };
   },

@@ -6,19 +6,21 @@ import * as fs from 'node:fs';
 import { AnalysisError } from '../../shared/errors';
 import { bert } from './bert';
 import { distilbert } from './distilbert';
-import type { EncoderConfig, ModelFamily, TaskId } from './family';
+import { gpt2 } from './gpt2';
+import { llama, qwen2, qwen3 } from './llama';
+import type { FamilyConfig, ModelFamily, TaskId } from './family';
 import { roberta } from './roberta';
 
-export type { EncoderConfig, GraphInput, GraphPattern, ModelFamily, TaskId } from './family';
+export type { FamilyConfig, GraphInput, GraphPattern, ModelFamily, TaskId } from './family';
 
-export const FAMILY_MODULES: readonly ModelFamily[] = [distilbert, bert, roberta];
+export const FAMILY_MODULES: readonly ModelFamily[] = [distilbert, bert, roberta, gpt2, llama, qwen2, qwen3];
 
 /** config.json files larger than this are not configs (the largest real ones are a few hundred kB of labels). */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export interface ModelConfig {
   family: ModelFamily;
-  config: EncoderConfig;
+  config: FamilyConfig;
 }
 
 /** The family of a parsed config.json, or a refusal that says what the model is. */
@@ -30,7 +32,7 @@ export function familyOf(raw: Record<string, unknown>, file: string): ModelFamil
     const supported = FAMILY_MODULES.flatMap((candidate) => candidate.modelTypes).join(', ');
     throw new AnalysisError(
       'invalid-model',
-      `Attention Explorer reads encoder models of type ${supported}; this one (${file}) is model_type "${modelType ?? 'unknown'}"${architectures ? ` with architectures ${architectures}` : ''}.`,
+      `Attention Explorer reads models of type ${supported}; this one (${file}) is model_type "${modelType ?? 'unknown'}"${architectures ? ` with architectures ${architectures}` : ''}.`,
     );
   }
   return family;
@@ -51,20 +53,20 @@ export function readModelConfig(file: string): ModelConfig {
   const record = raw as Record<string, unknown>;
   const family = familyOf(record, file);
   const config = family.readConfig(record, file);
-  if (config.hidden % config.heads !== 0) {
+  if (!config.causal && config.hidden % config.heads !== 0) {
     throw new AnalysisError('invalid-model', `${file}: ${config.hidden} hidden units do not split into ${config.heads} heads.`);
   }
   if (config.tasks.length === 0) {
     throw new AnalysisError(
       'invalid-model',
-      `${file} names architectures ${config.architectures.join(', ')}; Attention Explorer reads text classification, token classification, fill-mask and feature extraction models.`,
+      `${file} names architectures ${config.architectures.join(', ')}; Attention Explorer reads text classification, token classification, fill-mask, feature extraction and causal language models.`,
     );
   }
   return { family, config };
 }
 
 /** The task to run: the one asked for, if the model offers it, or the model's default. */
-export function chooseTask(config: EncoderConfig, requested: TaskId | undefined): TaskId {
+export function chooseTask(config: FamilyConfig, requested: TaskId | undefined): TaskId {
   if (requested === undefined) return config.tasks[0]!;
   if (!config.tasks.includes(requested)) {
     throw new AnalysisError(

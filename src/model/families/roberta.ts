@@ -12,6 +12,7 @@ export const roberta: ModelFamily = {
   displayName: 'RoBERTa',
   modelTypes: ['roberta', 'xlm-roberta', 'camembert'],
   pattern: {
+    kind: 'encoder',
     description: 'a RoBERTa export',
     inputs: [
       { name: 'input_ids', value: 'ids', required: true },

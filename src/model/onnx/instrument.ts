@@ -59,12 +59,12 @@ export interface InstrumentationResult {
 const PASS_THROUGH = new Set(['Dropout', 'Identity', 'Cast', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear']);
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'Einsum']);
 
-function consumersOf(nodes: readonly onnx.INodeProto[], tensor: string): onnx.INodeProto[] {
+export function consumersOf(nodes: readonly onnx.INodeProto[], tensor: string): onnx.INodeProto[] {
   return nodes.filter((candidate) => candidate.input?.includes(tensor));
 }
 
 /** Whether `tensor` reaches a matrix product within a few pass-through operators. */
-function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth = 0): boolean {
+export function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth = 0): boolean {
   if (depth > 3) return false;
   return consumersOf(nodes, tensor).some((consumer) => {
     if (PRODUCTS.has(consumer.opType ?? '')) return true;
@@ -121,12 +121,8 @@ export function scoresProduct(
   return undefined;
 }
 
-export function instrumentModel(
-  bytes: Uint8Array,
-  expected: { layers: number; heads: number },
-  pattern: GraphPattern,
-  options: InstrumentOptions = { headMask: true },
-): InstrumentationResult {
+/** Decodes a model file to instrument, refusing what is not a usable ONNX graph. */
+export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -135,13 +131,21 @@ export function instrumentModel(
       `The model file is not a readable ONNX model (${error instanceof Error ? error.message : String(error)}).`,
     );
   }
-  const graph = model.graph;
-  if (!graph || !graph.node?.length) {
-    throw new InstrumentationError('The ONNX model has no graph.');
-  }
+  if (!model.graph?.node?.length) throw new InstrumentationError('The ONNX model has no graph.');
   if (toNumber(model.irVersion as number) < 4) {
     throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
   }
+  return model;
+}
+
+export function instrumentModel(
+  bytes: Uint8Array,
+  expected: { layers: number; heads: number },
+  pattern: GraphPattern,
+  options: InstrumentOptions = { headMask: true },
+): InstrumentationResult {
+  const model = decodeForInstrumentation(bytes);
+  const graph = model.graph!;
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
   if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
     throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
@@ -153,7 +157,7 @@ export function instrumentModel(
       `The graph's inputs are ${[...inputNames].join(', ')}; ${pattern.description} has ${pattern.inputs.map((input) => input.name + (input.required ? '' : ' (optional)')).join(', ')}.`,
     );
   }
-  const nodes = graph.node;
+  const nodes = graph.node ?? [];
   const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
   if (softmaxes.length !== expected.layers) {
     throw new InstrumentationError(

@@ -3,6 +3,7 @@
  * as transformers.js's fill-mask pipeline computes them for the first mask (here: for each).
  */
 import type { FillMask, TokenRow } from '../../shared/analysis';
+import { topCandidates } from './candidates';
 
 export const FILL_MASK_TOP_K = 5;
 
@@ -19,19 +20,7 @@ export function fillMask(
   const masks = tokens.flatMap((token, index) => {
     if (token.id !== maskId) return [];
     const row = logits.subarray(index * vocab, (index + 1) * vocab);
-    let max = -Infinity;
-    for (const value of row) if (value > max) max = value;
-    let sum = 0;
-    for (const value of row) sum += Math.exp(value - max);
-    // The k largest logits, by one pass that keeps a small sorted list.
-    const best: Array<{ id: number; logit: number }> = [];
-    row.forEach((logit, id) => {
-      if (best.length === topK && logit <= best[topK - 1]!.logit) return;
-      const at = best.findIndex((entry) => logit > entry.logit);
-      best.splice(at < 0 ? best.length : at, 0, { id, logit });
-      if (best.length > topK) best.pop();
-    });
-    return [{ index, top: best.map(({ id, logit }) => ({ id, token: tokenOf(id), probability: Math.exp(logit - max) / sum })) }];
+    return [{ index, top: topCandidates(row, topK, tokenOf) }];
   });
   return { task: 'fill-mask', masks };
 }

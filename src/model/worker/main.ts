@@ -14,6 +14,7 @@ import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAt
 import { attributionOf, compareAnalyses } from '../explainViews';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion } from '../explanations';
 import { modelRequestKey } from '../modelSource';
+import type { Generation } from '../generation';
 import { exportTensor } from '../tensorExport';
 import { WORKER, type WorkerHostPeer, type WorkerPeer, type WorkerRequests } from './protocol';
 
@@ -33,6 +34,8 @@ const tensors = new BoundedCache<string, HeldAttention>({
 /** Head-importance sweeps and attributions already run, by analysis (seconds of work at 512 tokens; small results). */
 const importances = new BoundedCache<string, HeadImportance>({ maxEntries: 20 });
 const attributions = new BoundedCache<string, Attribution>({ maxEntries: 20 });
+/** Generations under way, by analysis: each holds a key/value cache (a few MB at full size) and its sampler. */
+const generations = new BoundedCache<string, Generation>({ maxEntries: 4 });
 const idsOf = (entry: HeldAttention) => entry.tokens.map((token) => token.id);
 
 function held(id: string): HeldAttention {
@@ -59,14 +62,16 @@ function checkLayerHead(entry: HeldAttention, layer: number, head?: number): voi
 
 const handlers: RequestHandlers<WorkerRequests> = {
   async analyze({ analysisId, request, text }, { signal, progress }) {
-    const { result, attentions } = await analyzer.analyze(request, text, { signal, onProgress: progress });
+    const { result, attentions, output } = await analyzer.analyze(request, text, { signal, onProgress: progress });
     tensors.set(analysisId, {
       layers: attentions,
       heads: result.model.heads,
       n: result.tokens.length,
       tokens: result.tokens,
       modelKey: modelRequestKey(request),
+      ...(result.model.causal ? { nextLogits: output.slice() } : {}),
     });
+    generations.delete(analysisId);
     return result;
   },
   async prepare({ request }, { signal, progress }) {
@@ -138,6 +143,28 @@ const handlers: RequestHandlers<WorkerRequests> = {
     const mask = keepOnly ? maskOnly(layers, heads, chosen) : maskWithout(layers, heads, chosen);
     return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position));
   },
+  nextTokens({ analysisId, temperature }) {
+    const entry = held(analysisId);
+    if (!entry.nextLogits) throw new AnalysisError('invalid-request', 'Only a language model predicts a next token.');
+    return analyzer.nextTokens(entry.modelKey, entry.nextLogits, temperature).then((candidates) => ({ candidates }));
+  },
+  async generate({ analysisId, restart, temperature, seed }, { signal }) {
+    const entry = held(analysisId);
+    if (!entry.nextLogits) throw new AnalysisError('invalid-request', 'Only a language model generates text.');
+    let generation = restart ? undefined : generations.use(analysisId);
+    if (!generation) {
+      generation = await analyzer.generate(entry.modelKey, idsOf(entry), { temperature, seed });
+      generations.set(analysisId, generation);
+    }
+    if (signal.aborted) throw new AnalysisError('cancelled', 'The generation was cancelled.');
+    const step = await generation.step();
+    const text = generation.text;
+    if (!step) return { step: null, text, done: true };
+    const positions = step.attention[0]!.length / entry.heads;
+    const attention = new Float32Array(step.attention.length * entry.heads * positions);
+    step.attention.forEach((layer, index) => attention.set(layer, index * layer.length));
+    return { step: { id: step.id, token: step.token, probability: step.probability, positions, attention }, text, done: generation.done };
+  },
   compare({ analysisId, otherId, layer, head }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer, head);
@@ -164,6 +191,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
   },
   async release() {
     tensors.clear();
+    generations.clear();
     importances.clear();
     attributions.clear();
     await analyzer.dispose();

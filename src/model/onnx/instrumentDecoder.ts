@@ -1,0 +1,270 @@
+/**
+ * Instruments a decoder language model's ONNX graph so that it reports its own attention, for a fresh text and for
+ * every step after a key/value cache. Three export styles are read:
+ * - **unfused** (optimum): one attention Softmax per layer at the top of the graph, `[batch, heads, new, total]`;
+ * - **merged** (optimum's older `decoder_model_merged`): the whole decoder twice, in the two branches of an `If` on
+ *   `use_cache_branch`; both branches are instrumented alike and the `If` passes the taps out;
+ * - **fused** (onnxruntime-genai): one `com.microsoft` `GroupQueryAttention` per layer, which hides its
+ *   probabilities; its optional 4th output with `qk_output = 2` returns them exactly as the kernel used them
+ *   (softmax of the scaled, masked scores; onnxruntime PR #25319, CPU provider).
+ *
+ * The outputs are the encoder instrumentation's (`attention_probs.{l}`, `attention_head_means.{l}`), shaped
+ * `[batch, query heads, new tokens, cached + new tokens]`, and with `headMask` the `head_mask` input
+ * `[batch, layers, query heads]`. Unfused graphs apply the mask to the probabilities, as encoders do; a fused node's
+ * output is multiplied per head instead (`Σ_j p_ij v_j` of a head scales with its mask either way), and its
+ * reported probabilities are masked to match.
+ */
+import type { GraphPattern } from '../families';
+import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, valueInfo } from './graph';
+import {
+  consumersOf,
+  decodeForInstrumentation,
+  feedsProduct,
+  HEAD_MASK_INPUT,
+  headMeansOutput,
+  InstrumentationError,
+  probabilitiesOutput,
+  type InstrumentationResult,
+  type InstrumentOptions,
+} from './instrument';
+
+/** How the graph computes attention: see the module comment. */
+export type DecoderGraphStyle = 'unfused' | 'merged' | 'fused';
+
+export interface DecoderInstrumentationResult extends InstrumentationResult {
+  style: DecoderGraphStyle;
+}
+
+/** Fused attention operators whose probabilities this module cannot read (yet), by name, for the refusal. */
+const UNREAD_FUSED = new Set(['MultiHeadAttention', 'Attention', 'PackedMultiHeadAttention', 'SparseAttention']);
+const QUANTIZED_OPS = new Set(['MatMulInteger', 'QLinearMatMul', 'MatMulNBits', 'DynamicQuantizeMatMul']);
+
+const allNodes = (graph: onnx.IGraphProto): onnx.INodeProto[] => [
+  ...(graph.node ?? []),
+  ...(graph.node ?? []).flatMap((candidate) =>
+    (candidate.attribute ?? []).flatMap((attribute) => (attribute.g ? allNodes(attribute.g) : [])),
+  ),
+];
+
+interface Site {
+  /** The graph (the top graph or an `If` branch) the layer's attention lives in. */
+  graph: onnx.IGraphProto;
+  /** The attention Softmax, or the fused attention node. */
+  node: onnx.INodeProto;
+  layer: number;
+}
+
+export function instrumentDecoderModel(
+  bytes: Uint8Array,
+  expected: { layers: number; heads: number },
+  pattern: GraphPattern,
+  options: InstrumentOptions,
+): DecoderInstrumentationResult {
+  const model = decodeForInstrumentation(bytes);
+  const graph = model.graph!;
+  const { layers, heads } = expected;
+  const inputNames = (graph.input ?? []).map((input) => input.name ?? '');
+  if (inputNames.includes(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
+    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
+  }
+  const declared = (name: string) =>
+    pattern.inputs.find((input) => (input.value === 'past' ? name.startsWith(input.name) : input.name === name));
+  const unknown = inputNames.filter((name) => !declared(name));
+  const missing = pattern.inputs.filter(
+    (input) => input.required && !inputNames.some((name) => (input.value === 'past' ? name.startsWith(input.name) : name === input.name)),
+  );
+  const pastCount = inputNames.filter((name) => declared(name)?.value === 'past').length;
+  if (unknown.length > 0 || missing.length > 0 || pastCount !== 2 * layers) {
+    throw new InstrumentationError(
+      `The graph's inputs are ${inputNames.join(', ')}; ${pattern.description} with ${layers} layers has input_ids, attention_mask, optionally position_ids, and a key and a value cache per layer (past_key_values.{layer}.key|value).`,
+    );
+  }
+
+  const everything = allNodes(graph);
+  const unread = everything.find((candidate) => UNREAD_FUSED.has(candidate.opType ?? ''));
+  if (unread) {
+    throw new InstrumentationError(
+      `The graph computes attention in a fused ${unread.domain ? `${unread.domain}.` : ''}${unread.opType} node, whose probabilities Attention Explorer cannot read; exports with GroupQueryAttention (onnxruntime-genai) or with unfused MatMul → Softmax attention (optimum) work.`,
+    );
+  }
+  const { sites, style } = attentionSites(graph, layers, pattern);
+
+  const opset = defaultOpset(model);
+  const initializers: onnx.ITensorProto[] = [];
+  const shared = 'attention_explorer';
+  if (opset >= 18) initializers.push(int64Tensor(`${shared}/head_axis`, [1]));
+  if (options.headMask) {
+    initializers.push(int64Tensor(`${shared}/head_mask_shape`, [-1, heads, 1, 1]));
+    if (style === 'fused') {
+      initializers.push(
+        int64Tensor(`${shared}/split_heads_shape`, [0, 0, heads, -1]),
+        int64Tensor(`${shared}/output_head_mask_shape`, [-1, 1, heads, 1]),
+        int64Tensor(`${shared}/merge_heads_shape`, [0, 0, -1]),
+      );
+    }
+    for (let layer = 0; layer < layers; layer += 1) initializers.push(int64Tensor(`${shared}/layer_index.${layer}`, [layer], []));
+  }
+  const reduceOverHeads = (input: string, output: string, name: string) =>
+    opset >= 18
+      ? node('ReduceMean', [input, `${shared}/head_axis`], [output], name, { keepdims: 0 })
+      : node('ReduceMean', [input], [output], name, { axes: [1], keepdims: 0 });
+  /** The layer's row of the head mask, shaped `shape`, inside graph `scope`. */
+  const maskRow = (layer: number, prefix: string, shape: string): onnx.INodeProto[] => [
+    node('Gather', [HEAD_MASK_INPUT, `${shared}/layer_index.${layer}`], [`${prefix}/head_mask_row`], `${prefix}/Gather`, { axis: 1 }),
+    node('Reshape', [`${prefix}/head_mask_row`, `${shared}/${shape}`], [`${prefix}/head_mask`], `${prefix}/Reshape`),
+  ];
+
+  // Each site's taps, named per branch inside an If (sibling branches must not define the same name).
+  const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities: string; means: string }>>();
+  const added = new Map<onnx.INodeProto, onnx.INodeProto[]>();
+  sites.forEach(({ graph: scope, node: site, layer }) => {
+    const branch = scope === graph ? '' : `/${branchName(graph, scope)}`;
+    const prefix = `${shared}/layer.${layer}${branch}`;
+    const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
+    const means = scope === graph ? headMeansOutput(layer) : `${headMeansOutput(layer)}${branch}`;
+    const nodes: onnx.INodeProto[] = [];
+    const scopeNodes = scope.node ?? [];
+    if (site.opType === 'Softmax') {
+      const softmaxOutput = site.output![0]!;
+      for (const consumer of consumersOf(scopeNodes, softmaxOutput)) {
+        consumer.input = consumer.input!.map((input) => (input === softmaxOutput ? probabilities : input));
+      }
+      if (options.headMask) {
+        nodes.push(
+          ...maskRow(layer, prefix, 'head_mask_shape'),
+          node('Mul', [softmaxOutput, `${prefix}/head_mask`], [probabilities], `${prefix}/Mul`),
+        );
+      } else {
+        site.output = [probabilities];
+      }
+    } else {
+      // GroupQueryAttention: output 3 (`output_qk`) with qk_output = 2 holds the post-softmax probabilities.
+      site.attribute = [
+        ...(site.attribute ?? []).filter((attribute) => attribute.name !== 'qk_output'),
+        { name: 'qk_output', type: onnx.AttributeProto.AttributeType.INT, i: 2 },
+      ];
+      const outputs = [...(site.output ?? [])];
+      while (outputs.length < 3) outputs.push('');
+      const rawProbabilities = options.headMask ? `${prefix}/output_qk` : probabilities;
+      outputs[3] = rawProbabilities;
+      const attended = outputs[0]!;
+      if (options.headMask) {
+        const unmasked = `${prefix}/attention_output`;
+        outputs[0] = unmasked;
+        nodes.push(
+          ...maskRow(layer, prefix, 'head_mask_shape'),
+          node('Mul', [rawProbabilities, `${prefix}/head_mask`], [probabilities], `${prefix}/MaskProbabilities`),
+          node('Gather', [HEAD_MASK_INPUT, `${shared}/layer_index.${layer}`], [`${prefix}/output_mask_row`], `${prefix}/GatherOutputMask`, {
+            axis: 1,
+          }),
+          node(
+            'Reshape',
+            [`${prefix}/output_mask_row`, `${shared}/output_head_mask_shape`],
+            [`${prefix}/output_mask`],
+            `${prefix}/ReshapeOutputMask`,
+          ),
+          node('Reshape', [unmasked, `${shared}/split_heads_shape`], [`${prefix}/per_head`], `${prefix}/SplitHeads`),
+          node('Mul', [`${prefix}/per_head`, `${prefix}/output_mask`], [`${prefix}/per_head_masked`], `${prefix}/MaskOutput`),
+          node('Reshape', [`${prefix}/per_head_masked`, `${shared}/merge_heads_shape`], [attended], `${prefix}/MergeHeads`),
+        );
+      }
+      site.output = outputs;
+    }
+    nodes.push(reduceOverHeads(probabilities, means, `${prefix}/HeadMean`));
+    added.set(site, nodes);
+    tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, probabilities, means }]);
+  });
+
+  const attentionShape: Array<number | string> = ['batch_size', heads, 'sequence_length', 'total_sequence_length'];
+  const meansShape: Array<number | string> = ['batch_size', 'sequence_length', 'total_sequence_length'];
+  for (const [scope, taps] of tapsOf) {
+    const reordered: onnx.INodeProto[] = [];
+    for (const candidate of scope.node ?? []) {
+      reordered.push(candidate);
+      reordered.push(...(added.get(candidate) ?? []));
+    }
+    scope.node = reordered;
+    scope.output = [
+      ...(scope.output ?? []),
+      ...taps.map((tap) => valueInfo(tap.probabilities, DataType.FLOAT, attentionShape)),
+      ...taps.map((tap) => valueInfo(tap.means, DataType.FLOAT, meansShape)),
+    ] as onnx.ValueInfoProto[];
+  }
+  if (style === 'merged') {
+    // The If's new outputs follow its branches' (the same count and order in both).
+    const branching = (graph.node ?? []).find((candidate) => candidate.opType === 'If')!;
+    branching.output = [
+      ...(branching.output ?? []),
+      ...Array.from({ length: layers }, (_, layer) => probabilitiesOutput(layer)),
+      ...Array.from({ length: layers }, (_, layer) => headMeansOutput(layer)),
+    ];
+    graph.output = [
+      ...(graph.output ?? []),
+      ...Array.from({ length: layers }, (_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
+      ...Array.from({ length: layers }, (_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, meansShape)),
+    ] as onnx.ValueInfoProto[];
+  }
+  graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];
+  if (options.headMask) {
+    graph.input = [
+      ...(graph.input ?? []),
+      valueInfo(HEAD_MASK_INPUT, DataType.FLOAT, ['head_mask_batch', layers, heads]),
+    ] as onnx.ValueInfoProto[];
+  }
+  model.producerName = `${model.producerName ?? ''} + attention-explorer decoder instrumentation`;
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    layers,
+    heads,
+    opset,
+    quantized: everything.some((candidate) => QUANTIZED_OPS.has(candidate.opType ?? '')),
+    softmaxNodes: sites.filter((site) => site.graph === sites[0]!.graph).map((site) => site.node.name ?? ''),
+    style,
+  };
+}
+
+function branchName(graph: onnx.IGraphProto, scope: onnx.IGraphProto): string {
+  for (const candidate of graph.node ?? []) {
+    for (const attribute of candidate.attribute ?? []) if (attribute.g === scope) return attribute.name ?? 'branch';
+  }
+  return 'branch';
+}
+
+/** The attention Softmax nodes (or fused attention nodes) of a graph's layers, checked. */
+function softmaxSites(scope: onnx.IGraphProto, layers: number): Site[] | undefined {
+  const nodes = scope.node ?? [];
+  const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax' && feedsProduct(nodes, candidate.output?.[0] ?? ''));
+  if (softmaxes.length !== layers) return undefined;
+  for (const [layer, softmax] of softmaxes.entries()) {
+    const axis = attributeInt(softmax, 'axis');
+    if (axis !== undefined && axis !== -1 && axis !== 3) {
+      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
+    }
+  }
+  return softmaxes.map((softmax, layer) => ({ graph: scope, node: softmax, layer }));
+}
+
+function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphPattern): { sites: Site[]; style: DecoderGraphStyle } {
+  const nodes = graph.node ?? [];
+  const fused = nodes.filter((candidate) => candidate.opType === 'GroupQueryAttention');
+  if (fused.length > 0) {
+    if (fused.length !== layers) {
+      throw new InstrumentationError(
+        `Found ${fused.length} GroupQueryAttention node(s) where ${pattern.description} with ${layers} layers has one per layer.`,
+      );
+    }
+    return { sites: fused.map((site, layer) => ({ graph, node: site, layer })), style: 'fused' };
+  }
+  const top = softmaxSites(graph, layers);
+  if (top) return { sites: top, style: 'unfused' };
+  const branching = nodes.filter((candidate) => candidate.opType === 'If');
+  if (branching.length === 1) {
+    const branches = (branching[0]!.attribute ?? []).filter((attribute) => attribute.g).map((attribute) => attribute.g!);
+    const found = branches.map((branch) => softmaxSites(branch, layers));
+    if (branches.length === 2 && found.every((sites) => sites !== undefined)) return { sites: found.flat(), style: 'merged' };
+  }
+  const count = allNodes(graph).filter((candidate) => candidate.opType === 'Softmax').length;
+  throw new InstrumentationError(
+    `Found ${count} Softmax node(s) where ${pattern.description} with ${layers} layers has one attention Softmax per layer (or one GroupQueryAttention per layer); this graph is not an export Attention Explorer understands.`,
+  );
+}
