@@ -5,19 +5,14 @@
  * timed against transformers.js's own pipeline for the same task on the stock graph, alternating in one run, and
  * against the machine's matrix-multiply limit for the model's arithmetic.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
-import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 import type { ModelRequest } from '../src/model/modelSource';
 import type { EncoderFamilyId, TaskId } from '../src/shared/analysis';
 import { ENCODER_SIZES } from '../scripts/lib/testModel';
 import { ensureTestModel } from '../test/support/testModels';
 import { encoderFlops, matMulRate } from './limit';
-import { formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
-
-const repoRoot = path.resolve(__dirname, '..');
+import { benchWorker, formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
 
 const FAMILY_ROWS: ReadonlyArray<{ family: EncoderFamilyId; task: TaskId; shape: string }> = [
   { family: 'bert', task: 'token-classification', shape: 'BERT-base NER (12 × 12 heads, 768)' },
@@ -25,12 +20,7 @@ const FAMILY_ROWS: ReadonlyArray<{ family: EncoderFamilyId; task: TaskId; shape:
 ];
 
 export async function runFamiliesBench(sizes: number[] = [32, 128, 512]): Promise<Section> {
-  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-bench-families-'));
-  const worker = new AnalysisWorkerClient(path.join(repoRoot, 'dist', 'worker.js'), {
-    info: () => undefined,
-    warn: console.warn,
-    error: console.error,
-  });
+  const { storageDir, worker } = benchWorker('families');
   const rate = await matMulRate(512, 3);
   const rows: string[][] = [];
   const goals: Goal[] = [];

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AnalysisWorkerClient } from '../src/model/analysisWorker';
 
 function packageVersion(name: string): string {
   try {
@@ -153,4 +154,15 @@ export async function interleaved(a: () => Promise<unknown>, b: () => Promise<un
   }
   const ratios = timesB.map((value, index) => value / timesA[index]!);
   return { a: summary(timesA), b: summary(timesB), ratio: summary(ratios).medianMs };
+}
+
+/** The analysis worker the extension runs (the built dist/worker.js), with a fresh storage folder for one section. */
+export function benchWorker(section: string): { storageDir: string; worker: AnalysisWorkerClient } {
+  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), `attn-bench-${section}-`));
+  const worker = new AnalysisWorkerClient(path.join(path.resolve(__dirname, '..'), 'dist', 'worker.js'), {
+    info: () => undefined,
+    warn: console.warn,
+    error: console.error,
+  });
+  return { storageDir, worker };
 }

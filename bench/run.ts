@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import { runEngineBench } from './engine';
 import { runExplainBench } from './explain';
+import { runDecodersBench } from './decoders';
 import { runFamiliesBench } from './families';
 import { runMemoryBench } from './memory';
 import { runModelBench } from './model';
@@ -22,6 +23,7 @@ const sections: Array<{ id: string; run: () => Section | Promise<Section> }> = [
   { id: 'model', run: () => runModelBench() },
   { id: 'explain', run: () => runExplainBench() },
   { id: 'families', run: () => runFamiliesBench() },
+  { id: 'decoders', run: () => runDecodersBench() },
   { id: 'ui', run: () => runInChild('measure.ts') },
   { id: 'activation', run: () => runInChild('activation.ts') },
   { id: 'memory', run: () => runMemoryBench() },

@@ -34,7 +34,9 @@ function main(): void {
   if (!TASKS.includes(task)) throw new Error(`--task must be one of ${TASKS.join(', ')} (got ${task})`);
   if (!['tiny', 'full'].includes(size)) throw new Error(`--size must be tiny or full (got ${size})`);
   const allowed = decoder ? DECODER_TEST_MODEL_DTYPES : TEST_MODEL_DTYPES;
-  if (![...allowed, 'both'].includes(dtype)) throw new Error(`--dtype must be ${allowed.join(', ')} or both (got ${dtype})`);
+  // A decoder also has an 8-bit file on request (model_quantized.onnx); "both" is its fp32 and q4 files.
+  const accepted: readonly string[] = decoder ? [...allowed, 'q8'] : allowed;
+  if (![...accepted, 'both'].includes(dtype)) throw new Error(`--dtype must be ${accepted.join(', ')} or both (got ${dtype})`);
   if (!ATTENTION_STYLES.includes(attention)) throw new Error(`--attention must be unfused or fused (got ${attention})`);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got ${seed})`);
   const dtypes = dtype === 'both' ? allowed : [dtype as TestModelDtype];

@@ -1,6 +1,8 @@
 /**
  * Descriptive statistics of attention maps: row entropy, the per-head patterns Clark et al. (2019) describe
- * (attention to [CLS], [SEP], punctuation, the previous and the next token; broad heads), and top-k lists.
+ * (attention to [CLS], [SEP], punctuation, the previous and the next token; broad heads), the decoder patterns
+ * (attention sinks on the first token; induction: attending to the token after an earlier copy of the current one,
+ * Olsson et al. 2022), and top-k lists.
  */
 import { headMap, type AttentionTensor, type FloatArray } from './tensor';
 
@@ -29,6 +31,8 @@ export interface TokenRoles {
   punctuation: readonly boolean[];
   /** Rows to average over (real tokens); all rows when absent. */
   valid?: readonly boolean[];
+  /** The token ids, for the induction score (repeated tokens); without them it is 0. */
+  ids?: readonly number[];
 }
 
 export interface HeadStatistics {
@@ -42,6 +46,15 @@ export interface HeadStatistics {
   toPrevious: number;
   /** Mean over rows i < n−1 of `a[i][i+1]`. */
   toNext: number;
+  /** Mean over rows of `a[i][0]`: the share given to the first position (a decoder's attention sink). */
+  toFirst: number;
+  /**
+   * Mean over rows i whose token occurred before (at j < i − 1) of `Σ_j a[i][j+1]`: attention to the token that
+   * followed an earlier copy of the current one. 0 when no token repeats.
+   */
+  induction: number;
+  /** How many rows the induction score averages over. */
+  inductionRows: number;
   /** Mean row entropy, nats. */
   meanEntropy: number;
   /** The token receiving the most attention on average, and that average. */
@@ -68,6 +81,17 @@ export function headStatistics(attention: AttentionTensor, roles: TokenRoles): H
         if (value > received[mostAttended]!) mostAttended = index;
       });
       const entropyOffset = (layer * heads + head) * n;
+      const inductionScores = (roles.ids ? rows : []).flatMap((row) => {
+        let sum = 0;
+        let copies = 0;
+        for (let earlier = 0; earlier < row - 1; earlier += 1) {
+          if (roles.ids![earlier] === roles.ids![row]) {
+            sum += map[row * n + earlier + 1]!;
+            copies += 1;
+          }
+        }
+        return copies > 0 ? [sum] : [];
+      });
       result.push({
         layer,
         head,
@@ -76,6 +100,9 @@ export function headStatistics(attention: AttentionTensor, roles: TokenRoles): H
         toPunctuation: share(punctuationColumns),
         toPrevious: mean(rows.filter((row) => row >= 1 && valid[row - 1]).map((row) => map[row * n + row - 1]!)),
         toNext: mean(rows.filter((row) => row + 1 < n && valid[row + 1]).map((row) => map[row * n + row + 1]!)),
+        toFirst: mean(rows.map((row) => map[row * n]!)),
+        induction: mean(inductionScores),
+        inductionRows: inductionScores.length,
         meanEntropy: mean(rows.map((row) => entropy[entropyOffset + row]!)),
         mostAttended: { index: mostAttended, share: received[mostAttended] ?? 0 },
       });

@@ -10,7 +10,7 @@ import { AnalysisError, messageOf } from '../shared/errors';
 import { AttentionSession } from './attentionSession';
 import type { ExplainTarget, InterventionOptions, InterventionRunner } from './explanations';
 import { DecoderInterventions } from './decoderInterventions';
-import { DecoderSession } from './decoderSession';
+import { DecoderSession, type PredictionReadout } from './decoderSession';
 import { Generation, type GenerationSettings } from './generation';
 import type { DecoderGraphStyle } from './onnx/instrumentDecoder';
 import { topCandidates } from './tasks/candidates';
@@ -79,6 +79,9 @@ export interface Explainer {
   /** The target and scoring for explaining the prediction at `position` (a classifier ignores it). */
   options: (tokens: readonly TokenRow[], position: number | undefined) => InterventionOptions;
 }
+
+/** Dtypes whose graphs quantize activations per batch (DynamicQuantizeLinear + MatMulInteger). */
+const EIGHT_BIT_DTYPES = ['q8', 'int8', 'uint8'] as const;
 
 /** Models kept loaded at once: the one in use and one more (Compare Selections across two models). */
 const LOADED_MODELS = 2;
@@ -278,6 +281,7 @@ export class Analyzer {
       heads: config.heads,
       width: config.hidden,
       intermediate: config.intermediate,
+      rowByRow: (EIGHT_BIT_DTYPES as readonly string[]).includes(model.info.dtype),
     });
   }
 
@@ -383,12 +387,13 @@ export class Analyzer {
     const inferenceStart = performance.now();
     const ids = tokenized.tokens.map((token) => token.id);
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
+    // A decoder's raw output is the last position's logits (the next token's); its readout is computed in the graph.
     const run =
       model.kind === 'decoder'
         ? await model.session
-            .run({ inputIds: [ids] }, { attentions: true, headMeans: true })
+            .run({ inputIds: [ids] }, { attentions: true, headMeans: true, readout: true })
             .then((decoded) => ({ ...decoded, output: decoded.logits }))
-        : await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
+        : { ...(await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true })), readout: undefined };
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
     const n = tokenized.tokens.length;
@@ -397,14 +402,11 @@ export class Analyzer {
     const result: AnalysisResult = {
       ...tokenized,
       model: model.info,
-      prediction: predictionOf(model, run.output, tokenized.tokens),
+      prediction: predictionOf(model, run.output, tokenized.tokens, run.readout),
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
-    // A decoder's raw output is the last position's logits (the next token's).
-    const output =
-      model.kind === 'decoder' ? run.output.subarray((n - 1) * model.config.vocabSize, n * model.config.vocabSize) : run.output;
-    return { result, attentions: run.attentions!, output };
+    return { result, attentions: run.attentions!, output: run.output };
   }
 
   /** The most probable next tokens from a decoder's logits row, at a temperature (0: as at 1). */
@@ -458,7 +460,12 @@ function modelInfoOf(request: ModelRequest, family: ModelFamily, config: FamilyC
 }
 
 /** The task's post-processing of the head's output. */
-function predictionOf(model: LoadedModel, output: Float32Array, tokens: readonly TokenRow[]): Prediction {
+function predictionOf(
+  model: LoadedModel,
+  output: Float32Array,
+  tokens: readonly TokenRow[],
+  readout: PredictionReadout | undefined,
+): Prediction {
   const { config, tokenizer } = model;
   switch (model.task) {
     case 'text-classification':
@@ -470,7 +477,8 @@ function predictionOf(model: LoadedModel, output: Float32Array, tokens: readonly
     case 'feature-extraction':
       return featureExtraction(output, tokens.length);
     case 'text-generation':
-      return textGeneration(output, tokens, (id) => tokenizer.decode([id]));
+      if (!readout) throw new AnalysisError('internal', 'A language model analysis ran without its next-token readout.');
+      return textGeneration(output, readout, tokens, (id) => tokenizer.decode([id]));
   }
 }
 

@@ -236,5 +236,5 @@ function computeHeadSummaries(analysis: HeldAttention): HeadStatistics[] {
   const cls = analysis.tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : []));
   const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
   const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));
-  return headStatistics(tensorOf(analysis), { cls, sep, punctuation });
+  return headStatistics(tensorOf(analysis), { cls, sep, punctuation, ids: analysis.tokens.map((token) => token.id) });
 }

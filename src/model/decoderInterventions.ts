@@ -15,11 +15,23 @@ export class DecoderInterventions implements InterventionRunner {
 
   constructor(
     private readonly session: DecoderSession,
-    readonly shape: { layers: number; heads: number; width: number; intermediate: number },
+    readonly shape: {
+      layers: number;
+      heads: number;
+      width: number;
+      intermediate: number;
+      /**
+       * An 8-bit graph quantizes each activation with one scale for the whole batch (DynamicQuantizeLinear): a row's
+       * result would depend on the rows batched with it, so such graphs run one row at a time. 4-bit MatMulNBits
+       * quantizes only the weights.
+       */
+      rowByRow: boolean;
+    },
   ) {}
 
   private rowsPerRun(n: number): number {
-    const { heads, width, intermediate } = this.shape;
+    const { heads, width, intermediate, rowByRow } = this.shape;
+    if (rowByRow) return 1;
     return Math.max(1, Math.floor(WORKING_SET_BUDGET_BYTES / (4 * (4 * heads * n * n + 2 * n * intermediate + 8 * n * width))));
   }
 
@@ -35,10 +47,7 @@ export class DecoderInterventions implements InterventionRunner {
       const headMask = new Float32Array(part.length * layers * heads).fill(1);
       part.forEach((row, index) => row.headMask && headMask.set(row.headMask, index * layers * heads));
       const run = await this.session.run({ inputIds: part.map((row) => row.ids), headMask });
-      for (let row = 0; row < part.length; row += 1) {
-        const last = (row * run.n + run.n - 1) * run.vocab;
-        out.push(run.logits.slice(last, last + run.vocab));
-      }
+      for (let row = 0; row < part.length; row += 1) out.push(run.logits.slice(row * run.vocab, (row + 1) * run.vocab));
     }
     return out;
   }

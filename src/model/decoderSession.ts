@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { headMaskFeed } from './attentionSession';
 import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT, headMeansOutput, probabilitiesOutput } from './onnx/instrument';
+import { EXPECTED_IDS, EXPECTED_LOG_PROBS, NEXT_TOKEN_LOGITS, TOKEN_LOG_PROBS } from './onnx/instrumentDecoder';
 
 export interface DecoderShape {
   layers: number;
@@ -35,6 +36,8 @@ export interface DecoderRunInput {
 
 export interface DecoderRunOutputs {
   attentions?: boolean;
+  /** Each token's log-probability and each position's most probable next token (see {@link PredictionReadout}). */
+  readout?: boolean;
   headMeans?: boolean;
   /** Return the cache after these tokens (generation continues from it). */
   cache?: boolean;
@@ -46,14 +49,24 @@ export interface DecoderRunOutput {
   n: number;
   /** Cached + new tokens. */
   total: number;
-  /** `[batch, n, vocab]`. */
+  /** `[batch, vocab]`: the last position's logits (the next token's). */
   logits: Float32Array;
   vocab: number;
+  readout?: PredictionReadout;
   /** Per layer `[batch, heads, n, total]`. */
   attentions?: Float32Array[];
   /** Per layer `[batch, n, total]`. */
   headMeans?: Float32Array[];
   cache?: KeyValueCache;
+}
+
+/** Read from the logits inside the graph, all `[batch, n]` (see `predictionReadout` in onnx/instrumentDecoder.ts). */
+export interface PredictionReadout {
+  /** At i: log p(token i + 1 | tokens ≤ i); the last of each row is meaningless. */
+  tokenLogProbs: Float32Array;
+  /** At i: the most probable token after position i, and its log-probability. */
+  expectedIds: BigInt64Array;
+  expectedLogProbs: Float32Array;
 }
 
 const PRESENT_PREFIX = 'present';
@@ -143,13 +156,14 @@ export class DecoderSession {
     const layerIndices = Array.from({ length: layers }, (_, layer) => layer);
     const presentNames = this.pastInputs.map((name) => PRESENT_PREFIX + name.slice(this.pastPrefix.length - 1));
     const fetches = [
-      'logits',
+      NEXT_TOKEN_LOGITS,
+      ...(outputs.readout ? [TOKEN_LOG_PROBS, EXPECTED_IDS, EXPECTED_LOG_PROBS] : []),
       ...(outputs.attentions ? layerIndices.map(probabilitiesOutput) : []),
       ...(outputs.headMeans ? layerIndices.map(headMeansOutput) : []),
       ...(outputs.cache ? presentNames : []),
     ];
     const result = await this.session.run(feeds, fetches);
-    const logits = result.logits!;
+    const logits = result[NEXT_TOKEN_LOGITS]!;
     const output: DecoderRunOutput = {
       batch,
       n,
@@ -157,6 +171,13 @@ export class DecoderSession {
       logits: logits.data as Float32Array,
       vocab: Number(logits.dims[2]),
     };
+    if (outputs.readout) {
+      output.readout = {
+        tokenLogProbs: result[TOKEN_LOG_PROBS]!.data as Float32Array,
+        expectedIds: result[EXPECTED_IDS]!.data as BigInt64Array,
+        expectedLogProbs: result[EXPECTED_LOG_PROBS]!.data as Float32Array,
+      };
+    }
     if (outputs.attentions) output.attentions = layerIndices.map((layer) => result[probabilitiesOutput(layer)]!.data as Float32Array);
     if (outputs.headMeans) output.headMeans = layerIndices.map((layer) => result[headMeansOutput(layer)]!.data as Float32Array);
     if (outputs.cache) {

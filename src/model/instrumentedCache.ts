@@ -1,5 +1,5 @@
 /**
- * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v4.onnx`
+ * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v5.onnx`
  * with a small sidecar describing the original it came from); when that folder is read-only they go under the
  * extension's storage instead. A changed original (size or modification time) is instrumented again.
  */

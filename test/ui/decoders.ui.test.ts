@@ -92,6 +92,17 @@ describe('a decoder language model (Qwen3, fused GroupQueryAttention)', () => {
       expect(label).toMatch(/attends most to/);
     expect(await panel.locator('#generated-text').textContent()).toMatch(/^Generated: /);
     await screenshot(page, 'decoder-generation');
+    // Insert writes the generated text after the selection in the editor.
+    const before = await page.locator('.editor-instance .view-lines').first().textContent();
+    await panel.locator('#generate-insert').click();
+    await expect.poll(() => page.locator('.editor-instance .view-lines').first().textContent(), { timeout: 15_000 }).not.toBe(before);
+
+    // The decoder statistics: sinks, previous-token and induction heads.
+    await openTab(panel, 'aggregates');
+    const statistics = panel.locator('table.statistics-table thead th');
+    await expect
+      .poll(() => statistics.allTextContents(), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['→ first (sink)', '→ previous', 'Induction']));
 
     // Surprisal: the analysed code is tinted, and the hover of a token says what the model expected there.
     await runCommand(page, 'Attention Explorer: Show Surprisal in the Editor (language models)');

@@ -277,6 +277,21 @@ describe('statistics', () => {
     expect(stats[4]?.toPunctuation).toBe(1);
   });
 
+  it('recognises a decoder’s sink head and an induction head (the token after an earlier copy of the current one)', () => {
+    // "A B C A B": at the second A (row 3) an induction head attends to B (col 1), at the second B (row 4) to C (col 2).
+    const ids = [7, 8, 9, 7, 8];
+    const n = ids.length;
+    const data = new Float64Array(2 * n * n);
+    for (let row = 0; row < n; row += 1) data[row * n] = 1; // head 0: everything on the first token
+    const induction = [0, 0, 1, 1, 2];
+    for (let row = 0; row < n; row += 1) data[n * n + row * n + (row === 3 ? 1 : row === 4 ? 2 : induction[row]!)] = 1;
+    const stats = headStatistics(attentionTensor(1, 2, n, data), { cls: [], sep: [], punctuation: ids.map(() => false), ids });
+    expect(stats[0]).toMatchObject({ toFirst: 1, induction: 0, inductionRows: 2 });
+    expect(stats[1]).toMatchObject({ induction: 1, inductionRows: 2 });
+    const none = headStatistics(attentionTensor(1, 2, n, data), { cls: [], sep: [], punctuation: ids.map(() => false) });
+    expect(none[1]).toMatchObject({ induction: 0, inductionRows: 0 });
+  });
+
   it('ranks the top k, largest first, with exclusions', () => {
     expect(topK([0.1, 0.5, 0.2, 0.5], 3)).toEqual([
       { index: 1, weight: 0.5 },

@@ -24,7 +24,7 @@ const KINDS = Object.keys(KIND_TITLES) as AggregateKind[];
 /** Full attention flow costs n² maximum flows; the worker refuses it above this many tokens. */
 const FLOW_TOKEN_LIMIT = 40;
 
-type SortKey = 'head' | 'toCls' | 'toSep' | 'toPunctuation' | 'toPrevious' | 'toNext' | 'meanEntropy';
+type SortKey = 'head' | 'toCls' | 'toSep' | 'toPunctuation' | 'toPrevious' | 'toNext' | 'toFirst' | 'induction' | 'meanEntropy';
 
 export class AggregatesView implements PanelView {
   readonly tab = 'aggregates';
@@ -194,15 +194,27 @@ export class AggregatesView implements PanelView {
   }
 
   private renderStatistics(): void {
-    const columns: Array<[SortKey, string]> = [
-      ['head', l10n.t('Head')],
-      ['toCls', '→ [CLS]'],
-      ['toSep', '→ [SEP]'],
-      ['toPunctuation', l10n.t('→ punctuation')],
-      ['toPrevious', l10n.t('→ previous')],
-      ['toNext', l10n.t('→ next')],
-      ['meanEntropy', l10n.t('Entropy')],
-    ];
+    // A decoder never attends to the next token and has no [CLS]/[SEP]: its patterns are sinks, previous-token and
+    // induction heads.
+    const causal = this.context.analysis!.model.causal;
+    const columns: Array<[SortKey, string]> = causal
+      ? [
+          ['head', l10n.t('Head')],
+          ['toFirst', l10n.t('→ first (sink)')],
+          ['toPrevious', l10n.t('→ previous')],
+          ['induction', l10n.t('Induction')],
+          ['toPunctuation', l10n.t('→ punctuation')],
+          ['meanEntropy', l10n.t('Entropy')],
+        ]
+      : [
+          ['head', l10n.t('Head')],
+          ['toCls', '→ [CLS]'],
+          ['toSep', '→ [SEP]'],
+          ['toPunctuation', l10n.t('→ punctuation')],
+          ['toPrevious', l10n.t('→ previous')],
+          ['toNext', l10n.t('→ next')],
+          ['meanEntropy', l10n.t('Entropy')],
+        ];
     const tokens = this.context.analysis!.tokens;
     const sorted = [...this.stats].sort((a, b) =>
       this.sort === 'head' ? a.layer - b.layer || a.head - b.head : b[this.sort] - a[this.sort],
@@ -227,12 +239,19 @@ export class AggregatesView implements PanelView {
         'tr',
         {},
         h('td', {}, open),
-        h('td', { class: 'num' }, percent(entry.toCls)),
-        h('td', { class: 'num' }, percent(entry.toSep)),
-        h('td', { class: 'num' }, percent(entry.toPunctuation)),
-        h('td', { class: 'num' }, percent(entry.toPrevious)),
-        h('td', { class: 'num' }, percent(entry.toNext)),
-        h('td', { class: 'num' }, entry.meanEntropy.toFixed(2)),
+        ...columns
+          .slice(1)
+          .map(([key]) =>
+            h(
+              'td',
+              { class: 'num', 'data-statistic': key },
+              key === 'meanEntropy'
+                ? entry.meanEntropy.toFixed(2)
+                : key === 'induction' && entry.inductionRows === 0
+                  ? '–'
+                  : percent(entry[key as Exclude<SortKey, 'head' | 'meanEntropy'>]),
+            ),
+          ),
         h('td', {}, `${tokens[entry.mostAttended.index]?.text ?? '?'} ${percent(entry.mostAttended.share)}`),
       );
     });

@@ -23,7 +23,7 @@
 import type { GraphPattern } from '../families';
 import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
 
-export const INSTRUMENTATION_VERSION = 4;
+export const INSTRUMENTATION_VERSION = 5;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;

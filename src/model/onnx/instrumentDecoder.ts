@@ -28,6 +28,11 @@ import {
   type InstrumentOptions,
 } from './instrument';
 
+export const NEXT_TOKEN_LOGITS = 'next_token_logits';
+export const TOKEN_LOG_PROBS = 'token_log_probs';
+export const EXPECTED_IDS = 'expected_ids';
+export const EXPECTED_LOG_PROBS = 'expected_log_probs';
+
 /** How the graph computes attention: see the module comment. */
 export type DecoderGraphStyle = 'unfused' | 'merged' | 'fused';
 
@@ -204,7 +209,10 @@ export function instrumentDecoderModel(
       ...Array.from({ length: layers }, (_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, meansShape)),
     ] as onnx.ValueInfoProto[];
   }
-  graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];
+  const readout = predictionReadout(graph, opset);
+  graph.node = [...(graph.node ?? []), ...readout.nodes] as onnx.NodeProto[];
+  graph.output = [...(graph.output ?? []), ...readout.outputs] as onnx.ValueInfoProto[];
+  graph.initializer = [...(graph.initializer ?? []), ...initializers, ...readout.initializers] as onnx.TensorProto[];
   if (options.headMask) {
     graph.input = [
       ...(graph.input ?? []),
@@ -221,6 +229,60 @@ export function instrumentDecoderModel(
     softmaxNodes: sites.filter((site) => site.graph === sites[0]!.graph).map((site) => site.node.name ?? ''),
     style,
   };
+}
+
+/**
+ * What the next-token prediction and the surprisal read, computed from the logits inside the graph (onnxruntime's
+ * vectorised, multi-threaded reductions: in JavaScript the softmax sums over a 151,936-token vocabulary took about
+ * half a second at 128 tokens), so that the `[batch, n, vocab]` logits never leave it:
+ * - `next_token_logits` `[batch, 1, vocab]`: the last position's;
+ * - `token_log_probs` `[batch, n, 1]`: at i, log p(token i + 1 | tokens ≤ i) (the last entry is meaningless);
+ * - `expected_ids` `[batch, n]` and `expected_log_probs` `[batch, n, 1]`: each position's most probable next token.
+ */
+function predictionReadout(
+  graph: onnx.IGraphProto,
+  opset: number,
+): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[]; outputs: onnx.IValueInfoProto[] } {
+  const prefix = 'attention_explorer/readout';
+  const logits = 'logits';
+  const ids = (graph.input ?? []).find((input) => input.name === 'input_ids')?.name ?? 'input_ids';
+  const initializers = [
+    int64Tensor(`${prefix}/last`, [-1]),
+    int64Tensor(`${prefix}/end`, [Number.MAX_SAFE_INTEGER]),
+    int64Tensor(`${prefix}/first`, [0]),
+    int64Tensor(`${prefix}/one`, [1]),
+    int64Tensor(`${prefix}/sequence_axis`, [1]),
+    int64Tensor(`${prefix}/vocab_axis`, [2]),
+    int64Tensor(`${prefix}/zero`, [0], []),
+  ];
+  const reduce = (op: 'ReduceLogSumExp' | 'ReduceMax', input: string, output: string) =>
+    opset >= 18
+      ? node(op, [input, `${prefix}/vocab_axis`], [output], `${prefix}/${op}`, { keepdims: 1 })
+      : node(op, [input], [output], `${prefix}/${op}`, { axes: [2], keepdims: 1 });
+  const nodes = [
+    node('Slice', [logits, `${prefix}/last`, `${prefix}/end`, `${prefix}/sequence_axis`], [NEXT_TOKEN_LOGITS], `${prefix}/LastPosition`),
+    reduce('ReduceLogSumExp', logits, `${prefix}/log_sum_exp`),
+    reduce('ReduceMax', logits, `${prefix}/max_logit`),
+    node('Sub', [`${prefix}/max_logit`, `${prefix}/log_sum_exp`], [EXPECTED_LOG_PROBS], `${prefix}/ExpectedLogProb`),
+    node('ArgMax', [logits], [EXPECTED_IDS], `${prefix}/ArgMax`, { axis: 2, keepdims: 0 }),
+    // Each position's next id: the ids shifted left by one, padded with id 0 at the end.
+    node('Slice', [ids, `${prefix}/one`, `${prefix}/end`, `${prefix}/sequence_axis`], [`${prefix}/next_ids`], `${prefix}/NextIds`),
+    node('Slice', [ids, `${prefix}/first`, `${prefix}/one`, `${prefix}/sequence_axis`], [`${prefix}/first_id`], `${prefix}/FirstId`),
+    node('Mul', [`${prefix}/first_id`, `${prefix}/zero`], [`${prefix}/padding`], `${prefix}/Padding`),
+    node('Concat', [`${prefix}/next_ids`, `${prefix}/padding`], [`${prefix}/shifted`], `${prefix}/Shift`, { axis: 1 }),
+    opset >= 13
+      ? node('Unsqueeze', [`${prefix}/shifted`, `${prefix}/vocab_axis`], [`${prefix}/index`], `${prefix}/Index`)
+      : node('Unsqueeze', [`${prefix}/shifted`], [`${prefix}/index`], `${prefix}/Index`, { axes: [2] }),
+    node('GatherElements', [logits, `${prefix}/index`], [`${prefix}/token_logit`], `${prefix}/TokenLogit`, { axis: 2 }),
+    node('Sub', [`${prefix}/token_logit`, `${prefix}/log_sum_exp`], [TOKEN_LOG_PROBS], `${prefix}/TokenLogProb`),
+  ];
+  const outputs = [
+    valueInfo(NEXT_TOKEN_LOGITS, DataType.FLOAT, ['batch_size', 1, 'vocab_size']),
+    valueInfo(TOKEN_LOG_PROBS, DataType.FLOAT, ['batch_size', 'sequence_length', 1]),
+    valueInfo(EXPECTED_IDS, DataType.INT64, ['batch_size', 'sequence_length']),
+    valueInfo(EXPECTED_LOG_PROBS, DataType.FLOAT, ['batch_size', 'sequence_length', 1]),
+  ];
+  return { nodes, initializers, outputs };
 }
 
 function branchName(graph: onnx.IGraphProto, scope: onnx.IGraphProto): string {

@@ -4,28 +4,27 @@
  * surprisal is −log₂ p) with the token it expected most there.
  */
 import type { TextGeneration, TokenRow } from '../../shared/analysis';
+import type { PredictionReadout } from '../decoderSession';
 import { topCandidates } from './candidates';
 
 /** How many next-token candidates an analysis reports (the CLI contract's `nextToken.top`). */
 export const NEXT_TOKEN_TOP_K = 10;
 
-/** `logits` `[n, vocab]`, row i predicting token i + 1. */
-export function textGeneration(logits: Float32Array, tokens: readonly TokenRow[], tokenOf: (id: number) => string): TextGeneration {
-  const n = tokens.length;
-  const vocab = logits.length / n;
-  const row = (index: number) => logits.subarray(index * vocab, (index + 1) * vocab);
-  const tokenProbabilities: number[] = [-1];
-  const expected: TextGeneration['expected'] = [null];
-  // One pass per row (a 151,936-token vocabulary makes each pass count): its maximum, where it is, and the sum.
-  for (let index = 1; index < n; index += 1) {
-    const logits = row(index - 1);
-    let best = 0;
-    for (let id = 1; id < vocab; id += 1) if (logits[id]! > logits[best]!) best = id;
-    const max = logits[best]!;
-    let sum = 0;
-    for (let id = 0; id < vocab; id += 1) sum += Math.exp(logits[id]! - max);
-    tokenProbabilities.push(Math.exp(logits[tokens[index]!.id]! - max) / sum);
-    expected.push({ id: best, token: tokenOf(best), probability: 1 / sum });
-  }
-  return { task: 'text-generation', next: topCandidates(row(n - 1), NEXT_TOKEN_TOP_K, tokenOf), tokenProbabilities, expected };
+/**
+ * `nextLogits` `[vocab]`: the last position's logits; `readout`: each token's log-probability and each position's most
+ * probable next token, computed in the graph (position i predicting token i + 1).
+ */
+export function textGeneration(
+  nextLogits: Float32Array,
+  readout: PredictionReadout,
+  tokens: readonly TokenRow[],
+  tokenOf: (id: number) => string,
+): TextGeneration {
+  const tokenProbabilities = tokens.map((_, index) => (index === 0 ? -1 : Math.exp(readout.tokenLogProbs[index - 1]!)));
+  const expected: TextGeneration['expected'] = tokens.map((_, index) => {
+    if (index === 0) return null;
+    const id = Number(readout.expectedIds[index - 1]);
+    return { id, token: tokenOf(id), probability: Math.exp(readout.expectedLogProbs[index - 1]!) };
+  });
+  return { task: 'text-generation', next: topCandidates(nextLogits, NEXT_TOKEN_TOP_K, tokenOf), tokenProbabilities, expected };
 }

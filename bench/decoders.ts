@@ -1,0 +1,136 @@
+/**
+ * Decoder language models at full size (random weights in Qwen2.5-0.5B's shape: 24 layers, 14 query / 2 key-value
+ * heads, d = 896, vocabulary 151,936), in both export styles (optimum's unfused graph, onnxruntime-genai's fused
+ * GroupQueryAttention). Two comparisons, each alternating in one run:
+ * - an analysis (tokens with offsets, the next-token prediction and every token's probability, every layer's and
+ *   head's attention, in the worker) against the plain transformers.js forward of the same graph on the same ids;
+ * - generation with each step's attention row (the worker, one request per token, with the key/value cache) against
+ *   transformers.js `generate()` (greedy, the same number of new tokens), in tokens per second.
+ */
+import * as path from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedModel } from '@huggingface/transformers';
+import { DECODER_SIZES, type AttentionStyle } from '../scripts/lib/testModels/decoderShapes';
+import type { ModelRequest } from '../src/model/modelSource';
+import { ensureTestModel } from '../test/support/testModels';
+import { matMulRate } from './limit';
+import { benchWorker, formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
+
+const FAMILY = 'qwen2';
+const NEW_TOKENS = 16;
+
+/** The arithmetic of one forward pass over n new tokens after `past` cached ones (multiply-adds × 2). */
+function decoderFlops(n: number, past: number): number {
+  const { layers, heads, kvHeads, headDim, hidden, intermediate } = DECODER_SIZES[FAMILY].full;
+  const vocab = 151_936;
+  const total = past + n;
+  const projections = 2 * n * hidden * (heads * headDim + 2 * kvHeads * headDim) + 2 * n * heads * headDim * hidden;
+  const attention = 2 * 2 * n * total * heads * headDim;
+  const mlp = 3 * 2 * n * hidden * intermediate;
+  return layers * (projections + attention + mlp) + 2 * n * hidden * vocab;
+}
+
+export async function runDecodersBench(
+  sizes: number[] = [32, 128, 512],
+  styles: AttentionStyle[] = ['unfused', 'fused'],
+): Promise<Section> {
+  const { storageDir, worker } = benchWorker('decoders');
+  const rate = await matMulRate(512, 3);
+  const forwardRows: string[][] = [];
+  const generationRows: string[][] = [];
+  const goals: Goal[] = [];
+  const builds: string[] = [];
+  for (const attention of styles) {
+    const built = Date.now();
+    const folder = ensureTestModel('full', 7, ['fp32'], { family: FAMILY, attention });
+    builds.push(`${attention}: ${((Date.now() - built) / 1000).toFixed(0)} s`);
+    const request: ModelRequest = { source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir };
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = path.dirname(folder) + path.sep;
+    const tokenizer = await AutoTokenizer.from_pretrained(path.basename(folder));
+    const stock: PreTrainedModel = await AutoModelForCausalLM.from_pretrained(path.basename(folder), { dtype: 'fp32' });
+    await worker.request('analyze', { analysisId: `${attention}-warm`, request, text: 'warm up' });
+    let worst = 0;
+    for (const n of sizes) {
+      const text = textOfTokens(n + 2);
+      const inputs = tokenizer(text) as { input_ids: { dims: number[] } };
+      if (inputs.input_ids.dims[1] !== n) throw new Error(`${attention}: the text has ${inputs.input_ids.dims[1]} tokens, not ${n}`);
+      const pairs = n >= 512 ? 5 : n >= 128 ? 7 : 11;
+      const measured = await interleaved(
+        async (): Promise<void> => {
+          await stock(inputs);
+        },
+        async () => {
+          const result = await worker.request('analyze', { analysisId: `${attention}-${n}`, request, text });
+          if (result.tokens.length !== n) throw new Error(`${attention}: expected ${n} tokens, got ${result.tokens.length}`);
+        },
+        pairs,
+      );
+      worst = Math.max(worst, measured.ratio);
+      const limitMs = (decoderFlops(n, 0) / (rate.gflops * 1e9)) * 1000;
+      forwardRows.push([
+        attention,
+        String(n),
+        formatTiming(measured.a),
+        formatTiming(measured.b),
+        `${measured.ratio.toFixed(2)}×`,
+        formatMs(limitMs),
+        `${((limitMs / measured.a.medianMs) * 100).toFixed(0)}%`,
+        `${((limitMs / measured.b.medianMs) * 100).toFixed(0)}%`,
+      ]);
+    }
+    goals.push({
+      goal: `Qwen2.5-0.5B-shaped ${attention}: analysis ≤ 1.35 × the plain transformers.js forward (n = ${sizes.join(', ')})`,
+      measured: `worst ${worst.toFixed(2)}× (median of alternating pairs)`,
+      met: worst <= 1.35,
+    });
+
+    // Generation after a 128-token prompt: ours with every step's attention, against generate().
+    const prompt = textOfTokens(128 + 2);
+    const promptInputs = tokenizer(prompt);
+    const analysisId = `${attention}-generate`;
+    await worker.request('analyze', { analysisId, request, text: prompt });
+    const ours = async () => {
+      for (let step = 0; step < NEW_TOKENS; step += 1) {
+        const result = await worker.request('generate', { analysisId, restart: step === 0, temperature: 0, seed: 0 });
+        if (!result.step) throw new Error(`${attention}: generation stopped after ${step} tokens`);
+      }
+    };
+    const theirs = () => stock.generate({ ...promptInputs, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: false });
+    const generation = await interleaved(theirs, ours, 3);
+    const tokensPerSecond = (ms: number) => (NEW_TOKENS / (ms / 1000)).toFixed(1);
+    generationRows.push([
+      attention,
+      String(NEW_TOKENS),
+      `${formatMs(generation.a.medianMs)} (${tokensPerSecond(generation.a.medianMs)} tok/s)`,
+      `${formatMs(generation.b.medianMs)} (${tokensPerSecond(generation.b.medianMs)} tok/s)`,
+      `${generation.ratio.toFixed(2)}×`,
+    ]);
+    goals.push({
+      goal: `Qwen2.5-0.5B-shaped ${attention}: generation with every step's attention ≤ 1.5 × transformers.js generate() (${NEW_TOKENS} tokens after 128)`,
+      measured: `${generation.ratio.toFixed(2)}× (median of alternating runs)`,
+      met: generation.ratio <= 1.5,
+    });
+    await stock.dispose();
+    await worker.request('release', {});
+  }
+  await worker.dispose();
+  return {
+    id: 'decoders',
+    title: 'Decoder language models (full-size random Qwen2.5-0.5B shape, both export styles)',
+    method: `The same ids of n tokens ("the" repeated) through transformers.js's AutoModelForCausalLM forward on the stock graph (a) and through the extension's worker (b: tokens with offsets, the next-token prediction and every token's probability, every head's attention kept for the views), alternating a/b and b/a; medians. Generation: ${NEW_TOKENS} greedy tokens after a 128-token prompt, transformers.js generate() (a) against the worker's generation (b: one request per token, the key/value cache, every layer's and head's attention row of each step returned). The limit is the arithmetic of the forward pass at this machine's MatMul rate (${rate.gflops.toFixed(1)} GFLOP/s, measured in this run). Random weights in the real shape (test models built by make-test-model; ${builds.join(', ')} to build): no number here comes from a real checkpoint.`,
+    tables: [
+      {
+        title: 'Analysis vs the plain forward',
+        columns: ['Style', 'n', 'Forward (a)', 'Analysis (b)', 'b / a', 'Limit', 'Forward at limit', 'Analysis at limit'],
+        rows: forwardRows,
+      },
+      {
+        title: `Generation: ${NEW_TOKENS} new tokens after 128`,
+        columns: ['Style', 'Tokens', 'generate() (a)', 'With attention (b)', 'b / a'],
+        rows: generationRows,
+      },
+    ],
+    goals,
+  };
+}
