@@ -221,7 +221,7 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
   }
   lines.push(
     `model ${result.model.name} (${result.model.family}, ${result.model.task}, ${result.model.dtype}, ${result.model.layers} layers × ${result.model.heads} heads)${result.model.isTestModel ? ' — a test model with RANDOM weights: the prediction means nothing' : ''}`,
-    `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + 2}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
+    `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + result.tokens.length - result.truncation.keptTextTokens}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
   );
   const n = result.tokens.length;
   const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(attentions));
