@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysisError } from '../shared/errors';
+import { writeAtomically } from './atomicFile';
 import type { GraphPattern } from './families';
 import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
 import { instrumentDecoderModel, type DecoderGraphStyle } from './onnx/instrumentDecoder';
@@ -46,13 +47,6 @@ function readSidecar(file: string): Sidecar | undefined {
   } catch {
     return undefined;
   }
-}
-
-function writeAtomically(file: string, data: Uint8Array | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(temporary, data);
-  fs.renameSync(temporary, file);
 }
 
 /**

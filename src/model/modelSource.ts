@@ -38,9 +38,12 @@ export function onnxFileCandidates(dtype: ModelDtype): string[] {
   return [ONNX_FILES[dtype], `onnx/decoder_model_merged${DTYPE_SUFFIX[dtype]}.onnx`];
 }
 
-/** A Hugging Face model id: `name` or `owner/name`, of word characters, dots and dashes, never `..`. */
+/**
+ * A Hugging Face model id: `name` or `owner/name`, of word characters, dots and dashes, each segment starting with a
+ * letter or digit (so that no id — `.`, `owner/.`, `..` — maps its cache folder onto the models root or above it).
+ */
 export function isHubModelId(id: string): boolean {
-  return /^[\w.-]+(\/[\w.-]+)?$/.test(id) && !id.includes('..');
+  return /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(id) && !id.includes('..');
 }
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];

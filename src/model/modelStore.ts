@@ -23,6 +23,7 @@ import {
   type ModelRequest,
   type ModelSource,
 } from './modelSource';
+import { writeAtomically } from './atomicFile';
 import { configureTransformersEnv } from './tokenizer';
 
 export interface DownloadProgress {
@@ -68,9 +69,8 @@ function readManifest(folder: string): Manifest | undefined {
 }
 
 function writeManifest(folder: string, manifest: Manifest): void {
-  const target = path.join(folder, MANIFEST);
-  fs.writeFileSync(`${target}.tmp`, JSON.stringify(manifest, null, 2));
-  fs.renameSync(`${target}.tmp`, target);
+  // A unique temporary name: two windows writing the same model's manifest must not race on one.
+  writeAtomically(path.join(folder, MANIFEST), JSON.stringify(manifest, null, 2));
 }
 
 function sizeOf(file: string): number | undefined {

@@ -252,15 +252,36 @@ describe('instrumented model cache', () => {
     expect(instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false }).built).toBe(true);
   });
 
-  it('falls back to the storage folder when the model folder is read-only', () => {
+  it('never writes through a symlink a model folder ships under a temporary name (hostile folder)', () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));
+    const original = path.join(copy, 'model.onnx');
+    fs.copyFileSync(onnxFile('fp32'), original);
+    const victim = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attn-victim-')), 'precious.txt');
+    fs.writeFileSync(victim, 'keep me');
+    // The names a predictable temporary file would have had (this process's pid, and a few others).
+    const base = `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx`;
+    for (const suffix of [`tmp-${process.pid}`, 'tmp-1', 'tmp-0']) fs.symlinkSync(victim, path.join(copy, `${base}.${suffix}`));
+    const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false });
+    expect(fs.readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(fs.lstatSync(result.path).isSymbolicLink()).toBe(false);
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: "a model folder shipping symlinks under the instrumented graph's temporary names",
+      outcome: 'the link targets are untouched: temporary files are opened exclusively (wx) under random names',
+    });
+  });
+
+  it('falls back to the storage folder when the model folder is read-only, leaving no temporary file behind', () => {
     if (process.getuid?.() === 0) {
-      // root writes through file modes; simulate a read-only folder with a file where the folder would be written.
+      // root writes through file modes; simulate an unwritable target with a folder where the graph would go.
       const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));
       const original = path.join(copy, 'model.onnx');
       fs.copyFileSync(onnxFile('fp32'), original);
-      fs.mkdirSync(path.join(copy, `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx.tmp-${process.pid}`), { recursive: true });
+      fs.mkdirSync(path.join(copy, `model.attention-explorer-v${INSTRUMENTATION_VERSION}.onnx`, 'occupied'), { recursive: true });
       const result = instrumentedModelFor(original, { layers: 2, heads: 4 }, pattern, storageDir, { headMask: false });
       expect(result.path.startsWith(path.join(storageDir, 'instrumented'))).toBe(true);
+      expect(fs.readdirSync(copy).filter((name) => name.includes('.tmp-'))).toEqual([]);
       return;
     }
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-model-'));

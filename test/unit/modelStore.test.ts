@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Analyzer } from '../../src/model/analyzer';
-import { hubCacheFolder, type ModelRequest } from '../../src/model/modelSource';
+import { hubCacheFolder, isHubModelId, type ModelRequest } from '../../src/model/modelSource';
 import { ModelStore, type DownloadProgress } from '../../src/model/modelStore';
 import { LoopbackHub } from '../../scripts/lib/loopbackHub';
 import { recordCase } from '../support/reliability';
@@ -201,6 +201,26 @@ describe('ModelStore with a hub', () => {
       area: 'Faults',
       case: 'a corrupt ONNX file in the download cache (right size, wrong bytes)',
       outcome: `reported: “${(error as Error).message.slice(0, 120)}…”; the cached files are removed and the next analysis downloads them again`,
+    });
+  });
+});
+
+describe('hub model ids', () => {
+  it('refuses ids that would map the cache folder onto the models root or above it (".", "owner/.", "..")', () => {
+    const root = path.join(os.tmpdir(), 'attn-models-root');
+    for (const id of ['.', './', 'owner/.', 'owner/..', '..', '.hidden/model', 'owner/-x', '-x', '_x/y', 'a//b', '']) {
+      expect(isHubModelId(id), id).toBe(false);
+    }
+    for (const id of ['gpt2', 'Xenova/gpt2', 'onnx-community/Qwen2.5-0.5B-Instruct', 'HuggingFaceTB/SmolLM2-135M-Instruct', 'a.b/c_d-e']) {
+      expect(isHubModelId(id), id).toBe(true);
+      const folder = hubCacheFolder({ kind: 'hub', modelId: id, hubUrl: 'https://huggingface.co', revision: 'main', cacheDir: root });
+      expect(path.relative(root, folder).startsWith('..') || folder === root, id).toBe(false);
+    }
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'hub model ids ".", "owner/.", "..", ".hidden/x" (the cache folder would be the models root)',
+      outcome: 'refused as model ids: every segment starts with a letter or digit',
     });
   });
 });
