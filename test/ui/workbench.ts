@@ -2,6 +2,7 @@
  * The UI tests' side of driving the workbench: the shared drivers, bound to the code-server the global setup
  * started, plus helpers that assert or write artifacts.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, inject } from 'vitest';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -90,6 +91,18 @@ export async function selectHubModel(page: Page, id: string): Promise<void> {
   await input.fill(id);
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  // The quick pick closes before the extension host has written the setting: a page closed right after (a test
+  // file's afterAll) could lose the write, and the next file would run with this model.
+  // Where code-server keeps it: the user's settings, or the remote machine's for machine-overridable settings.
+  const files = ['User', 'Machine'].map((scope) => path.join(inject('userDataDir'), scope, 'settings.json'));
+  const written = () => files.map((file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '')).join('\n');
+  // A plain loop, not expect.poll: this also runs in afterAll hooks, outside any test.
+  const wanted = `"attentionExplorer.model": ${JSON.stringify(id)}`;
+  const deadline = Date.now() + 15_000;
+  while (!written().includes(wanted)) {
+    if (Date.now() > deadline) throw new Error(`Select Model did not write ${wanted} to the settings within 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 export async function analyseFirstLine(page: Page, file: string): Promise<void> {
