@@ -13,7 +13,7 @@ import { DECODER_SIZES, type AttentionStyle } from '../scripts/lib/testModels/de
 import type { ModelRequest } from '../src/model/modelSource';
 import { ensureTestModel } from '../test/support/testModels';
 import { matMulRate } from './limit';
-import { benchWorker, formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
+import { benchWorker, comparisonCells, formatMs, interleaved, textOfTokens, type Goal, type Section } from './lib';
 
 const FAMILY = 'qwen2';
 const NEW_TOKENS = 16;
@@ -68,16 +68,7 @@ export async function runDecodersBench(
       );
       worst = Math.max(worst, measured.ratio);
       const limitMs = (decoderFlops(n, 0) / (rate.gflops * 1e9)) * 1000;
-      forwardRows.push([
-        attention,
-        String(n),
-        formatTiming(measured.a),
-        formatTiming(measured.b),
-        `${measured.ratio.toFixed(2)}×`,
-        formatMs(limitMs),
-        `${((limitMs / measured.a.medianMs) * 100).toFixed(0)}%`,
-        `${((limitMs / measured.b.medianMs) * 100).toFixed(0)}%`,
-      ]);
+      forwardRows.push([attention, String(n), ...comparisonCells(measured, limitMs)]);
     }
     goals.push({
       goal: `Qwen2.5-0.5B-shaped ${attention}: analysis ≤ 1.35 × the plain transformers.js forward (n = ${sizes.join(', ')})`,

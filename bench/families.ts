@@ -12,7 +12,7 @@ import type { EncoderFamilyId, TaskId } from '../src/shared/analysis';
 import { ENCODER_SIZES } from '../scripts/lib/testModel';
 import { ensureTestModel } from '../test/support/testModels';
 import { encoderFlops, matMulRate } from './limit';
-import { benchWorker, formatMs, formatTiming, interleaved, textOfTokens, type Goal, type Section } from './lib';
+import { benchWorker, comparisonCells, interleaved, textOfTokens, type Goal, type Section } from './lib';
 
 const FAMILY_ROWS: ReadonlyArray<{ family: EncoderFamilyId; task: TaskId; shape: string }> = [
   { family: 'bert', task: 'token-classification', shape: 'BERT-base NER (12 × 12 heads, 768)' },
@@ -51,17 +51,7 @@ export async function runFamiliesBench(sizes: number[] = [32, 128, 512]): Promis
       worst = Math.max(worst, measured.ratio);
       const flops = encoderFlops(n, { layers: sizesOf.layers, dim: sizesOf.hidden, hidden: sizesOf.intermediate, labels: 9 });
       const limitMs = (flops / (rate.gflops * 1e9)) * 1000;
-      rows.push([
-        shape,
-        task,
-        String(n),
-        formatTiming(measured.a),
-        formatTiming(measured.b),
-        `${measured.ratio.toFixed(2)}×`,
-        formatMs(limitMs),
-        `${((limitMs / measured.a.medianMs) * 100).toFixed(0)}%`,
-        `${((limitMs / measured.b.medianMs) * 100).toFixed(0)}%`,
-      ]);
+      rows.push([shape, task, String(n), ...comparisonCells(measured, limitMs)]);
     }
     await stock.dispose();
     await worker.request('release', {});

@@ -166,3 +166,15 @@ export function benchWorker(section: string): { storageDir: string; worker: Anal
   });
   return { storageDir, worker };
 }
+
+/** The cells every "ours vs the plain run" row ends with: both timings, their ratio, the limit and each one's share of it. */
+export function comparisonCells(measured: { a: Timing; b: Timing; ratio: number }, limitMs: number): string[] {
+  return [
+    formatTiming(measured.a),
+    formatTiming(measured.b),
+    `${measured.ratio.toFixed(2)}×`,
+    formatMs(limitMs),
+    `${((limitMs / measured.a.medianMs) * 100).toFixed(0)}%`,
+    `${((limitMs / measured.b.medianMs) * 100).toFixed(0)}%`,
+  ];
+}

@@ -5,37 +5,24 @@
  * triangle empty; the card shows the next tokens; the Generate tab adds three tokens, each with its attention over
  * everything before it; Show Surprisal tints the code and the hover says what the model expected.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UI_DECODER_MODEL, UI_TEST_MODEL_ID } from './globalSetup';
 import {
   analyseFirstLine,
   attentionPanel,
-  openFile,
   openTab,
-  openWorkbench,
   runCommand,
   screenshot,
   selectHubModel,
+  useModelSwitchingWorkbench,
   wordCentre,
-  type Workbench,
 } from './workbench';
 
-let workbench: Workbench;
-
-beforeAll(async () => {
-  workbench = await openWorkbench();
-  await openFile(workbench.page, 'code.py');
-});
-
-afterAll(async () => {
-  // The other UI tests expect the sample model.
-  if (workbench) await selectHubModel(workbench.page, UI_TEST_MODEL_ID);
-  await workbench?.close();
-});
+const workbenchOf = useModelSwitchingWorkbench('code.py', UI_TEST_MODEL_ID);
 
 describe('a decoder language model (Qwen3, fused GroupQueryAttention)', () => {
   it('grid grouped by KV head with empty upper triangles, next-token card, three generation steps, surprisal tint and hover', async () => {
-    const { page } = workbench;
+    const { page } = workbenchOf();
     await selectHubModel(page, UI_DECODER_MODEL.id);
     await analyseFirstLine(page, 'code.py');
     const panel = await attentionPanel(page);

@@ -3,35 +3,15 @@
  * loopback hub serves: a BERT NER tagger (entities tinted in the editor, the hover names the label), a fill-mask
  * model (the mask's guesses in the panel and in its hover) and a RoBERTa classifier (the card with its labels).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UI_FAMILY_MODELS, UI_TEST_MODEL_ID } from './globalSetup';
-import {
-  analyseFirstLine,
-  attentionPanel,
-  openFile,
-  openWorkbench,
-  screenshot,
-  selectHubModel,
-  wordCentre,
-  type Workbench,
-} from './workbench';
+import { analyseFirstLine, attentionPanel, screenshot, selectHubModel, useModelSwitchingWorkbench, wordCentre } from './workbench';
 
-let workbench: Workbench;
-
-beforeAll(async () => {
-  workbench = await openWorkbench();
-  await openFile(workbench.page, 'entities.txt');
-});
-
-afterAll(async () => {
-  // The other UI tests expect the sample model.
-  if (workbench) await selectHubModel(workbench.page, UI_TEST_MODEL_ID);
-  await workbench?.close();
-});
+const workbenchOf = useModelSwitchingWorkbench('entities.txt', UI_TEST_MODEL_ID);
 
 describe('model families', () => {
   it('a BERT NER tagger: the entities are tinted in the editor with their label, and the hover names it', async () => {
-    const { page } = workbench;
+    const { page } = workbenchOf();
     await selectHubModel(page, UI_FAMILY_MODELS.ner.id);
     const overlays = page.locator('.editor-instance .monaco-editor .view-overlays [class*="ced-"]');
     await analyseFirstLine(page, 'entities.txt');
@@ -63,7 +43,7 @@ describe('model families', () => {
   });
 
   it("a fill-mask model: the mask's five guesses in the panel, its row outlined, and its hover", async () => {
-    const { page } = workbench;
+    const { page } = workbenchOf();
     await selectHubModel(page, UI_FAMILY_MODELS.fillMask.id);
     await analyseFirstLine(page, 'masks.txt');
     const panel = await attentionPanel(page);
@@ -94,7 +74,7 @@ describe('model families', () => {
   });
 
   it('a RoBERTa classifier: the card lists its three labels with their probabilities', async () => {
-    const { page } = workbench;
+    const { page } = workbenchOf();
     await selectHubModel(page, UI_FAMILY_MODELS.sentiment.id);
     await analyseFirstLine(page, 'review.txt');
     const panel = await attentionPanel(page);

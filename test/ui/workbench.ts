@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { FrameLocator, Page } from 'playwright-core';
 import { attentionPanel, openFile, openTab, openWorkbenchAt, runCommand, selectLine, type Workbench } from '../../scripts/lib/workbench';
 
@@ -111,4 +111,21 @@ export async function analyseFirstLine(page: Page, file: string): Promise<void> 
   await openFile(page, file);
   await selectLine(page, 1);
   await runCommand(page, 'Attention Explorer: Analyze Selection');
+}
+
+/**
+ * A workbench for a test file that switches models: opened on `file`, and on close switched back to the sample model
+ * the other UI test files expect.
+ */
+export function useModelSwitchingWorkbench(file: string, sampleModelId: string): () => Workbench {
+  let workbench: Workbench | undefined;
+  beforeAll(async () => {
+    workbench = await openWorkbench();
+    await openFile(workbench.page, file);
+  });
+  afterAll(async () => {
+    if (workbench) await selectHubModel(workbench.page, sampleModelId);
+    await workbench?.close();
+  });
+  return () => workbench!;
 }
