@@ -3,23 +3,58 @@
  * JSON `{ tokens, layers, heads, attentions: [layers][heads][n][n] }`, or CSV with one row per pair
  * `layer,head,from_index,from_token,to_index,to_token,weight` (layers and heads counted from 1, tokens from 0).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { AnalysisError, messageOf } from '../shared/errors';
 import type { HeldAttention } from './attentionViews';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EISDIR: 'it is a folder',
+};
+
+function writeFailure(file: string, error: unknown): AnalysisError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = (code && WRITE_FAILURES[code]) ?? messageOf(error);
+  return new AnalysisError('invalid-request', `Could not write the attention tensor to ${file}: ${reason}.`);
+}
+
+/**
+ * Streams the chunks into `file`. A regular file (or a new one) is written under a temporary name and renamed into
+ * place, so a failure (a full disk halfway through) leaves the old file as it was and no partial one; anything else
+ * the user picked (a device, a pipe) is written directly. Every failure becomes a message: an unhandled stream error
+ * would take the worker, and every tensor it holds, down with it.
+ */
 async function writeAll(file: string, chunks: Iterable<string>): Promise<number> {
-  const stream = fs.createWriteStream(file, { encoding: 'utf8' });
+  const existing = await fs.promises.stat(file).catch(() => undefined);
+  const direct = existing !== undefined && !existing.isFile();
+  const written = direct ? file : `${file}.tmp-${randomBytes(8).toString('hex')}`;
   let bytes = 0;
   try {
-    for (const chunk of chunks) {
-      bytes += Buffer.byteLength(chunk);
-      if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    const handle = await fs.promises.open(written, direct ? 'w' : 'wx', 0o644);
+    try {
+      for (const chunk of chunks) {
+        const data = Buffer.from(chunk, 'utf8');
+        bytes += data.byteLength;
+        await handle.write(data);
+      }
+    } finally {
+      await handle.close();
     }
-  } finally {
-    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (!direct) await fs.promises.rename(written, file);
+  } catch (error) {
+    if (!direct) await fs.promises.rm(written, { force: true });
+    throw writeFailure(file, error);
   }
   return bytes;
 }

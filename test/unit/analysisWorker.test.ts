@@ -111,6 +111,47 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     });
   });
 
+  it('a tensor export to a folder that cannot be written fails with a message; the worker and its tensors stay', async () => {
+    client = new AnalysisWorkerClient(workerPath, log);
+    await client.request('analyze', { analysisId: 'kept', request, text: 'the tensor must survive a failed export' });
+    const missing = path.join(os.tmpdir(), `attn-no-such-folder-${process.pid}`, 'attention.json');
+    const readOnly = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-readonly-'));
+    fs.chmodSync(readOnly, 0o500);
+    const concurrent = client.request('analyze', { analysisId: 'alongside', request, text: 'a job running alongside' });
+    const failures = await Promise.all(
+      [missing, path.join(readOnly, 'attention.csv'), '/dev/full'].map((file) =>
+        client!
+          .request('writeTensor', { analysisId: 'kept', format: file.endsWith('.csv') ? 'csv' : 'json', path: file })
+          .catch((e: unknown) => e),
+      ),
+    );
+    fs.chmodSync(readOnly, 0o700);
+    const running = process.getuid?.() === 0; // root writes into a read-only folder anyway
+    for (const [index, failure] of failures.entries()) {
+      if (index === 1 && running) continue;
+      expect(failure).toBeInstanceOf(AnalysisError);
+      expect(failure).toMatchObject({
+        code: 'invalid-request',
+        message: expect.stringMatching(/^Could not write the attention tensor to /),
+      });
+      expect((failure as Error).message).not.toMatch(/\n\s+at /);
+    }
+    expect(fs.existsSync(path.dirname(missing))).toBe(false);
+    expect((await concurrent).tokens.length).toBeGreaterThan(3);
+    expect(client.starts).toBe(1);
+    // The tensor is still there: the export works once the target is writable.
+    const target = path.join(readOnly, 'ok.json');
+    const { bytes } = await client.request('writeTensor', { analysisId: 'kept', format: 'json', path: target });
+    expect(fs.statSync(target).size).toBe(bytes);
+    fs.rmSync(readOnly, { recursive: true, force: true });
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'exporting the whole tensor to a missing folder, a read-only folder, a full disk (/dev/full), with a job running alongside',
+      outcome: `each fails with “${(failures[0] as Error).message.replace(missing, '…/attention.json')}”; the concurrent job completes, the worker is not restarted, the tensor exports afterwards`,
+    });
+  });
+
   it('a worker that crashes mid-job fails that job cleanly and is restarted for the next one', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     await client.request('analyze', { analysisId: 'warm', request, text: 'warm up' });
