@@ -38,9 +38,11 @@ function section() {
   return vscode.workspace.getConfiguration('attentionExplorer');
 }
 
+/** The setting's bounds (package.json declares the same): VS Code writes out-of-range values all the same. */
+export const MAX_SELECTION_CHARACTERS = { fallback: 20_000, max: 1_000_000 } as const;
+
 export function maxSelectionCharacters(): number {
-  const value = section().get<number>('maxSelectionCharacters', 20_000);
-  return Number.isInteger(value) && value > 0 ? value : 20_000;
+  return integer('maxSelectionCharacters', MAX_SELECTION_CHARACTERS.fallback, 1, MAX_SELECTION_CHARACTERS.max);
 }
 
 function integer(key: string, fallback: number, min: number, max: number): number {

@@ -12,6 +12,7 @@ import { LiveMode } from './analysis/liveMode';
 import { ModelService, type ModelStatus } from './analysis/modelService';
 import { modelCacheDir, SETTINGS } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
+import type { WorkerDiagnostics } from './model/worker/protocol';
 import { PanelFocusSchema } from './shared/panelProtocol';
 import type { SideCommand, SideState } from './shared/sideProtocol';
 import { messageOf } from './shared/errors';
@@ -22,6 +23,7 @@ import { PredictionDecorations, type AppliedPredictions } from './views/predicti
 import { pickOtherModel, selectModel, type SelectModelOutcome } from './views/selectModel';
 import { SideViewProvider } from './views/sideView';
 import { AttentionStatusBar, SIDE_VIEW_ID } from './views/statusBar';
+import { openSourceDocument } from './analysis/sourceDocument';
 
 /** Set by esbuild's banner and footer around the bundle's evaluation (absent when not bundled). */
 declare const __attnBundleStart: number | undefined;
@@ -60,6 +62,8 @@ export interface AttentionExplorerApi {
   readonly modelCacheDir: string;
   /** The status bar item's text. */
   readonly statusBarText: string;
+  /** The status bar item's tooltip, as Markdown source. */
+  readonly statusBarTooltip: string;
   /** The state the side view was last sent (undefined until it was opened). */
   readonly sideViewState: SideState | undefined;
   /** Whether an analysis is stale (its text was edited); undefined for an unknown id. */
@@ -77,7 +81,9 @@ export interface AttentionExplorerApi {
   /** How many analysis worker threads have been started (tests check a burst of commands starts one). */
   readonly workerStarts: number;
   /** What the worker and its client hold now (tests check nothing leaks after a burst). */
-  diagnostics(): Promise<{ sessionsLoaded: number; tensorsCached: number; jobsRunning: number; pendingRequests: number }>;
+  diagnostics(): Promise<WorkerDiagnostics & { pendingRequests: number }>;
+  /** Handles a message as if the panel's page had posted it (tests of bursts from the webview); false if dropped. */
+  receiveAsPanel(message: unknown): boolean;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
@@ -95,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const predictionDecorations = new PredictionDecorations(store);
   const controller = new AnalysisController(models, store, log);
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
-    view: (method, params, signal) => models.view(method, params, signal),
+    view: (method, params, signal, onProgress) => models.view(method, params, signal, onProgress),
     writeTensor: (analysisId, format, file, signal) => models.writeTensor(analysisId, format, file, signal),
     restore: (analysis) => {
       store.restore(analysis);
@@ -198,6 +204,10 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     get statusBarText() {
       return statusBar.text;
     },
+    get statusBarTooltip() {
+      return statusBar.tooltipMarkdown;
+    },
+    receiveAsPanel: (message) => panels.receiveAsPage(message),
     get sideViewState() {
       return sideView.lastPosted;
     },
@@ -428,7 +438,11 @@ class CommandHandlers {
   }
 
   private async revealSource(record: AnalysisRecord): Promise<void> {
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    const document = await openSourceDocument(record.source.documentUri).catch((error: unknown) => {
+      void vscode.window.showWarningMessage(messageOf(error));
+      return undefined;
+    });
+    if (!document) return;
     const tracked = this.store.locate(record, document);
     if (!tracked) return;
     const range = new vscode.Range(document.positionAt(tracked.start), document.positionAt(tracked.end));

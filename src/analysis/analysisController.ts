@@ -11,6 +11,7 @@ import type { AnalysisRecord, AnalysisStore } from './analysisStore';
 import type { ModelService } from './modelService';
 import type { ModelRequest } from '../model/modelSource';
 import { snapshotRange, snapshotSelection, type SelectionSnapshot } from './selection';
+import { openSourceDocument } from './sourceDocument';
 
 /** What the Analyze Selection command returns (to other extensions and to tests). */
 export type AnalyzeOutcome =
@@ -85,7 +86,13 @@ export class AnalysisController implements vscode.Disposable {
    * after a reload, when the tensors are gone, or from a stale hover).
    */
   async reanalyze(record: AnalysisRecord): Promise<boolean> {
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    let document: vscode.TextDocument;
+    try {
+      document = await openSourceDocument(record.source.documentUri);
+    } catch (error) {
+      void vscode.window.showWarningMessage(messageOf(error));
+      return false;
+    }
     const tracked = this.store.locate(record, document);
     if (!tracked || tracked.end <= tracked.start) {
       void vscode.window.showWarningMessage(

@@ -16,7 +16,7 @@ import type { AnalysisViewName, AnalysisViewRequests } from '../shared/analysisV
 import { DisposableStore } from '../shared/disposables';
 import { AnalysisError, isCancellation, messageOf } from '../shared/errors';
 import { formatMegabytes } from '../shared/format';
-import type { ParamsOf, ResultOf } from '../shared/rpc';
+import type { ParamsOf, ProgressOf, ResultOf } from '../shared/rpc';
 
 export type ModelStatus =
   | { state: 'unknown' }
@@ -174,8 +174,9 @@ export class ModelService implements vscode.Disposable {
     method: K,
     params: ParamsOf<AnalysisViewRequests[K]>,
     signal?: AbortSignal,
+    onProgress?: (progress: ProgressOf<AnalysisViewRequests[K]>) => void,
   ): Promise<ResultOf<AnalysisViewRequests[K]>> {
-    return this.worker.request(method, params, signal ? { signal } : {});
+    return this.worker.request(method, params, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
   }
 
   /** Writes an analysis's whole attention tensor to a file (the worker streams it); the bytes written. */

@@ -29,7 +29,7 @@ export class DecoderInterventions implements InterventionRunner {
     },
   ) {}
 
-  private rowsPerRun(n: number): number {
+  rowsPerRun(n: number): number {
     const { heads, width, intermediate, rowByRow } = this.shape;
     if (rowByRow) return 1;
     return Math.max(1, Math.floor(WORKING_SET_BUDGET_BYTES / (4 * (4 * heads * n * n + 2 * n * intermediate + 8 * n * width))));

@@ -10,6 +10,7 @@
 import { argmax, groupWordPieces, normaliseHeadImportance } from '../engine';
 import type { TokenRow } from '../shared/analysis';
 import type { Ablation, HeadImportance, OcclusionMode, OcclusionResult, OcclusionUnit, Prediction } from '../shared/analysisViews';
+import { throwIfCancelled } from '../shared/errors';
 import { LayerChain, type ChainRow } from './layerChain';
 
 /**
@@ -20,6 +21,38 @@ export interface InterventionRunner {
   readonly shape: { layers: number; heads: number };
   readonly lastLayer: LayerChain['lastLayer'];
   outputs(rows: readonly ChainRow[]): Promise<Float32Array[]>;
+  /** How many rows of n tokens one batched run takes (what fits the runner's working-set budget). */
+  rowsPerRun(n: number): number;
+}
+
+/** How a long intervention is stopped and watched: checked and reported between batched runs. */
+export interface JobControl {
+  signal?: AbortSignal;
+  /** `done` of `total` units of work (rows, or rows × layers for a sweep through the layer chain). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Each row's output, in runs of at most `rowsPerRun` rows (rows of one length): between runs the job can be cancelled
+ * and reports progress, and only one run's hidden states are alive at a time.
+ */
+async function outputsInRuns(
+  chain: InterventionRunner,
+  rows: readonly ChainRow[],
+  control: JobControl,
+  progress: { done: number; total: number },
+): Promise<Float32Array[]> {
+  if (rows.length === 0) return [];
+  const size = chain.rowsPerRun(rows[0]!.ids.length);
+  const out: Float32Array[] = [];
+  for (let start = 0; start < rows.length; start += size) {
+    throwIfCancelled(control.signal);
+    const part = rows.slice(start, start + size);
+    out.push(...(await chain.outputs(part)));
+    progress.done += part.length;
+    control.onProgress?.(progress.done, progress.total);
+  }
+  return out;
 }
 
 /** The probabilities an intervention watches, read from the head's output at the target token. */
@@ -103,7 +136,9 @@ export async function ablate(
   ids: readonly number[],
   headMask: Float32Array,
   options: InterventionOptions,
+  control: JobControl = {},
 ): Promise<Ablation> {
+  throwIfCancelled(control.signal);
   const rows: ChainRow[] = [
     { ids, targetPosition: options.target.position },
     { ids, headMask, targetPosition: options.target.position },
@@ -124,6 +159,7 @@ export async function singleHeadAblationOutputs(
   chain: InterventionRunner,
   ids: readonly number[],
   targetPosition = 0,
+  control: JobControl = {},
 ): Promise<{ original: Float32Array; ablated: Float32Array[]; rows: ChainRow[] }> {
   const { layers, heads } = chain.shape;
   if (!(chain instanceof LayerChain)) {
@@ -136,14 +172,23 @@ export async function singleHeadAblationOutputs(
         headMask: maskWithout(layers, heads, [{ layer: Math.floor(index / heads), head: index % heads }]),
       })),
     ];
-    const [original, ...ablated] = await chain.outputs(rows);
+    const [original, ...ablated] = await outputsInRuns(chain, rows, control, { done: 0, total: rows.length });
     return { original: original!, ablated, rows };
   }
+  // Work in row-layers: the plain row through every layer, then at layer l the (l + 1)·heads rows ablating up to it.
+  const progress = { done: 0, total: layers + (heads * layers * (layers + 1)) / 2 };
+  const counted = {
+    signal: control.signal,
+    onRows: (count: number) => {
+      progress.done += count;
+      control.onProgress?.(progress.done, progress.total);
+    },
+  };
   const inputs: Array<Float32Array | undefined> = [undefined];
   const plain: ChainRow = { ids, targetPosition };
   let state: Float32Array[] | undefined;
   for (let layer = 0; layer < layers; layer += 1) {
-    state = await chain.segment(layer, [plain], state);
+    state = await chain.segment(layer, [plain], state, counted);
     if (layer < layers - 1) inputs.push(state[0]);
   }
   let rows: ChainRow[] = [];
@@ -156,7 +201,7 @@ export async function singleHeadAblationOutputs(
     }));
     rows = [...rows, ...joining];
     const inputsOfRows = layer === 0 ? undefined : [...hidden, ...joining.map(() => inputs[layer]!)];
-    hidden = await chain.segment(layer, rows, inputsOfRows);
+    hidden = await chain.segment(layer, rows, inputsOfRows, counted);
   }
   return { original: state![0]!, ablated: hidden, rows: [plain, ...rows] };
 }
@@ -166,9 +211,10 @@ export async function headImportance(
   chain: InterventionRunner,
   ids: readonly number[],
   options: InterventionOptions,
+  control: JobControl = {},
 ): Promise<HeadImportance> {
   const { layers, heads } = chain.shape;
-  const { original: output, ablated, rows } = await singleHeadAblationOutputs(chain, ids, options.target.position);
+  const { original: output, ablated, rows } = await singleHeadAblationOutputs(chain, ids, options.target.position, control);
   const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
   const original = predictionOf(watch.probabilities(output, rows[0]!), watch.labels, options.target.position);
   const before = original.probabilities[original.label]!;
@@ -201,6 +247,7 @@ export async function occlusion(
   chain: InterventionRunner,
   tokens: readonly Pick<TokenRow, 'id' | 'text' | 'special'>[],
   options: InterventionOptions & { mode: OcclusionMode; unit: OcclusionUnit; maskId: number },
+  control: JobControl = {},
 ): Promise<OcclusionResult> {
   const ids = tokens.map((token) => token.id);
   const position = options.target.position;
@@ -218,8 +265,14 @@ export async function occlusion(
   const byLength = new Map<number, number[]>();
   rows.forEach((row, index) => byLength.set(row.ids.length, [...(byLength.get(row.ids.length) ?? []), index]));
   const outputs: Float32Array[] = [];
+  const progress = { done: 0, total: rows.length };
   for (const members of byLength.values()) {
-    const results = await chain.outputs(members.map((index) => rows[index]!));
+    const results = await outputsInRuns(
+      chain,
+      members.map((index) => rows[index]!),
+      control,
+      progress,
+    );
     members.forEach((index, position) => (outputs[index] = results[position]!));
   }
   const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { throwIfCancelled } from '../shared/errors';
 import { tokenFeeds } from './attentionSession';
 import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT } from './onnx/instrument';
@@ -101,15 +102,25 @@ export class LayerChain {
     return states as Float32Array[];
   }
 
-  /** One segment over rows (chunked); returns per row its output (the next hidden state, or the logits). */
-  async segment(layer: number, rows: readonly ChainRow[], hidden: readonly Float32Array[] | undefined): Promise<Float32Array[]> {
+  /**
+   * One segment over rows (chunked); returns per row its output (the next hidden state, or the logits). Between
+   * chunks, `control` can cancel the run and counts the rows done.
+   */
+  async segment(
+    layer: number,
+    rows: readonly ChainRow[],
+    hidden: readonly Float32Array[] | undefined,
+    control: { signal?: AbortSignal | undefined; onRows?: (count: number) => void } = {},
+  ): Promise<Float32Array[]> {
     if (rows.length === 0) return [];
     const n = rows[0]!.ids.length;
     const chunk = this.rowsPerRun(n);
     const out: Float32Array[] = [];
     for (let start = 0; start < rows.length; start += chunk) {
+      throwIfCancelled(control.signal);
       const part = rows.slice(start, start + chunk);
       const result = await this.runSegment(layer, part, hidden?.slice(start, start + chunk), n);
+      control.onRows?.(part.length);
       const size = result.length / part.length;
       for (let row = 0; row < part.length; row += 1) out.push(result.subarray(row * size, (row + 1) * size));
     }

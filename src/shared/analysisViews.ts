@@ -121,6 +121,16 @@ export interface GenerationStepResult {
   done: boolean;
 }
 
+/**
+ * How far a heavy job (sweep, occlusion, ablation) has come: `done` of `total` units of work; `queued` > 0 while it
+ * waits behind that many jobs (heavy jobs run one at a time).
+ */
+export interface JobProgress {
+  done: number;
+  total: number;
+  queued?: number;
+}
+
 /** 0 is greedy; sampling at more than a few degrees of temperature is noise. */
 export const MAX_TEMPERATURE = 5;
 const temperature = v.pipe(v.number(), v.minValue(0), v.maxValue(MAX_TEMPERATURE));
@@ -150,15 +160,15 @@ export const ANALYSIS_VIEW_REQUESTS = {
   /** One head and one query token, from the model's own q and k. */
   neuron: request(v.object({ ...of, layer: count, head: count, query: count })).returns<Neuron>(),
   /** Every head switched off alone, in one batched run: Δ of the predicted label per head. */
-  headImportance: request(v.object({ ...of, target: ExplainTargetSchema })).returns<HeadImportance>(),
+  headImportance: request(v.object({ ...of, target: ExplainTargetSchema })).returns<HeadImportance, JobProgress>(),
   /** Occlusion (each token or word masked or removed, batched) next to [CLS] rollout and flow. */
   attribution: request(
     v.object({ ...of, mode: v.picklist(OCCLUSION_MODES), unit: v.picklist(OCCLUSION_UNITS), target: ExplainTargetSchema }),
-  ).returns<Attribution>(),
+  ).returns<Attribution, JobProgress>(),
   /** The prediction with some heads switched off (or all but them). */
   ablate: request(
     v.object({ ...of, heads: v.pipe(v.array(headRef), v.maxLength(10_000)), keepOnly: v.boolean(), target: ExplainTargetSchema }),
-  ).returns<Ablation>(),
+  ).returns<Ablation, JobProgress>(),
   /** A language model's most probable next tokens after the analysed text, at a temperature (0 is read as 1). */
   nextTokens: request(v.object({ ...of, temperature })).returns<{ candidates: Candidate[] }>(),
   /**

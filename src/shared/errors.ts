@@ -65,3 +65,8 @@ export function isCancellation(error: unknown): boolean {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Throws a `cancelled` error once `signal` has aborted: long loops call it between forward passes. */
+export function throwIfCancelled(signal: AbortSignal | undefined, message = 'The explanation was cancelled.'): void {
+  if (signal?.aborted) throw new AnalysisError('cancelled', message);
+}

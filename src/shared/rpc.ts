@@ -95,7 +95,10 @@ export type EventHandlers<TTable extends EventTable> = {
 
 export interface RequestOptions<TProgress> {
   signal?: AbortSignal;
-  /** Milliseconds before the request fails with a `timeout` error (and is cancelled on the other side). */
+  /**
+   * Milliseconds without an answer or a progress report before the request fails with a `timeout` error (and is
+   * cancelled on the other side).
+   */
   timeoutMs?: number;
   onProgress?: (progress: TProgress) => void;
 }
@@ -206,7 +209,7 @@ export interface RpcChannelOptions<TLocal extends Peer> {
 interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
-  onProgress: ((progress: unknown) => void) | undefined;
+  onProgress(progress: unknown): void;
   dispose(): void;
 }
 
@@ -251,15 +254,23 @@ export class RpcChannel<TRemote extends Peer, TLocal extends Peer> {
       };
       const onAbort = () => abandon(new AnalysisError('cancelled', 'The request was cancelled.'));
       const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
-      const timer =
-        timeoutMs !== undefined && Number.isFinite(timeoutMs)
-          ? setTimeout(() => abandon(new AnalysisError('timeout', `No answer to ${method} within ${timeoutMs} ms.`)), timeoutMs)
-          : undefined;
+      const timed = timeoutMs !== undefined && Number.isFinite(timeoutMs);
+      // An idle timeout: a long job that reports progress is alive, one that says nothing for that long is not.
+      const arm = () =>
+        setTimeout(() => abandon(new AnalysisError('timeout', `No answer or progress from ${method} within ${timeoutMs} ms.`)), timeoutMs);
+      let timer = timed ? arm() : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
+      const onProgress = options.onProgress as ((progress: unknown) => void) | undefined;
       this.pending.set(requestId, {
         resolve: resolve,
         reject,
-        onProgress: options.onProgress as ((progress: unknown) => void) | undefined,
+        onProgress: (progress) => {
+          if (timer) {
+            clearTimeout(timer);
+            timer = arm();
+          }
+          onProgress?.(progress);
+        },
         dispose: () => {
           if (timer) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -293,7 +304,7 @@ export class RpcChannel<TRemote extends Peer, TLocal extends Peer> {
         this.serving.get(message.id)?.abort();
         return true;
       case 'progress':
-        this.pending.get(message.id)?.onProgress?.(message.progress);
+        this.pending.get(message.id)?.onProgress(message.progress);
         return true;
       case 'response': {
         const pending = this.settle(message.id);

@@ -15,9 +15,10 @@ import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from 
 import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
-import { parseMessage, type ParamsOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
+import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
 import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
+import { openSourceDocument } from '../analysis/sourceDocument';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
@@ -31,6 +32,7 @@ export interface PanelBackend {
     method: K,
     params: ParamsOf<AnalysisViewRequests[K]>,
     signal: AbortSignal,
+    onProgress?: (progress: ProgressOf<AnalysisViewRequests[K]>) => void,
   ): Promise<ResultOf<AnalysisViewRequests[K]>>;
   /** Writes an analysis's whole attention tensor to a file; the bytes written. */
   writeTensor(analysisId: string, format: 'csv' | 'json', file: string, signal: AbortSignal): Promise<number>;
@@ -125,6 +127,14 @@ export class AttentionPanelManager implements vscode.Disposable {
   markStale(record: AnalysisRecord): void {
     if (this.panel && record.id === this.shownAnalysisId)
       this.channel?.rpc.notify('stale', { analysisId: record.id, stale: record.tracked?.stale === true });
+  }
+
+  /**
+   * Handles a message exactly as if the panel's page had posted it (false when it was dropped): the extension-host
+   * suite sends bursts through the path every page message takes, which it cannot reach inside the webview.
+   */
+  receiveAsPage(message: unknown): boolean {
+    return this.channel?.rpc.receive(message) ?? false;
   }
 
   dispose(): void {
@@ -222,15 +232,18 @@ export class AttentionPanelManager implements vscode.Disposable {
   }
 
   private handlers(): RequestHandlers<PanelRequests> {
-    const forwarded = {} as Record<string, (params: { analysisId: string }, context: { signal: AbortSignal }) => Promise<unknown>>;
+    const forwarded = {} as Record<
+      string,
+      (params: { analysisId: string }, context: { signal: AbortSignal; progress: (progress: unknown) => void }) => Promise<unknown>
+    >;
     for (const method of Object.keys(ANALYSIS_VIEW_REQUESTS) as AnalysisViewName[]) {
-      forwarded[method] = (params, { signal }) => {
+      forwarded[method] = (params, { signal, progress }) => {
         this.record(params.analysisId);
         if (method === 'grid') {
           const { size, options } = params as ParamsOf<AnalysisViewRequests['grid']>;
           this.lastGridRequest = { size, options };
         }
-        return this.backend.view(method, params, signal);
+        return this.backend.view(method, params, signal, progress);
       };
     }
     return {
@@ -278,7 +291,7 @@ export class AttentionPanelManager implements vscode.Disposable {
   private async insertGenerated(analysisId: string, text: string): Promise<{ inserted: boolean }> {
     const record = this.record(analysisId);
     if (text === '') return { inserted: false };
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    const document = await openSourceDocument(record.source.documentUri);
     const tracked = this.store.locate(record, document);
     if (!tracked || tracked.stale) {
       throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
@@ -296,7 +309,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     if (!token)
       throw new AnalysisError('invalid-request', vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
     if (token.special) return { revealed: false };
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.source.documentUri));
+    const document = await openSourceDocument(record.source.documentUri);
     if (this.store.locate(record, document)?.stale !== false) {
       throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
     }

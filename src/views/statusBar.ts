@@ -32,6 +32,12 @@ export class AttentionStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The tooltip's Markdown source now (read by the extension-host tests). */
+  get tooltipMarkdown(): string {
+    const tooltip = this.item.tooltip;
+    return tooltip instanceof vscode.MarkdownString ? tooltip.value : (tooltip ?? '');
+  }
+
   dispose(): void {
     this.subscriptions.dispose();
   }
@@ -47,8 +53,12 @@ export class AttentionStatusBar implements vscode.Disposable {
     const { icon, text, state } = present(status, label);
     this.item.text = `$(${icon}) ${text}`;
     this.item.backgroundColor = status.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    const tooltip = new vscode.MarkdownString(`**${vscode.l10n.t('Attention Explorer')}**\n\n${state}`);
-    if (latest && label) tooltip.appendMarkdown(`\n\n${vscode.l10n.t('Last analysis: {0} ({1})', label, latest.source.documentName)}`);
+    // Labels come from the model's config, error text from file names and servers: text, never Markdown (a label
+    // "[Update](https://…)" must not become a link).
+    const tooltip = new vscode.MarkdownString().appendMarkdown(`**${vscode.l10n.t('Attention Explorer')}**\n\n`).appendText(state);
+    if (latest && label) {
+      tooltip.appendMarkdown('\n\n').appendText(vscode.l10n.t('Last analysis: {0} ({1})', label, latest.source.documentName));
+    }
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = {
       label: `${vscode.l10n.t('Attention Explorer')}: ${state}${label ? `. ${vscode.l10n.t('Last analysis: {0}', label)}` : ''}`,

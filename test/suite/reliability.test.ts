@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalyzeOutcome } from '../../src/analysis/analysisController';
+import { openSourceDocument } from '../../src/analysis/sourceDocument';
 import { recordCase, type ReliabilityArea } from '../support/reliability';
 import { activateExtension, closeAllEditors, openDocument, setSetting, testModelDir, useTestModel, waitFor } from './helpers';
 
@@ -117,6 +118,128 @@ suite('Reliability', () => {
       assert.equal(outcome.kind, 'refused');
       assert.match(outcome.kind === 'refused' ? outcome.message : '', /attentionExplorer\.maxSelectionCharacters|Max Selection Characters/);
       record('Bad input', '1 MB selection', describeOutcome(outcome));
+    });
+
+    test('Markdown in error text stays text in the status bar tooltip', async () => {
+      const { api } = await activateExtension();
+      const folder = path.join(os.tmpdir(), `attn-[Update now](https://attacker.example)-${process.pid}`);
+      fs.mkdirSync(folder, { recursive: true });
+      try {
+        await setSetting('localModelPath', folder);
+        const { outcome } = await analyseAll('A folder name with a link in it.');
+        assert.equal(outcome.kind, 'failed', JSON.stringify(outcome));
+        await waitFor(() => api.statusBarTooltip.includes('attacker'), 'the tooltip to show the error');
+        const tooltip = api.statusBarTooltip;
+        // path.join folds the URL's double slash; the name is a Markdown link either way.
+        assert.ok(!/\[Update now\]\(https:/.test(tooltip), tooltip);
+        assert.match(tooltip, /\\\[Update(&nbsp;| )now\\\]\\\(https:/);
+        record(
+          'Bad input',
+          'a model folder named “[Update now](https://attacker.example)” (Markdown in the error text)',
+          'the status bar tooltip shows the name as text (escaped), no link',
+        );
+      } finally {
+        await useTestModel();
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    test('a stored analysis whose document URI has another scheme is not opened through that scheme', async () => {
+      const touched: string[] = [];
+      const emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+      const provider: vscode.FileSystemProvider = {
+        onDidChangeFile: emitter.event,
+        watch: () => new vscode.Disposable(() => undefined),
+        stat: (uri) => {
+          touched.push(`stat ${uri.toString()}`);
+          return { type: vscode.FileType.File, ctime: 0, mtime: 0, size: 4 };
+        },
+        readFile: (uri) => {
+          touched.push(`read ${uri.toString()}`);
+          return new TextEncoder().encode('text');
+        },
+        readDirectory: () => [],
+        createDirectory: () => undefined,
+        writeFile: () => undefined,
+        delete: () => undefined,
+        rename: () => undefined,
+      };
+      const registration = vscode.workspace.registerFileSystemProvider('attn-elsewhere', provider, { isReadonly: true });
+      try {
+        const error = await openSourceDocument('attn-elsewhere:/planted.txt').catch((caught: unknown) => caught);
+        assert.ok(error instanceof Error && /is not open; open it and analyse again/.test(error.message), String(error));
+        assert.deepEqual(touched, [], 'the scheme’s provider was never asked');
+        const editor = await openDocument('An open document is found as it is.');
+        assert.equal(await openSourceDocument(editor.document.uri.toString()), editor.document);
+        record(
+          'Webview hardening',
+          'a stored analysis naming a document under another extension’s scheme (attn-elsewhere:/planted.txt)',
+          `not opened: “${error.message}”; that scheme’s file-system provider was never called; open and file: documents open as before`,
+        );
+      } finally {
+        registration.dispose();
+        emitter.dispose();
+      }
+    });
+
+    test('maxSelectionCharacters above its maximum is clamped to 1,000,000', async () => {
+      await setSetting('maxSelectionCharacters', 50_000_000);
+      try {
+        const { outcome } = await analyseAll('word '.repeat(210_001));
+        assert.equal(outcome.kind, 'refused', JSON.stringify(outcome).slice(0, 300));
+        assert.match(outcome.kind === 'refused' ? outcome.message : '', /at most 1,000,000/);
+        record(
+          'Bad input',
+          'maxSelectionCharacters set to 50,000,000 (above the declared maximum), a 1 MB selection',
+          describeOutcome(outcome),
+        );
+      } finally {
+        await setSetting('maxSelectionCharacters', undefined);
+      }
+    });
+
+    test("a trusted workspace's settings cannot point the model elsewhere: model, hub and folder are machine settings", async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      assert.ok(folder, 'the suite runs in a workspace folder');
+      const settingsFile = path.join(folder, '.vscode', 'settings.json');
+      assert.equal(fs.existsSync(settingsFile), false, 'the fixture workspace has no settings of its own');
+      const planted = path.join(os.tmpdir(), `attn-planted-model-${process.pid}`);
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      try {
+        // What a repository could ship in .vscode/settings.json, with a window setting that shows when it was read.
+        fs.writeFileSync(
+          settingsFile,
+          JSON.stringify({
+            'attentionExplorer.localModelPath': planted,
+            'attentionExplorer.model': 'attacker/model',
+            'attentionExplorer.hubUrl': 'https://hub.attacker.example',
+            'attentionExplorer.liveMode.delay': 777,
+          }),
+        );
+        await waitFor(
+          () => vscode.workspace.getConfiguration('attentionExplorer').inspect('liveMode.delay')?.workspaceValue === 777,
+          'VS Code to read the workspace settings',
+          15_000,
+        );
+        const config = vscode.workspace.getConfiguration('attentionExplorer');
+        assert.equal(config.get('localModelPath'), testModelDir());
+        assert.notEqual(config.get('model'), 'attacker/model');
+        assert.notEqual(config.get('hubUrl'), 'https://hub.attacker.example');
+        const { outcome } = await analyseAll('The workspace tried to choose the model.');
+        assert.equal(outcome.kind, 'analysed', JSON.stringify(outcome));
+        record(
+          'Bad input',
+          "a trusted workspace's .vscode/settings.json naming another model folder, model id and hub",
+          `ignored (the three settings are machine-scoped); ${describeOutcome(outcome)} with the user's model`,
+        );
+      } finally {
+        fs.rmSync(path.dirname(settingsFile), { recursive: true, force: true });
+        await waitFor(
+          () => vscode.workspace.getConfiguration('attentionExplorer').inspect('liveMode.delay')?.workspaceValue === undefined,
+          'VS Code to drop the workspace settings',
+          15_000,
+        );
+      }
     });
 
     test('exactly 512 tokens are analysed whole; 513 are truncated to 512, and said so', async () => {
@@ -271,6 +394,85 @@ suite('Reliability', () => {
         'Load',
         '100 Analyze Selection commands in a burst',
         `the last one analysed and shown; ${cancelled} cancelled, ${analysed - 1} earlier ones finished first; no new worker thread or model session; no job or request left pending`,
+      );
+    });
+  });
+
+  suite('load from the panel', () => {
+    test('100 heavy requests from the panel in a burst: one job runs at a time, identical ones share it, the RSS stays bounded', async function () {
+      this.timeout(120_000);
+      const { api } = await activateExtension();
+      const text = Array.from({ length: 60 }, (_, index) => `Sentence ${index} was rather good.`).join(' ');
+      const { outcome } = await analyseAll(text);
+      assert.equal(outcome.kind, 'analysed', JSON.stringify(outcome));
+      const analysisId = outcome.kind === 'analysed' ? outcome.analysisId : '';
+      const tokens = outcome.kind === 'analysed' ? outcome.tokens.length : 0;
+      await waitFor(() => api.panelAnalysisId === analysisId, 'the panel to show the analysis');
+      const before = await api.diagnostics();
+      let peakRss = before.rssBytes;
+      let mostRunning = 0;
+      let mostQueued = 0;
+      const sample = async () => {
+        const now = await api.diagnostics();
+        peakRss = Math.max(peakRss, now.rssBytes);
+        mostRunning = Math.max(mostRunning, now.heavyJobs.running);
+        mostQueued = Math.max(mostQueued, now.heavyJobs.queued);
+        return now;
+      };
+      const settled = async (what: string) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const now = await sample();
+          // Every forwarded request answered (the host's pending count), nothing running or waiting in the worker.
+          if (now.pendingRequests === 0 && now.heavyJobs.running === 0 && now.heavyJobs.queued === 0 && now.jobsRunning === 0) return now;
+          if (Date.now() > deadline) assert.fail(`${what}: jobs still running ${JSON.stringify(now)}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      let id = 1_000_000;
+      // 100 identical occlusions, as a page clicking Compute attribution 100 times would send them.
+      for (let index = 0; index < 100; index += 1) {
+        assert.ok(
+          api.receiveAsPanel({ type: 'request', id: id++, method: 'attribution', params: { analysisId, mode: 'mask', unit: 'token' } }),
+        );
+      }
+      const afterIdentical = await settled('identical burst');
+      const identicalJobs = afterIdentical.heavyJobs.started - before.heavyJobs.started;
+      assert.equal(identicalJobs, 1, 'one occlusion job for 100 identical requests');
+      // 100 distinct ablations: one runs, a bounded number wait, the rest are refused.
+      for (let index = 0; index < 100; index += 1) {
+        const heads = [
+          { layer: index % 2, head: index % 4 },
+          { layer: (index >> 1) % 2, head: (index >> 3) % 4 },
+        ];
+        assert.ok(
+          api.receiveAsPanel({ type: 'request', id: id++, method: 'ablate', params: { analysisId, heads, keepOnly: index % 3 === 0 } }),
+        );
+      }
+      const afterDistinct = await settled('distinct burst');
+      const distinctJobs = afterDistinct.heavyJobs.started - afterIdentical.heavyJobs.started;
+      assert.ok(distinctJobs <= 17 + 8, `${distinctJobs} ablation jobs started`);
+      // 100 occlusions by removal, each cancelled by the page right away: none is left running.
+      for (let index = 0; index < 100; index += 1) {
+        const requestId = id++;
+        api.receiveAsPanel({
+          type: 'request',
+          id: requestId,
+          method: 'attribution',
+          params: { analysisId, mode: 'remove', unit: index % 2 ? 'word' : 'token' },
+        });
+        api.receiveAsPanel({ type: 'cancel', id: requestId });
+      }
+      const after = await settled('cancelled burst');
+      assert.equal(mostRunning, 1, 'never more than one heavy job at a time');
+      assert.ok(mostQueued <= 16, `${mostQueued} queued`);
+      assert.equal(after.pendingRequests, 0, 'no request left pending on the host');
+      const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+      assert.ok(peakRss - before.rssBytes < 512 * 2 ** 20, `RSS grew by ${megabytes(peakRss - before.rssBytes)}`);
+      record(
+        'Load',
+        `300 heavy requests from the panel (${tokens} tokens, tiny test model): 100 identical occlusions, 100 distinct ablations, 100 occlusions cancelled at once`,
+        `${identicalJobs} occlusion job for the 100; ${distinctJobs} ablation jobs (at most ${mostQueued} waiting, the rest refused with a message); at most ${mostRunning} heavy job at any time; extension-host RSS ${megabytes(before.rssBytes)} before, ${megabytes(peakRss)} at peak, ${megabytes(after.rssBytes)} after; nothing left running or pending`,
       );
     });
   });

@@ -8,10 +8,12 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetTokenizer } from '../../src/model/tokenizer';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
+import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 import {
   attentionPanel,
   cspViolations,
+  openFile,
   openTab,
   openWorkbenchWithAnalysedSample,
   runCommand,
@@ -150,6 +152,44 @@ describe('explaining the prediction', () => {
     await expect.poll(() => panel.locator('#compare-alignment').textContent()).toMatch(/^\d+ tokens align/);
     await panel.locator('.compare-view canvas.focus-canvas').waitFor();
     await screenshot(page, 'compare');
+  });
+
+  it('a long occlusion shows its progress with the buttons disabled, and Cancel stops it', async () => {
+    const { page } = workbench;
+    // Into the editor group beside the panel, not the panel's own group.
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await openFile(page, 'long-review.txt');
+    // One line, wrapped on screen: Shift+End would take only its first row.
+    await selectLine(page, 1);
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Control+Shift+End');
+    await runCommand(page, 'Attention Explorer: Analyze Selection');
+    const panel = await attentionPanel(page);
+    await expect.poll(() => panel.locator('.prediction').textContent(), { timeout: 30_000 }).toContain('truncated');
+    await openTab(panel, 'explain');
+    await panel.locator('#occlusion-mode').evaluate((element) => {
+      (element as HTMLElement & { value: string }).value = 'remove';
+      element.dispatchEvent(new Event('change'));
+    });
+    await panel.locator('#run-attribution').click();
+    const strip = panel.locator('#job-strip');
+    await strip.waitFor({ state: 'visible', timeout: 10_000 });
+    for (const id of ['run-attribution', 'run-sweep', 'ablate-selected', 'show-attribution']) {
+      expect(await panel.locator(`#${id}`).getAttribute('disabled'), id).not.toBeNull();
+    }
+    await expect.poll(() => panel.locator('#job-text').textContent(), { timeout: 15_000 }).toMatch(/Occluding each token… [1-9]\d*%/);
+    const progress = await panel.locator('#job-text').textContent();
+    await panel.locator('#job-cancel').click();
+    await expect.poll(() => panel.locator('#status').textContent(), { timeout: 10_000 }).toBe('Cancelled.');
+    expect(await strip.isHidden()).toBe(true);
+    expect(await panel.locator('#run-attribution').getAttribute('disabled')).toBeNull();
+    expect(await panel.locator('table.attribution-table').count()).toBe(0);
+    recordCase({
+      layer: 'ui',
+      area: 'Load',
+      case: 'occlusion by removal of a 512-token text from the Explain tab, cancelled halfway',
+      outcome: `progress shown (“${progress ?? ''}”) with the sweep, ablation and attribution buttons disabled; Cancel stopped it (“Cancelled.”), the buttons came back, no partial table`,
+    });
   });
 
   it('logged no Content Security Policy violation', () => {

@@ -1,6 +1,7 @@
 /**
- * Restricted Mode: in a folder that was never trusted the extension still works, and a workspace setting that
- * points the model at another folder is ignored (only user and machine settings count there). A code-server of
+ * Restricted Mode: in a folder that was never trusted the extension still works, and workspace settings that point
+ * the model at another folder or shrink the selection limit to one character are ignored (only user and machine
+ * settings count there). A code-server of
  * its own, with workspace trust on.
  */
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installExtension, startCodeServer, type CodeServer } from '../../scripts/lib/codeServer';
 import { attentionPanel, openFile, openWorkbenchAt, runCommand, selectLine, type Workbench } from '../../scripts/lib/workbench';
+import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 
 let server: CodeServer;
@@ -24,7 +26,10 @@ beforeAll(async () => {
   // What a hostile repository could ship: the model read from a folder of its choosing.
   fs.writeFileSync(
     path.join(folder, '.vscode', 'settings.json'),
-    JSON.stringify({ 'attentionExplorer.localModelPath': path.join(folder, 'planted-model') }),
+    JSON.stringify({
+      'attentionExplorer.localModelPath': path.join(folder, 'planted-model'),
+      'attentionExplorer.maxSelectionCharacters': 1,
+    }),
   );
   server = await startCodeServer({
     stateDir,
@@ -42,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('Restricted Mode', () => {
-  it("analyses with the machine's model, ignoring the workspace's model folder", async () => {
+  it("analyses with the machine's model, ignoring the workspace's model folder and selection limit", async () => {
     const { page } = workbench;
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: 30_000 });
     await openFile(page, 'sample.txt');
@@ -53,5 +58,12 @@ describe('Restricted Mode', () => {
     expect(await panel.locator('.prediction h2 .label').textContent()).toMatch(/^(NEGATIVE|POSITIVE)$/);
     expect(await panel.locator('.prediction').textContent()).toContain('test-distilbert-text-classification-tiny');
     expect(await page.locator('.notifications-toasts', { hasText: 'planted-model' }).count()).toBe(0);
+    expect(await page.locator('.notifications-toasts', { hasText: 'analyses at most 1 ' }).count()).toBe(0);
+    recordCase({
+      layer: 'ui',
+      area: 'Supply chain and privacy',
+      case: 'Restricted Mode: the workspace sets localModelPath to a planted folder and maxSelectionCharacters to 1',
+      outcome: "both ignored: the selection is analysed with the machine's model, no notification names the planted folder",
+    });
   });
 });

@@ -152,6 +152,74 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     });
   });
 
+  it('a burst of 100 heavy requests runs one job; distinct ones queue one at a time; a cancelled job stops', async () => {
+    client = new AnalysisWorkerClient(workerPath, log);
+    const text = Array.from({ length: 120 }, (_, index) => `word${index % 7}`).join(' ');
+    const { tokens } = await client.request('analyze', { analysisId: 'long', request, text });
+    const before = await client.request('diagnostics', {});
+    let mostRunning = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const { heavyJobs } = await client.request('diagnostics', {});
+        mostRunning = Math.max(mostRunning, heavyJobs.running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const progress: Array<{ done: number; total: number }> = [];
+    const burst = Array.from({ length: 100 }, (_, index) =>
+      client!.request(
+        'attribution',
+        { analysisId: 'long', mode: 'mask', unit: 'token' },
+        index === 0 ? { onProgress: (update) => progress.push(update) } : {},
+      ),
+    );
+    const results = await Promise.all(burst);
+    const after = await client.request('diagnostics', {});
+    expect(after.heavyJobs.started - before.heavyJobs.started).toBe(1);
+    for (const result of results) expect(Array.from(result.occlusion)).toEqual(Array.from(results[0]!.occlusion));
+    const rows = tokens.filter((token) => !token.special).length + 1;
+    expect(progress.at(-1)).toEqual({ done: rows, total: rows });
+
+    // Distinct requests: one runs, the others wait their turn; beyond the queue's bound they are refused.
+    const distinct = Array.from({ length: 20 }, (_, index) =>
+      client!
+        .request('ablate', { analysisId: 'long', heads: [{ layer: index % 2, head: Math.floor(index / 2) % 4 }], keepOnly: index >= 8 })
+        .then(
+          () => 'done',
+          (error: unknown) => (error as AnalysisError).code,
+        ),
+    );
+    const outcomes = await Promise.all(distinct);
+    expect(outcomes.filter((outcome) => outcome === 'done').length).toBeGreaterThanOrEqual(17);
+    expect(outcomes.filter((outcome) => outcome !== 'done').every((outcome) => outcome === 'invalid-request')).toBe(true);
+
+    // Cancelled after its first progress report: the job stops between forward passes.
+    const abort = new AbortController();
+    const cancelled = client.request(
+      'attribution',
+      { analysisId: 'long', mode: 'remove', unit: 'token' },
+      { signal: abort.signal, onProgress: () => abort.abort() },
+    );
+    await expect(cancelled).rejects.toMatchObject({ code: 'cancelled' });
+    let idle = await client.request('diagnostics', {});
+    for (let tries = 0; idle.heavyJobs.running > 0 && tries < 200; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      idle = await client.request('diagnostics', {});
+    }
+    sampling = false;
+    await sampler;
+    expect(idle.heavyJobs).toMatchObject({ running: 0, queued: 0 });
+    expect(mostRunning).toBe(1);
+    expect(client.starts).toBe(1);
+    recordCase({
+      layer: 'unit',
+      area: 'Load',
+      case: `100 identical occlusion requests at once, 20 distinct ablations, a cancelled occlusion (${tokens.length} tokens, real worker)`,
+      outcome: `one occlusion job ran for the 100 (each got its own copy, progress ${rows}/${rows} rows); at most ${mostRunning} heavy job ran at any time; ${outcomes.filter((outcome) => outcome !== 'done').length} ablations beyond the queue's bound refused with a message; the cancelled job stopped and the queue emptied`,
+    });
+  });
+
   it('a worker that crashes mid-job fails that job cleanly and is restarted for the next one', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     await client.request('analyze', { analysisId: 'warm', request, text: 'warm up' });

@@ -71,3 +71,20 @@ describe('the launch configurations (F5)', () => {
     expect(recommendations).toEqual(expect.arrayContaining(['dbaeumer.vscode-eslint', 'esbenp.prettier-vscode']));
   });
 });
+
+describe('dependency install scripts', () => {
+  it('every package in the lockfile with an install script is named in allowScripts (npm 11 runs uncovered ones)', () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const allowed = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> })
+      .allowScripts;
+    const withScripts = Object.entries(lock.packages)
+      .filter(([location, entry]) => location !== '' && entry.hasInstallScript)
+      .map(([location]) => location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    expect(withScripts.length).toBeGreaterThan(0);
+    expect(withScripts.filter((name) => !(allowed && Object.hasOwn(allowed, name)))).toEqual([]);
+    // Denied, not allowed: none of them is needed (the binaries are in the packages themselves).
+    expect(Object.values(allowed ?? {}).every((value) => value === false)).toBe(true);
+  });
+});

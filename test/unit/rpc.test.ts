@@ -13,6 +13,7 @@ const SERVER = {
     slow: request(v.object({ ms: v.number() })).returns<{ done: true }, { percent: number }>(),
     fail: request(v.object({})).returns<never>(),
     map: request(v.object({ n: v.number() })).returns<{ map: Float32Array; labels: string[] }>(),
+    ticking: request(v.object({ ms: v.number(), every: v.number() })).returns<{ done: true }, { percent: number }>(),
   },
   events: { ping: event(v.object({ count: v.number() })) },
 } satisfies Peer;
@@ -67,6 +68,18 @@ function pair(handlers: Partial<RequestHandlers<typeof SERVER.requests>> = {}, t
         throw new AnalysisError('invalid-model', 'That is not a model.');
       },
       map: ({ n }) => ({ map: new Float32Array(n).fill(0.5), labels: ['a'] }),
+      ticking: ({ ms, every }, { progress }) =>
+        new Promise((resolve) => {
+          const started = Date.now();
+          const timer = setInterval(() => {
+            const elapsed = Date.now() - started;
+            progress({ percent: Math.min(100, (100 * elapsed) / ms) });
+            if (elapsed >= ms) {
+              clearInterval(timer);
+              resolve({ done: true });
+            }
+          }, every);
+        }),
       ...handlers,
     },
     events: { ping: ({ count }) => server.notify('pong', { count: count + 1 }) },
@@ -118,10 +131,23 @@ describe('RpcChannel', () => {
     const { client, aborted } = pair({}, 30);
     await expect(client.request('slow', { ms: 10_000 })).rejects.toMatchObject({
       code: 'timeout',
-      message: 'No answer to slow within 30 ms.',
+      message: 'No answer or progress from slow within 30 ms.',
     });
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(aborted).toEqual(['slow']);
+  });
+
+  it('the timeout is an idle timeout: a job that keeps reporting progress runs past it', async () => {
+    const { client } = pair({}, 40);
+    const reports: number[] = [];
+    // 200 ms of work, a report every 10 ms: five times the timeout, never silent for 40 ms.
+    await expect(
+      client.request('ticking', { ms: 200, every: 10 }, { onProgress: ({ percent }) => reports.push(percent) }),
+    ).resolves.toEqual({
+      done: true,
+    });
+    expect(reports.length).toBeGreaterThan(5);
+    await expect(client.request('ticking', { ms: 200, every: 100 })).rejects.toMatchObject({ code: 'timeout' });
   });
 
   it('close fails everything pending, aborts everything being served, and refuses later requests', async () => {
@@ -157,7 +183,7 @@ describe('RpcChannel', () => {
     const server = new RpcChannel<typeof CLIENT, typeof SERVER>({
       post: (message) => answers.push(message),
       local: SERVER,
-      handlers: { echo: record('echo'), slow: record('slow'), fail: record('fail'), map: record('map') },
+      handlers: { echo: record('echo'), slow: record('slow'), fail: record('fail'), map: record('map'), ticking: record('ticking') },
       onDropped: (reason) => dropped.push(reason),
     });
     server.receive({ type: 'request', id: 7, method: 'echo', params: { text: 'far too long for ten' } });

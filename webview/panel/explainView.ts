@@ -5,8 +5,8 @@
  */
 import * as l10n from '@vscode/l10n';
 import { headReport, type HeadPattern, type HeadStatistics } from '../../src/engine/statistics';
-import type { Ablation, Attribution, HeadImportance } from '../../src/shared/analysisViews';
-import { messageOf } from '../../src/shared/errors';
+import type { Ablation, Attribution, HeadImportance, JobProgress } from '../../src/shared/analysisViews';
+import { isCancellation, messageOf } from '../../src/shared/errors';
 import { formatPercent, formatPoints } from '../../src/shared/format';
 import { deltaClass } from '../shared/colorScale';
 import { h } from '../shared/dom';
@@ -37,6 +37,13 @@ export class ExplainView implements PanelView {
   /** What is explained: the label, or the label at a token, or a mask's top token. */
   private readonly targetLine = h('p', { id: 'explain-target', class: 'explain-target', role: 'status' });
   private readonly sweepButton = h('vscode-button', { id: 'run-sweep' }, l10n.t('Run the head sweep'));
+  private readonly jobButtons: HTMLElement[] = [this.sweepButton];
+  /** The heavy job under way (one at a time: the worker runs them so anyway), with its progress and Cancel. */
+  private job: { abort: AbortController; analysisId: string } | undefined;
+  private readonly jobBar = h('vscode-progress-bar', { id: 'job-progress', 'aria-label': l10n.t('Progress') });
+  private readonly jobText = h('span', { id: 'job-text', role: 'status', 'aria-live': 'polite' });
+  private readonly jobCancel = h('vscode-button', { id: 'job-cancel', secondary: true }, l10n.t('Cancel'));
+  private readonly jobStrip = h('div', { class: 'job-strip', id: 'job-strip', hidden: true }, this.jobBar, this.jobText, this.jobCancel);
   private importance: HeadImportance | undefined;
   private attribution: Attribution | undefined;
   /** Which analysis the results above belong to. */
@@ -59,6 +66,7 @@ export class ExplainView implements PanelView {
     const ablate = h('vscode-button', { id: 'ablate-selected' }, l10n.t('Switch off the selected heads'));
     const keepOnly = h('vscode-button', { id: 'keep-selected', secondary: true }, l10n.t('Keep only the selected heads'));
     const clear = h('vscode-button', { id: 'clear-selection', secondary: true }, l10n.t('Clear the selection'));
+    this.jobCancel.addEventListener('click', () => this.job?.abort.abort());
     ablate.addEventListener('click', () => void this.runAblation(false));
     keepOnly.addEventListener('click', () => void this.runAblation(true));
     clear.addEventListener('click', () => {
@@ -90,10 +98,12 @@ export class ExplainView implements PanelView {
     compute.addEventListener('click', () => void this.runAttribution());
     const show = h('vscode-button', { id: 'show-attribution', secondary: true }, l10n.t('Tint the editor'));
     show.addEventListener('click', () => void this.showInEditor());
+    this.jobButtons.push(ablate, keepOnly, compute, show);
     this.element = h(
       'div',
       { class: 'explain-view' },
       this.targetLine,
+      this.jobStrip,
       h('h3', {}, l10n.t('Head importance')),
       h(
         'p',
@@ -152,6 +162,8 @@ export class ExplainView implements PanelView {
     const shownFor = `${analysis.id}|${this.target().target?.position ?? ''}`;
     if (this.shownFor !== shownFor) {
       this.shownFor = shownFor;
+      // A new analysis (or target): what was being explained is no longer shown, so its job stops.
+      this.job?.abort.abort();
       this.importance = undefined;
       this.attribution = undefined;
       this.ablationResult.replaceChildren();
@@ -332,23 +344,57 @@ export class ExplainView implements PanelView {
     this.grid.querySelector<HTMLButtonElement>(`button[data-layer="${Math.floor(index / heads)}"][data-head="${index % heads}"]`)?.focus();
   }
 
+  /**
+   * Runs one heavy request with the job strip: its buttons disabled, progress (or its place in the worker's queue)
+   * shown, Cancel. Resolves with undefined when it was cancelled or failed (the status line says which).
+   */
+  private async runJob<T>(
+    analysisId: string,
+    what: string,
+    start: (options: { signal: AbortSignal; onProgress: (progress: JobProgress) => void }) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (this.job) return undefined;
+    const abort = new AbortController();
+    this.job = { abort, analysisId };
+    for (const button of this.jobButtons) button.toggleAttribute('disabled', true);
+    this.jobBar.value = undefined;
+    this.jobText.textContent = what;
+    this.jobStrip.hidden = false;
+    this.context.setStatus(what);
+    const onProgress = ({ done, total, queued }: JobProgress) => {
+      if (queued) {
+        this.jobBar.value = undefined;
+        this.jobText.textContent = l10n.t('{0} (waiting for {1} other job(s) to finish)', what, queued);
+        return;
+      }
+      this.jobBar.max = total;
+      this.jobBar.value = done;
+      this.jobText.textContent = l10n.t('{0} {1}%', what, total > 0 ? Math.floor((100 * done) / total) : 0);
+    };
+    try {
+      return await start({ signal: abort.signal, onProgress });
+    } catch (error) {
+      this.context.setStatus(isCancellation(error) ? l10n.t('Cancelled.') : messageOf(error));
+      return undefined;
+    } finally {
+      this.job = undefined;
+      this.jobStrip.hidden = true;
+      for (const button of this.jobButtons) button.toggleAttribute('disabled', false);
+    }
+  }
+
   private async runSweep(): Promise<void> {
     const analysis = this.context.analysis;
     if (!analysis) return;
     const started = performance.now();
-    this.sweepButton.toggleAttribute('disabled', true);
-    this.context.setStatus(l10n.t('Switching off each of the {0} heads…', analysis.model.layers * analysis.model.heads));
-    try {
-      const result = await this.api.request('headImportance', { analysisId: analysis.id, ...this.target() });
-      if (this.context.analysis?.id !== analysis.id) return;
-      this.importance = result;
-      this.renderGrid();
-      this.context.setStatus(l10n.t('Head sweep done in {0} ms.', (performance.now() - started).toFixed(0)));
-    } catch (error) {
-      this.context.setStatus(messageOf(error));
-    } finally {
-      this.sweepButton.toggleAttribute('disabled', false);
-    }
+    const what = l10n.t('Switching off each of the {0} heads…', analysis.model.layers * analysis.model.heads);
+    const result = await this.runJob(analysis.id, what, (options) =>
+      this.api.request('headImportance', { analysisId: analysis.id, ...this.target() }, options),
+    );
+    if (!result || this.context.analysis?.id !== analysis.id) return;
+    this.importance = result;
+    this.renderGrid();
+    this.context.setStatus(l10n.t('Head sweep done in {0} ms.', (performance.now() - started).toFixed(0)));
   }
 
   private async runAblation(keepOnly: boolean): Promise<void> {
@@ -360,48 +406,49 @@ export class ExplainView implements PanelView {
       this.context.setStatus(l10n.t('Select at least one head in the grid first.'));
       return;
     }
-    try {
-      const result: Ablation = await this.api.request('ablate', { analysisId: analysis.id, heads: chosen, keepOnly, ...this.target() });
-      const labels = result.original.labels;
-      const what = keepOnly ? l10n.t('Only {0} head(s) kept', chosen.length) : l10n.t('{0} head(s) switched off', chosen.length);
-      this.ablationResult.replaceChildren(
+    const what = keepOnly ? l10n.t('Running with only the selected heads…') : l10n.t('Running with the selected heads switched off…');
+    const result: Ablation | undefined = await this.runJob(analysis.id, what, (options) =>
+      this.api.request('ablate', { analysisId: analysis.id, heads: chosen, keepOnly, ...this.target() }, options),
+    );
+    if (!result || this.context.analysis?.id !== analysis.id) return;
+    const labels = result.original.labels;
+    const caption = keepOnly ? l10n.t('Only {0} head(s) kept', chosen.length) : l10n.t('{0} head(s) switched off', chosen.length);
+    this.ablationResult.replaceChildren(
+      h(
+        'table',
+        { class: 'ablation-table' },
+        h('caption', {}, caption),
         h(
-          'table',
-          { class: 'ablation-table' },
-          h('caption', {}, what),
+          'thead',
+          {},
           h(
-            'thead',
+            'tr',
             {},
-            h(
-              'tr',
-              {},
-              h('th', { scope: 'col' }, l10n.t('Label')),
-              h('th', { scope: 'col' }, l10n.t('Original')),
-              h('th', { scope: 'col' }, l10n.t('Ablated')),
-              h('th', { scope: 'col' }, l10n.t('Change (points)')),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            ...labels.map((label, index) => {
-              const before = result.original.probabilities[index] ?? 0;
-              const after = result.probabilities[index] ?? 0;
-              return h(
-                'tr',
-                {},
-                h('th', { scope: 'row' }, label),
-                h('td', { class: 'num' }, percent(before)),
-                h('td', { class: 'num' }, percent(after)),
-                h('td', { class: `num ${deltaClass(after - before, 1)}` }, formatPoints(after - before)),
-              );
-            }),
+            h('th', { scope: 'col' }, l10n.t('Label')),
+            h('th', { scope: 'col' }, l10n.t('Original')),
+            h('th', { scope: 'col' }, l10n.t('Ablated')),
+            h('th', { scope: 'col' }, l10n.t('Change (points)')),
           ),
         ),
-      );
-    } catch (error) {
-      this.context.setStatus(messageOf(error));
-    }
+        h(
+          'tbody',
+          {},
+          ...labels.map((label, index) => {
+            const before = result.original.probabilities[index] ?? 0;
+            const after = result.probabilities[index] ?? 0;
+            return h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, label),
+              h('td', { class: 'num' }, percent(before)),
+              h('td', { class: 'num' }, percent(after)),
+              h('td', { class: `num ${deltaClass(after - before, 1)}` }, formatPoints(after - before)),
+            );
+          }),
+        ),
+      ),
+    );
+    this.context.setStatus(l10n.t('Ablation done.'));
   }
 
   private async runAttribution(): Promise<void> {
@@ -410,20 +457,18 @@ export class ExplainView implements PanelView {
     const { unit } = this.context.view.explain;
     // A language model's tokenizer has no mask token: its tokens are removed.
     const mode = analysis.model.causal ? 'remove' : this.context.view.explain.mode;
-    this.context.setStatus(unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…'));
-    try {
-      const result = await this.api.request('attribution', { analysisId: analysis.id, mode, unit, ...this.target() });
-      if (this.context.analysis?.id !== analysis.id) return;
-      this.attribution = result;
-      this.renderAttribution();
-      this.context.setStatus(
-        unit === 'word'
-          ? l10n.t('Attribution computed over {0} words.', result.units.length)
-          : l10n.t('Attribution computed over {0} tokens.', result.units.length),
-      );
-    } catch (error) {
-      this.context.setStatus(messageOf(error));
-    }
+    const what = unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…');
+    const result = await this.runJob(analysis.id, what, (options) =>
+      this.api.request('attribution', { analysisId: analysis.id, mode, unit, ...this.target() }, options),
+    );
+    if (!result || this.context.analysis?.id !== analysis.id) return;
+    this.attribution = result;
+    this.renderAttribution();
+    this.context.setStatus(
+      unit === 'word'
+        ? l10n.t('Attribution computed over {0} words.', result.units.length)
+        : l10n.t('Attribution computed over {0} tokens.', result.units.length),
+    );
   }
 
   private async showInEditor(): Promise<void> {

@@ -6,6 +6,7 @@ import '../shared/l10n';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
@@ -17,7 +18,7 @@ import { reportCspViolations, vscodeApi } from '../shared/vscodeApi';
 import { HostApi } from './hostApi';
 import { Panel } from './panel';
 
-/** How long a request to the host may take (a head sweep at 512 tokens takes a few seconds). */
+/** How long a request to the host may go without an answer or a progress report (heavy jobs report as they go). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 const vscode = vscodeApi<PanelState>();

@@ -7,15 +7,16 @@
 import { parentPort } from 'node:worker_threads';
 import { BoundedCache } from '../../shared/boundedCache';
 import { AnalysisError, messageOf } from '../../shared/errors';
-import type { Attribution, HeadImportance } from '../../shared/analysisViews';
+import type { Attribution, HeadImportance, JobProgress } from '../../shared/analysisViews';
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
 import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../attentionViews';
 import { attributionOf, compareAnalyses } from '../explainViews';
-import { ablate, headImportance, maskOnly, maskWithout, occlusion } from '../explanations';
+import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';
 import type { Generation } from '../generation';
 import { exportTensor } from '../tensorExport';
+import { HeavyJobQueue } from './heavyJobs';
 import { WORKER, type WorkerHostPeer, type WorkerPeer, type WorkerRequests } from './protocol';
 
 if (!parentPort) {
@@ -37,6 +38,12 @@ const attributions = new BoundedCache<string, Attribution>({ maxEntries: 20 });
 /** Generations under way, by analysis: each holds a key/value cache (a few MB at full size) and its sampler. */
 const generations = new BoundedCache<string, Generation>({ maxEntries: 4 });
 const idsOf = (entry: HeldAttention) => entry.tokens.map((token) => token.id);
+/** Sweeps, occlusions and ablations: one at a time, identical requests joined, stopped when nobody waits. */
+const heavyJobs = new HeavyJobQueue();
+
+function control(signal: AbortSignal, report: (progress: JobProgress) => void): JobControl {
+  return { signal, onProgress: (done, total) => report({ done, total }) };
+}
 
 function held(id: string): HeldAttention {
   const entry = tensors.use(id);
@@ -111,37 +118,51 @@ const handlers: RequestHandlers<WorkerRequests> = {
     const row = entry.layers[layer]!.slice(head * size + query * entry.n, head * size + (query + 1) * entry.n);
     return { ...neuron, probabilities: row, labels: entry.tokens.map((token) => token.text) };
   },
-  async headImportance({ analysisId, target }) {
+  headImportance({ analysisId, target }, { signal, progress }) {
     const entry = held(analysisId);
-    const explainer = await analyzer.explainer(entry.modelKey);
-    const options = explainer.options(entry.tokens, target?.position);
-    const key = `${analysisId}|${options.target.position}`;
-    const known = importances.get(key);
-    if (known) return known;
-    const result = await headImportance(explainer.chain, idsOf(entry), options);
-    importances.set(key, result);
-    return result;
+    return heavyJobs.run(`headImportance|${analysisId}|${target?.position ?? ''}`, signal, progress, async (jobSignal, report) => {
+      const explainer = await analyzer.explainer(entry.modelKey);
+      const options = explainer.options(entry.tokens, target?.position);
+      const key = `${analysisId}|${options.target.position}`;
+      const known = importances.get(key);
+      if (known) return known;
+      const result = await headImportance(explainer.chain, idsOf(entry), options, control(jobSignal, report));
+      importances.set(key, result);
+      return result;
+    });
   },
-  async attribution({ analysisId, mode, unit, target }) {
+  attribution({ analysisId, mode, unit, target }, { signal, progress }) {
     const entry = held(analysisId);
-    const { model, chain, options } = await analyzer.explainer(entry.modelKey);
-    const maskId = model.tokenizer.maskTokenId;
-    if (mode === 'mask' && maskId === undefined) {
-      throw new AnalysisError('invalid-model', 'This tokenizer has no mask token; choose "remove" to occlude tokens.');
-    }
-    const occluded = await occlusion(chain, entry.tokens, { ...options(entry.tokens, target?.position), mode, unit, maskId: maskId ?? 0 });
-    const result = attributionOf(entry, occluded);
-    // The host's editor tint reads it back (lastAttribution); the copy sent now is transferred away.
-    attributions.set(analysisId, { ...result, occlusion: result.occlusion.slice() });
-    return result;
+    const key = `attribution|${analysisId}|${mode}|${unit}|${target?.position ?? ''}`;
+    return heavyJobs.run(key, signal, progress, async (jobSignal, report) => {
+      const { model, chain, options } = await analyzer.explainer(entry.modelKey);
+      const maskId = model.tokenizer.maskTokenId;
+      if (mode === 'mask' && maskId === undefined) {
+        throw new AnalysisError('invalid-model', 'This tokenizer has no mask token; choose "remove" to occlude tokens.');
+      }
+      const occluded = await occlusion(
+        chain,
+        entry.tokens,
+        { ...options(entry.tokens, target?.position), mode, unit, maskId: maskId ?? 0 },
+        control(jobSignal, report),
+      );
+      const result = attributionOf(entry, occluded);
+      // The host's editor tint reads it back (lastAttribution); the copy sent now is transferred away.
+      attributions.set(analysisId, { ...result, occlusion: result.occlusion.slice() });
+      return result;
+    });
   },
-  async ablate({ analysisId, heads: chosen, keepOnly, target }) {
+  ablate({ analysisId, heads: chosen, keepOnly, target }, { signal, progress }) {
     const entry = held(analysisId);
     for (const { layer, head } of chosen) checkLayerHead(entry, layer, head);
-    const { chain, options } = await analyzer.explainer(entry.modelKey);
-    const { layers, heads } = chain.shape;
-    const mask = keepOnly ? maskOnly(layers, heads, chosen) : maskWithout(layers, heads, chosen);
-    return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position));
+    const heads = chosen.map(({ layer, head }) => `${layer}.${head}`).join(',');
+    const key = `ablate|${analysisId}|${keepOnly}|${heads}|${target?.position ?? ''}`;
+    return heavyJobs.run(key, signal, progress, async (jobSignal, report) => {
+      const { chain, options } = await analyzer.explainer(entry.modelKey);
+      const { layers, heads: perLayer } = chain.shape;
+      const mask = keepOnly ? maskOnly(layers, perLayer, chosen) : maskWithout(layers, perLayer, chosen);
+      return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position), control(jobSignal, report));
+    });
   },
   nextTokens({ analysisId, temperature }) {
     const entry = held(analysisId);
@@ -187,7 +208,13 @@ const handlers: RequestHandlers<WorkerRequests> = {
   },
   diagnostics() {
     // The request asking is one of those being served.
-    return { sessionsLoaded: analyzer.sessionsLoaded, tensorsCached: tensors.size, jobsRunning: channel.servingCount - 1 };
+    return {
+      sessionsLoaded: analyzer.sessionsLoaded,
+      tensorsCached: tensors.size,
+      jobsRunning: channel.servingCount - 1,
+      heavyJobs: { running: heavyJobs.runningCount, queued: heavyJobs.queuedCount, started: heavyJobs.started },
+      rssBytes: process.memoryUsage.rss(),
+    };
   },
   async release() {
     tensors.clear();

@@ -19,6 +19,10 @@ export interface WorkerDiagnostics {
   tensorsCached: number;
   /** Requests it is handling, besides the one asking. */
   jobsRunning: number;
+  /** Sweeps, occlusions and ablations: running (at most 1), waiting, and started since the worker began. */
+  heavyJobs: { running: number; queued: number; started: number };
+  /** The process's resident set (the worker is a thread of the extension host), in bytes. */
+  rssBytes: number;
 }
 
 export const WORKER = {
