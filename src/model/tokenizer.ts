@@ -147,10 +147,11 @@ export class OffsetTokenizer {
   tokenize(text: string): TokenizedText {
     const inner = this.tokenizer._tokenizer;
     const textTokens = inner.tokenize(text, { add_special_tokens: false });
-    const alignment = this.align(text, textTokens);
-
     const specialCount = this.wrapWithSpecialTokens([]).length;
     const keep = Math.max(0, Math.min(textTokens.length, this.maxTokens - specialCount));
+    const window = alignmentWindow(text, textTokens, keep, (prefix) => inner.tokenize(prefix, { add_special_tokens: false }));
+    const alignment = this.align(text.slice(0, window.end), window.tokens);
+
     const kept = textTokens.slice(0, keep);
     // The post-processor wraps the text tokens (BERT: [CLS] … [SEP]); find where they sit in its output.
     const processed = this.wrapWithSpecialTokens(kept);
@@ -204,6 +205,37 @@ export class OffsetTokenizer {
       index >= offset && index < offset + textTokens.length ? { token, textIndex: index - offset } : { token },
     );
   }
+}
+
+/**
+ * Tokens past the kept ones that a prefix must also tokenize to before its alignment is used: the text where the
+ * prefix is cut (a word split in two) then lies well after the last kept token.
+ */
+const WINDOW_MARGIN_TOKENS = 16;
+
+/**
+ * The prefix of `text` whose alignment gives the first `keep` of its tokens `textTokens` their offsets: the
+ * shortest tried (from the text's characters per token, doubling) whose own tokens start with the kept tokens and a
+ * margin more, with those tokens; the whole text when no shorter prefix does. A long text is then aligned over what
+ * the model reads, not over all of it.
+ */
+export function alignmentWindow(
+  text: string,
+  textTokens: readonly string[],
+  keep: number,
+  tokenizeText: (prefix: string) => string[],
+): { end: number; tokens: readonly string[] } {
+  const needed = keep + WINDOW_MARGIN_TOKENS;
+  if (needed >= textTokens.length) return { end: text.length, tokens: textTokens };
+  let end = Math.ceil((text.length / textTokens.length) * needed * 1.5);
+  while (end < text.length) {
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end += 1;
+    const tokens = tokenizeText(text.slice(0, end));
+    if (tokens.length >= needed && textTokens.slice(0, needed).every((token, index) => tokens[index] === token)) return { end, tokens };
+    end *= 2;
+  }
+  return { end: text.length, tokens: textTokens };
 }
 
 function findRun(haystack: readonly string[], run: readonly string[]): number {
