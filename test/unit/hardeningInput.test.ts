@@ -3,12 +3,17 @@
  * whose names are not hub ids, and configs whose labels do not fit the model.
  */
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Analyzer } from '../../src/model/analyzer';
+import type { ModelRequest } from '../../src/model/modelSource';
 import { graphemeClusters } from '../../src/model/offsets';
 import { alignmentWindow, OffsetTokenizer } from '../../src/model/tokenizer';
 import { recordCase } from '../support/reliability';
 import { loadSharedTokenizers, referenceChecker, referenceIds } from '../support/sharedTokenizers';
-import { ensureTestModel } from '../support/testModels';
+import { copyTestModel, ensureTestModel } from '../support/testModels';
 import { offsetViolations } from '../support/tokenizerChecks';
 import { TORTURE_TEXT } from '../support/tortureText';
 
@@ -95,6 +100,91 @@ describe('a very long text (issue 18 #11)', () => {
       area: 'Bad input',
       case: 'grapheme clusters segmented in bounded pieces (flags, ZWJ, CR LF, Indic, 40 combining marks)',
       outcome: 'identical to Intl.Segmenter on the whole text for every piece size',
+    });
+  });
+});
+
+describe('a model folder whose name is not a hub id (issue 18 #5)', () => {
+  /** The model card sentence and its ids (../shared/models/distilbert-sst2-tokenizer/SOURCE.md). */
+  const SENTENCE = 'I absolutely loved this movie, it was fantastic!';
+  const SENTENCE_IDS = [101, 1045, 7078, 3866, 2023, 3185, 1010, 2009, 2001, 10392, 999, 102];
+
+  /** The tokenizer with every id of its vocabulary reversed: a valid tokenizer that gives other ids. */
+  function writeDecoy(from: string, folder: string): void {
+    const tokenizer = JSON.parse(fs.readFileSync(path.join(from, 'tokenizer.json'), 'utf8')) as {
+      model: { vocab: Record<string, number> };
+      added_tokens: Array<{ id: number; content: string }>;
+    };
+    const size = Object.keys(tokenizer.model.vocab).length;
+    for (const token of Object.keys(tokenizer.model.vocab)) tokenizer.model.vocab[token] = size - 1 - tokenizer.model.vocab[token]!;
+    for (const token of tokenizer.added_tokens) token.id = tokenizer.model.vocab[token.content] ?? token.id;
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'tokenizer.json'), JSON.stringify(tokenizer));
+    fs.copyFileSync(path.join(from, 'tokenizer_config.json'), path.join(folder, 'tokenizer_config.json'));
+  }
+
+  it('analyses a folder named "my model" with its own tokenizer, with or without a decoy of that name in the working directory', async () => {
+    const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-folder-name-'));
+    const source = ensureTestModel('tiny', 42, ['fp32']);
+    const folder = copyTestModel(source, path.join(temp, 'models', 'my model'));
+    const workingDir = path.join(temp, 'cwd');
+    writeDecoy(source, path.join(workingDir, 'my model'));
+    const request: ModelRequest = {
+      source: { kind: 'folder', folder },
+      dtype: 'fp32',
+      offline: true,
+      storageDir: path.join(temp, 'storage'),
+    };
+    const idsOf = async () => {
+      const analyzer = new Analyzer();
+      try {
+        const { result } = await analyzer.analyze(request, SENTENCE);
+        return result.tokens.map((token) => token.id);
+      } finally {
+        await analyzer.dispose();
+      }
+    };
+    const previous = process.cwd();
+    try {
+      process.chdir(workingDir);
+      expect(await idsOf()).toEqual(SENTENCE_IDS);
+      fs.rmSync(path.join(workingDir, 'my model'), { recursive: true });
+      expect(await idsOf()).toEqual(SENTENCE_IDS);
+    } finally {
+      process.chdir(previous);
+      fs.rmSync(temp, { recursive: true, force: true });
+    }
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'model folder named "my model", a decoy "my model/tokenizer.json" in the working directory',
+      outcome: "the folder's own tokenizer (same ids with and without the decoy)",
+    });
+  });
+
+  it('names the tokenizer file a folder lacks or cannot parse, instead of a TypeError', async () => {
+    const folder = copyTestModel(ensureTestModel('tiny', 42, ['fp32']), fs.mkdtempSync(path.join(os.tmpdir(), 'attn-no-config-')));
+    fs.rmSync(path.join(folder, 'tokenizer_config.json'));
+    await expect(OffsetTokenizer.load({ kind: 'folder', folder })).rejects.toMatchObject({
+      code: 'invalid-model',
+      message: `Could not load the tokenizer from ${folder}: tokenizer_config.json is missing. The folder needs tokenizer.json and tokenizer_config.json.`,
+    });
+    fs.writeFileSync(path.join(folder, 'tokenizer_config.json'), '{"tokenizer_class": ');
+    await expect(OffsetTokenizer.load({ kind: 'folder', folder })).rejects.toMatchObject({
+      code: 'invalid-model',
+      message: expect.stringContaining('tokenizer_config.json is not valid JSON'),
+    });
+    fs.writeFileSync(path.join(folder, 'tokenizer_config.json'), '{"tokenizer_class": "AutoModel"}');
+    // A class that is not a tokenizer is not instantiated: the base tokenizer reads tokenizer.json.
+    expect((await OffsetTokenizer.load({ kind: 'folder', folder })).tokenize('hello').tokens.map((token) => token.id)).toEqual([
+      101, 7592, 102,
+    ]);
+    fs.rmSync(folder, { recursive: true, force: true });
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'model folder without tokenizer_config.json, or with one that is not JSON',
+      outcome: 'invalid-model: “Could not load the tokenizer from … tokenizer_config.json is missing.”',
     });
   });
 });
