@@ -8,9 +8,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Analyzer } from '../../src/model/analyzer';
-import type { ModelRequest } from '../../src/model/modelSource';
+import { chooseTask, readModelConfig } from '../../src/model/families';
+import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
 import { graphemeClusters } from '../../src/model/offsets';
+import { headLabels } from '../../src/model/tasks/textClassification';
 import { alignmentWindow, OffsetTokenizer } from '../../src/model/tokenizer';
+import { headlineOf, MAX_LABELS, predictionRowsOf, type Analysis } from '../../src/shared/analysis';
+import { PANEL_WEBVIEW } from '../../src/shared/panelProtocol';
+import { parseMessage } from '../../src/shared/rpc';
+import { SideAnalysisSchema } from '../../src/shared/sideProtocol';
 import { recordCase } from '../support/reliability';
 import { loadSharedTokenizers, referenceChecker, referenceIds } from '../support/sharedTokenizers';
 import { copyTestModel, ensureTestModel } from '../support/testModels';
@@ -185,6 +191,109 @@ describe('a model folder whose name is not a hub id (issue 18 #5)', () => {
       area: 'Bad input',
       case: 'model folder without tokenizer_config.json, or with one that is not JSON',
       outcome: 'invalid-model: “Could not load the tokenizer from … tokenizer_config.json is missing.”',
+    });
+  });
+});
+
+describe('a config whose id2label does not fit the model (issue 18 #12)', () => {
+  const source = () => ensureTestModel('tiny', 42, ['fp32']);
+  const DOCUMENT = {
+    documentName: 'notes.md',
+    documentUri: 'file:///notes.md',
+    startLine: 0,
+    startCharacter: 0,
+    endLine: 0,
+    endCharacter: 10,
+  };
+
+  /** Analyses a text with the tiny classifier under a doctored `id2label`, and explains its prediction. */
+  async function analyseWith(id2label: unknown) {
+    const folder = copyTestModel(source(), fs.mkdtempSync(path.join(os.tmpdir(), 'attn-labels-')), {
+      editConfig: (config) => ({ ...config, id2label, label2id: undefined }),
+    });
+    const request: ModelRequest = { source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir: folder };
+    const analyzer = new Analyzer();
+    try {
+      const { result, output } = await analyzer.analyze(request, 'A fine text.');
+      const { options } = await analyzer.explainer(modelRequestKey(request));
+      const explained = options(result.tokens, undefined).target.explain(output).labels;
+      const analysis = { id: 'a1', source: DOCUMENT, text: 'A fine text.', ...result };
+      return { result, explained, analysis };
+    } finally {
+      await analyzer.dispose();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  /** Whether the panel and the side view accept the analysis (their channels drop a message that does not fit). */
+  function accepted(analysis: Analysis): { panel: boolean; side: boolean } {
+    const headline = headlineOf(analysis.prediction)!;
+    const side = {
+      id: analysis.id,
+      label: headline.label,
+      probability: headline.probability,
+      labels: predictionRowsOf(analysis.prediction).slice(0, 100),
+      documentName: analysis.source.documentName,
+      line: 1,
+      preview: analysis.text,
+      stale: false,
+      isTestModel: true,
+    };
+    return {
+      panel: parseMessage(PANEL_WEBVIEW.events.showAnalysis.payload, { analysis, stale: false }).ok,
+      side: parseMessage(SideAnalysisSchema, side).ok,
+    };
+  }
+
+  it('takes the labels of the logits there are: 1500 labels for 2 logits give 2, in the prediction and in explanations', async () => {
+    const id2label = Object.fromEntries(Array.from({ length: 1500 }, (_, index) => [String(index), `label ${index}`]));
+    const { result, explained, analysis } = await analyseWith(id2label);
+    if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
+    expect(result.prediction.labels).toEqual(['label 0', 'label 1']);
+    expect(explained).toEqual(['label 0', 'label 1']);
+    expect(accepted(analysis)).toEqual({ panel: true, side: true });
+    recordCase({ layer: 'unit', area: 'Bad input', case: 'id2label with 1500 labels for 2 logits', outcome: 'the first 2 labels, shown' });
+  });
+
+  it('shortens a 5000-character label to 64 characters and names missing ones LABEL_i', async () => {
+    const { result, explained, analysis } = await analyseWith({ 0: 'x'.repeat(5000) });
+    if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
+    expect(result.prediction.labels).toEqual([`${'x'.repeat(63)}…`, 'LABEL_1']);
+    expect(explained).toEqual(result.prediction.labels);
+    expect(accepted(analysis)).toEqual({ panel: true, side: true });
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'id2label with a 5000-character label and one missing',
+      outcome: 'the label shortened to 64 characters with “…”, the missing one LABEL_1; shown',
+    });
+  });
+
+  it.each([
+    ['a label that is not a string', { 0: 'NEGATIVE', 1: { text: 'POSITIVE' } }, /id2label "1" is not a string/],
+    ['an index that is not a whole number', { 0: 'NEGATIVE', first: 'POSITIVE' }, /id2label key "first" is not a label index/],
+    ['labels that are not a table', ['NEGATIVE', 'POSITIVE'], /id2label is not an object/],
+  ])('refuses a classifier whose id2label has %s, saying what is wrong', async (_case, id2label, message) => {
+    await expect(analyseWith(id2label)).rejects.toMatchObject({ code: 'invalid-model', message: expect.stringMatching(message) });
+    recordCase({ layer: 'unit', area: 'Bad input', case: `id2label with ${_case}`, outcome: `invalid-model: “… ${message.source} …”` });
+  });
+
+  it('reads a fill-mask model whose id2label is unusable (it shows no labels), and refuses a head too wide to be a classifier', () => {
+    const folder = copyTestModel(
+      ensureTestModel('tiny', 42, ['fp32'], { task: 'fill-mask' }),
+      fs.mkdtempSync(path.join(os.tmpdir(), 'attn-labels-mlm-')),
+      { editConfig: (config) => ({ ...config, id2label: { 0: 7 } }) },
+    );
+    const { config } = readModelConfig(path.join(folder, 'config.json'));
+    expect(chooseTask(config, undefined)).toBe('fill-mask');
+    fs.rmSync(folder, { recursive: true, force: true });
+    expect(() => headLabels([], MAX_LABELS + 1)).toThrow(/more than the 10000 labels/);
+    expect(headLabels(['a'], 3)).toEqual(['a', 'LABEL_1', 'LABEL_2']);
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'fill-mask model with an unusable id2label; a classifier head of 10 001 logits',
+      outcome: 'the fill-mask model is read (it shows no labels); the wide head is refused with invalid-model',
     });
   });
 });
