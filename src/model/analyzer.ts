@@ -22,7 +22,7 @@ import { modelDisplayName, modelRequestKey, type ModelRequest } from './modelSou
 import { ModelStore, type DownloadProgress } from './modelStore';
 import { featureExtraction } from './tasks/featureExtraction';
 import { fillMask, FILL_MASK_TOP_K } from './tasks/fillMask';
-import { probabilitiesOf, softmax, textClassification } from './tasks/textClassification';
+import { headLabels, probabilitiesOf, softmax, textClassification } from './tasks/textClassification';
 import { tokenClassification } from './tasks/tokenClassification';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
 
@@ -490,16 +490,20 @@ function predictionOf(
 function interventionOptions(model: LoadedModel, tokens: readonly TokenRow[], requested: number | undefined): InterventionOptions {
   const { config, tokenizer, task } = model;
   const inText = (index: number | undefined) => (index !== undefined && tokens[index] && !tokens[index].special ? index : undefined);
-  const explainAll = (labels: string[], score: (output: Float32Array) => number[]) => () => ({ labels, score });
+  // The labels of the logits the head has, as the prediction names them.
+  const explainAll = (score: (output: Float32Array) => number[]) => (original: Float32Array) => ({
+    labels: headLabels(config.labels, original.length),
+    score,
+  });
   let target: ExplainTarget;
   switch (task) {
     case 'text-classification':
-      target = { position: 0, explain: explainAll(config.labels, (output) => probabilitiesOf(output, config.multiLabel)) };
+      target = { position: 0, explain: explainAll((output) => probabilitiesOf(output, config.multiLabel)) };
       break;
     case 'token-classification': {
       const position = inText(requested) ?? tokens.findIndex((token) => !token.special);
       if (position < 0) throw new AnalysisError('invalid-request', 'The analysis has no token to explain.');
-      target = { position, explain: explainAll(config.labels, (output) => softmax(Array.from(output))) };
+      target = { position, explain: explainAll((output) => softmax(Array.from(output))) };
       break;
     }
     case 'fill-mask': {

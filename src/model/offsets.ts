@@ -74,8 +74,42 @@ const codePoints: UnitSplitter = (text) => {
 };
 
 const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-const graphemes: UnitSplitter = (text) =>
-  Array.from(graphemeSegmenter.segment(text), (segment) => ({ text: segment.segment, start: segment.index }));
+
+/**
+ * UTF-16 units segmented at once. Node 20's `Intl.Segmenter` takes time quadratic in the length of the string it
+ * walks (160 KB: 9 s a pass), so long texts are segmented piece by piece, which keeps the whole walk linear.
+ */
+const GRAPHEME_PIECE = 512;
+
+/**
+ * The grapheme clusters of `text`, as `Intl.Segmenter` finds them in the whole text. Each piece starts on a cluster
+ * boundary and ends on a code point boundary; its last cluster may go on past it, so the next piece starts there.
+ * A boundary depends on the code point after it and on the text back to the previous boundary only, so every other
+ * cluster of a piece is the one the whole text has.
+ */
+export function graphemeClusters(text: string, piece = GRAPHEME_PIECE): Array<{ text: string; start: number }> {
+  const clusters: Array<{ text: string; start: number }> = [];
+  let base = 0;
+  let size = piece;
+  while (base < text.length) {
+    let end = Math.min(text.length, base + size);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end += 1;
+    const found = Array.from(graphemeSegmenter.segment(text.slice(base, end)));
+    const complete = end === text.length ? found.length : found.length - 1;
+    if (complete === 0) {
+      // One cluster fills the piece: look further.
+      size *= 2;
+      continue;
+    }
+    for (const segment of found.slice(0, complete)) clusters.push({ text: segment.segment, start: base + segment.index });
+    base = end === text.length ? end : base + found[complete]!.index;
+    size = piece;
+  }
+  return clusters;
+}
+
+const graphemes: UnitSplitter = (text) => graphemeClusters(text);
 
 const whitespaceRuns: UnitSplitter = (text) =>
   Array.from(text.matchAll(/\s+|\S+/gu), (match) => ({ text: match[0], start: match.index ?? 0 }));
@@ -256,8 +290,8 @@ export function snapToGraphemes(text: string, spans: TokenSpan[], normalize: (te
     return spans;
   }
   const boundaries = new Set<number>([text.length]);
-  for (const segment of graphemeSegmenter.segment(text)) {
-    boundaries.add(segment.index);
+  for (const cluster of graphemeClusters(text)) {
+    boundaries.add(cluster.start);
   }
   return spans.map((span) => {
     if (span.end <= span.start || boundaries.has(span.end)) {

@@ -1,14 +1,16 @@
 /**
- * The model's real tokenizer (transformers.js `AutoTokenizer`), with character offsets for every token and the
- * model's length limit applied.
+ * The model's real tokenizer (a transformers.js `PreTrainedTokenizer` built from the folder's own files), with
+ * character offsets for every token and the model's length limit applied.
  */
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import * as transformers from '@huggingface/transformers';
+import { env, PreTrainedTokenizer } from '@huggingface/transformers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { TokenRow } from '../shared/analysis';
-import { AnalysisError } from '../shared/errors';
-import type { ModelSource } from './modelSource';
+import { AnalysisError, messageOf } from '../shared/errors';
+import { TOKENIZER_FILES, type ModelSource } from './modelSource';
 import { alignByteLevelTokens, type ByteLevelSteps } from './byteLevelOffsets';
 import { alignTokens, type Alignment, type TokenizerSteps } from './offsets';
-import * as path from 'node:path';
 
 export interface TokenizedText {
   /** Every token the model reads, special tokens included, with offsets into the tokenized text. */
@@ -20,23 +22,57 @@ export interface TokenizedText {
 }
 
 /**
- * Points transformers.js's global environment at a model source. transformers.js reads `env` at load time, and
- * the worker loads one model at a time, so setting it right before each load is enough.
+ * Points transformers.js's global environment at a hub, for the download. transformers.js reads `env` at load time,
+ * and the worker loads one model at a time, so setting it right before each download is enough.
  */
-export function configureTransformersEnv(source: ModelSource): string {
+export function configureTransformersEnv(source: Extract<ModelSource, { kind: 'hub' }>): string {
   env.useBrowserCache = false;
-  if (source.kind === 'folder') {
-    env.allowLocalModels = true;
-    env.allowRemoteModels = false;
-    env.localModelPath = path.dirname(source.folder) + path.sep;
-    return path.basename(source.folder);
-  }
   env.allowLocalModels = false;
   env.allowRemoteModels = true;
   env.remoteHost = source.hubUrl.endsWith('/') ? source.hubUrl : `${source.hubUrl}/`;
   env.useFSCache = true;
   env.cacheDir = source.cacheDir;
   return source.modelId;
+}
+
+type TokenizerClass = new (tokenizerJson: object, tokenizerConfig: object) => PreTrainedTokenizer;
+
+/**
+ * The class `tokenizer_config.json` names, as `AutoTokenizer` picks it (`BertTokenizerFast` is `BertTokenizer`), or
+ * the base class for a name transformers.js has no tokenizer of (as `AutoTokenizer` falls back).
+ */
+function tokenizerClassOf(config: Record<string, unknown>): TokenizerClass {
+  const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  const named = Object.hasOwn(transformers, name) ? (transformers as Record<string, unknown>)[name] : undefined;
+  return typeof named === 'function' && named.prototype instanceof PreTrainedTokenizer ? (named as TokenizerClass) : PreTrainedTokenizer;
+}
+
+/** One of the folder's tokenizer files, parsed; an {@link AnalysisError} naming the file when it cannot be used. */
+async function readTokenizerFile(folder: string, file: string): Promise<Record<string, unknown>> {
+  const filePath = path.join(folder, file);
+  let text: string;
+  try {
+    text = await fs.promises.readFile(filePath, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new AnalysisError(
+      'invalid-model',
+      `Could not load the tokenizer from ${folder}: ${missing ? `${file} is missing` : `${file} cannot be read (${messageOf(error)})`}. The folder needs ${TOKENIZER_FILES.join(' and ')}.`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AnalysisError(
+      'invalid-model',
+      `Could not load the tokenizer from ${folder}: ${file} is not valid JSON (${messageOf(error)}).`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new AnalysisError('invalid-model', `Could not load the tokenizer from ${folder}: ${file} does not hold a JSON object.`);
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /** A tokenizer.json component's settings (`pre_tokenizer`, `post_processor`), as transformers.js keeps them. */
@@ -115,23 +151,23 @@ export class OffsetTokenizer {
     this.align = (text, tokens) => alignTokens(text, tokens, steps);
   }
 
-  /** Loads the tokenizer of a model source. Throws an {@link AnalysisError} a person can act on. */
-  static async load(source: ModelSource, modelMaxTokens?: number): Promise<OffsetTokenizer> {
-    const modelId = configureTransformersEnv(source);
+  /**
+   * Loads the tokenizer of a model folder from its own `tokenizer.json` and `tokenizer_config.json`, whatever the
+   * folder is called: transformers.js's `from_pretrained` reads a name that is not a hub id (`my model`) relative to
+   * the working directory. Throws an {@link AnalysisError} a person can act on.
+   */
+  static async load(source: Extract<ModelSource, { kind: 'folder' }>, modelMaxTokens?: number): Promise<OffsetTokenizer> {
+    const [tokenizerJson, tokenizerConfig] = (await Promise.all(TOKENIZER_FILES.map((file) => readTokenizerFile(source.folder, file)))) as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
     try {
-      const tokenizer = await AutoTokenizer.from_pretrained(modelId, source.kind === 'hub' ? { revision: source.revision } : {});
-      return new OffsetTokenizer(tokenizer, modelMaxTokens);
+      const Tokenizer = tokenizerClassOf(tokenizerConfig);
+      return new OffsetTokenizer(new Tokenizer(tokenizerJson, tokenizerConfig), modelMaxTokens);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (source.kind === 'folder') {
-        throw new AnalysisError(
-          'invalid-model',
-          `Could not load the tokenizer from ${source.folder} (${reason}). The folder needs tokenizer.json and tokenizer_config.json.`,
-        );
-      }
       throw new AnalysisError(
-        'model-unavailable',
-        `Could not download the tokenizer of ${source.modelId} from ${source.hubUrl} (${reason}).`,
+        'invalid-model',
+        `Could not load the tokenizer from ${source.folder} (${messageOf(error)}). Its ${TOKENIZER_FILES.join(' and ')} are not a tokenizer transformers.js reads.`,
       );
     }
   }
@@ -147,10 +183,11 @@ export class OffsetTokenizer {
   tokenize(text: string): TokenizedText {
     const inner = this.tokenizer._tokenizer;
     const textTokens = inner.tokenize(text, { add_special_tokens: false });
-    const alignment = this.align(text, textTokens);
-
     const specialCount = this.wrapWithSpecialTokens([]).length;
     const keep = Math.max(0, Math.min(textTokens.length, this.maxTokens - specialCount));
+    const window = alignmentWindow(text, textTokens, keep, (prefix) => inner.tokenize(prefix, { add_special_tokens: false }));
+    const alignment = this.align(text.slice(0, window.end), window.tokens);
+
     const kept = textTokens.slice(0, keep);
     // The post-processor wraps the text tokens (BERT: [CLS] … [SEP]); find where they sit in its output.
     const processed = this.wrapWithSpecialTokens(kept);
@@ -204,6 +241,37 @@ export class OffsetTokenizer {
       index >= offset && index < offset + textTokens.length ? { token, textIndex: index - offset } : { token },
     );
   }
+}
+
+/**
+ * Tokens past the kept ones that a prefix must also tokenize to before its alignment is used: the text where the
+ * prefix is cut (a word split in two) then lies well after the last kept token.
+ */
+const WINDOW_MARGIN_TOKENS = 16;
+
+/**
+ * The prefix of `text` whose alignment gives the first `keep` of its tokens `textTokens` their offsets: the
+ * shortest tried (from the text's characters per token, doubling) whose own tokens start with the kept tokens and a
+ * margin more, with those tokens; the whole text when no shorter prefix does. A long text is then aligned over what
+ * the model reads, not over all of it.
+ */
+export function alignmentWindow(
+  text: string,
+  textTokens: readonly string[],
+  keep: number,
+  tokenizeText: (prefix: string) => string[],
+): { end: number; tokens: readonly string[] } {
+  const needed = keep + WINDOW_MARGIN_TOKENS;
+  if (needed >= textTokens.length) return { end: text.length, tokens: textTokens };
+  let end = Math.ceil((text.length / textTokens.length) * needed * 1.5);
+  while (end < text.length) {
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end += 1;
+    const tokens = tokenizeText(text.slice(0, end));
+    if (tokens.length >= needed && textTokens.slice(0, needed).every((token, index) => tokens[index] === token)) return { end, tokens };
+    end *= 2;
+  }
+  return { end: text.length, tokens: textTokens };
 }
 
 function findRun(haystack: readonly string[], run: readonly string[]): number {

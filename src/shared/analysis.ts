@@ -86,8 +86,11 @@ export const ModelInfoSchema = v.object({
 });
 export type ModelInfo = v.InferOutput<typeof ModelInfoSchema>;
 
-const labels = v.pipe(v.array(shortText), v.maxLength(10_000));
-const numbers = v.pipe(v.array(v.number()), v.maxLength(10_000));
+/** The most labels (logits) a classifier's prediction has; a head that wide is a language model's, not a classifier's. */
+export const MAX_LABELS = 10_000;
+
+const labels = v.pipe(v.array(shortText), v.maxLength(MAX_LABELS));
+const numbers = v.pipe(v.array(v.number()), v.maxLength(MAX_LABELS));
 
 /** A sequence classifier's prediction: every label's probability (softmax, or sigmoid per label for multi-label). */
 export const TextClassificationSchema = v.object({

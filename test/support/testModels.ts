@@ -56,3 +56,20 @@ export function ensureTestModel(
   }
   return folder;
 }
+
+/**
+ * Copies what an fp32 analysis of a test model reads (config, tokenizer, `onnx/model.onnx`, which may come from
+ * another model) into `folder`, for tests that doctor a model; `editConfig` rewrites its config.json.
+ */
+export function copyTestModel(
+  source: string,
+  folder: string,
+  options: { editConfig?: (config: Record<string, unknown>) => Record<string, unknown>; onnxFrom?: string } = {},
+): string {
+  fs.mkdirSync(path.join(folder, 'onnx'), { recursive: true });
+  for (const name of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(source, name), path.join(folder, name));
+  fs.copyFileSync(path.join(options.onnxFrom ?? source, 'onnx', 'model.onnx'), path.join(folder, 'onnx', 'model.onnx'));
+  const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify(options.editConfig ? options.editConfig(config) : config));
+  return folder;
+}

@@ -18,7 +18,7 @@ import type { ReferenceOutput } from '../../src/reference/checkpoint';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { ENCODER_FAMILIES, ENCODER_TASKS, type EncoderFamilyId, type EncoderTaskId, type Prediction } from '../../src/shared/analysis';
 import { argmax, maxAbsDiff, softmax } from '../support/numeric';
-import { ensureTestModel } from '../support/testModels';
+import { copyTestModel, ensureTestModel } from '../support/testModels';
 
 const TEXTS: Record<EncoderTaskId, (mask: string) => string> = {
   'text-classification': () => 'The plot was dull, but the acting was wonderful.',
@@ -260,13 +260,11 @@ function expectPrediction(prediction: Prediction, expected: ReferenceOutput, spe
 
 describe('models the families do not read', () => {
   const refusal = async (config: Record<string, unknown>, onnxFrom?: string) => {
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-refused-'));
-    const source = ensureTestModel('tiny', 42, ['fp32'], { family: 'bert', task: 'text-classification' });
-    for (const name of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(source, name), path.join(folder, name));
-    fs.mkdirSync(path.join(folder, 'onnx'));
-    fs.copyFileSync(path.join(onnxFrom ?? source, 'onnx', 'model.onnx'), path.join(folder, 'onnx', 'model.onnx'));
-    const base = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify({ ...base, ...config }));
+    const folder = copyTestModel(
+      ensureTestModel('tiny', 42, ['fp32'], { family: 'bert', task: 'text-classification' }),
+      fs.mkdtempSync(path.join(os.tmpdir(), 'attn-refused-')),
+      { editConfig: (base) => ({ ...base, ...config }), ...(onnxFrom ? { onnxFrom } : {}) },
+    );
     const fresh = new Analyzer();
     try {
       await fresh.analyze({ source: { kind: 'folder', folder }, dtype: 'fp32', offline: true, storageDir }, 'Some text.');

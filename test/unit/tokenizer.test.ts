@@ -1,8 +1,9 @@
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OffsetTokenizer } from '../../src/model/tokenizer';
 import { sharedTokenizerDir } from '../support/paths';
+import { loadSharedTokenizers, referenceChecker, referenceIds as idsOf } from '../support/sharedTokenizers';
 import { offsetViolations } from '../support/tokenizerChecks';
 import { TORTURE_TEXT } from '../support/tortureText';
 
@@ -11,21 +12,11 @@ let tokenizer: OffsetTokenizer;
 let reference: PreTrainedTokenizer;
 
 beforeAll(async () => {
-  tokenizer = await OffsetTokenizer.load({ kind: 'folder', folder: sharedTokenizerDir });
-  env.allowRemoteModels = false;
-  env.localModelPath = path.dirname(sharedTokenizerDir) + path.sep;
-  reference = await AutoTokenizer.from_pretrained(path.basename(sharedTokenizerDir));
+  ({ tokenizer, reference } = await loadSharedTokenizers());
 });
 
-function referenceIds(text: string, options: { truncation?: boolean; max_length?: number } = {}): number[] {
-  const encoded = reference(text, options);
-  return Array.from(encoded.input_ids.data as BigInt64Array, Number);
-}
-
-const checker = () => ({
-  normalize: (text: string) => reference._tokenizer.normalizer?.normalize(text) ?? text,
-  tokenizeText: (text: string) => reference.tokenize(text),
-});
+const referenceIds = (text: string, options: { truncation?: boolean; max_length?: number } = {}) => idsOf(reference, text, options);
+const checker = () => referenceChecker(reference);
 
 describe('OffsetTokenizer', () => {
   it('produces the reference token ids of the model card sentences', () => {

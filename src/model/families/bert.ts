@@ -29,7 +29,7 @@ export function readBertStyleConfig(raw: RawConfig, file: string, family: Family
     vocabSize: positiveInteger(raw, 'vocab_size', file),
     // RoBERTa reserves the positions up to its padding index: 514 position embeddings read 512 tokens.
     maxTokens: positiveInteger(raw, 'max_position_embeddings', file) - positionsReserved,
-    labels: labelsOf(raw),
+    ...labelsOf(raw, file),
     multiLabel: raw.problem_type === 'multi_label_classification',
     tasks: tasksOf(architectures),
     name: typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined,

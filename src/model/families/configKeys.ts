@@ -1,14 +1,15 @@
 /**
  * Reading config.json values, for the family modules: each names its own keys, these helpers only check them.
  */
+import { MAX_LABELS } from '../../shared/analysis';
 import { AnalysisError } from '../../shared/errors';
-import type { TaskId } from './family';
+import type { FamilyConfig, TaskId } from './family';
 
 /** Most layers and heads a config may claim: far beyond any encoder on the hub, small enough to refuse nonsense. */
 const MAX_LAYERS = 256;
 const MAX_HEADS = 256;
-/** The most labels a task head may have that the views show (a vocabulary-sized head is a language model head). */
-const MAX_LABELS = 10_000;
+/** The longest label kept from a config, in characters; a longer one is cut and ends in "…". */
+const MAX_LABEL_LENGTH = 64;
 
 export type RawConfig = Record<string, unknown>;
 
@@ -37,15 +38,37 @@ export function stringList(raw: RawConfig, key: string): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string').slice(0, 32) : [];
 }
 
-/** The task head's labels: `id2label` in index order (`LABEL_i` where it has none), for `count` logits. */
-export function labelsOf(raw: RawConfig, count?: number): string[] {
-  const table = raw.id2label && typeof raw.id2label === 'object' ? (raw.id2label as Record<string, unknown>) : {};
-  const declared = Object.keys(table).filter((key) => /^\d+$/.test(key)).length;
-  const size = Math.min(MAX_LABELS, count ?? (declared || 2));
-  return Array.from({ length: size }, (_, index) => {
-    const label = table[String(index)];
-    return typeof label === 'string' ? label : `LABEL_${index}`;
+/** `text`, cut to {@link MAX_LABEL_LENGTH} characters (whole code points) with "…" at the end if it is longer. */
+function shortened(text: string): string {
+  const characters = Array.from(text);
+  return characters.length > MAX_LABEL_LENGTH ? `${characters.slice(0, MAX_LABEL_LENGTH - 1).join('')}…` : text;
+}
+
+/**
+ * The task head's labels from `id2label`, in index order (`LABEL_i` for an index it skips), each shortened to
+ * {@link MAX_LABEL_LENGTH} characters; how many the head has is the graph's to say (see `tasks/`). An `id2label` that
+ * cannot name labels is reported in `labelsProblem`, which refuses the tasks that show labels only.
+ */
+export function labelsOf(raw: RawConfig, file: string): Pick<FamilyConfig, 'labels' | 'labelsProblem'> {
+  const table = raw.id2label;
+  const problem = (what: string) => ({
+    labels: [],
+    labelsProblem: `${file}: ${what}; a classifier's labels are written "id2label": { "0": "NEGATIVE", "1": "POSITIVE" }.`,
   });
+  if (table === undefined || table === null) return { labels: [] };
+  if (typeof table !== 'object' || Array.isArray(table))
+    return problem(`id2label is not an object (it is ${shortened(JSON.stringify(table))})`);
+  const labels: string[] = [];
+  for (const [key, label] of Object.entries(table as Record<string, unknown>)) {
+    if (!/^\d+$/.test(key)) return problem(`id2label key ${shortened(JSON.stringify(key))} is not a label index (0, 1, …)`);
+    if (typeof label !== 'string')
+      return problem(
+        `id2label ${shortened(JSON.stringify(key))} is not a string (it is ${shortened(JSON.stringify(label) ?? String(label))})`,
+      );
+    // A head with more logits than this is refused, so labels past it are never shown.
+    if (Number(key) < MAX_LABELS) labels[Number(key)] = shortened(label);
+  }
+  return { labels: Array.from(labels, (label, index) => label ?? `LABEL_${index}`) };
 }
 
 /** The task an architecture's class name stands for (`BertForTokenClassification` → token classification). */

@@ -35,7 +35,7 @@ export const distilbert: ModelFamily = {
       intermediate: typeof raw.hidden_dim === 'number' ? positiveInteger(raw, 'hidden_dim', file) : 4 * hidden,
       vocabSize: positiveInteger(raw, 'vocab_size', file),
       maxTokens: positiveInteger(raw, 'max_position_embeddings', file),
-      labels: labelsOf(raw),
+      ...labelsOf(raw, file),
       multiLabel: raw.problem_type === 'multi_label_classification',
       tasks: tasksOf(architectures),
       name: typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined,

@@ -30,8 +30,10 @@ export interface FamilyConfig {
   vocabSize: number;
   /** The most tokens the model reads at once, special tokens included. */
   maxTokens: number;
-  /** The task heads' labels in logit order (`id2label`, or `LABEL_i`). */
+  /** The task heads' labels in logit order, as `id2label` names them (`LABEL_i` for an index it skips). */
   labels: string[];
+  /** Why `id2label` cannot name the labels (not an object of strings), for the tasks that show them. */
+  labelsProblem?: string;
   /** `multi_label_classification`: sigmoid per label instead of a softmax over them. */
   multiLabel: boolean;
   /** The tasks the model's architectures name, the default first. */

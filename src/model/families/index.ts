@@ -65,14 +65,21 @@ export function readModelConfig(file: string): ModelConfig {
   return { family, config };
 }
 
-/** The task to run: the one asked for, if the model offers it, or the model's default. */
+/** The tasks whose predictions are named by the config's labels. */
+const LABELLED_TASKS: readonly TaskId[] = ['text-classification', 'token-classification'];
+
+/**
+ * The task to run: the one asked for, if the model offers it, or the model's default; refused when it shows labels
+ * and the config's cannot be read.
+ */
 export function chooseTask(config: FamilyConfig, requested: TaskId | undefined): TaskId {
-  if (requested === undefined) return config.tasks[0]!;
-  if (!config.tasks.includes(requested)) {
+  if (requested !== undefined && !config.tasks.includes(requested)) {
     throw new AnalysisError(
       'invalid-model',
       `This model offers ${config.tasks.join(', ')}, not ${requested} (its architectures are ${config.architectures.join(', ') || 'not named'}).`,
     );
   }
-  return requested;
+  const task = requested ?? config.tasks[0]!;
+  if (config.labelsProblem !== undefined && LABELLED_TASKS.includes(task)) throw new AnalysisError('invalid-model', config.labelsProblem);
+  return task;
 }

@@ -6,7 +6,7 @@
  * drops `O`, `B-PER O I-PER` is one entity here, as it is in transformers.js.
  */
 import type { Entity, TokenClassification, TokenRow } from '../../shared/analysis';
-import { softmax } from './textClassification';
+import { headLabels, softmax } from './textClassification';
 
 /** Labels transformers.js's pipeline leaves out by default. */
 const IGNORED = new Set(['O']);
@@ -27,7 +27,7 @@ export function tokenClassification(
 ): TokenClassification {
   const n = tokens.length;
   const width = n > 0 ? logits.length / n : 0;
-  const names = Array.from({ length: width }, (_, index) => labels[index] ?? `LABEL_${index}`);
+  const names = headLabels(labels, width);
   const perToken = tokens.map((token, index) => {
     if (token.special) return { label: -1, probability: 0 };
     const probabilities = softmax(Array.from(logits.subarray(index * width, (index + 1) * width)));
