@@ -228,6 +228,9 @@ export function listEntryOf(analysis: Analysis): AnalysisListEntry {
  * label, the entity types found, the first mask's most probable token) and its probability where there is one.
  * Undefined for a feature-extraction model, which predicts nothing.
  */
+/** Entity types a token-classification headline names before it says how many more. */
+const HEADLINE_TYPES = 4;
+
 export function headlineOf(prediction: Prediction): { label: string; probability?: number } | undefined {
   switch (prediction.task) {
     case 'text-classification': {
@@ -238,8 +241,11 @@ export function headlineOf(prediction: Prediction): { label: string; probability
       return { label: prediction.labels[best] ?? '?', probability: prediction.probabilities[best] ?? 0 };
     }
     case 'token-classification': {
+      // A headline names a few types: a model with hundreds of long labels must not make it a page long.
       const types = [...new Set(prediction.entities.map((entity) => entity.label))];
-      return { label: types.length > 0 ? types.join(', ') : 'O' };
+      const shown = types.slice(0, HEADLINE_TYPES);
+      const more = types.length > shown.length ? ` +${types.length - shown.length}` : '';
+      return { label: types.length > 0 ? `${shown.join(', ')}${more}` : 'O' };
     }
     case 'fill-mask': {
       const top = prediction.masks[0]?.top[0];

@@ -278,6 +278,24 @@ describe('a config whose id2label does not fit the model (issue 18 #12)', () => 
     recordCase({ layer: 'unit', area: 'Bad input', case: `id2label with ${_case}`, outcome: `invalid-model: “… ${message.source} …”` });
   });
 
+  it('a token-classification headline names at most four entity types, however many long ones the model has', () => {
+    const entities = Array.from({ length: 200 }, (_, index) => ({
+      label: `${'T'.repeat(60)}${String(index).padStart(4, '0')}`,
+      score: 0.9,
+      tokens: [index + 1],
+      word: 'w',
+    }));
+    const headline = headlineOf({ task: 'token-classification', labels: [], tokens: [], entities })!;
+    expect(headline.label).toBe(
+      `${entities
+        .slice(0, 4)
+        .map((entity) => entity.label)
+        .join(', ')} +196`,
+    );
+    const side = { id: 'a', label: headline.label, labels: [], documentName: 'd', line: 1, preview: 'p', stale: false, isTestModel: true };
+    expect(parseMessage(SideAnalysisSchema, side).ok).toBe(true);
+  });
+
   it('reads a fill-mask model whose id2label is unusable (it shows no labels), and refuses a head too wide to be a classifier', () => {
     const folder = copyTestModel(
       ensureTestModel('tiny', 42, ['fp32'], { task: 'fill-mask' }),
