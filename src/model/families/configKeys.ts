@@ -4,9 +4,12 @@
 import { AnalysisError } from '../../shared/errors';
 import type { TaskId } from './family';
 
-/** Most layers and heads a config may claim: far beyond any encoder on the hub, small enough to refuse nonsense. */
-const MAX_LAYERS = 256;
-const MAX_HEADS = 256;
+/**
+ * Most layers and heads a model may claim: far beyond any model Attention Explorer can hold the attention of, small
+ * enough to refuse nonsense. The instrumentation checks its callers' claims against the same caps.
+ */
+export const MAX_LAYERS = 256;
+export const MAX_HEADS = 256;
 /** The most labels a task head may have that the views show (a vocabulary-sized head is a language model head). */
 const MAX_LABELS = 10_000;
 

@@ -21,7 +21,8 @@
  * not look like one attention per layer is refused with an {@link InstrumentationError} that says what was found.
  */
 import type { GraphPattern } from '../families';
-import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
+import { MAX_HEADS, MAX_LAYERS } from '../families/configKeys';
+import { attributeInt, DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, toNumber, valueInfo, type GraphIndex } from './graph';
 
 export const INSTRUMENTATION_VERSION = 5;
 export const HEAD_MASK_INPUT = 'head_mask';
@@ -59,39 +60,54 @@ export interface InstrumentationResult {
 const PASS_THROUGH = new Set(['Dropout', 'Identity', 'Cast', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear']);
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'Einsum']);
 
-export function consumersOf(nodes: readonly onnx.INodeProto[], tensor: string): onnx.INodeProto[] {
-  return nodes.filter((candidate) => candidate.input?.includes(tensor));
-}
+export const consumersOf = (index: GraphIndex, tensor: string): readonly onnx.INodeProto[] => index.consumers.get(tensor) ?? [];
 
 /** Whether `tensor` reaches a matrix product within a few pass-through operators. */
-export function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth = 0): boolean {
-  if (depth > 3) return false;
-  return consumersOf(nodes, tensor).some((consumer) => {
-    if (PRODUCTS.has(consumer.opType ?? '')) return true;
-    return PASS_THROUGH.has(consumer.opType ?? '') && (consumer.output ?? []).some((output) => feedsProduct(nodes, output, depth + 1));
-  });
+export function feedsProduct(index: GraphIndex, tensor: string): boolean {
+  let frontier = [tensor];
+  const seen = new Set(frontier);
+  for (let depth = 0; depth <= 3 && frontier.length > 0; depth += 1) {
+    const next: string[] = [];
+    for (const consumer of frontier.flatMap((name) => consumersOf(index, name))) {
+      if (PRODUCTS.has(consumer.opType ?? '')) return true;
+      if (!PASS_THROUGH.has(consumer.opType ?? '')) continue;
+      for (const output of consumer.output ?? []) {
+        if (seen.has(output)) continue;
+        seen.add(output);
+        next.push(output);
+      }
+    }
+    frontier = next;
+  }
+  return false;
+}
+
+/**
+ * Refuses a claimed size beyond the caps config.json is read with (`families/configKeys.ts`), whoever makes the
+ * claim: every layer adds taps and outputs, and every layer's and head's maps are held by the worker.
+ */
+export function checkClaim({ layers, heads }: { layers: number; heads: number }): void {
+  for (const [count, what, cap] of [
+    [layers, 'layers', MAX_LAYERS],
+    [heads, 'heads', MAX_HEADS],
+  ] as const) {
+    if (!Number.isInteger(count) || count < 1 || count > cap) {
+      throw new InstrumentationError(`The model claims ${count} ${what}; Attention Explorer reads models of 1 to at most ${cap} ${what}.`);
+    }
+  }
+}
+
+/** Refuses a Softmax that does not normalise over the keys (the last axis of `[batch, heads, n, n]`). */
+export function checkSoftmaxAxis(softmax: onnx.INodeProto, layer: number): void {
+  const axis = attributeInt(softmax, 'axis');
+  if (axis !== undefined && axis !== -1 && axis !== 3) {
+    throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
+  }
 }
 
 export interface InstrumentOptions {
   /** Add the `head_mask` input (interventions), or not (analyses: cheaper). */
   headMask: boolean;
-}
-
-/** Which node produces each tensor, and which tensors are constants (initializers or Constant nodes). */
-export interface GraphIndex {
-  producers: Map<string, onnx.INodeProto>;
-  constants: Set<string>;
-}
-
-export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
-  const nodes = graph.node ?? [];
-  const producers = new Map<string, onnx.INodeProto>();
-  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
-  const constants = new Set([
-    ...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''),
-    ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? []),
-  ]);
-  return { producers, constants };
 }
 
 /**
@@ -103,7 +119,7 @@ export function scoresProduct(
   softmax: onnx.INodeProto,
   scorePath: ReadonlySet<string>,
 ): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
-  let tensor = softmax.input![0]!;
+  let tensor = softmax.input?.[0] ?? '';
   let scaledAfter = false;
   for (let hop = 0; hop < 6; hop += 1) {
     const producer = producers.get(tensor);
@@ -144,6 +160,7 @@ export function instrumentModel(
   pattern: GraphPattern,
   options: InstrumentOptions = { headMask: true },
 ): InstrumentationResult {
+  checkClaim(expected);
   const model = decodeForInstrumentation(bytes);
   const graph = model.graph!;
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
@@ -164,12 +181,10 @@ export function instrumentModel(
       `Found ${softmaxes.length} Softmax node(s) where ${pattern.description} with ${expected.layers} layers has one attention Softmax per layer; this graph is not an export Attention Explorer understands.`,
     );
   }
+  const graphIndex = indexGraph(graph);
   for (const [layer, softmax] of softmaxes.entries()) {
-    const axis = attributeInt(softmax, 'axis');
-    if (axis !== undefined && axis !== -1 && axis !== 3) {
-      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
-    }
-    if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(nodes, softmax.output[0]!)) {
+    checkSoftmaxAxis(softmax, layer);
+    if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(graphIndex, softmax.output[0]!)) {
       throw new InstrumentationError(
         `Softmax ${softmax.name} (layer ${layer}) does not feed a matrix product with the values; it is not an attention Softmax.`,
       );
@@ -178,7 +193,6 @@ export function instrumentModel(
 
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
-  const graphIndex = indexGraph(graph);
   const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax, pattern.scorePath));
   const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
@@ -194,7 +208,7 @@ export function instrumentModel(
     const masked = probabilitiesOutput(layer);
     const prefix = `attention_explorer/layer.${layer}`;
     // Every consumer of the Softmax now reads the (masked) probabilities; without a mask, they are the Softmax output.
-    for (const consumer of consumersOf(nodes, probabilities)) {
+    for (const consumer of consumersOf(graphIndex, probabilities)) {
       consumer.input = consumer.input!.map((input) => (input === probabilities ? masked : input));
     }
     if (!options.headMask) softmax.output = [masked];
@@ -221,11 +235,12 @@ export function instrumentModel(
   });
 
   // Insert each layer's nodes right after its Softmax, keeping the node list topologically sorted.
+  const layerOf = new Map(softmaxes.map((softmax, layer) => [softmax, layer]));
   const reordered: onnx.INodeProto[] = [];
   for (const candidate of nodes) {
     reordered.push(candidate);
-    const layer = softmaxes.indexOf(candidate);
-    if (layer >= 0) reordered.push(...added[layer]!);
+    const layer = layerOf.get(candidate);
+    if (layer !== undefined) reordered.push(...added[layer]!);
   }
   graph.node = reordered;
   graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];

@@ -15,8 +15,10 @@
  * reported probabilities are masked to match.
  */
 import type { GraphPattern } from '../families';
-import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, valueInfo } from './graph';
+import { DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, valueInfo, type GraphIndex } from './graph';
 import {
+  checkClaim,
+  checkSoftmaxAxis,
   consumersOf,
   decodeForInstrumentation,
   feedsProduct,
@@ -57,6 +59,8 @@ interface Site {
   /** The attention Softmax, or the fused attention node. */
   node: onnx.INodeProto;
   layer: number;
+  /** `graph`'s index, built once. */
+  index: GraphIndex;
 }
 
 export function instrumentDecoderModel(
@@ -65,6 +69,7 @@ export function instrumentDecoderModel(
   pattern: GraphPattern,
   options: InstrumentOptions,
 ): DecoderInstrumentationResult {
+  checkClaim(expected);
   const model = decodeForInstrumentation(bytes);
   const graph = model.graph!;
   const { layers, heads } = expected;
@@ -122,16 +127,15 @@ export function instrumentDecoderModel(
   // Each site's taps, named per branch inside an If (sibling branches must not define the same name).
   const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities: string; means: string }>>();
   const added = new Map<onnx.INodeProto, onnx.INodeProto[]>();
-  sites.forEach(({ graph: scope, node: site, layer }) => {
+  sites.forEach(({ graph: scope, node: site, layer, index }) => {
     const branch = scope === graph ? '' : `/${branchName(graph, scope)}`;
     const prefix = `${shared}/layer.${layer}${branch}`;
     const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
     const means = scope === graph ? headMeansOutput(layer) : `${headMeansOutput(layer)}${branch}`;
     const nodes: onnx.INodeProto[] = [];
-    const scopeNodes = scope.node ?? [];
     if (site.opType === 'Softmax') {
       const softmaxOutput = site.output![0]!;
-      for (const consumer of consumersOf(scopeNodes, softmaxOutput)) {
+      for (const consumer of consumersOf(index, softmaxOutput)) {
         consumer.input = consumer.input!.map((input) => (input === softmaxOutput ? probabilities : input));
       }
       if (options.headMask) {
@@ -294,16 +298,13 @@ function branchName(graph: onnx.IGraphProto, scope: onnx.IGraphProto): string {
 
 /** The attention Softmax nodes (or fused attention nodes) of a graph's layers, checked. */
 function softmaxSites(scope: onnx.IGraphProto, layers: number): Site[] | undefined {
-  const nodes = scope.node ?? [];
-  const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax' && feedsProduct(nodes, candidate.output?.[0] ?? ''));
+  const index = indexGraph(scope);
+  const softmaxes = (scope.node ?? []).filter(
+    (candidate) => candidate.opType === 'Softmax' && feedsProduct(index, candidate.output?.[0] ?? ''),
+  );
   if (softmaxes.length !== layers) return undefined;
-  for (const [layer, softmax] of softmaxes.entries()) {
-    const axis = attributeInt(softmax, 'axis');
-    if (axis !== undefined && axis !== -1 && axis !== 3) {
-      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
-    }
-  }
-  return softmaxes.map((softmax, layer) => ({ graph: scope, node: softmax, layer }));
+  softmaxes.forEach(checkSoftmaxAxis);
+  return softmaxes.map((softmax, layer) => ({ graph: scope, node: softmax, layer, index }));
 }
 
 function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphPattern): { sites: Site[]; style: DecoderGraphStyle } {
@@ -315,7 +316,8 @@ function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphP
         `Found ${fused.length} GroupQueryAttention node(s) where ${pattern.description} with ${layers} layers has one per layer.`,
       );
     }
-    return { sites: fused.map((site, layer) => ({ graph, node: site, layer })), style: 'fused' };
+    const index = indexGraph(graph);
+    return { sites: fused.map((site, layer) => ({ graph, node: site, layer, index })), style: 'fused' };
   }
   const top = softmaxSites(graph, layers);
   if (top) return { sites: top, style: 'unfused' };
