@@ -12,11 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { distilbert } from '../../src/model/families/distilbert';
 import { gpt2 } from '../../src/model/families/gpt2';
 import { readModelConfig } from '../../src/model/families';
-import { DataType, encodeModel, node, valueInfo } from '../../src/model/onnx/graph';
+import { instrumentedModelFor } from '../../src/model/instrumentedCache';
+import { DataType, decodeModel, encodeModel, node, onnx, valueInfo } from '../../src/model/onnx/graph';
 import { InstrumentationError, instrumentModel } from '../../src/model/onnx/instrument';
 import { instrumentDecoderModel } from '../../src/model/onnx/instrumentDecoder';
 import { AnalysisError } from '../../src/shared/errors';
 import { recordCase } from '../support/reliability';
+import { ensureTestModel } from '../support/testModels';
 
 /** Only a guard against a hang: the hostile graph instruments (or is refused) in well under a second. */
 const HANG_GUARD_MS = 10_000;
@@ -120,6 +122,108 @@ describe('issue 18 #13: instrumentation cost on a graph of 8000 Softmax → MatM
       case: 'instrumenting a 0.9 MB graph of 8000 Softmax → MatMul pairs claimed as 6 layers (encoder and decoder); 256 pairs claimed as 256 layers',
       outcome:
         'refused with the Softmax count found / instrumented, each in well under a second (one index of producers and consumers; before: the decoder refusal took 6 s)',
+    });
+  });
+});
+
+/** A test model's graph, changed by `mutate`, written as `model.onnx` in a fresh folder; returns its path. */
+function mutatedCopy(source: string, mutate: (model: onnx.ModelProto) => void): string {
+  const model = decodeModel(fs.readFileSync(source));
+  mutate(model);
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-mutated-'));
+  const file = path.join(folder, 'model.onnx');
+  fs.writeFileSync(file, encodeModel(model));
+  return file;
+}
+
+/** Moves `tensor`'s bytes "out" to `location`, the way an external-data export describes them. */
+function externalise(tensor: onnx.ITensorProto, location: string): void {
+  const length = tensor.rawData?.byteLength ?? 0;
+  tensor.rawData = new Uint8Array();
+  tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  tensor.externalData = [
+    { key: 'location', value: location },
+    { key: 'offset', value: '0' },
+    { key: 'length', value: String(length) },
+  ];
+}
+
+describe('issue 18: tensors whose bytes are in an external file', () => {
+  const LOCATION = '../../etc/passwd';
+  const largest = (model: onnx.ModelProto) =>
+    model.graph!.initializer!.reduce((best, tensor) =>
+      (tensor.rawData?.byteLength ?? 0) > (best.rawData?.byteLength ?? 0) ? tensor : best,
+    );
+
+  /** Instruments `file` the way an analysis does; returns the error, and whether anything was written beside it. */
+  const instrumentAsAnalysis = (file: string, family: 'distilbert' | 'gpt2') => {
+    const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-storage-'));
+    const before = fs.readdirSync(path.dirname(file));
+    let error: unknown;
+    try {
+      instrumentedModelFor(file, { layers: 2, heads: 4 }, (family === 'gpt2' ? gpt2 : distilbert).pattern, storageDir, { headMask: false });
+    } catch (caught) {
+      error = caught;
+    }
+    const written = [...fs.readdirSync(path.dirname(file)).filter((name) => !before.includes(name)), ...fs.readdirSync(storageDir)];
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    fs.rmSync(storageDir, { recursive: true, force: true });
+    return { error, written };
+  };
+
+  it('refuses an initializer with data_location EXTERNAL (location ../../etc/passwd), encoder and decoder, writing nothing', () => {
+    const encoder = path.join(ensureTestModel('tiny', 42, ['fp32']), 'onnx', 'model.onnx');
+    const decoder = path.join(ensureTestModel('tiny', 42, ['fp32'], { family: 'gpt2' }), 'onnx', 'model.onnx');
+    for (const [source, family] of [
+      [encoder, 'distilbert'],
+      [decoder, 'gpt2'],
+    ] as const) {
+      const { error, written } = instrumentAsAnalysis(
+        mutatedCopy(source, (model) => externalise(largest(model), LOCATION)),
+        family,
+      );
+      expect(error).toBeInstanceOf(AnalysisError);
+      expect((error as AnalysisError).code).toBe('invalid-model');
+      expect((error as Error).message).toMatch(
+        /keeps tensor ".*" in an external file \("\.\.\/\.\.\/etc\/passwd"\).*inside the \.onnx file/,
+      );
+      expect((error as Error).message).not.toMatch(/\n\s+at /);
+      expect(written).toEqual([]);
+    }
+  });
+
+  it('refuses a Constant node whose value tensor is EXTERNAL, and a tensor with external_data entries alone', () => {
+    const encoder = path.join(ensureTestModel('tiny', 42, ['fp32']), 'onnx', 'model.onnx');
+    const constant = instrumentAsAnalysis(
+      mutatedCopy(encoder, (model) => {
+        // The largest initializer becomes a Constant node's value, as some exporters write weights.
+        const tensor = largest(model);
+        const graph = model.graph!;
+        graph.initializer = graph.initializer!.filter((candidate) => candidate !== tensor);
+        externalise(tensor, LOCATION);
+        graph.node!.unshift(node('Constant', [], [tensor.name ?? ''], 'ExternalConstant', { value: tensor }));
+      }),
+      'distilbert',
+    );
+    expect((constant.error as AnalysisError).code).toBe('invalid-model');
+    expect((constant.error as Error).message).toMatch(/in an external file \("\.\.\/\.\.\/etc\/passwd"\)/);
+    expect(constant.written).toEqual([]);
+
+    const entriesOnly = instrumentAsAnalysis(
+      mutatedCopy(encoder, (model) => {
+        const tensor = largest(model);
+        tensor.externalData = [{ key: 'location', value: 'weights.bin' }];
+      }),
+      'distilbert',
+    );
+    expect((entriesOnly.error as AnalysisError).code).toBe('invalid-model');
+    expect((entriesOnly.error as Error).message).toMatch(/in an external file \("weights\.bin"\)/);
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'an ONNX tensor (an initializer, encoder and decoder; a Constant node’s value) with data_location EXTERNAL pointing at ../../etc/passwd',
+      outcome:
+        'refused by the instrumentation as an invalid model (“keeps tensor … in an external file ("../../etc/passwd"); Attention Explorer reads only models whose weights are inside the .onnx file”), nothing written; onnxruntime is never asked',
     });
   });
 });

@@ -137,7 +137,61 @@ export function scoresProduct(
   return undefined;
 }
 
-/** Decodes a model file to instrument, refusing what is not a usable ONNX graph. */
+/** The longest part of a name a message repeats (names come from the file, and may be anything). */
+const MAX_NAME_IN_MESSAGE = 120;
+function shown(name: string | null | undefined): string {
+  const text = name ?? '';
+  return JSON.stringify(text.length > MAX_NAME_IN_MESSAGE ? `${text.slice(0, MAX_NAME_IN_MESSAGE)}…` : text);
+}
+
+/**
+ * Every tensor a model carries, with a name for messages: initializers, sparse ones, and node attributes (Constant
+ * values and the like), in every graph, subgraph, function and training graph.
+ */
+function* tensorsOf(model: onnx.IModelProto): Generator<[onnx.ITensorProto, string]> {
+  const sparseParts = (sparse: onnx.ISparseTensorProto | null | undefined) => [sparse?.values, sparse?.indices].filter((part) => !!part);
+  function* ofNodes(nodes: readonly onnx.INodeProto[]): Generator<[onnx.ITensorProto, string]> {
+    for (const candidate of nodes) {
+      const owner = candidate.output?.[0] || candidate.name || candidate.opType || '';
+      for (const attribute of candidate.attribute ?? []) {
+        const tensors = [
+          attribute.t,
+          ...(attribute.tensors ?? []),
+          ...[attribute.sparseTensor, ...(attribute.sparseTensors ?? [])].flatMap(sparseParts),
+        ];
+        for (const tensor of tensors) if (tensor) yield [tensor, tensor.name || owner];
+        for (const graph of [attribute.g, ...(attribute.graphs ?? [])]) if (graph) yield* ofGraph(graph);
+      }
+    }
+  }
+  function* ofGraph(graph: onnx.IGraphProto): Generator<[onnx.ITensorProto, string]> {
+    for (const tensor of graph.initializer ?? []) yield [tensor, tensor.name ?? ''];
+    for (const sparse of graph.sparseInitializer ?? []) for (const part of sparseParts(sparse)) yield [part, part.name ?? ''];
+    yield* ofNodes(graph.node ?? []);
+  }
+  if (model.graph) yield* ofGraph(model.graph);
+  for (const fn of model.functions ?? []) yield* ofNodes(fn.node ?? []);
+  for (const training of model.trainingInfo ?? []) {
+    for (const graph of [training.initialization, training.algorithm]) if (graph) yield* ofGraph(graph);
+  }
+}
+
+/**
+ * Refuses tensors whose bytes are in another file, at a location the model itself names. The instrumented graph is
+ * written elsewhere (beside the model or in the extension's storage), where a relative location would name another
+ * file; and onnxruntime's refusal of absolute and escaping locations is not the only check.
+ */
+function refuseExternalData(model: onnx.IModelProto): void {
+  for (const [tensor, name] of tensorsOf(model)) {
+    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL && !tensor.externalData?.length) continue;
+    const location = tensor.externalData?.find((entry) => entry.key === 'location')?.value;
+    throw new InstrumentationError(
+      `The ONNX model keeps tensor ${shown(name)} in an external file${typeof location === 'string' ? ` (${shown(location)})` : ''}; Attention Explorer reads only models whose weights are inside the .onnx file.`,
+    );
+  }
+}
+
+/** Decodes a model file to instrument, refusing what is not a usable ONNX graph, or one with tensors in other files. */
 export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;
   try {
@@ -151,6 +205,7 @@ export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
   if (toNumber(model.irVersion as number) < 4) {
     throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
   }
+  refuseExternalData(model);
   return model;
 }
 
