@@ -99,10 +99,12 @@ export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
   (graph.node ?? []).forEach((candidate, position) => {
     positions.set(candidate, position);
     for (const output of candidate.output ?? []) {
+      if (output === '') continue; // an optional output left out
       producers.set(output, candidate);
       if (candidate.opType === 'Constant') constants.add(output);
     }
     for (const input of new Set(candidate.input ?? [])) {
+      if (input === '') continue; // an optional input left out
       const readers = consumers.get(input);
       if (readers) readers.push(candidate);
       else consumers.set(input, [candidate]);

@@ -191,8 +191,103 @@ function refuseExternalData(model: onnx.IModelProto): void {
   }
 }
 
-/** Decodes a model file to instrument, refusing what is not a usable ONNX graph, or one with tensors in other files. */
-export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
+/**
+ * Refuses a graph onnxruntime could not run once instrumented, and says where: a tensor written twice, a node reading
+ * a tensor nothing defines (a missing node, a renamed tensor), an output nothing writes, nodes in a cycle, or a name
+ * the instrumentation adds. Subgraphs (an `If`'s branches) are checked with the names of the graphs around them.
+ * Linear in the size of the graph.
+ */
+function checkStructure(graph: onnx.IGraphProto, reserved: (name: string) => boolean, outer?: ReadonlySet<string>): void {
+  const where = outer ? ` in subgraph ${shown(graph.name)}` : '';
+  const defined = new Set([
+    ...(graph.input ?? []).map((input) => input.name ?? ''),
+    ...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''),
+  ]);
+  const nodes = graph.node ?? [];
+  const producers = new Map<string, onnx.INodeProto>();
+  for (const candidate of nodes) {
+    for (const output of candidate.output ?? []) {
+      if (output === '') continue; // an optional output left out
+      if (defined.has(output) || producers.has(output)) {
+        throw new InstrumentationError(`The graph writes tensor ${shown(output)} more than once${where} (node ${shown(candidate.name)}).`);
+      }
+      producers.set(output, candidate);
+    }
+  }
+  for (const name of [...defined, ...producers.keys()]) {
+    if (reserved(name)) {
+      throw new InstrumentationError(
+        `The graph already has a tensor named ${shown(name)}, a name the instrumentation adds; it looks instrumented already.`,
+      );
+    }
+  }
+  const known = (name: string) => name === '' || defined.has(name) || producers.has(name) || !!outer?.has(name);
+  // Kahn's algorithm over this graph's nodes: what is left once every node whose inputs are ready has run is a cycle.
+  const waiting = new Map<onnx.INodeProto, number>();
+  const readers = new Map<onnx.INodeProto, onnx.INodeProto[]>();
+  const ready: onnx.INodeProto[] = [];
+  for (const candidate of nodes) {
+    const from = new Set<onnx.INodeProto>();
+    for (const input of candidate.input ?? []) {
+      if (!known(input)) {
+        throw new InstrumentationError(
+          `Node ${shown(candidate.name)}${where} reads tensor ${shown(input)}, which nothing in the graph defines.`,
+        );
+      }
+      const producer = producers.get(input);
+      if (producer) from.add(producer);
+    }
+    for (const producer of from) {
+      const list = readers.get(producer);
+      if (list) list.push(candidate);
+      else readers.set(producer, [candidate]);
+    }
+    waiting.set(candidate, from.size);
+    if (from.size === 0) ready.push(candidate);
+  }
+  let ran = 0;
+  while (ready.length > 0) {
+    const done = ready.pop()!;
+    ran += 1;
+    for (const reader of readers.get(done) ?? []) {
+      const left = waiting.get(reader)! - 1;
+      waiting.set(reader, left);
+      if (left === 0) ready.push(reader);
+    }
+  }
+  if (ran < nodes.length) {
+    const stuck = nodes.find((candidate) => waiting.get(candidate)! > 0)!;
+    throw new InstrumentationError(`The graph's nodes form a cycle${where} (through node ${shown(stuck.name)}); an ONNX graph has none.`);
+  }
+  for (const output of graph.output ?? []) {
+    if (!known(output.name ?? '') || !output.name) {
+      throw new InstrumentationError(`The graph's output ${shown(output.name)}${where} is not written by any node.`);
+    }
+  }
+  const inner = new Set([...(outer ?? []), ...defined, ...producers.keys()]);
+  for (const candidate of nodes) {
+    for (const attribute of candidate.attribute ?? []) {
+      for (const subgraph of [attribute.g, ...(attribute.graphs ?? [])]) if (subgraph) checkStructure(subgraph, reserved, inner);
+    }
+  }
+}
+
+/** The oldest opset whose operators the added nodes are written for (Slice with inputs, GatherElements: opset 11). */
+const MIN_OPSET = 11;
+
+/** The names the encoder instrumentation adds, and the prefixes of its per-layer names. */
+const ENCODER_RESERVED = [
+  HEAD_MASK_INPUT,
+  'attention_explorer/',
+  ...[probabilitiesOutput, scoresOutput, headMeansOutput, queryOutput, keyTransposedOutput].map((output) => output(0).replace(/0$/, '')),
+];
+
+/**
+ * Decodes a model file to instrument, refusing what is not a usable ONNX graph: one {@link checkStructure} refuses,
+ * one with tensors in other files, or one that already has a name in `reserved` (exact, or prefixes ending in `.` or
+ * `/`): the names the instrumentation adds.
+ */
+export function decodeForInstrumentation(bytes: Uint8Array, reserved: readonly string[] = ENCODER_RESERVED): onnx.ModelProto {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -205,7 +300,18 @@ export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
   if (toNumber(model.irVersion as number) < 4) {
     throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
   }
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET) {
+    throw new InstrumentationError(
+      opset === 0
+        ? 'The ONNX model does not say which version of the standard operators it uses (it imports no opset of the default domain).'
+        : `The ONNX model uses opset ${opset}; opset ${MIN_OPSET} or later is needed.`,
+    );
+  }
   refuseExternalData(model);
+  const isReserved = (name: string) =>
+    reserved.some((entry) => (entry.endsWith('.') || entry.endsWith('/') ? name.startsWith(entry) : name === entry));
+  checkStructure(model.graph, isReserved);
   return model;
 }
 
@@ -219,9 +325,6 @@ export function instrumentModel(
   const model = decodeForInstrumentation(bytes);
   const graph = model.graph!;
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
-  if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
-    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
-  }
   const required = pattern.inputs.filter((input) => input.required).map((input) => input.name);
   const unknown = [...inputNames].filter((name) => !pattern.inputs.some((input) => input.name === name));
   if (required.some((name) => !inputNames.has(name)) || unknown.length > 0) {

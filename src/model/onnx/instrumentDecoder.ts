@@ -34,6 +34,20 @@ export const NEXT_TOKEN_LOGITS = 'next_token_logits';
 export const TOKEN_LOG_PROBS = 'token_log_probs';
 export const EXPECTED_IDS = 'expected_ids';
 export const EXPECTED_LOG_PROBS = 'expected_log_probs';
+/** The graph output the readout reads (every decoder family's head writes it). */
+const LOGITS = 'logits';
+
+/** The names this instrumentation adds, and the prefixes of its per-layer names (see `decodeForInstrumentation`). */
+const DECODER_RESERVED = [
+  HEAD_MASK_INPUT,
+  'attention_explorer/',
+  probabilitiesOutput(0).replace(/0$/, ''),
+  headMeansOutput(0).replace(/0$/, ''),
+  NEXT_TOKEN_LOGITS,
+  TOKEN_LOG_PROBS,
+  EXPECTED_IDS,
+  EXPECTED_LOG_PROBS,
+];
 
 /** How the graph computes attention: see the module comment. */
 export type DecoderGraphStyle = 'unfused' | 'merged' | 'fused';
@@ -70,13 +84,10 @@ export function instrumentDecoderModel(
   options: InstrumentOptions,
 ): DecoderInstrumentationResult {
   checkClaim(expected);
-  const model = decodeForInstrumentation(bytes);
+  const model = decodeForInstrumentation(bytes, DECODER_RESERVED);
   const graph = model.graph!;
   const { layers, heads } = expected;
   const inputNames = (graph.input ?? []).map((input) => input.name ?? '');
-  if (inputNames.includes(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
-    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
-  }
   const declared = (name: string) =>
     pattern.inputs.find((input) => (input.value === 'past' ? name.startsWith(input.name) : input.name === name));
   const unknown = inputNames.filter((name) => !declared(name));
@@ -87,6 +98,14 @@ export function instrumentDecoderModel(
   if (unknown.length > 0 || missing.length > 0 || pastCount !== 2 * layers) {
     throw new InstrumentationError(
       `The graph's inputs are ${inputNames.join(', ')}; ${pattern.description} with ${layers} layers has input_ids, attention_mask, optionally position_ids, and a key and a value cache per layer (past_key_values.{layer}.key|value).`,
+    );
+  }
+  if (!(graph.output ?? []).some((output) => output.name === LOGITS)) {
+    throw new InstrumentationError(
+      `The graph has no ${LOGITS} output, where ${pattern.description} writes its next-token scores; its outputs are ${(graph.output ?? [])
+        .slice(0, 8)
+        .map((output) => output.name)
+        .join(', ')}.`,
     );
   }
 
@@ -248,7 +267,7 @@ function predictionReadout(
   opset: number,
 ): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[]; outputs: onnx.IValueInfoProto[] } {
   const prefix = 'attention_explorer/readout';
-  const logits = 'logits';
+  const logits = LOGITS;
   const ids = (graph.input ?? []).find((input) => input.name === 'input_ids')?.name ?? 'input_ids';
   const initializers = [
     int64Tensor(`${prefix}/last`, [-1]),
