@@ -9,8 +9,14 @@ import * as path from 'node:path';
 import { AnalysisError } from '../shared/errors';
 import { writeAtomically } from './atomicFile';
 import type { GraphPattern } from './families';
-import { INSTRUMENTATION_VERSION, InstrumentationError, instrumentModel, type InstrumentOptions } from './onnx/instrument';
-import { instrumentDecoderModel, type DecoderGraphStyle } from './onnx/instrumentDecoder';
+import {
+  INSTRUMENTATION_VERSION,
+  InstrumentationError,
+  instrumentModel,
+  type InstrumentationResult,
+  type InstrumentOptions,
+} from './onnx/instrument';
+import { instrumentDecoderModel, type DecoderGraphStyle, type DecoderInstrumentationResult } from './onnx/instrumentDecoder';
 
 export interface InstrumentedModel {
   path: string;
@@ -50,6 +56,27 @@ function readSidecar(file: string): Sidecar | undefined {
 }
 
 /**
+ * A model file's bytes instrumented for its family's graph pattern; a graph that cannot be is an invalid model, and
+ * the message says why (`file` names it).
+ */
+export function instrumentBytes(
+  bytes: Uint8Array,
+  expected: { layers: number; heads: number },
+  pattern: GraphPattern,
+  options: InstrumentOptions,
+  file: string,
+): InstrumentationResult | DecoderInstrumentationResult {
+  try {
+    return pattern.kind === 'decoder'
+      ? instrumentDecoderModel(bytes, expected, pattern, options)
+      : instrumentModel(bytes, expected, pattern, options);
+  } catch (error) {
+    if (error instanceof InstrumentationError) throw new AnalysisError('invalid-model', `${file} cannot be instrumented: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
  * The instrumented graph of a model file, built once and cached. Analyses use the graph without a head mask (cheaper);
  * interventions (ablation, the head sweep, occlusion) the one with it, built only when first asked for.
  */
@@ -79,19 +106,7 @@ export function instrumentedModelFor(
       };
     }
   }
-  let result;
-  try {
-    const bytes = fs.readFileSync(onnxPath);
-    result =
-      pattern.kind === 'decoder'
-        ? instrumentDecoderModel(bytes, expected, pattern, options)
-        : instrumentModel(bytes, expected, pattern, options);
-  } catch (error) {
-    if (error instanceof InstrumentationError) {
-      throw new AnalysisError('invalid-model', `${path.basename(onnxPath)} cannot be instrumented: ${error.message}`);
-    }
-    throw error;
-  }
+  const result = instrumentBytes(fs.readFileSync(onnxPath), expected, pattern, options, path.basename(onnxPath));
   const sidecar: Sidecar = {
     version: INSTRUMENTATION_VERSION,
     sourceSize: source.size,
@@ -99,7 +114,7 @@ export function instrumentedModelFor(
     ...expected,
     quantized: result.quantized,
     ...(result.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: result.queryScaledBeforeProduct } : {}),
-    ...('style' in result ? { style: result.style as DecoderGraphStyle } : {}),
+    ...('style' in result ? { style: result.style } : {}),
   };
   let lastError: unknown;
   for (const candidate of candidates(onnxPath, storageDir, options)) {

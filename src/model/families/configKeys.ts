@@ -5,9 +5,12 @@ import { MAX_LABELS } from '../../shared/analysis';
 import { AnalysisError } from '../../shared/errors';
 import type { FamilyConfig, TaskId } from './family';
 
-/** Most layers and heads a config may claim: far beyond any encoder on the hub, small enough to refuse nonsense. */
-const MAX_LAYERS = 256;
-const MAX_HEADS = 256;
+/**
+ * Most layers and heads a model may claim: far beyond any model Attention Explorer can hold the attention of, small
+ * enough to refuse nonsense. The instrumentation checks its callers' claims against the same caps.
+ */
+export const MAX_LAYERS = 256;
+export const MAX_HEADS = 256;
 /** The longest label kept from a config, in characters; a longer one is cut and ends in "…". */
 const MAX_LABEL_LENGTH = 64;
 

@@ -80,6 +80,39 @@ export function defaultOpset(model: onnx.IModelProto): number {
   return toNumber(entry?.version as number | { toNumber(): number } | null);
 }
 
+/**
+ * One pass over a graph's nodes, so that no walk scans them all again: which node writes each tensor, which nodes read
+ * it, where each node sits in the list, and which tensors are constants (initializers or Constant nodes).
+ */
+export interface GraphIndex {
+  producers: Map<string, onnx.INodeProto>;
+  consumers: Map<string, onnx.INodeProto[]>;
+  positions: Map<onnx.INodeProto, number>;
+  constants: Set<string>;
+}
+
+export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
+  const producers = new Map<string, onnx.INodeProto>();
+  const consumers = new Map<string, onnx.INodeProto[]>();
+  const positions = new Map<onnx.INodeProto, number>();
+  const constants = new Set((graph.initializer ?? []).map((initializer) => initializer.name ?? ''));
+  (graph.node ?? []).forEach((candidate, position) => {
+    positions.set(candidate, position);
+    for (const output of candidate.output ?? []) {
+      if (output === '') continue; // an optional output left out
+      producers.set(output, candidate);
+      if (candidate.opType === 'Constant') constants.add(output);
+    }
+    for (const input of new Set(candidate.input ?? [])) {
+      if (input === '') continue; // an optional input left out
+      const readers = consumers.get(input);
+      if (readers) readers.push(candidate);
+      else consumers.set(input, [candidate]);
+    }
+  });
+  return { producers, consumers, positions, constants };
+}
+
 export function encodeModel(model: onnx.IModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }

@@ -21,7 +21,8 @@
  * not look like one attention per layer is refused with an {@link InstrumentationError} that says what was found.
  */
 import type { GraphPattern } from '../families';
-import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, toNumber, valueInfo } from './graph';
+import { MAX_HEADS, MAX_LAYERS } from '../families/configKeys';
+import { attributeInt, DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, toNumber, valueInfo, type GraphIndex } from './graph';
 
 export const INSTRUMENTATION_VERSION = 5;
 export const HEAD_MASK_INPUT = 'head_mask';
@@ -59,39 +60,54 @@ export interface InstrumentationResult {
 const PASS_THROUGH = new Set(['Dropout', 'Identity', 'Cast', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear']);
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'Einsum']);
 
-export function consumersOf(nodes: readonly onnx.INodeProto[], tensor: string): onnx.INodeProto[] {
-  return nodes.filter((candidate) => candidate.input?.includes(tensor));
-}
+export const consumersOf = (index: GraphIndex, tensor: string): readonly onnx.INodeProto[] => index.consumers.get(tensor) ?? [];
 
 /** Whether `tensor` reaches a matrix product within a few pass-through operators. */
-export function feedsProduct(nodes: readonly onnx.INodeProto[], tensor: string, depth = 0): boolean {
-  if (depth > 3) return false;
-  return consumersOf(nodes, tensor).some((consumer) => {
-    if (PRODUCTS.has(consumer.opType ?? '')) return true;
-    return PASS_THROUGH.has(consumer.opType ?? '') && (consumer.output ?? []).some((output) => feedsProduct(nodes, output, depth + 1));
-  });
+export function feedsProduct(index: GraphIndex, tensor: string): boolean {
+  let frontier = [tensor];
+  const seen = new Set(frontier);
+  for (let depth = 0; depth <= 3 && frontier.length > 0; depth += 1) {
+    const next: string[] = [];
+    for (const consumer of frontier.flatMap((name) => consumersOf(index, name))) {
+      if (PRODUCTS.has(consumer.opType ?? '')) return true;
+      if (!PASS_THROUGH.has(consumer.opType ?? '')) continue;
+      for (const output of consumer.output ?? []) {
+        if (seen.has(output)) continue;
+        seen.add(output);
+        next.push(output);
+      }
+    }
+    frontier = next;
+  }
+  return false;
+}
+
+/**
+ * Refuses a claimed size beyond the caps config.json is read with (`families/configKeys.ts`), whoever makes the
+ * claim: every layer adds taps and outputs, and every layer's and head's maps are held by the worker.
+ */
+export function checkClaim({ layers, heads }: { layers: number; heads: number }): void {
+  for (const [count, what, cap] of [
+    [layers, 'layers', MAX_LAYERS],
+    [heads, 'heads', MAX_HEADS],
+  ] as const) {
+    if (!Number.isInteger(count) || count < 1 || count > cap) {
+      throw new InstrumentationError(`The model claims ${count} ${what}; Attention Explorer reads models of 1 to at most ${cap} ${what}.`);
+    }
+  }
+}
+
+/** Refuses a Softmax that does not normalise over the keys (the last axis of `[batch, heads, n, n]`). */
+export function checkSoftmaxAxis(softmax: onnx.INodeProto, layer: number): void {
+  const axis = attributeInt(softmax, 'axis');
+  if (axis !== undefined && axis !== -1 && axis !== 3) {
+    throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
+  }
 }
 
 export interface InstrumentOptions {
   /** Add the `head_mask` input (interventions), or not (analyses: cheaper). */
   headMask: boolean;
-}
-
-/** Which node produces each tensor, and which tensors are constants (initializers or Constant nodes). */
-export interface GraphIndex {
-  producers: Map<string, onnx.INodeProto>;
-  constants: Set<string>;
-}
-
-export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
-  const nodes = graph.node ?? [];
-  const producers = new Map<string, onnx.INodeProto>();
-  for (const candidate of nodes) for (const output of candidate.output ?? []) producers.set(output, candidate);
-  const constants = new Set([
-    ...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''),
-    ...nodes.filter((candidate) => candidate.opType === 'Constant').flatMap((candidate) => candidate.output ?? []),
-  ]);
-  return { producers, constants };
 }
 
 /**
@@ -103,7 +119,7 @@ export function scoresProduct(
   softmax: onnx.INodeProto,
   scorePath: ReadonlySet<string>,
 ): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
-  let tensor = softmax.input![0]!;
+  let tensor = softmax.input?.[0] ?? '';
   let scaledAfter = false;
   for (let hop = 0; hop < 6; hop += 1) {
     const producer = producers.get(tensor);
@@ -121,8 +137,157 @@ export function scoresProduct(
   return undefined;
 }
 
-/** Decodes a model file to instrument, refusing what is not a usable ONNX graph. */
-export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
+/** The longest part of a name a message repeats (names come from the file, and may be anything). */
+const MAX_NAME_IN_MESSAGE = 120;
+function shown(name: string | null | undefined): string {
+  const text = name ?? '';
+  return JSON.stringify(text.length > MAX_NAME_IN_MESSAGE ? `${text.slice(0, MAX_NAME_IN_MESSAGE)}…` : text);
+}
+
+/**
+ * Every tensor a model carries, with a name for messages: initializers, sparse ones, and node attributes (Constant
+ * values and the like), in every graph, subgraph, function and training graph.
+ */
+function* tensorsOf(model: onnx.IModelProto): Generator<[onnx.ITensorProto, string]> {
+  const sparseParts = (sparse: onnx.ISparseTensorProto | null | undefined) => [sparse?.values, sparse?.indices].filter((part) => !!part);
+  function* ofNodes(nodes: readonly onnx.INodeProto[]): Generator<[onnx.ITensorProto, string]> {
+    for (const candidate of nodes) {
+      const owner = candidate.output?.[0] || candidate.name || candidate.opType || '';
+      for (const attribute of candidate.attribute ?? []) {
+        const tensors = [
+          attribute.t,
+          ...(attribute.tensors ?? []),
+          ...[attribute.sparseTensor, ...(attribute.sparseTensors ?? [])].flatMap(sparseParts),
+        ];
+        for (const tensor of tensors) if (tensor) yield [tensor, tensor.name || owner];
+        for (const graph of [attribute.g, ...(attribute.graphs ?? [])]) if (graph) yield* ofGraph(graph);
+      }
+    }
+  }
+  function* ofGraph(graph: onnx.IGraphProto): Generator<[onnx.ITensorProto, string]> {
+    for (const tensor of graph.initializer ?? []) yield [tensor, tensor.name ?? ''];
+    for (const sparse of graph.sparseInitializer ?? []) for (const part of sparseParts(sparse)) yield [part, part.name ?? ''];
+    yield* ofNodes(graph.node ?? []);
+  }
+  if (model.graph) yield* ofGraph(model.graph);
+  for (const fn of model.functions ?? []) yield* ofNodes(fn.node ?? []);
+  for (const training of model.trainingInfo ?? []) {
+    for (const graph of [training.initialization, training.algorithm]) if (graph) yield* ofGraph(graph);
+  }
+}
+
+/**
+ * Refuses tensors whose bytes are in another file, at a location the model itself names. The instrumented graph is
+ * written elsewhere (beside the model or in the extension's storage), where a relative location would name another
+ * file; and onnxruntime's refusal of absolute and escaping locations is not the only check.
+ */
+function refuseExternalData(model: onnx.IModelProto): void {
+  for (const [tensor, name] of tensorsOf(model)) {
+    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL && !tensor.externalData?.length) continue;
+    const location = tensor.externalData?.find((entry) => entry.key === 'location')?.value;
+    throw new InstrumentationError(
+      `The ONNX model keeps tensor ${shown(name)} in an external file${typeof location === 'string' ? ` (${shown(location)})` : ''}; Attention Explorer reads only models whose weights are inside the .onnx file.`,
+    );
+  }
+}
+
+/**
+ * Refuses a graph onnxruntime could not run once instrumented, and says where: a tensor written twice, a node reading
+ * a tensor nothing defines (a missing node, a renamed tensor), an output nothing writes, nodes in a cycle, or a name
+ * the instrumentation adds. Subgraphs (an `If`'s branches) are checked with the names of the graphs around them.
+ * Linear in the size of the graph.
+ */
+function checkStructure(graph: onnx.IGraphProto, reserved: (name: string) => boolean, outer?: ReadonlySet<string>): void {
+  const where = outer ? ` in subgraph ${shown(graph.name)}` : '';
+  const defined = new Set([
+    ...(graph.input ?? []).map((input) => input.name ?? ''),
+    ...(graph.initializer ?? []).map((initializer) => initializer.name ?? ''),
+  ]);
+  const nodes = graph.node ?? [];
+  const producers = new Map<string, onnx.INodeProto>();
+  for (const candidate of nodes) {
+    for (const output of candidate.output ?? []) {
+      if (output === '') continue; // an optional output left out
+      if (defined.has(output) || producers.has(output)) {
+        throw new InstrumentationError(`The graph writes tensor ${shown(output)} more than once${where} (node ${shown(candidate.name)}).`);
+      }
+      producers.set(output, candidate);
+    }
+  }
+  for (const name of [...defined, ...producers.keys()]) {
+    if (reserved(name)) {
+      throw new InstrumentationError(
+        `The graph already has a tensor named ${shown(name)}, a name the instrumentation adds; it looks instrumented already.`,
+      );
+    }
+  }
+  const known = (name: string) => name === '' || defined.has(name) || producers.has(name) || !!outer?.has(name);
+  // Kahn's algorithm over this graph's nodes: what is left once every node whose inputs are ready has run is a cycle.
+  const waiting = new Map<onnx.INodeProto, number>();
+  const readers = new Map<onnx.INodeProto, onnx.INodeProto[]>();
+  const ready: onnx.INodeProto[] = [];
+  for (const candidate of nodes) {
+    const from = new Set<onnx.INodeProto>();
+    for (const input of candidate.input ?? []) {
+      if (!known(input)) {
+        throw new InstrumentationError(
+          `Node ${shown(candidate.name)}${where} reads tensor ${shown(input)}, which nothing in the graph defines.`,
+        );
+      }
+      const producer = producers.get(input);
+      if (producer) from.add(producer);
+    }
+    for (const producer of from) {
+      const list = readers.get(producer);
+      if (list) list.push(candidate);
+      else readers.set(producer, [candidate]);
+    }
+    waiting.set(candidate, from.size);
+    if (from.size === 0) ready.push(candidate);
+  }
+  let ran = 0;
+  while (ready.length > 0) {
+    const done = ready.pop()!;
+    ran += 1;
+    for (const reader of readers.get(done) ?? []) {
+      const left = waiting.get(reader)! - 1;
+      waiting.set(reader, left);
+      if (left === 0) ready.push(reader);
+    }
+  }
+  if (ran < nodes.length) {
+    const stuck = nodes.find((candidate) => waiting.get(candidate)! > 0)!;
+    throw new InstrumentationError(`The graph's nodes form a cycle${where} (through node ${shown(stuck.name)}); an ONNX graph has none.`);
+  }
+  for (const output of graph.output ?? []) {
+    if (!known(output.name ?? '') || !output.name) {
+      throw new InstrumentationError(`The graph's output ${shown(output.name)}${where} is not written by any node.`);
+    }
+  }
+  const inner = new Set([...(outer ?? []), ...defined, ...producers.keys()]);
+  for (const candidate of nodes) {
+    for (const attribute of candidate.attribute ?? []) {
+      for (const subgraph of [attribute.g, ...(attribute.graphs ?? [])]) if (subgraph) checkStructure(subgraph, reserved, inner);
+    }
+  }
+}
+
+/** The oldest opset whose operators the added nodes are written for (Slice with inputs, GatherElements: opset 11). */
+const MIN_OPSET = 11;
+
+/** The names the encoder instrumentation adds, and the prefixes of its per-layer names. */
+const ENCODER_RESERVED = [
+  HEAD_MASK_INPUT,
+  'attention_explorer/',
+  ...[probabilitiesOutput, scoresOutput, headMeansOutput, queryOutput, keyTransposedOutput].map((output) => output(0).replace(/0$/, '')),
+];
+
+/**
+ * Decodes a model file to instrument, refusing what is not a usable ONNX graph: one {@link checkStructure} refuses,
+ * one with tensors in other files, or one that already has a name in `reserved` (exact, or prefixes ending in `.` or
+ * `/`): the names the instrumentation adds.
+ */
+export function decodeForInstrumentation(bytes: Uint8Array, reserved: readonly string[] = ENCODER_RESERVED): onnx.ModelProto {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -135,6 +300,18 @@ export function decodeForInstrumentation(bytes: Uint8Array): onnx.ModelProto {
   if (toNumber(model.irVersion as number) < 4) {
     throw new InstrumentationError(`The ONNX model uses IR version ${toNumber(model.irVersion as number)}; version 4 or later is needed.`);
   }
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET) {
+    throw new InstrumentationError(
+      opset === 0
+        ? 'The ONNX model does not say which version of the standard operators it uses (it imports no opset of the default domain).'
+        : `The ONNX model uses opset ${opset}; opset ${MIN_OPSET} or later is needed.`,
+    );
+  }
+  refuseExternalData(model);
+  const isReserved = (name: string) =>
+    reserved.some((entry) => (entry.endsWith('.') || entry.endsWith('/') ? name.startsWith(entry) : name === entry));
+  checkStructure(model.graph, isReserved);
   return model;
 }
 
@@ -144,12 +321,10 @@ export function instrumentModel(
   pattern: GraphPattern,
   options: InstrumentOptions = { headMask: true },
 ): InstrumentationResult {
+  checkClaim(expected);
   const model = decodeForInstrumentation(bytes);
   const graph = model.graph!;
   const inputNames = new Set((graph.input ?? []).map((input) => input.name));
-  if (inputNames.has(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
-    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
-  }
   const required = pattern.inputs.filter((input) => input.required).map((input) => input.name);
   const unknown = [...inputNames].filter((name) => !pattern.inputs.some((input) => input.name === name));
   if (required.some((name) => !inputNames.has(name)) || unknown.length > 0) {
@@ -164,12 +339,10 @@ export function instrumentModel(
       `Found ${softmaxes.length} Softmax node(s) where ${pattern.description} with ${expected.layers} layers has one attention Softmax per layer; this graph is not an export Attention Explorer understands.`,
     );
   }
+  const graphIndex = indexGraph(graph);
   for (const [layer, softmax] of softmaxes.entries()) {
-    const axis = attributeInt(softmax, 'axis');
-    if (axis !== undefined && axis !== -1 && axis !== 3) {
-      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
-    }
-    if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(nodes, softmax.output[0]!)) {
+    checkSoftmaxAxis(softmax, layer);
+    if (softmax.input?.length !== 1 || softmax.output?.length !== 1 || !feedsProduct(graphIndex, softmax.output[0]!)) {
       throw new InstrumentationError(
         `Softmax ${softmax.name} (layer ${layer}) does not feed a matrix product with the values; it is not an attention Softmax.`,
       );
@@ -178,7 +351,6 @@ export function instrumentModel(
 
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
-  const graphIndex = indexGraph(graph);
   const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax, pattern.scorePath));
   const exposeOperands = products.every((found) => found !== undefined);
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
@@ -194,7 +366,7 @@ export function instrumentModel(
     const masked = probabilitiesOutput(layer);
     const prefix = `attention_explorer/layer.${layer}`;
     // Every consumer of the Softmax now reads the (masked) probabilities; without a mask, they are the Softmax output.
-    for (const consumer of consumersOf(nodes, probabilities)) {
+    for (const consumer of consumersOf(graphIndex, probabilities)) {
       consumer.input = consumer.input!.map((input) => (input === probabilities ? masked : input));
     }
     if (!options.headMask) softmax.output = [masked];
@@ -221,11 +393,12 @@ export function instrumentModel(
   });
 
   // Insert each layer's nodes right after its Softmax, keeping the node list topologically sorted.
+  const layerOf = new Map(softmaxes.map((softmax, layer) => [softmax, layer]));
   const reordered: onnx.INodeProto[] = [];
   for (const candidate of nodes) {
     reordered.push(candidate);
-    const layer = softmaxes.indexOf(candidate);
-    if (layer >= 0) reordered.push(...added[layer]!);
+    const layer = layerOf.get(candidate);
+    if (layer !== undefined) reordered.push(...added[layer]!);
   }
   graph.node = reordered;
   graph.initializer = [...(graph.initializer ?? []), ...initializers] as onnx.TensorProto[];

@@ -15,8 +15,10 @@
  * reported probabilities are masked to match.
  */
 import type { GraphPattern } from '../families';
-import { attributeInt, DataType, defaultOpset, int64Tensor, node, onnx, valueInfo } from './graph';
+import { DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, valueInfo, type GraphIndex } from './graph';
 import {
+  checkClaim,
+  checkSoftmaxAxis,
   consumersOf,
   decodeForInstrumentation,
   feedsProduct,
@@ -32,6 +34,20 @@ export const NEXT_TOKEN_LOGITS = 'next_token_logits';
 export const TOKEN_LOG_PROBS = 'token_log_probs';
 export const EXPECTED_IDS = 'expected_ids';
 export const EXPECTED_LOG_PROBS = 'expected_log_probs';
+/** The graph output the readout reads (every decoder family's head writes it). */
+const LOGITS = 'logits';
+
+/** The names this instrumentation adds, and the prefixes of its per-layer names (see `decodeForInstrumentation`). */
+const DECODER_RESERVED = [
+  HEAD_MASK_INPUT,
+  'attention_explorer/',
+  probabilitiesOutput(0).replace(/0$/, ''),
+  headMeansOutput(0).replace(/0$/, ''),
+  NEXT_TOKEN_LOGITS,
+  TOKEN_LOG_PROBS,
+  EXPECTED_IDS,
+  EXPECTED_LOG_PROBS,
+];
 
 /** How the graph computes attention: see the module comment. */
 export type DecoderGraphStyle = 'unfused' | 'merged' | 'fused';
@@ -57,6 +73,8 @@ interface Site {
   /** The attention Softmax, or the fused attention node. */
   node: onnx.INodeProto;
   layer: number;
+  /** `graph`'s index, built once. */
+  index: GraphIndex;
 }
 
 export function instrumentDecoderModel(
@@ -65,13 +83,11 @@ export function instrumentDecoderModel(
   pattern: GraphPattern,
   options: InstrumentOptions,
 ): DecoderInstrumentationResult {
-  const model = decodeForInstrumentation(bytes);
+  checkClaim(expected);
+  const model = decodeForInstrumentation(bytes, DECODER_RESERVED);
   const graph = model.graph!;
   const { layers, heads } = expected;
   const inputNames = (graph.input ?? []).map((input) => input.name ?? '');
-  if (inputNames.includes(HEAD_MASK_INPUT) || (graph.output ?? []).some((output) => output.name === probabilitiesOutput(0))) {
-    throw new InstrumentationError('The graph already has attention outputs; it looks instrumented already.');
-  }
   const declared = (name: string) =>
     pattern.inputs.find((input) => (input.value === 'past' ? name.startsWith(input.name) : input.name === name));
   const unknown = inputNames.filter((name) => !declared(name));
@@ -82,6 +98,14 @@ export function instrumentDecoderModel(
   if (unknown.length > 0 || missing.length > 0 || pastCount !== 2 * layers) {
     throw new InstrumentationError(
       `The graph's inputs are ${inputNames.join(', ')}; ${pattern.description} with ${layers} layers has input_ids, attention_mask, optionally position_ids, and a key and a value cache per layer (past_key_values.{layer}.key|value).`,
+    );
+  }
+  if (!(graph.output ?? []).some((output) => output.name === LOGITS)) {
+    throw new InstrumentationError(
+      `The graph has no ${LOGITS} output, where ${pattern.description} writes its next-token scores; its outputs are ${(graph.output ?? [])
+        .slice(0, 8)
+        .map((output) => output.name)
+        .join(', ')}.`,
     );
   }
 
@@ -122,16 +146,15 @@ export function instrumentDecoderModel(
   // Each site's taps, named per branch inside an If (sibling branches must not define the same name).
   const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities: string; means: string }>>();
   const added = new Map<onnx.INodeProto, onnx.INodeProto[]>();
-  sites.forEach(({ graph: scope, node: site, layer }) => {
+  sites.forEach(({ graph: scope, node: site, layer, index }) => {
     const branch = scope === graph ? '' : `/${branchName(graph, scope)}`;
     const prefix = `${shared}/layer.${layer}${branch}`;
     const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
     const means = scope === graph ? headMeansOutput(layer) : `${headMeansOutput(layer)}${branch}`;
     const nodes: onnx.INodeProto[] = [];
-    const scopeNodes = scope.node ?? [];
     if (site.opType === 'Softmax') {
       const softmaxOutput = site.output![0]!;
-      for (const consumer of consumersOf(scopeNodes, softmaxOutput)) {
+      for (const consumer of consumersOf(index, softmaxOutput)) {
         consumer.input = consumer.input!.map((input) => (input === softmaxOutput ? probabilities : input));
       }
       if (options.headMask) {
@@ -244,7 +267,7 @@ function predictionReadout(
   opset: number,
 ): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[]; outputs: onnx.IValueInfoProto[] } {
   const prefix = 'attention_explorer/readout';
-  const logits = 'logits';
+  const logits = LOGITS;
   const ids = (graph.input ?? []).find((input) => input.name === 'input_ids')?.name ?? 'input_ids';
   const initializers = [
     int64Tensor(`${prefix}/last`, [-1]),
@@ -294,16 +317,13 @@ function branchName(graph: onnx.IGraphProto, scope: onnx.IGraphProto): string {
 
 /** The attention Softmax nodes (or fused attention nodes) of a graph's layers, checked. */
 function softmaxSites(scope: onnx.IGraphProto, layers: number): Site[] | undefined {
-  const nodes = scope.node ?? [];
-  const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax' && feedsProduct(nodes, candidate.output?.[0] ?? ''));
+  const index = indexGraph(scope);
+  const softmaxes = (scope.node ?? []).filter(
+    (candidate) => candidate.opType === 'Softmax' && feedsProduct(index, candidate.output?.[0] ?? ''),
+  );
   if (softmaxes.length !== layers) return undefined;
-  for (const [layer, softmax] of softmaxes.entries()) {
-    const axis = attributeInt(softmax, 'axis');
-    if (axis !== undefined && axis !== -1 && axis !== 3) {
-      throw new InstrumentationError(`Softmax ${softmax.name} (layer ${layer}) normalises axis ${axis}, not the key axis.`);
-    }
-  }
-  return softmaxes.map((softmax, layer) => ({ graph: scope, node: softmax, layer }));
+  softmaxes.forEach(checkSoftmaxAxis);
+  return softmaxes.map((softmax, layer) => ({ graph: scope, node: softmax, layer, index }));
 }
 
 function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphPattern): { sites: Site[]; style: DecoderGraphStyle } {
@@ -315,7 +335,8 @@ function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphP
         `Found ${fused.length} GroupQueryAttention node(s) where ${pattern.description} with ${layers} layers has one per layer.`,
       );
     }
-    return { sites: fused.map((site, layer) => ({ graph, node: site, layer })), style: 'fused' };
+    const index = indexGraph(graph);
+    return { sites: fused.map((site, layer) => ({ graph, node: site, layer, index })), style: 'fused' };
   }
   const top = softmaxSites(graph, layers);
   if (top) return { sites: top, style: 'unfused' };

@@ -12,8 +12,8 @@
  * The cut points are found, not assumed: a layer's input is the tensor its query and key projections both read.
  */
 import type { GraphPattern } from '../families';
-import { attributeInt, DataType, int64Tensor, node, onnx, valueInfo } from './graph';
-import { HEAD_MASK_INPUT, indexGraph, InstrumentationError, scoresProduct } from './instrument';
+import { attributeInt, DataType, indexGraph, int64Tensor, node, onnx, valueInfo } from './graph';
+import { HEAD_MASK_INPUT, InstrumentationError, scoresProduct } from './instrument';
 
 export const hiddenInput = (layer: number) => `hidden.${layer}`;
 /** The input of the last segment that says which token's output to compute (`target-position` segments). */
@@ -54,7 +54,8 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const { producers, constants } = indexGraph(graph);
+  const graphIndex = indexGraph(graph);
+  const { producers, constants, consumers, positions } = graphIndex;
   const softmaxes = nodes.filter((candidate) => candidate.opType === 'Softmax');
   if (softmaxes.length !== layers) throw new InstrumentationError(`Expected ${layers} attention Softmax nodes, found ${softmaxes.length}.`);
 
@@ -78,7 +79,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
     return undefined;
   };
   const layerInputs = softmaxes.map((softmax, layer) => {
-    const product = scoresProduct({ producers, constants }, softmax, options.pattern.scorePath)?.product;
+    const product = scoresProduct(graphIndex, softmax, options.pattern.scorePath)?.product;
     const fromQuery = product && projectionInput(product.input![0]!);
     const fromKey = product && projectionInput(product.input![1]!);
     if (!fromQuery || fromQuery !== fromKey) {
@@ -97,7 +98,7 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
   const lastLayerQueryConsumer = (() => {
     if (lastLayer === 'all' || layers < 2) return undefined;
     const hidden = layerInputs[layers - 1]!;
-    const product = scoresProduct({ producers, constants }, softmaxes[layers - 1]!, options.pattern.scorePath)?.product;
+    const product = scoresProduct(graphIndex, softmaxes[layers - 1]!, options.pattern.scorePath)?.product;
     if (!product) return undefined;
     /** The node reading `hidden` on the way back from an operand of the scores product. */
     const readerOf = (tensor: string): onnx.INodeProto | undefined => {
@@ -113,10 +114,10 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
     };
     const queryReader = readerOf(product.input![0]!);
     const keyReader = readerOf(product.input![1]!);
-    const residuals = nodes.filter((candidate) => candidate.opType === 'Add' && candidate.input?.includes(hidden));
+    const residuals = (consumers.get(hidden) ?? []).filter((candidate) => candidate.opType === 'Add');
     // The classifier must read token 0 of the last hidden state: a Gather on axis 1 with the constant index 0.
     const initializerValue = (name: string) => {
-      const found = (graph.initializer ?? []).find((initializer) => initializer.name === name);
+      const found = initializers.get(name);
       if (!found?.rawData || found.dataType !== DataType.INT64 || found.rawData.byteLength !== 8) return undefined;
       return new DataView(found.rawData.buffer, found.rawData.byteOffset, 8).getBigInt64(0, true);
     };
@@ -153,8 +154,8 @@ export function splitIntoLayerSegments(bytes: Uint8Array, layers: number, option
       name === input ? hiddenInput(layer) : name === output && layer < layers - 1 ? hiddenInput(layer + 1) : name;
     const firstOnly = layer === layers - 1 ? lastLayerQueryConsumer : undefined;
     const firstToken = `${hiddenInput(layer)}/first_token`;
-    const segmentNodes = nodes
-      .filter((candidate) => needed.has(candidate))
+    const segmentNodes = [...needed]
+      .sort((a, b) => positions.get(a)! - positions.get(b)!)
       .map((candidate) => {
         const inputs = (candidate.input ?? []).map(renamed);
         const onlyFirst = firstOnly && (candidate === firstOnly.queryReader || candidate === firstOnly.residual);
