@@ -24,6 +24,7 @@ import {
   type ModelSource,
 } from './modelSource';
 import { writeAtomically } from './atomicFile';
+import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
 import { configureTransformersEnv } from './tokenizer';
 
 export interface DownloadProgress {
@@ -163,6 +164,8 @@ export class ModelStore {
         downloaded: false,
       };
     }
+    const problem = hubUrlProblem(request.source.hubUrl);
+    if (problem) throw new AnalysisError('model-unavailable', hubUrlProblemMessage(problem, 'The hub URL', request.source.hubUrl));
     return this.resolveFromHub(request.source, request.dtype, request.offline, options);
   }
 

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Analyzer } from '../../src/model/analyzer';
+import { hubUrlProblem, redactedUrl } from '../../src/model/hubPolicy';
 import { hubCacheFolder, isHubModelId, type ModelRequest } from '../../src/model/modelSource';
 import { ModelStore, type DownloadProgress } from '../../src/model/modelStore';
 import { LoopbackHub } from '../../scripts/lib/loopbackHub';
@@ -201,6 +202,44 @@ describe('ModelStore with a hub', () => {
       area: 'Faults',
       case: 'a corrupt ONNX file in the download cache (right size, wrong bytes)',
       outcome: `reported: “${(error as Error).message.slice(0, 120)}…”; the cached files are removed and the next analysis downloads them again`,
+    });
+  });
+});
+
+describe('hub URLs', () => {
+  const secret = 'hf_sEcReT0token';
+
+  it('a hub URL with credentials, a query or a fragment is refused without repeating them, by the store and the settings check', async () => {
+    const port = new URL(hub.url).port;
+    const withSecrets = [
+      `http://user:${secret}@127.0.0.1:${port}`,
+      `http://${secret}@127.0.0.1:${port}`,
+      `${hub.url}/?token=${secret}`,
+      `${hub.url}#${secret}`,
+      `https://user:${secret}@huggingface.co`,
+    ];
+    for (const hubUrl of withSecrets) {
+      // The settings check (config.ts reads the setting through these).
+      expect(hubUrlProblem(hubUrl), hubUrl).toMatch(/^(credentials|query-or-fragment)$/);
+      expect(redactedUrl(hubUrl), hubUrl).not.toContain(secret);
+      // The store, for whatever else hands it a hub (the CLI's --hub).
+      const error = await new ModelStore()
+        .resolve(request({ source: { kind: 'hub', modelId: MODEL_ID, hubUrl, revision: 'main', cacheDir } }))
+        .catch((caught: unknown) => caught);
+      expect(error, hubUrl).toMatchObject({ code: 'model-unavailable' });
+      expect((error as Error).message, hubUrl).not.toContain(secret);
+      expect((error as Error).message, hubUrl).toMatch(/credentials|query|fragment/);
+    }
+    expect(hub.requests).toEqual([]);
+    expect(redactedUrl(`htps:/user:${secret}@host`)).not.toContain(secret);
+    expect(hubUrlProblem('https://huggingface.co')).toBeUndefined();
+    expect(hubUrlProblem(hub.url)).toBeUndefined();
+    expect(hubUrlProblem('http://mirror.example.com')).toBe('insecure');
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'hub URL with user:token@, ?token= or #fragment (store and settings check)',
+      outcome: 'refused as model-unavailable before any request; the message shows the URL without the secret',
     });
   });
 });
