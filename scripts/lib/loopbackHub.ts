@@ -3,7 +3,7 @@
  * (`/{owner}/{model}/resolve/{revision}/{file}`), with HEAD, Content-Length, byte ranges, and the headers
  * huggingface.co sends for LFS files (`X-Linked-Size`, `X-Linked-Etag` = SHA-256), so that the real download,
  * progress, cache and verification code runs in tests. Faults on demand: a connection dropped mid-file, an HTTP
- * status, a slow transfer, corrupted bytes.
+ * status, a slow transfer, corrupted bytes, a redirect.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -20,7 +20,9 @@ export type HubFault =
   | { kind: 'drop'; afterBytes: number }
   | { kind: 'status'; status: number }
   | { kind: 'slow'; bytesPerSecond: number }
-  | { kind: 'corrupt' };
+  | { kind: 'corrupt' }
+  /** Answers 302 to `location`, where `{file}` stands for the file's path in the repository. */
+  | { kind: 'redirect'; location: string };
 
 export interface FaultRule {
   fault: HubFault;
@@ -130,6 +132,11 @@ export class LoopbackHub {
     if (fault?.kind === 'status') {
       record(fault.status);
       response.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(`injected HTTP ${fault.status}`);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      record(302);
+      response.writeHead(302, { Location: fault.location.replaceAll('{file}', relative) }).end();
       return;
     }
     const size = fs.statSync(file).size;

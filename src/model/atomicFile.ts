@@ -15,10 +15,7 @@ const STALE_TEMPORARY_MS = 60 * 60 * 1000;
  * when anything fails (a full disk, a folder in the way), and stale ones of earlier crashes are swept.
  */
 export function writeAtomically(file: string, data: Uint8Array | string): void {
-  const folder = path.dirname(file);
-  fs.mkdirSync(folder, { recursive: true });
-  sweepStaleTemporaries(folder, path.basename(file));
-  const temporary = `${file}.tmp-${randomBytes(8).toString('hex')}`;
+  const temporary = prepareTemporary(file);
   const descriptor = fs.openSync(temporary, 'wx', 0o644);
   try {
     try {
@@ -31,6 +28,39 @@ export function writeAtomically(file: string, data: Uint8Array | string): void {
     fs.rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Streams `chunks` into `file` the same way: an exclusive temporary file, renamed into place once whole and accepted by
+ * `check` (which throws to refuse it); the temporary file is removed when anything fails, the stream included.
+ */
+export async function writeStreamAtomically(file: string, chunks: AsyncIterable<Uint8Array>, check: () => void): Promise<void> {
+  const temporary = prepareTemporary(file);
+  const handle = await fs.promises.open(temporary, 'wx', 0o644);
+  try {
+    try {
+      for await (const chunk of chunks) {
+        for (let offset = 0; offset < chunk.byteLength;) {
+          offset += (await handle.write(chunk, offset)).bytesWritten;
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+    check();
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** A random temporary name beside `file`, its folder made and stale temporaries of earlier crashes swept. */
+function prepareTemporary(file: string): string {
+  const folder = path.dirname(file);
+  fs.mkdirSync(folder, { recursive: true });
+  sweepStaleTemporaries(folder, path.basename(file));
+  return `${file}.tmp-${randomBytes(8).toString('hex')}`;
 }
 
 function sweepStaleTemporaries(folder: string, base: string): void {

@@ -1,19 +1,18 @@
 /**
- * Finds a model's files on disk, downloading them through transformers.js when they come from a hub.
+ * Finds a model's files on disk, downloading them when they come from a hub.
  *
- * Hub downloads go into transformers.js's own file cache (`cacheDir/model/…`), whose writes are atomic (a temporary
- * file renamed when complete), so a dropped connection never leaves a half file under the real name. On top of that
- * this store checks each file against what the hub says about it (size, and SHA-256 where the hub gives one, as
- * huggingface.co does for LFS files) and records the result in a manifest; a cached file that no longer matches
- * its manifest is removed and fetched again.
+ * Hub downloads go into the layout of transformers.js's file cache (`cacheDir/model/…`), so that its tokenizer loader
+ * reads them as a folder. The store fetches every file itself (`hubFetch.ts`: each redirect held to the hub policy)
+ * and streams it into an exclusive temporary file, counting it against the size the hub announced, hashing it, and
+ * renaming it into place only once its size and SHA-256 (where the hub gives one, as huggingface.co does for LFS
+ * files) match; nothing reads a file before that. The result is recorded in a manifest; a cached file that no
+ * longer matches its manifest is removed and fetched again.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoConfig, env, pipeline } from '@huggingface/transformers';
 import { AnalysisError } from '../shared/errors';
 import {
-  DTYPE_SUFFIX,
   hubCacheFolder,
   ONNX_FILES,
   onnxFileCandidates,
@@ -23,9 +22,9 @@ import {
   type ModelRequest,
   type ModelSource,
 } from './modelSource';
-import { writeAtomically } from './atomicFile';
+import { writeAtomically, writeStreamAtomically } from './atomicFile';
+import { hubFetch } from './hubFetch';
 import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
-import { configureTransformersEnv } from './tokenizer';
 
 export interface DownloadProgress {
   /** The file being fetched (the largest in flight). */
@@ -53,6 +52,9 @@ interface Manifest {
 }
 
 const MANIFEST = '.attention-explorer-manifest.json';
+
+/** The most bytes taken for a file whose size the hub does not announce: the largest ONNX file protobuf can hold. */
+const MAX_UNANNOUNCED_FILE_BYTES = 2 ** 31;
 
 interface RemoteFile {
   name: string;
@@ -82,14 +84,6 @@ function sizeOf(file: string): number | undefined {
   }
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex');
-}
-
 function fileUrl(source: Extract<ModelSource, { kind: 'hub' }>, file: string): string {
   const base = source.hubUrl.replace(/\/+$/, '');
   return `${base}/${source.modelId}/resolve/${encodeURIComponent(source.revision)}/${file}`;
@@ -103,32 +97,89 @@ function describeFetchError(error: unknown): string {
   return String(error);
 }
 
+function statusError(source: Extract<ModelSource, { kind: 'hub' }>, name: string, status: number): AnalysisError {
+  return status === 404
+    ? new AnalysisError(
+        'model-unavailable',
+        `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`,
+      )
+    : new AnalysisError('model-unavailable', `${source.hubUrl} answered HTTP ${status} for ${name} of ${source.modelId}.`);
+}
+
 /** What the hub says about a file: its size and, for LFS files, its SHA-256 (`X-Linked-Etag`). */
 async function describeRemoteFile(source: Extract<ModelSource, { kind: 'hub' }>, name: string, signal?: AbortSignal): Promise<RemoteFile> {
-  const url = fileUrl(source, name);
   let response: Response;
   try {
-    response = await fetch(url, { method: 'HEAD', redirect: 'manual', ...(signal ? { signal } : {}) });
-    if (response.status >= 300 && response.status < 400 && !response.headers.get('x-linked-size')) {
-      const location = response.headers.get('location');
-      if (location) response = await fetch(new URL(location, url), { method: 'HEAD', ...(signal ? { signal } : {}) });
-    }
+    response = await hubFetch(fileUrl(source, name), {
+      method: 'HEAD',
+      hub: source.hubUrl,
+      file: name,
+      keep: (redirect) => redirect.headers.has('x-linked-size'),
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
     if (signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
+    if (error instanceof AnalysisError) throw error;
     throw new AnalysisError('model-unavailable', `Could not reach ${source.hubUrl} (${describeFetchError(error)}).`);
   }
-  if (response.status === 404) {
-    throw new AnalysisError(
-      'model-unavailable',
-      `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`,
-    );
-  }
-  if (response.status >= 400) {
-    throw new AnalysisError('model-unavailable', `${source.hubUrl} answered HTTP ${response.status} for ${name} of ${source.modelId}.`);
-  }
+  if (response.status >= 400) throw statusError(source, name, response.status);
   const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
   const etag = (response.headers.get('x-linked-etag') ?? response.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
   return { name, size: Number.isFinite(size) ? size : -1, ...(/^[0-9a-f]{64}$/.test(etag) ? { sha256: etag } : {}) };
+}
+
+function damaged(details: string): AnalysisError {
+  return new AnalysisError(
+    'model-unavailable',
+    `The download was damaged (${details}); the bad file was removed and will be fetched again on the next try.`,
+  );
+}
+
+/**
+ * Streams one file into place: never more bytes than the hub announced, renamed into the cache only when its size and
+ * SHA-256 match (see {@link writeStreamAtomically}). `onBytes` hears the bytes received so far.
+ */
+async function downloadFile(
+  source: Extract<ModelSource, { kind: 'hub' }>,
+  description: RemoteFile,
+  target: string,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<ManifestEntry> {
+  const { name } = description;
+  const response = await hubFetch(fileUrl(source, name), { method: 'GET', hub: source.hubUrl, file: name, ...(signal ? { signal } : {}) });
+  if (response.status !== 200 || !response.body) {
+    await response.arrayBuffer().catch(() => undefined);
+    throw statusError(source, name, response.status);
+  }
+  const limit = description.size >= 0 ? description.size : MAX_UNANNOUNCED_FILE_BYTES;
+  const hash = createHash('sha256');
+  let received = 0;
+  // Node's web streams are async iterable; the lib types the project builds against do not say so.
+  const body = response.body as unknown as AsyncIterable<Uint8Array>;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body) {
+      received += chunk.byteLength;
+      if (received > limit) {
+        throw new AnalysisError(
+          'model-unavailable',
+          `${source.hubUrl} sent more than the ${limit} bytes ${description.size >= 0 ? 'it announced' : 'a file may have'} for ${name}; the download was refused.`,
+        );
+      }
+      hash.update(chunk);
+      onBytes(received);
+      yield chunk;
+    }
+  }
+  await writeStreamAtomically(target, counted(), () => {
+    if (description.size >= 0 && received !== description.size) {
+      throw damaged(`${name} has ${received} bytes where the hub announced ${description.size}`);
+    }
+    if (description.sha256 && hash.digest('hex') !== description.sha256) {
+      throw damaged(`${name} does not match the SHA-256 the hub gives for it`);
+    }
+  });
+  return { size: received, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
 }
 
 export interface ResolveOptions {
@@ -259,99 +310,45 @@ export class ModelStore {
       }
     }
 
-    if (missing.length > 0) {
-      // Whatever the download call says, every file it may have written is checked, and a bad one removed.
-      const failure = await this.download(source, dtype, onnxFile, missing, remote, options).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      const problems: string[] = [];
-      for (const file of missing) {
-        const description = remote.get(file)!;
-        const target = path.join(folder, file);
-        const size = sizeOf(target);
-        if (size === undefined) continue;
-        const problem =
-          description.size >= 0 && size !== description.size
-            ? `has ${size} bytes where the hub announced ${description.size}`
-            : description.sha256 && (await sha256File(target)) !== description.sha256
-              ? 'does not match the SHA-256 the hub gives for it'
-              : undefined;
-        if (problem) {
-          fs.rmSync(target, { force: true });
-          problems.push(`${file} ${problem}`);
-        } else {
-          manifest.files[file] = { size, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
-        }
-      }
-      if (failure) throw failure instanceof Error ? failure : new Error('The download failed.');
-      const notWritten = missing.filter(
-        (file) => sizeOf(path.join(folder, file)) === undefined && !problems.some((problem) => problem.startsWith(file)),
-      );
-      if (problems.length > 0 || notWritten.length > 0) {
-        fs.mkdirSync(folder, { recursive: true });
-        writeManifest(folder, manifest);
-        const details = [...problems, ...notWritten.map((file) => `${file} was not written`)].join('; ');
-        throw new AnalysisError(
-          'model-unavailable',
-          `The download was damaged (${details}); the bad files were removed and will be fetched again on the next try.`,
-        );
-      }
+    try {
+      await this.download(source, missing, remote, folder, manifest, options);
+    } finally {
+      // Whatever happened, the files that arrived whole are recorded.
+      fs.mkdirSync(folder, { recursive: true });
+      writeManifest(folder, manifest);
     }
-    fs.mkdirSync(folder, { recursive: true });
-    writeManifest(folder, manifest);
     return { ...resolved, downloaded: missing.length > 0 };
   }
 
-  /** Lets transformers.js fetch the files into its cache, with progress and cancellation. */
+  /** Fetches the missing files one after another, with progress over all of them, recording each in the manifest. */
   private async download(
     source: Extract<ModelSource, { kind: 'hub' }>,
-    dtype: ModelDtype,
-    onnxFile: string,
     missing: string[],
     remote: Map<string, RemoteFile>,
+    folder: string,
+    manifest: Manifest,
     options: ResolveOptions,
   ): Promise<void> {
-    const modelId = configureTransformersEnv(source);
     const totalBytes = missing.reduce((sum, file) => sum + Math.max(0, remote.get(file)?.size ?? 0), 0);
-    const loaded = new Map<string, number>();
-    const previousFetch = env.fetch;
-    // Every request transformers.js makes carries our abort signal.
-    env.fetch = (input: string | URL, init?: RequestInit) =>
-      fetch(input, { ...init, ...(options.signal ? { signal: options.signal } : {}) });
-    let largest = missing[0] ?? '';
-    try {
-      // The pipeline of the model's kind fetches its files (a decoder's, from the file name it has on the hub).
-      const config = (await AutoConfig.from_pretrained(modelId, { revision: source.revision, cache_dir: source.cacheDir })) as unknown as {
-        architectures?: unknown;
-      };
-      const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
-      const decoder = architectures.some((name) => name.endsWith('ForCausalLM') || name.endsWith('LMHeadModel'));
-      const classifier = await pipeline(decoder ? 'text-generation' : 'text-classification', modelId, {
-        dtype,
-        revision: source.revision,
-        cache_dir: source.cacheDir,
-        model_file_name: path.basename(onnxFile, '.onnx').replace(DTYPE_SUFFIX[dtype], ''),
-        progress_callback: (event) => {
-          if (event.status !== 'progress' || !('file' in event)) return;
-          loaded.set(event.file, event.loaded);
-          if ((remote.get(event.file)?.size ?? 0) >= (remote.get(largest)?.size ?? 0)) largest = event.file;
-          const loadedBytes = [...loaded.values()].reduce((sum, value) => sum + value, 0);
-          options.onProgress?.({ file: largest, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
-        },
-      });
-      // transformers.js also built a session on the stock graph; only the files were wanted.
-      await classifier.dispose();
-    } catch (error) {
-      if (options.signal?.aborted) {
-        throw new AnalysisError('cancelled', 'The download was cancelled.');
+    let done = 0;
+    for (const file of missing) {
+      const description = remote.get(file)!;
+      let entry: ManifestEntry;
+      try {
+        entry = await downloadFile(source, description, path.join(folder, file), options.signal, (bytes) => {
+          const loadedBytes = done + bytes;
+          options.onProgress?.({ file, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
+        });
+      } catch (error) {
+        if (options.signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
+        if (error instanceof AnalysisError) throw error;
+        throw new AnalysisError(
+          'model-unavailable',
+          `Could not download ${file} of ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
+        );
       }
-      throw new AnalysisError(
-        'model-unavailable',
-        `Could not download ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
-      );
-    } finally {
-      env.fetch = previousFetch;
+      manifest.files[file] = entry;
+      done += entry.size;
     }
   }
 }

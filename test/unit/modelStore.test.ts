@@ -1,5 +1,5 @@
 /**
- * Downloads through transformers.js from a loopback hub: the real fetch, cache and verification code, with faults.
+ * Downloads from a loopback hub: the real fetch, redirect policy, cache and verification code, with faults.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -46,7 +46,7 @@ beforeEach(() => {
 });
 
 describe('ModelStore with a hub', () => {
-  it('downloads every file once through transformers.js, with byte progress, then works from the cache', async () => {
+  it('downloads every file once, with byte progress, then works from the cache', async () => {
     const progress: DownloadProgress[] = [];
     const resolved = await new ModelStore().resolve(request(), { onProgress: (event) => progress.push(event) });
     expect(resolved.downloaded).toBe(true);
@@ -240,6 +240,58 @@ describe('hub URLs', () => {
       area: 'Bad input',
       case: 'hub URL with user:token@, ?token= or #fragment (store and settings check)',
       outcome: 'refused as model-unavailable before any request; the message shows the URL without the secret',
+    });
+  });
+});
+
+describe('hub redirects', () => {
+  const cdn = 'cdn/tiny-distilbert';
+
+  beforeAll(() => hub.addRepository({ id: cdn, folder: ensureTestModel('tiny') }));
+
+  it('a redirect to plain HTTP off this machine is refused before any connection, on HEAD and on GET', async () => {
+    for (const methods of [['HEAD', 'GET'], ['GET']] as Array<Array<'HEAD' | 'GET'>>) {
+      hub.clearFaults();
+      hub.requests.length = 0;
+      hub.addFault({ model: MODEL_ID, methods, fault: { kind: 'redirect', location: 'http://example.invalid/m/resolve/main/{file}' } });
+      const error = await new ModelStore().resolve(request()).catch((caught: unknown) => caught);
+      // Refused by the policy (not a failed DNS lookup of the .invalid name, which would mean it was tried).
+      expect(error, methods.join()).toMatchObject({
+        code: 'model-unavailable',
+        message: expect.stringMatching(/redirected .* to http:\/\/example\.invalid, which is neither HTTPS nor this machine/),
+      });
+      expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+      expect(hub.requests.some((entry) => entry.status === 302)).toBe(true);
+    }
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub answers 302 to http://example.invalid/… (plain HTTP, not this machine), on HEAD or only on GET',
+      outcome: 'refused before connecting, naming the hop; nothing written to the cache',
+    });
+  });
+
+  it('a redirect to another path on this machine is followed; a redirect loop stops after 5 hops', async () => {
+    hub.addFault({ model: MODEL_ID, methods: ['HEAD', 'GET'], fault: { kind: 'redirect', location: `/${cdn}/resolve/main/{file}` } });
+    const resolved = await new ModelStore().resolve(request());
+    expect(resolved.downloaded).toBe(true);
+    expect(hub.fullDownloadsOf(new RegExp(`^/${cdn}/.*model\\.onnx$`))).toHaveLength(1);
+    expect(fs.statSync(resolved.onnxPath).size).toBe(fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size);
+
+    hub.clearFaults();
+    hub.requests.length = 0;
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-cache-'));
+    hub.addFault({ model: MODEL_ID, methods: ['HEAD', 'GET'], fault: { kind: 'redirect', location: `/${MODEL_ID}/resolve/main/{file}` } });
+    await expect(new ModelStore().resolve(request())).rejects.toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringMatching(/more than 5 redirects/),
+    });
+    expect(hub.requests.filter((entry) => entry.status === 302).length).toBe(6);
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub redirects to another loopback path; hub redirects to itself forever',
+      outcome: 'the loopback hop is followed (file downloaded once, verified); the loop is refused after 5 redirects',
     });
   });
 });
