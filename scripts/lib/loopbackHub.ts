@@ -3,7 +3,7 @@
  * (`/{owner}/{model}/resolve/{revision}/{file}`), with HEAD, Content-Length, byte ranges, and the headers
  * huggingface.co sends for LFS files (`X-Linked-Size`, `X-Linked-Etag` = SHA-256), so that the real download,
  * progress, cache and verification code runs in tests. Faults on demand: a connection dropped mid-file, an HTTP
- * status, a slow transfer, corrupted bytes, a redirect.
+ * status, a slow transfer, corrupted bytes, a redirect, a hub that accepts the connection and then says nothing.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,6 +21,10 @@ export type HubFault =
   | { kind: 'status'; status: number }
   | { kind: 'slow'; bytesPerSecond: number }
   | { kind: 'corrupt' }
+  /** Accepts the request and never answers it. */
+  | { kind: 'hang' }
+  /** Sends the headers and the first `afterBytes` bytes, then nothing more (the connection stays open). */
+  | { kind: 'stall'; afterBytes: number }
   /** Answers 302 to `location`, where `{file}` stands for the file's path in the repository. */
   | { kind: 'redirect'; location: string };
 
@@ -134,6 +138,10 @@ export class LoopbackHub {
       response.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(`injected HTTP ${fault.status}`);
       return;
     }
+    if (fault?.kind === 'hang') {
+      record(0);
+      return;
+    }
     if (fault?.kind === 'redirect') {
       record(302);
       response.writeHead(302, { Location: fault.location.replaceAll('{file}', relative) }).end();
@@ -173,6 +181,10 @@ export class LoopbackHub {
     }
     if (fault?.kind === 'drop') {
       response.write(bytes.subarray(0, Math.min(fault.afterBytes, bytes.length)), () => response.destroy());
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      response.write(bytes.subarray(0, Math.min(fault.afterBytes, bytes.length)));
       return;
     }
     if (fault?.kind === 'slow') {

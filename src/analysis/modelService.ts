@@ -214,8 +214,9 @@ export class ModelService implements vscode.Disposable {
 }
 
 /**
- * A progress notification that opens on the first progress event ("12.3 of 255.6 MB") and offers Cancel. Nothing is
- * shown when the model is already on disk.
+ * A progress notification that opens on the first progress event ("12.3 of 255.6 MB") and offers Cancel; the store
+ * sends one before it asks the hub anything, so the notification is there while the hub has not answered yet. Nothing
+ * is shown when the model is already on disk.
  */
 class DownloadNotification {
   private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
@@ -272,7 +273,11 @@ class DownloadNotification {
     if (!this.progress || !event) return;
     const percent = event.totalBytes > 0 ? Math.min(100, (event.loadedBytes / event.totalBytes) * 100) : 0;
     this.progress.report({
-      message: vscode.l10n.t('{0} of {1} MB', formatMegabytes(event.loadedBytes), formatMegabytes(event.totalBytes)),
+      // The store reports 0 of 0 bytes before its first request, so that Cancel is there while a hub is slow to answer.
+      message:
+        event.totalBytes > 0
+          ? vscode.l10n.t('{0} of {1} MB', formatMegabytes(event.loadedBytes), formatMegabytes(event.totalBytes))
+          : vscode.l10n.t('Asking the hub…'),
       increment: Math.max(0, percent - this.reportedPercent),
     });
     this.reportedPercent = Math.max(this.reportedPercent, percent);

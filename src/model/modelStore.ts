@@ -23,7 +23,7 @@ import {
   type ModelSource,
 } from './modelSource';
 import { writeAtomically, writeStreamAtomically } from './atomicFile';
-import { hubFetch } from './hubFetch';
+import { HUB_IDLE_TIMEOUT_MS, hubFetch, IdleTimeout } from './hubFetch';
 import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
 
 export interface DownloadProgress {
@@ -97,6 +97,15 @@ function describeFetchError(error: unknown): string {
   return String(error);
 }
 
+/** One resolve's dealings with the hub. */
+interface HubContext {
+  source: Extract<ModelSource, { kind: 'hub' }>;
+  signal: AbortSignal | undefined;
+  idleTimeoutMs: number;
+  /** Told before each request; the first call reports progress at 0 bytes, so that the host shows its Cancel at once. */
+  contacting: (file: string) => void;
+}
+
 function statusError(source: Extract<ModelSource, { kind: 'hub' }>, name: string, status: number): AnalysisError {
   return status === 404
     ? new AnalysisError(
@@ -107,20 +116,25 @@ function statusError(source: Extract<ModelSource, { kind: 'hub' }>, name: string
 }
 
 /** What the hub says about a file: its size and, for LFS files, its SHA-256 (`X-Linked-Etag`). */
-async function describeRemoteFile(source: Extract<ModelSource, { kind: 'hub' }>, name: string, signal?: AbortSignal): Promise<RemoteFile> {
+async function describeRemoteFile(context: HubContext, name: string): Promise<RemoteFile> {
+  const { source, signal } = context;
+  const idle = new IdleTimeout(context.idleTimeoutMs, signal);
+  context.contacting(name);
   let response: Response;
   try {
     response = await hubFetch(fileUrl(source, name), {
       method: 'HEAD',
+      idle,
       hub: source.hubUrl,
       file: name,
       keep: (redirect) => redirect.headers.has('x-linked-size'),
-      ...(signal ? { signal } : {}),
     });
   } catch (error) {
     if (signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
     if (error instanceof AnalysisError) throw error;
     throw new AnalysisError('model-unavailable', `Could not reach ${source.hubUrl} (${describeFetchError(error)}).`);
+  } finally {
+    idle.dispose();
   }
   if (response.status >= 400) throw statusError(source, name, response.status);
   const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
@@ -140,46 +154,56 @@ function damaged(details: string): AnalysisError {
  * SHA-256 match (see {@link writeStreamAtomically}). `onBytes` hears the bytes received so far.
  */
 async function downloadFile(
-  source: Extract<ModelSource, { kind: 'hub' }>,
+  context: HubContext,
   description: RemoteFile,
   target: string,
-  signal: AbortSignal | undefined,
   onBytes: (bytes: number) => void,
 ): Promise<ManifestEntry> {
+  const { source } = context;
   const { name } = description;
-  const response = await hubFetch(fileUrl(source, name), { method: 'GET', hub: source.hubUrl, file: name, ...(signal ? { signal } : {}) });
-  if (response.status !== 200 || !response.body) {
-    await response.arrayBuffer().catch(() => undefined);
-    throw statusError(source, name, response.status);
-  }
-  const limit = description.size >= 0 ? description.size : MAX_UNANNOUNCED_FILE_BYTES;
-  const hash = createHash('sha256');
-  let received = 0;
-  // Node's web streams are async iterable; the lib types the project builds against do not say so.
-  const body = response.body as unknown as AsyncIterable<Uint8Array>;
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body) {
-      received += chunk.byteLength;
-      if (received > limit) {
-        throw new AnalysisError(
-          'model-unavailable',
-          `${source.hubUrl} sent more than the ${limit} bytes ${description.size >= 0 ? 'it announced' : 'a file may have'} for ${name}; the download was refused.`,
-        );
+  const idle = new IdleTimeout(context.idleTimeoutMs, context.signal);
+  context.contacting(name);
+  try {
+    const response = await hubFetch(fileUrl(source, name), { method: 'GET', idle, hub: source.hubUrl, file: name });
+    if (response.status !== 200 || !response.body) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw statusError(source, name, response.status);
+    }
+    const limit = description.size >= 0 ? description.size : MAX_UNANNOUNCED_FILE_BYTES;
+    const hash = createHash('sha256');
+    let received = 0;
+    // Node's web streams are async iterable; the lib types the project builds against do not say so.
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body) {
+        idle.touch();
+        received += chunk.byteLength;
+        if (received > limit) {
+          throw new AnalysisError(
+            'model-unavailable',
+            `${source.hubUrl} sent more than the ${limit} bytes ${description.size >= 0 ? 'it announced' : 'a file may have'} for ${name}; the download was refused.`,
+          );
+        }
+        hash.update(chunk);
+        onBytes(received);
+        yield chunk;
       }
-      hash.update(chunk);
-      onBytes(received);
-      yield chunk;
     }
+    await writeStreamAtomically(target, counted(), () => {
+      if (description.size >= 0 && received !== description.size) {
+        throw damaged(`${name} has ${received} bytes where the hub announced ${description.size}`);
+      }
+      if (description.sha256 && hash.digest('hex') !== description.sha256) {
+        throw damaged(`${name} does not match the SHA-256 the hub gives for it`);
+      }
+    });
+    return { size: received, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
+  } catch (error) {
+    if (idle.timedOut) throw idle.error(source.hubUrl, name);
+    throw error;
+  } finally {
+    idle.dispose();
   }
-  await writeStreamAtomically(target, counted(), () => {
-    if (description.size >= 0 && received !== description.size) {
-      throw damaged(`${name} has ${received} bytes where the hub announced ${description.size}`);
-    }
-    if (description.sha256 && hash.digest('hex') !== description.sha256) {
-      throw damaged(`${name} does not match the SHA-256 the hub gives for it`);
-    }
-  });
-  return { size: received, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
 }
 
 export interface ResolveOptions {
@@ -187,7 +211,18 @@ export interface ResolveOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
+export interface ModelStoreOptions {
+  /** How long the hub may stay silent (tests lower it); {@link HUB_IDLE_TIMEOUT_MS} by default. */
+  idleTimeoutMs?: number;
+}
+
 export class ModelStore {
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: ModelStoreOptions = {}) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? HUB_IDLE_TIMEOUT_MS;
+  }
+
   /** Finds (and if needed downloads and checks) every file a request needs. */
   async resolve(request: ModelRequest, options: ResolveOptions = {}): Promise<ResolvedModel> {
     if (UNREAD_DTYPES.includes(request.dtype)) {
@@ -225,18 +260,17 @@ export class ModelStore {
    * order, a 404 moving on to the next).
    */
   private async onnxFileOnHub(
-    source: Extract<ModelSource, { kind: 'hub' }>,
+    context: HubContext,
     dtype: ModelDtype,
     folder: string,
     manifest: Manifest,
     offline: boolean,
-    signal: AbortSignal | undefined,
   ): Promise<string> {
     const candidates = onnxFileCandidates(dtype);
     const cached = candidates.find((file) => manifest.files[file] !== undefined && sizeOf(path.join(folder, file)) !== undefined);
     if (cached || offline) return cached ?? candidates[0]!;
     for (const file of candidates.slice(0, -1)) {
-      const found = await describeRemoteFile(source, file, signal).then(
+      const found = await describeRemoteFile(context, file).then(
         () => true,
         (error: unknown) => {
           if (error instanceof AnalysisError && error.message.includes('HTTP 404')) return false;
@@ -263,7 +297,17 @@ export class ModelStore {
   ): Promise<ResolvedModel> {
     const folder = hubCacheFolder(source);
     const manifest = readManifest(folder) ?? { version: 1 as const, files: {} };
-    const onnxFile = await this.onnxFileOnHub(source, dtype, folder, manifest, offline, options.signal);
+    let contacted = false;
+    const context: HubContext = {
+      source,
+      signal: options.signal,
+      idleTimeoutMs: this.idleTimeoutMs,
+      contacting: (file) => {
+        if (!contacted) options.onProgress?.({ file, loadedBytes: 0, totalBytes: 0 });
+        contacted = true;
+      },
+    };
+    const onnxFile = await this.onnxFileOnHub(context, dtype, folder, manifest, offline);
     const files = requiredFiles(dtype, onnxFile);
     const resolved = { folder, onnxPath: path.join(folder, onnxFile), configPath: path.join(folder, 'config.json') };
     const intact = (file: string) => {
@@ -294,7 +338,7 @@ export class ModelStore {
 
     const remote = new Map<string, RemoteFile>();
     for (const file of [...missing, ...unverified]) {
-      remote.set(file, await describeRemoteFile(source, file, options.signal));
+      remote.set(file, await describeRemoteFile(context, file));
     }
     // Files cached before (by transformers.js alone) are kept if they match what the hub describes.
     for (const file of unverified) {
@@ -311,7 +355,7 @@ export class ModelStore {
     }
 
     try {
-      await this.download(source, missing, remote, folder, manifest, options);
+      await this.download(context, missing, remote, folder, manifest, options.onProgress);
     } finally {
       // Whatever happened, the files that arrived whole are recorded.
       fs.mkdirSync(folder, { recursive: true });
@@ -322,25 +366,26 @@ export class ModelStore {
 
   /** Fetches the missing files one after another, with progress over all of them, recording each in the manifest. */
   private async download(
-    source: Extract<ModelSource, { kind: 'hub' }>,
+    context: HubContext,
     missing: string[],
     remote: Map<string, RemoteFile>,
     folder: string,
     manifest: Manifest,
-    options: ResolveOptions,
+    onProgress: ResolveOptions['onProgress'],
   ): Promise<void> {
+    const { source } = context;
     const totalBytes = missing.reduce((sum, file) => sum + Math.max(0, remote.get(file)?.size ?? 0), 0);
     let done = 0;
     for (const file of missing) {
       const description = remote.get(file)!;
       let entry: ManifestEntry;
       try {
-        entry = await downloadFile(source, description, path.join(folder, file), options.signal, (bytes) => {
+        entry = await downloadFile(context, description, path.join(folder, file), (bytes) => {
           const loadedBytes = done + bytes;
-          options.onProgress?.({ file, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
+          onProgress?.({ file, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
         });
       } catch (error) {
-        if (options.signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
+        if (context.signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
         if (error instanceof AnalysisError) throw error;
         throw new AnalysisError(
           'model-unavailable',

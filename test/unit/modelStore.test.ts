@@ -244,6 +244,55 @@ describe('hub URLs', () => {
   });
 });
 
+describe('a hub that stops answering', () => {
+  const idleTimeoutMs = 400;
+
+  it('a hub that accepts the connection and never answers: progress (the notification with Cancel) at once, then a timeout message', async () => {
+    hub.addFault({ methods: ['HEAD', 'GET'], fault: { kind: 'hang' } });
+    const started = performance.now();
+    const progress: Array<DownloadProgress & { atMs: number }> = [];
+    const error = await new ModelStore({ idleTimeoutMs })
+      .resolve(request(), { onProgress: (event) => progress.push({ ...event, atMs: performance.now() - started }) })
+      .catch((caught: unknown) => caught);
+    const elapsedMs = performance.now() - started;
+    expect(error).toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringMatching(
+        new RegExp(`^${hub.url.replace(/\./g, '\\.')} did not answer for 0\\.4 s \\(asking for onnx/model\\.onnx\\)`),
+      ),
+    });
+    expect(elapsedMs).toBeLessThan(idleTimeoutMs + 2000);
+    // The first event comes before the hub is asked anything, so the host's notification (and its Cancel) shows at once.
+    expect(progress[0]).toMatchObject({ loadedBytes: 0, totalBytes: 0 });
+    expect(progress[0]!.atMs).toBeLessThan(idleTimeoutMs);
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub accepts the connection and never answers (idle timeout lowered to 0.4 s; 30 s by default)',
+      outcome: `a progress event before the first request (the notification with Cancel opens at once); “${(error as Error).message}” after ${(elapsedMs / 1000).toFixed(1)} s`,
+    });
+  }, 10_000);
+
+  it('a hub that stops sending in the middle of a file: a timeout message, no partial file', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'stall', afterBytes: 200_000 } });
+    const started = performance.now();
+    const error = await new ModelStore({ idleTimeoutMs }).resolve(request()).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringMatching(/did not answer for 0\.4 s \(asking for onnx\/model\.onnx\)/),
+    });
+    expect(performance.now() - started).toBeLessThan(idleTimeoutMs + 2000);
+    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+    expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub stops sending 200 KB into the ONNX file (connection left open)',
+      outcome: 'the idle timeout ends it with a message naming the hub and the file; no partial or temporary file left',
+    });
+  }, 10_000);
+});
+
 describe('hub redirects', () => {
   const cdn = 'cdn/tiny-distilbert';
 
