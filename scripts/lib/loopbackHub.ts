@@ -3,7 +3,8 @@
  * (`/{owner}/{model}/resolve/{revision}/{file}`), with HEAD, Content-Length, byte ranges, and the headers
  * huggingface.co sends for LFS files (`X-Linked-Size`, `X-Linked-Etag` = SHA-256), so that the real download,
  * progress, cache and verification code runs in tests. Faults on demand: a connection dropped mid-file, an HTTP
- * status, a slow transfer, corrupted bytes, a redirect, a hub that accepts the connection and then says nothing.
+ * status, a slow transfer, corrupted bytes, a redirect, a hub that accepts the connection and then says nothing, a
+ * file that never ends.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,6 +22,8 @@ export type HubFault =
   | { kind: 'status'; status: number }
   | { kind: 'slow'; bytesPerSecond: number }
   | { kind: 'corrupt' }
+  /** Sends the file, without a Content-Length, and then zeros until the client hangs up (HEAD still says the true size). */
+  | { kind: 'endless' }
   /** Accepts the request and never answers it. */
   | { kind: 'hang' }
   /** Sends the headers and the first `afterBytes` bytes, then nothing more (the connection stays open). */
@@ -169,6 +172,18 @@ export class LoopbackHub {
     headers['Content-Length'] = end - start + 1;
     const status = range ? 206 : 200;
     record(status);
+    if (fault?.kind === 'endless' && method === 'GET') {
+      delete headers['Content-Length'];
+      response.writeHead(status, headers);
+      const zeros = Buffer.alloc(64 * 1024);
+      const more = (): void => {
+        while (!response.destroyed && response.write(zeros));
+        if (!response.destroyed) response.once('drain', more);
+      };
+      response.write(fs.readFileSync(file));
+      more();
+      return;
+    }
     response.writeHead(status, headers);
     if (method === 'HEAD') {
       response.end();

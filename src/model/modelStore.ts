@@ -13,7 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysisError } from '../shared/errors';
 import {
+  externalDataFiles,
   hubCacheFolder,
+  modelDisplayName,
   ONNX_FILES,
   onnxFileCandidates,
   requiredFiles,
@@ -206,6 +208,26 @@ async function downloadFile(
   }
 }
 
+/**
+ * Refuses a model whose ONNX file keeps its weights in external data files: the instrumentation rewrites the graph as
+ * one file (and splits it into layers in memory), where weights outside it cannot follow, so those files are never
+ * fetched or trusted. Read from config.json, before the graph is downloaded.
+ */
+function refuseExternalData(source: ModelSource, configPath: string, dtype: ModelDtype, onnxFile: string): void {
+  let config: unknown;
+  try {
+    config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch {
+    return; // an unreadable config.json is reported by the family reader, with its reason
+  }
+  const files = externalDataFiles(config, dtype, onnxFile);
+  if (files === 0) return;
+  throw new AnalysisError(
+    'invalid-model',
+    `${modelDisplayName(source)} keeps the weights of ${onnxFile} in ${files} external data file${files === 1 ? '' : 's'} (${onnxFile}_data…, declared by transformers.js_config.use_external_data_format in config.json). Attention Explorer rewrites the graph to read its attention and cannot carry weights kept outside it; choose a dtype whose file holds its weights (q8, q4), or another model.`,
+  );
+}
+
 export interface ResolveOptions {
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
@@ -243,6 +265,7 @@ export class ModelStore {
           `The model folder ${folder} is missing ${missing.join(', ')}. A transformers.js model folder has config.json, tokenizer.json, tokenizer_config.json and ${ONNX_FILES[request.dtype]} (dtype ${request.dtype}).`,
         );
       }
+      refuseExternalData(request.source, path.join(folder, 'config.json'), request.dtype, onnxFile);
       return {
         folder,
         onnxPath: path.join(folder, onnxFile),
@@ -326,6 +349,8 @@ export class ModelStore {
     }
     const missing = files.filter((file) => !intact(file));
     const unverified = files.filter((file) => !missing.includes(file) && manifest.files[file] === undefined);
+    const checkConfig = () => refuseExternalData(source, resolved.configPath, dtype, onnxFile);
+    if (!missing.includes('config.json')) checkConfig();
     if (missing.length === 0 && (unverified.length === 0 || offline)) {
       return { ...resolved, downloaded: false };
     }
@@ -355,7 +380,11 @@ export class ModelStore {
     }
 
     try {
-      await this.download(context, missing, remote, folder, manifest, options.onProgress);
+      // config.json first: what it declares may refuse the model before its graph is fetched.
+      missing.sort((a, b) => Number(b === 'config.json') - Number(a === 'config.json'));
+      await this.download(context, missing, remote, folder, manifest, options.onProgress, (file) => {
+        if (file === 'config.json') checkConfig();
+      });
     } finally {
       // Whatever happened, the files that arrived whole are recorded.
       fs.mkdirSync(folder, { recursive: true });
@@ -372,6 +401,8 @@ export class ModelStore {
     folder: string,
     manifest: Manifest,
     onProgress: ResolveOptions['onProgress'],
+    /** Told of each file once it is in place; throws to stop there. */
+    arrived: (file: string) => void,
   ): Promise<void> {
     const { source } = context;
     const totalBytes = missing.reduce((sum, file) => sum + Math.max(0, remote.get(file)?.size ?? 0), 0);
@@ -394,6 +425,7 @@ export class ModelStore {
       }
       manifest.files[file] = entry;
       done += entry.size;
+      arrived(file);
     }
   }
 }

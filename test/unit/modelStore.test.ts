@@ -30,6 +30,12 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 
 const folderOf = () => hubCacheFolder({ kind: 'hub', modelId: MODEL_ID, hubUrl: hub.url, revision: 'main', cacheDir });
 
+/** After a failed download: neither the ONNX file nor a temporary file of it in the cache. */
+function expectNoOnnxLeft(): void {
+  expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
+  expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
+}
+
 beforeAll(async () => {
   hub = await LoopbackHub.start([{ id: MODEL_ID, folder: ensureTestModel('tiny') }]);
 });
@@ -83,8 +89,7 @@ describe('ModelStore with a hub', () => {
   it('a connection dropped mid-file leaves no file in the cache; the next try downloads it whole', async () => {
     hub.addFault({ file: /model\.onnx$/, fault: { kind: 'drop', afterBytes: 100_000 }, times: 1 });
     await expect(new ModelStore().resolve(request())).rejects.toMatchObject({ code: 'model-unavailable' });
-    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
-    expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
+    expectNoOnnxLeft();
     const resolved = await new ModelStore().resolve(request());
     expect(fs.statSync(resolved.onnxPath).size).toBe(fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size);
     recordCase({
@@ -244,6 +249,79 @@ describe('hub URLs', () => {
   });
 });
 
+describe('every file the model needs, verified and capped', () => {
+  const EXTERNAL_ID = 'attention-explorer/external-data';
+
+  /** The tiny model with a config.json that declares external data, and the data files it names, beside it. */
+  function externalDataModel(declaration: unknown): string {
+    const source = ensureTestModel('tiny');
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-external-'));
+    for (const file of ['tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx']) {
+      fs.mkdirSync(path.dirname(path.join(folder, file)), { recursive: true });
+      fs.copyFileSync(path.join(source, file), path.join(folder, file));
+    }
+    const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+    config['transformers.js_config'] = { use_external_data_format: declaration };
+    fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify(config));
+    for (const file of ['onnx/model.onnx_data', 'onnx/model.onnx_data_1', 'onnx/model_quantized.onnx_data']) {
+      fs.writeFileSync(path.join(folder, file), Buffer.alloc(200_000, 7));
+    }
+    return folder;
+  }
+
+  const external = (overrides: Partial<ModelRequest> = {}) =>
+    request({ source: { kind: 'hub', modelId: EXTERNAL_ID, hubUrl: hub.url, revision: 'main', cacheDir }, ...overrides });
+
+  it('a model whose config.json declares external data files is refused, naming why, before its graph or data is fetched', async () => {
+    hub.addRepository({ id: EXTERNAL_ID, folder: externalDataModel(2) });
+    const error = await new ModelStore().resolve(external()).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'invalid-model',
+      message: expect.stringMatching(/keeps the weights of onnx\/model\.onnx in 2 external data files .*use_external_data_format/),
+    });
+    const fetched = hub.requests.filter((entry) => entry.method === 'GET').map((entry) => entry.path.replace(/^.*\/resolve\/main\//, ''));
+    expect(fetched).toEqual(['config.json']);
+    expect(hub.requests.some((entry) => entry.path.includes('onnx_data'))).toBe(false);
+    // The same model as a folder on disk.
+    await expect(new ModelStore().resolve(request({ source: { kind: 'folder', folder: externalDataModel(true) } }))).rejects.toMatchObject({
+      code: 'invalid-model',
+      message: expect.stringMatching(/1 external data file /),
+    });
+    recordCase({
+      layer: 'unit',
+      area: 'Bad input',
+      case: 'a model whose config.json declares transformers.js_config.use_external_data_format (hub and folder)',
+      outcome: `refused as invalid-model before the graph or any onnx_data file is fetched (only config.json, verified): “${(error as Error).message}”`,
+    });
+  });
+
+  it('external data declared for another dtype only: that dtype is refused, this one loads', async () => {
+    hub.addRepository({ id: EXTERNAL_ID, folder: externalDataModel({ 'model_quantized.onnx': 1 }) });
+    expect((await new ModelStore().resolve(external())).downloaded).toBe(true);
+    await expect(new ModelStore().resolve(external({ dtype: 'q8' }))).rejects.toMatchObject({ code: 'invalid-model' });
+    expect(hub.requests.some((entry) => entry.path.includes('onnx_data'))).toBe(false);
+  });
+
+  it('a file that goes on past the size the hub announced is cut off at that size and refused', async () => {
+    hub.addFault({ file: /model\.onnx$/, fault: { kind: 'endless' } });
+    const started = performance.now();
+    const error = await new ModelStore().resolve(request()).catch((caught: unknown) => caught);
+    const elapsedMs = performance.now() - started;
+    const onnxSize = fs.statSync(path.join(ensureTestModel('tiny'), 'onnx', 'model.onnx')).size;
+    expect(error).toMatchObject({
+      code: 'model-unavailable',
+      message: expect.stringContaining(`sent more than the ${onnxSize} bytes it announced for onnx/model.onnx`),
+    });
+    expectNoOnnxLeft();
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'hub sends the ONNX file and then zeros without end (HEAD announced the true size)',
+      outcome: `refused once a byte past the announced size arrives (${(elapsedMs / 1000).toFixed(1)} s); nothing left in the cache`,
+    });
+  }, 15_000);
+});
+
 describe('a download shared by several requests', () => {
   /** Resolves once the first request's download is under way (the ONNX file well started). */
   function underWay(): { onProgress: (event: DownloadProgress) => void; started: Promise<void> } {
@@ -363,8 +441,7 @@ describe('a hub that stops answering', () => {
       message: expect.stringMatching(/did not answer for 0\.4 s \(asking for onnx\/model\.onnx\)/),
     });
     expect(performance.now() - started).toBeLessThan(idleTimeoutMs + 2000);
-    expect(fs.existsSync(path.join(folderOf(), 'onnx', 'model.onnx'))).toBe(false);
-    expect(fs.readdirSync(path.join(folderOf(), 'onnx')).filter((name) => name.includes('.tmp'))).toEqual([]);
+    expectNoOnnxLeft();
     recordCase({
       layer: 'unit',
       area: 'Faults',
