@@ -24,7 +24,7 @@ import {
   type ModelRequest,
   type ModelSource,
 } from './modelSource';
-import { writeAtomically, writeStreamAtomically } from './atomicFile';
+import { withFileLock, writeAtomically, writeStreamAtomically } from './atomicFile';
 import { HUB_IDLE_TIMEOUT_MS, hubFetch, IdleTimeout } from './hubFetch';
 import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
 
@@ -54,6 +54,7 @@ interface Manifest {
 }
 
 const MANIFEST = '.attention-explorer-manifest.json';
+const MANIFEST_LOCK = '.attention-explorer-manifest.lock';
 
 /** The most bytes taken for a file whose size the hub does not announce: the largest ONNX file protobuf can hold. */
 const MAX_UNANNOUNCED_FILE_BYTES = 2 ** 31;
@@ -73,9 +74,44 @@ function readManifest(folder: string): Manifest | undefined {
   }
 }
 
-function writeManifest(folder: string, manifest: Manifest): void {
-  // A unique temporary name: two windows writing the same model's manifest must not race on one.
-  writeAtomically(path.join(folder, MANIFEST), JSON.stringify(manifest, null, 2));
+/**
+ * A model folder's manifest as one resolve reads and changes it. Another window may change the file meanwhile (another
+ * dtype of the same model): {@link save} re-reads it under a lock and applies only this resolve's own changes.
+ */
+class ManifestEdits {
+  private readonly files: Record<string, ManifestEntry>;
+  private readonly changed = new Set<string>();
+
+  constructor(private readonly folder: string) {
+    this.files = { ...(readManifest(folder)?.files ?? {}) };
+  }
+
+  get(file: string): ManifestEntry | undefined {
+    return this.files[file];
+  }
+
+  set(file: string, entry: ManifestEntry): void {
+    this.files[file] = entry;
+    this.changed.add(file);
+  }
+
+  remove(file: string): void {
+    delete this.files[file];
+    this.changed.add(file);
+  }
+
+  async save(): Promise<void> {
+    if (this.changed.size === 0) return;
+    await withFileLock(path.join(this.folder, MANIFEST_LOCK), () => {
+      const current = readManifest(this.folder) ?? { version: 1, files: {} };
+      for (const file of this.changed) {
+        const entry = this.files[file];
+        if (entry) current.files[file] = entry;
+        else delete current.files[file];
+      }
+      writeAtomically(path.join(this.folder, MANIFEST), JSON.stringify(current, null, 2));
+    });
+  }
 }
 
 function sizeOf(file: string): number | undefined {
@@ -286,11 +322,11 @@ export class ModelStore {
     context: HubContext,
     dtype: ModelDtype,
     folder: string,
-    manifest: Manifest,
+    manifest: ManifestEdits,
     offline: boolean,
   ): Promise<string> {
     const candidates = onnxFileCandidates(dtype);
-    const cached = candidates.find((file) => manifest.files[file] !== undefined && sizeOf(path.join(folder, file)) !== undefined);
+    const cached = candidates.find((file) => manifest.get(file) !== undefined && sizeOf(path.join(folder, file)) !== undefined);
     if (cached || offline) return cached ?? candidates[0]!;
     for (const file of candidates.slice(0, -1)) {
       const found = await describeRemoteFile(context, file).then(
@@ -319,7 +355,7 @@ export class ModelStore {
     options: ResolveOptions,
   ): Promise<ResolvedModel> {
     const folder = hubCacheFolder(source);
-    const manifest = readManifest(folder) ?? { version: 1 as const, files: {} };
+    const manifest = new ManifestEdits(folder);
     let contacted = false;
     const context: HubContext = {
       source,
@@ -335,20 +371,20 @@ export class ModelStore {
     const resolved = { folder, onnxPath: path.join(folder, onnxFile), configPath: path.join(folder, 'config.json') };
     const intact = (file: string) => {
       const size = sizeOf(path.join(folder, file));
-      const recorded = manifest.files[file];
+      const recorded = manifest.get(file);
       return size !== undefined && (recorded === undefined || recorded.size === size);
     };
     // A file that no longer has the size we recorded is damaged: remove it so that it is fetched again.
     for (const file of files) {
-      const recorded = manifest.files[file];
+      const recorded = manifest.get(file);
       const size = sizeOf(path.join(folder, file));
       if (recorded && size !== undefined && size !== recorded.size) {
         fs.rmSync(path.join(folder, file), { force: true });
-        delete manifest.files[file];
+        manifest.remove(file);
       }
     }
     const missing = files.filter((file) => !intact(file));
-    const unverified = files.filter((file) => !missing.includes(file) && manifest.files[file] === undefined);
+    const unverified = files.filter((file) => !missing.includes(file) && manifest.get(file) === undefined);
     const checkConfig = () => refuseExternalData(source, resolved.configPath, dtype, onnxFile);
     if (!missing.includes('config.json')) checkConfig();
     if (missing.length === 0 && (unverified.length === 0 || offline)) {
@@ -372,10 +408,10 @@ export class ModelStore {
         fs.rmSync(path.join(folder, file), { force: true });
         missing.push(file);
       } else {
-        manifest.files[file] = {
+        manifest.set(file, {
           size: sizeOf(path.join(folder, file)) ?? 0,
           ...(description.sha256 ? { sha256: description.sha256 } : {}),
-        };
+        });
       }
     }
 
@@ -387,8 +423,7 @@ export class ModelStore {
       });
     } finally {
       // Whatever happened, the files that arrived whole are recorded.
-      fs.mkdirSync(folder, { recursive: true });
-      writeManifest(folder, manifest);
+      await manifest.save();
     }
     return { ...resolved, downloaded: missing.length > 0 };
   }
@@ -399,7 +434,7 @@ export class ModelStore {
     missing: string[],
     remote: Map<string, RemoteFile>,
     folder: string,
-    manifest: Manifest,
+    manifest: ManifestEdits,
     onProgress: ResolveOptions['onProgress'],
     /** Told of each file once it is in place; throws to stop there. */
     arrived: (file: string) => void,
@@ -423,7 +458,7 @@ export class ModelStore {
           `Could not download ${file} of ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
         );
       }
-      manifest.files[file] = entry;
+      manifest.set(file, entry);
       done += entry.size;
       arrived(file);
     }

@@ -1,6 +1,7 @@
 /**
  * Downloads from a loopback hub: the real fetch, redirect policy, cache and verification code, with faults.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -320,6 +321,64 @@ describe('every file the model needs, verified and capped', () => {
       outcome: `refused once a byte past the announced size arrives (${(elapsedMs / 1000).toFixed(1)} s); nothing left in the cache`,
     });
   }, 15_000);
+});
+
+describe('two windows on one cache folder', () => {
+  const manifestOf = () =>
+    JSON.parse(fs.readFileSync(path.join(folderOf(), '.attention-explorer-manifest.json'), 'utf8')) as {
+      files: Record<string, { size: number; sha256?: string }>;
+    };
+
+  it('two stores downloading two dtypes of one model at once both keep their files in the manifest', async () => {
+    // Both read the (empty) manifest before either writes it.
+    hub.addFault({ file: /\.onnx$/, fault: { kind: 'slow', bytesPerSecond: 8_000_000 } });
+    const [fp32, q8] = await Promise.all([new ModelStore().resolve(request()), new ModelStore().resolve(request({ dtype: 'q8' }))]);
+    expect(Object.keys(manifestOf().files).sort()).toEqual(
+      ['config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx', 'tokenizer.json', 'tokenizer_config.json'].sort(),
+    );
+    expect(manifestOf().files['onnx/model.onnx']).toMatchObject({ size: fs.statSync(fp32.onnxPath).size, sha256: expect.any(String) });
+    expect(manifestOf().files['onnx/model_quantized.onnx']).toMatchObject({ size: fs.statSync(q8.onnxPath).size });
+    hub.requests.length = 0;
+    await new ModelStore().resolve(request());
+    await new ModelStore().resolve(request({ dtype: 'q8' }));
+    expect(hub.requests).toEqual([]);
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'two stores (two windows) download fp32 and q8 of one model into one cache folder at once',
+      outcome: 'the manifest is updated under a lock, merged with what is on disk: both ONNX files stay recorded and verified',
+    });
+  });
+
+  it("the manifest lock: another window's is waited for; one left by a process that is gone is broken", async () => {
+    const lock = path.join(folderOf(), '.attention-explorer-manifest.lock');
+    fs.mkdirSync(folderOf(), { recursive: true });
+    // Held by a live process (this one) for 300 ms.
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid }));
+    let releasedAt = Infinity;
+    setTimeout(() => {
+      fs.rmSync(lock, { force: true });
+      releasedAt = performance.now();
+    }, 300);
+    await new ModelStore().resolve(request());
+    expect(performance.now()).toBeGreaterThanOrEqual(releasedAt);
+    expect(Object.keys(manifestOf().files)).toContain('onnx/model.onnx');
+
+    // Left behind by a process that has exited.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lock, JSON.stringify({ pid: Number(gone.stdout) }));
+    fs.truncateSync(path.join(folderOf(), 'onnx', 'model.onnx'), 1000);
+    const brokeAt = performance.now();
+    expect((await new ModelStore().resolve(request())).downloaded).toBe(true);
+    expect(performance.now() - brokeAt).toBeLessThan(2000);
+    expect(fs.existsSync(lock)).toBe(false);
+    recordCase({
+      layer: 'unit',
+      area: 'Faults',
+      case: 'the manifest lock held by another live process; a lock left by a process that exited',
+      outcome: 'the live one is waited for (0.3 s here); the dead one is broken at once; no lock left behind',
+    });
+  });
 });
 
 describe('a download shared by several requests', () => {
