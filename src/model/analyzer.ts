@@ -117,12 +117,14 @@ export class Analyzer {
   load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
     const key = modelRequestKey(request);
     const loading = this.loading.get(key);
-    if (loading) {
+    if (loading && !loading.abandoned) {
       void this.models.use(key); // keeps it the most recently used
       return loading.join(options);
     }
-    const model = this.models.use(key);
+    const model = loading ? undefined : this.models.use(key);
     if (model) return model;
+    // An abandoned load that finished all the same is replaced below: its session is nobody's.
+    if (loading) void loading.result.then((old) => old.session.release()).catch(() => undefined);
     const shared = new SharedTask<LoadedModel, DownloadProgress>((own) => this.loadFresh(request, key, own), ABANDONED_LOAD_GRACE_MS);
     const result = shared.result;
     this.loading.set(key, shared);

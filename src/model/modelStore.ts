@@ -29,7 +29,7 @@ import { HUB_IDLE_TIMEOUT_MS, hubFetch, IdleTimeout } from './hubFetch';
 import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
 
 export interface DownloadProgress {
-  /** The file being fetched (the largest in flight). */
+  /** The file being fetched (before the first request: the one about to be asked for, at 0 of 0 bytes). */
   file: string;
   loadedBytes: number;
   totalBytes: number;

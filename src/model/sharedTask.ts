@@ -73,6 +73,11 @@ export class SharedTask<TResult, TProgress> {
     });
   }
 
+  /** Whether the work was aborted (it may not have stopped yet): a new request must start it afresh, not join it. */
+  get abandoned(): boolean {
+    return this.controller.signal.aborted;
+  }
+
   /** Aborts the work for everyone (the user's Cancel). */
   cancel(): void {
     this.controller.abort();
