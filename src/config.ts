@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { hubUrlProblem, redactedUrl, type HubUrlProblem } from './model/hubPolicy';
 import { isHubModelId, type ModelDtype, type ModelRequest, type ModelSource } from './model/modelSource';
 import { TASKS, type TaskId } from './shared/analysis';
 import { AnalysisError } from './shared/errors';
@@ -32,7 +33,6 @@ export const SETTINGS = {
 
 export const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const DEFAULT_HUB = 'https://huggingface.co';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 function section() {
   return vscode.workspace.getConfiguration('attentionExplorer');
@@ -102,23 +102,37 @@ export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
 }
 
 /**
- * The hub URL, checked: HTTPS, or plain HTTP to this machine only (a mirror on loopback, or tests), so that
- * model files never travel unencrypted across a network.
+ * The hub URL, checked (see `model/hubPolicy.ts`): HTTPS or loopback HTTP, without credentials, query or fragment. A
+ * refusal shows the URL with its secrets removed, since the message also goes to the log.
  */
 export function checkedHubUrl(value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new AnalysisError('model-unavailable', vscode.l10n.t('The setting {0} is not a URL: "{1}".', SETTINGS.hubUrl, value));
+  const problem = hubUrlProblem(value);
+  if (problem) {
+    const shown = redactedUrl(value);
+    const messages: Record<HubUrlProblem, () => string> = {
+      'not-a-url': () => vscode.l10n.t('The setting {0} is not a URL: "{1}".', SETTINGS.hubUrl, shown),
+      credentials: () =>
+        vscode.l10n.t(
+          'The setting {0} must not contain credentials (a user name, password or token before "@"): Attention Explorer sends none to a hub. It is "{1}" without them.',
+          SETTINGS.hubUrl,
+          shown,
+        ),
+      'query-or-fragment': () =>
+        vscode.l10n.t(
+          'The setting {0} must be the hub\'s address alone, without a query (?…) or fragment (#…); it is "{1}" without them.',
+          SETTINGS.hubUrl,
+          shown,
+        ),
+      insecure: () =>
+        vscode.l10n.t(
+          'The setting {0} must be an https:// URL (plain http:// only for this machine); it is "{1}".',
+          SETTINGS.hubUrl,
+          shown,
+        ),
+    };
+    throw new AnalysisError('model-unavailable', messages[problem]());
   }
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname))) {
-    throw new AnalysisError(
-      'model-unavailable',
-      vscode.l10n.t('The setting {0} must be an https:// URL (plain http:// only for this machine); it is "{1}".', SETTINGS.hubUrl, value),
-    );
-  }
-  return parsed.href.replace(/\/+$/, '');
+  return new URL(value).href.replace(/\/+$/, '');
 }
 
 /** Resolves the model settings into a {@link ModelSource}, or throws an {@link AnalysisError} naming the setting. */

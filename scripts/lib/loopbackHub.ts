@@ -3,7 +3,8 @@
  * (`/{owner}/{model}/resolve/{revision}/{file}`), with HEAD, Content-Length, byte ranges, and the headers
  * huggingface.co sends for LFS files (`X-Linked-Size`, `X-Linked-Etag` = SHA-256), so that the real download,
  * progress, cache and verification code runs in tests. Faults on demand: a connection dropped mid-file, an HTTP
- * status, a slow transfer, corrupted bytes.
+ * status, a slow transfer, corrupted bytes, a redirect, a hub that accepts the connection and then says nothing, a
+ * file that never ends.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -20,7 +21,15 @@ export type HubFault =
   | { kind: 'drop'; afterBytes: number }
   | { kind: 'status'; status: number }
   | { kind: 'slow'; bytesPerSecond: number }
-  | { kind: 'corrupt' };
+  | { kind: 'corrupt' }
+  /** Sends the file, without a Content-Length, and then zeros until the client hangs up (HEAD still says the true size). */
+  | { kind: 'endless' }
+  /** Accepts the request and never answers it. */
+  | { kind: 'hang' }
+  /** Sends the headers and the first `afterBytes` bytes, then nothing more (the connection stays open). */
+  | { kind: 'stall'; afterBytes: number }
+  /** Answers 302 to `location`, where `{file}` stands for the file's path in the repository. */
+  | { kind: 'redirect'; location: string };
 
 export interface FaultRule {
   fault: HubFault;
@@ -132,6 +141,15 @@ export class LoopbackHub {
       response.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(`injected HTTP ${fault.status}`);
       return;
     }
+    if (fault?.kind === 'hang') {
+      record(0);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      record(302);
+      response.writeHead(302, { Location: fault.location.replaceAll('{file}', relative) }).end();
+      return;
+    }
     const size = fs.statSync(file).size;
     const headers: Record<string, string | number> = {
       'Content-Type': relative.endsWith('.json') ? 'application/json' : 'application/octet-stream',
@@ -154,6 +172,18 @@ export class LoopbackHub {
     headers['Content-Length'] = end - start + 1;
     const status = range ? 206 : 200;
     record(status);
+    if (fault?.kind === 'endless' && method === 'GET') {
+      delete headers['Content-Length'];
+      response.writeHead(status, headers);
+      const zeros = Buffer.alloc(64 * 1024);
+      const more = (): void => {
+        while (!response.destroyed && response.write(zeros));
+        if (!response.destroyed) response.once('drain', more);
+      };
+      response.write(fs.readFileSync(file));
+      more();
+      return;
+    }
     response.writeHead(status, headers);
     if (method === 'HEAD') {
       response.end();
@@ -166,6 +196,10 @@ export class LoopbackHub {
     }
     if (fault?.kind === 'drop') {
       response.write(bytes.subarray(0, Math.min(fault.afterBytes, bytes.length)), () => response.destroy());
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      response.write(bytes.subarray(0, Math.min(fault.afterBytes, bytes.length)));
       return;
     }
     if (fault?.kind === 'slow') {

@@ -32,7 +32,8 @@ export class ModelService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
   private readonly subscriptions = new DisposableStore();
   private loadedKey: string | undefined;
-  private activeDownload: DownloadNotification | undefined;
+  /** One notification per model being fetched, shared by every request waiting for it. */
+  private readonly downloads = new Map<string, DownloadNotification>();
 
   /** Fires whenever the model's state changes. */
   readonly onDidChangeStatus = this.changed.event;
@@ -112,9 +113,9 @@ export class ModelService implements vscode.Disposable {
     );
   }
 
-  /** Cancels the download in progress, if any (the notification's Cancel does the same). */
+  /** Cancels the downloads in progress, if any (the notification's Cancel does the same). */
   cancelDownload(): void {
-    this.activeDownload?.cancel();
+    for (const download of [...this.downloads.values()]) download.cancel();
   }
 
   private async withModel<TResult extends AnalysisResult | ModelInfo>(
@@ -129,13 +130,19 @@ export class ModelService implements vscode.Disposable {
     // The status (status bar, side view) is the configured model's; another model's progress shows in its notification.
     const setStatus = otherModel ? () => undefined : (status: ModelStatus) => this.setStatus(status);
     if (this.loadedKey !== key) setStatus({ state: 'loading', modelName });
-    const download = new DownloadNotification(modelName);
-    this.activeDownload = download;
-    // Cancelling the notification cancels the request that started the download.
+    // Requests for the same model share its download in the worker, and here its notification. Its Cancel stops the
+    // download for all of them; a request cancelled otherwise (a new selection in live mode) only stops waiting.
+    let download = this.downloads.get(key);
+    if (!download || download.cancelled) {
+      download = new DownloadNotification(modelName);
+      download.onCancel(() => void this.worker.request('cancelLoad', { request }).catch(() => undefined));
+      this.downloads.set(key, download);
+    }
+    download.users += 1;
     const abort = new AbortController();
     const forward = () => abort.abort();
     signal.addEventListener('abort', forward, { once: true });
-    download.onCancel(forward);
+    const stopForwarding = download.onCancel(forward);
     try {
       const result = await run(request, abort.signal, (progress) => {
         setStatus({ state: 'downloading', modelName, loadedBytes: progress.loadedBytes, totalBytes: progress.totalBytes });
@@ -164,8 +171,12 @@ export class ModelService implements vscode.Disposable {
       throw error;
     } finally {
       signal.removeEventListener('abort', forward);
-      download.close();
-      if (this.activeDownload === download) this.activeDownload = undefined;
+      stopForwarding();
+      download.users -= 1;
+      if (download.users === 0) {
+        download.close();
+        if (this.downloads.get(key) === download) this.downloads.delete(key);
+      }
     }
   }
 
@@ -215,28 +226,33 @@ export class ModelService implements vscode.Disposable {
 }
 
 /**
- * A progress notification that opens on the first progress event ("12.3 of 255.6 MB") and offers Cancel. Nothing is
- * shown when the model is already on disk.
+ * A progress notification that opens on the first progress event ("12.3 of 255.6 MB") and offers Cancel; the store
+ * sends one before it asks the hub anything, so the notification is there while the hub has not answered yet. Nothing
+ * is shown when the model is already on disk.
  */
 class DownloadNotification {
   private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
   private finish: (() => void) | undefined;
   private pending: DownloadProgress | undefined;
   private reportedPercent = 0;
-  private cancelHandlers: Array<() => void> = [];
+  private readonly cancelHandlers = new Set<() => void>();
   cancelled = false;
+  /** Requests waiting for this download. */
+  users = 0;
 
   constructor(private readonly modelName: string) {}
 
-  onCancel(handler: () => void): void {
-    this.cancelHandlers.push(handler);
+  /** Runs `handler` on Cancel; returns what stops that. */
+  onCancel(handler: () => void): () => void {
+    this.cancelHandlers.add(handler);
+    return () => this.cancelHandlers.delete(handler);
   }
 
   /** Cancels from elsewhere (the side view), as the notification's button does. */
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.cancelHandlers.forEach((handler) => handler());
+    [...this.cancelHandlers].forEach((handler) => handler());
   }
 
   report(event: DownloadProgress): void {
@@ -273,7 +289,11 @@ class DownloadNotification {
     if (!this.progress || !event) return;
     const percent = event.totalBytes > 0 ? Math.min(100, (event.loadedBytes / event.totalBytes) * 100) : 0;
     this.progress.report({
-      message: vscode.l10n.t('{0} of {1} MB', formatMegabytes(event.loadedBytes), formatMegabytes(event.totalBytes)),
+      // The store reports 0 of 0 bytes before its first request, so that Cancel is there while a hub is slow to answer.
+      message:
+        event.totalBytes > 0
+          ? vscode.l10n.t('{0} of {1} MB', formatMegabytes(event.loadedBytes), formatMegabytes(event.totalBytes))
+          : vscode.l10n.t('Asking the hub…'),
       increment: Math.max(0, percent - this.reportedPercent),
     });
     this.reportedPercent = Math.max(this.reportedPercent, percent);

@@ -24,6 +24,7 @@ import { featureExtraction } from './tasks/featureExtraction';
 import { fillMask, FILL_MASK_TOP_K } from './tasks/fillMask';
 import { headLabels, probabilitiesOf, softmax, textClassification } from './tasks/textClassification';
 import { tokenClassification } from './tasks/tokenClassification';
+import { SharedTask } from './sharedTask';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
 
 /** What an analysis of a text gives, but its full attention tensor (see {@link Analyzer.analyze}). */
@@ -86,6 +87,9 @@ const EIGHT_BIT_DTYPES = ['q8', 'int8', 'uint8'] as const;
 /** Models kept loaded at once: the one in use and one more (Compare Selections across two models). */
 const LOADED_MODELS = 2;
 
+/** How long a load goes on after its last request has gone: live mode cancels one analysis just before asking the next. */
+const ABANDONED_LOAD_GRACE_MS = 1000;
+
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AnalysisError('cancelled', 'The analysis was cancelled.');
 }
@@ -94,25 +98,52 @@ export class Analyzer {
   private readonly store = new ModelStore();
   private readonly models = new BoundedCache<string, Promise<LoadedModel>>({
     maxEntries: LOADED_MODELS,
-    onEvict: (key, model) => void this.unload(key as string, model),
+    onEvict: (key, model) => {
+      // An evicted model is released once loaded: no new request may join its load.
+      this.loading.delete(key as string);
+      void this.unload(key as string, model);
+    },
   });
+  /** Loads under way, by model key: every request for the model waits for the same one. */
+  private readonly loading = new Map<string, SharedTask<LoadedModel, DownloadProgress>>();
   private readonly chains = new Map<string, Promise<InterventionRunner>>();
   /** onnxruntime sessions of whole models created so far (diagnostics: a burst of analyses must not add any). */
   sessionsLoaded = 0;
 
-  /** Loads (downloading and instrumenting if needed) the model a request names; reuses a loaded one. */
+  /**
+   * Loads (downloading and instrumenting if needed) the model a request names; reuses a loaded one. Requests for a
+   * model being loaded share that load: aborting `options.signal` detaches only this request (see {@link SharedTask}).
+   */
   load(request: ModelRequest, options: AnalyzeOptions = {}): Promise<LoadedModel> {
     const key = modelRequestKey(request);
-    let model = this.models.use(key);
-    if (!model) {
-      model = this.loadFresh(request, key, options);
-      const loading = model;
-      loading.catch(() => {
-        if (this.models.get(key) === loading) this.models.delete(key);
-      });
-      this.models.set(key, loading);
+    const loading = this.loading.get(key);
+    if (loading && !loading.abandoned) {
+      void this.models.use(key); // keeps it the most recently used
+      return loading.join(options);
     }
-    return model;
+    const model = loading ? undefined : this.models.use(key);
+    if (model) return model;
+    // An abandoned load that finished all the same is replaced below: its session is nobody's.
+    if (loading) void loading.result.then((old) => old.session.release()).catch(() => undefined);
+    const shared = new SharedTask<LoadedModel, DownloadProgress>((own) => this.loadFresh(request, key, own), ABANDONED_LOAD_GRACE_MS);
+    const result = shared.result;
+    this.loading.set(key, shared);
+    this.models.set(key, result);
+    result.then(
+      () => {
+        if (this.loading.get(key) === shared) this.loading.delete(key);
+      },
+      () => {
+        if (this.loading.get(key) === shared) this.loading.delete(key);
+        if (this.models.get(key) === result) this.models.delete(key);
+      },
+    );
+    return shared.join(options);
+  }
+
+  /** Stops the load of the model a request names for every request waiting for it (the user's Cancel). */
+  cancelLoad(request: ModelRequest): void {
+    this.loading.get(modelRequestKey(request))?.cancel();
   }
 
   private async unload(key: string, model: Promise<LoadedModel>): Promise<void> {
@@ -429,6 +460,8 @@ export class Analyzer {
   }
 
   async dispose(): Promise<void> {
+    for (const shared of this.loading.values()) shared.cancel();
+    this.loading.clear();
     const loaded = [...this.models.keys()].map((key) => [key, this.models.get(key)!] as const);
     this.models.clear();
     await Promise.all(loaded.map(([key, model]) => this.unload(key, model)));

@@ -46,6 +46,25 @@ export function isHubModelId(id: string): boolean {
   return /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(id) && !id.includes('..');
 }
 
+/**
+ * How many external data files (`<file>_data`, `<file>_data_1`, …) a model's config.json declares for one of its ONNX
+ * files, read as transformers.js reads `transformers.js_config.use_external_data_format`: a boolean or a count for
+ * every file, or an object keyed by the file's name (`model_quantized.onnx`) or its base name (`model`).
+ */
+export function externalDataFiles(config: unknown, dtype: ModelDtype, onnxFile: string): number {
+  const custom = (config as { 'transformers.js_config'?: { use_external_data_format?: unknown } } | null)?.['transformers.js_config'];
+  const declared = custom?.use_external_data_format;
+  if (!declared) return 0;
+  const fullName = path.posix.basename(onnxFile);
+  const baseName = fullName.replace(/\.onnx$/, '').replace(new RegExp(`${DTYPE_SUFFIX[dtype]}$`), '');
+  const count = Number(
+    typeof declared === 'object'
+      ? ((declared as Record<string, unknown>)[fullName] ?? (declared as Record<string, unknown>)[baseName] ?? 0)
+      : declared,
+  );
+  return Number.isFinite(count) && count > 0 ? Math.ceil(count) : 0;
+}
+
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
 /** The files a model folder must hold to run with a dtype (`onnxFile`: the one found of its candidates). */

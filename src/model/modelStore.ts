@@ -1,20 +1,21 @@
 /**
- * Finds a model's files on disk, downloading them through transformers.js when they come from a hub.
+ * Finds a model's files on disk, downloading them when they come from a hub.
  *
- * Hub downloads go into transformers.js's own file cache (`cacheDir/model/…`), whose writes are atomic (a temporary
- * file renamed when complete), so a dropped connection never leaves a half file under the real name. On top of that
- * this store checks each file against what the hub says about it (size, and SHA-256 where the hub gives one, as
- * huggingface.co does for LFS files) and records the result in a manifest; a cached file that no longer matches
- * its manifest is removed and fetched again.
+ * Hub downloads go into the layout of transformers.js's file cache (`cacheDir/model/…`), so that its tokenizer loader
+ * reads them as a folder. The store fetches every file itself (`hubFetch.ts`: each redirect held to the hub policy)
+ * and streams it into an exclusive temporary file, counting it against the size the hub announced, hashing it, and
+ * renaming it into place only once its size and SHA-256 (where the hub gives one, as huggingface.co does for LFS
+ * files) match; nothing reads a file before that. The result is recorded in a manifest; a cached file that no
+ * longer matches its manifest is removed and fetched again.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoConfig, env, pipeline } from '@huggingface/transformers';
 import { AnalysisError } from '../shared/errors';
 import {
-  DTYPE_SUFFIX,
+  externalDataFiles,
   hubCacheFolder,
+  modelDisplayName,
   ONNX_FILES,
   onnxFileCandidates,
   requiredFiles,
@@ -23,11 +24,12 @@ import {
   type ModelRequest,
   type ModelSource,
 } from './modelSource';
-import { writeAtomically } from './atomicFile';
-import { configureTransformersEnv } from './tokenizer';
+import { withFileLock, writeAtomically, writeStreamAtomically } from './atomicFile';
+import { HUB_IDLE_TIMEOUT_MS, hubFetch, IdleTimeout } from './hubFetch';
+import { hubUrlProblem, hubUrlProblemMessage } from './hubPolicy';
 
 export interface DownloadProgress {
-  /** The file being fetched (the largest in flight). */
+  /** The file being fetched (before the first request: the one about to be asked for, at 0 of 0 bytes). */
   file: string;
   loadedBytes: number;
   totalBytes: number;
@@ -52,6 +54,10 @@ interface Manifest {
 }
 
 const MANIFEST = '.attention-explorer-manifest.json';
+const MANIFEST_LOCK = '.attention-explorer-manifest.lock';
+
+/** The most bytes taken for a file whose size the hub does not announce: the largest ONNX file protobuf can hold. */
+const MAX_UNANNOUNCED_FILE_BYTES = 2 ** 31;
 
 interface RemoteFile {
   name: string;
@@ -68,9 +74,44 @@ function readManifest(folder: string): Manifest | undefined {
   }
 }
 
-function writeManifest(folder: string, manifest: Manifest): void {
-  // A unique temporary name: two windows writing the same model's manifest must not race on one.
-  writeAtomically(path.join(folder, MANIFEST), JSON.stringify(manifest, null, 2));
+/**
+ * A model folder's manifest as one resolve reads and changes it. Another window may change the file meanwhile (another
+ * dtype of the same model): {@link save} re-reads it under a lock and applies only this resolve's own changes.
+ */
+class ManifestEdits {
+  private readonly files: Record<string, ManifestEntry>;
+  private readonly changed = new Set<string>();
+
+  constructor(private readonly folder: string) {
+    this.files = { ...(readManifest(folder)?.files ?? {}) };
+  }
+
+  get(file: string): ManifestEntry | undefined {
+    return this.files[file];
+  }
+
+  set(file: string, entry: ManifestEntry): void {
+    this.files[file] = entry;
+    this.changed.add(file);
+  }
+
+  remove(file: string): void {
+    delete this.files[file];
+    this.changed.add(file);
+  }
+
+  async save(): Promise<void> {
+    if (this.changed.size === 0) return;
+    await withFileLock(path.join(this.folder, MANIFEST_LOCK), () => {
+      const current = readManifest(this.folder) ?? { version: 1, files: {} };
+      for (const file of this.changed) {
+        const entry = this.files[file];
+        if (entry) current.files[file] = entry;
+        else delete current.files[file];
+      }
+      writeAtomically(path.join(this.folder, MANIFEST), JSON.stringify(current, null, 2));
+    });
+  }
 }
 
 function sizeOf(file: string): number | undefined {
@@ -79,14 +120,6 @@ function sizeOf(file: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex');
 }
 
 function fileUrl(source: Extract<ModelSource, { kind: 'hub' }>, file: string): string {
@@ -102,32 +135,133 @@ function describeFetchError(error: unknown): string {
   return String(error);
 }
 
+/** One resolve's dealings with the hub. */
+interface HubContext {
+  source: Extract<ModelSource, { kind: 'hub' }>;
+  signal: AbortSignal | undefined;
+  idleTimeoutMs: number;
+  /** Told before each request; the first call reports progress at 0 bytes, so that the host shows its Cancel at once. */
+  contacting: (file: string) => void;
+}
+
+function statusError(source: Extract<ModelSource, { kind: 'hub' }>, name: string, status: number): AnalysisError {
+  return status === 404
+    ? new AnalysisError(
+        'model-unavailable',
+        `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`,
+      )
+    : new AnalysisError('model-unavailable', `${source.hubUrl} answered HTTP ${status} for ${name} of ${source.modelId}.`);
+}
+
 /** What the hub says about a file: its size and, for LFS files, its SHA-256 (`X-Linked-Etag`). */
-async function describeRemoteFile(source: Extract<ModelSource, { kind: 'hub' }>, name: string, signal?: AbortSignal): Promise<RemoteFile> {
-  const url = fileUrl(source, name);
+async function describeRemoteFile(context: HubContext, name: string): Promise<RemoteFile> {
+  const { source, signal } = context;
+  const idle = new IdleTimeout(context.idleTimeoutMs, signal);
+  context.contacting(name);
   let response: Response;
   try {
-    response = await fetch(url, { method: 'HEAD', redirect: 'manual', ...(signal ? { signal } : {}) });
-    if (response.status >= 300 && response.status < 400 && !response.headers.get('x-linked-size')) {
-      const location = response.headers.get('location');
-      if (location) response = await fetch(new URL(location, url), { method: 'HEAD', ...(signal ? { signal } : {}) });
-    }
+    response = await hubFetch(fileUrl(source, name), {
+      method: 'HEAD',
+      idle,
+      hub: source.hubUrl,
+      file: name,
+      keep: (redirect) => redirect.headers.has('x-linked-size'),
+    });
   } catch (error) {
     if (signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
+    if (error instanceof AnalysisError) throw error;
     throw new AnalysisError('model-unavailable', `Could not reach ${source.hubUrl} (${describeFetchError(error)}).`);
+  } finally {
+    idle.dispose();
   }
-  if (response.status === 404) {
-    throw new AnalysisError(
-      'model-unavailable',
-      `${source.hubUrl} has no file ${name} for ${source.modelId} (HTTP 404). Check the model id, or choose another dtype.`,
-    );
-  }
-  if (response.status >= 400) {
-    throw new AnalysisError('model-unavailable', `${source.hubUrl} answered HTTP ${response.status} for ${name} of ${source.modelId}.`);
-  }
+  if (response.status >= 400) throw statusError(source, name, response.status);
   const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
   const etag = (response.headers.get('x-linked-etag') ?? response.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
   return { name, size: Number.isFinite(size) ? size : -1, ...(/^[0-9a-f]{64}$/.test(etag) ? { sha256: etag } : {}) };
+}
+
+function damaged(details: string): AnalysisError {
+  return new AnalysisError(
+    'model-unavailable',
+    `The download was damaged (${details}); the bad file was removed and will be fetched again on the next try.`,
+  );
+}
+
+/**
+ * Streams one file into place: never more bytes than the hub announced, renamed into the cache only when its size and
+ * SHA-256 match (see {@link writeStreamAtomically}). `onBytes` hears the bytes received so far.
+ */
+async function downloadFile(
+  context: HubContext,
+  description: RemoteFile,
+  target: string,
+  onBytes: (bytes: number) => void,
+): Promise<ManifestEntry> {
+  const { source } = context;
+  const { name } = description;
+  const idle = new IdleTimeout(context.idleTimeoutMs, context.signal);
+  context.contacting(name);
+  try {
+    const response = await hubFetch(fileUrl(source, name), { method: 'GET', idle, hub: source.hubUrl, file: name });
+    if (response.status !== 200 || !response.body) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw statusError(source, name, response.status);
+    }
+    const limit = description.size >= 0 ? description.size : MAX_UNANNOUNCED_FILE_BYTES;
+    const hash = createHash('sha256');
+    let received = 0;
+    // Node's web streams are async iterable; the lib types the project builds against do not say so.
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body) {
+        idle.touch();
+        received += chunk.byteLength;
+        if (received > limit) {
+          throw new AnalysisError(
+            'model-unavailable',
+            `${source.hubUrl} sent more than the ${limit} bytes ${description.size >= 0 ? 'it announced' : 'a file may have'} for ${name}; the download was refused.`,
+          );
+        }
+        hash.update(chunk);
+        onBytes(received);
+        yield chunk;
+      }
+    }
+    await writeStreamAtomically(target, counted(), () => {
+      if (description.size >= 0 && received !== description.size) {
+        throw damaged(`${name} has ${received} bytes where the hub announced ${description.size}`);
+      }
+      if (description.sha256 && hash.digest('hex') !== description.sha256) {
+        throw damaged(`${name} does not match the SHA-256 the hub gives for it`);
+      }
+    });
+    return { size: received, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
+  } catch (error) {
+    if (idle.timedOut) throw idle.error(source.hubUrl, name);
+    throw error;
+  } finally {
+    idle.dispose();
+  }
+}
+
+/**
+ * Refuses a model whose ONNX file keeps its weights in external data files: the instrumentation rewrites the graph as
+ * one file (and splits it into layers in memory), where weights outside it cannot follow, so those files are never
+ * fetched or trusted. Read from config.json, before the graph is downloaded.
+ */
+function refuseExternalData(source: ModelSource, configPath: string, dtype: ModelDtype, onnxFile: string): void {
+  let config: unknown;
+  try {
+    config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch {
+    return; // an unreadable config.json is reported by the family reader, with its reason
+  }
+  const files = externalDataFiles(config, dtype, onnxFile);
+  if (files === 0) return;
+  throw new AnalysisError(
+    'invalid-model',
+    `${modelDisplayName(source)} keeps the weights of ${onnxFile} in ${files} external data file${files === 1 ? '' : 's'} (${onnxFile}_data…, declared by transformers.js_config.use_external_data_format in config.json). Attention Explorer rewrites the graph to read its attention and cannot carry weights kept outside it; choose a dtype whose file holds its weights (q8, q4), or another model.`,
+  );
 }
 
 export interface ResolveOptions {
@@ -135,7 +269,18 @@ export interface ResolveOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
+export interface ModelStoreOptions {
+  /** How long the hub may stay silent (tests lower it); {@link HUB_IDLE_TIMEOUT_MS} by default. */
+  idleTimeoutMs?: number;
+}
+
 export class ModelStore {
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: ModelStoreOptions = {}) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? HUB_IDLE_TIMEOUT_MS;
+  }
+
   /** Finds (and if needed downloads and checks) every file a request needs. */
   async resolve(request: ModelRequest, options: ResolveOptions = {}): Promise<ResolvedModel> {
     if (UNREAD_DTYPES.includes(request.dtype)) {
@@ -156,6 +301,7 @@ export class ModelStore {
           `The model folder ${folder} is missing ${missing.join(', ')}. A transformers.js model folder has config.json, tokenizer.json, tokenizer_config.json and ${ONNX_FILES[request.dtype]} (dtype ${request.dtype}).`,
         );
       }
+      refuseExternalData(request.source, path.join(folder, 'config.json'), request.dtype, onnxFile);
       return {
         folder,
         onnxPath: path.join(folder, onnxFile),
@@ -163,6 +309,8 @@ export class ModelStore {
         downloaded: false,
       };
     }
+    const problem = hubUrlProblem(request.source.hubUrl);
+    if (problem) throw new AnalysisError('model-unavailable', hubUrlProblemMessage(problem, 'The hub URL', request.source.hubUrl));
     return this.resolveFromHub(request.source, request.dtype, request.offline, options);
   }
 
@@ -171,18 +319,17 @@ export class ModelStore {
    * order, a 404 moving on to the next).
    */
   private async onnxFileOnHub(
-    source: Extract<ModelSource, { kind: 'hub' }>,
+    context: HubContext,
     dtype: ModelDtype,
     folder: string,
-    manifest: Manifest,
+    manifest: ManifestEdits,
     offline: boolean,
-    signal: AbortSignal | undefined,
   ): Promise<string> {
     const candidates = onnxFileCandidates(dtype);
-    const cached = candidates.find((file) => manifest.files[file] !== undefined && sizeOf(path.join(folder, file)) !== undefined);
+    const cached = candidates.find((file) => manifest.get(file) !== undefined && sizeOf(path.join(folder, file)) !== undefined);
     if (cached || offline) return cached ?? candidates[0]!;
     for (const file of candidates.slice(0, -1)) {
-      const found = await describeRemoteFile(source, file, signal).then(
+      const found = await describeRemoteFile(context, file).then(
         () => true,
         (error: unknown) => {
           if (error instanceof AnalysisError && error.message.includes('HTTP 404')) return false;
@@ -208,26 +355,38 @@ export class ModelStore {
     options: ResolveOptions,
   ): Promise<ResolvedModel> {
     const folder = hubCacheFolder(source);
-    const manifest = readManifest(folder) ?? { version: 1 as const, files: {} };
-    const onnxFile = await this.onnxFileOnHub(source, dtype, folder, manifest, offline, options.signal);
+    const manifest = new ManifestEdits(folder);
+    let contacted = false;
+    const context: HubContext = {
+      source,
+      signal: options.signal,
+      idleTimeoutMs: this.idleTimeoutMs,
+      contacting: (file) => {
+        if (!contacted) options.onProgress?.({ file, loadedBytes: 0, totalBytes: 0 });
+        contacted = true;
+      },
+    };
+    const onnxFile = await this.onnxFileOnHub(context, dtype, folder, manifest, offline);
     const files = requiredFiles(dtype, onnxFile);
     const resolved = { folder, onnxPath: path.join(folder, onnxFile), configPath: path.join(folder, 'config.json') };
     const intact = (file: string) => {
       const size = sizeOf(path.join(folder, file));
-      const recorded = manifest.files[file];
+      const recorded = manifest.get(file);
       return size !== undefined && (recorded === undefined || recorded.size === size);
     };
     // A file that no longer has the size we recorded is damaged: remove it so that it is fetched again.
     for (const file of files) {
-      const recorded = manifest.files[file];
+      const recorded = manifest.get(file);
       const size = sizeOf(path.join(folder, file));
       if (recorded && size !== undefined && size !== recorded.size) {
         fs.rmSync(path.join(folder, file), { force: true });
-        delete manifest.files[file];
+        manifest.remove(file);
       }
     }
     const missing = files.filter((file) => !intact(file));
-    const unverified = files.filter((file) => !missing.includes(file) && manifest.files[file] === undefined);
+    const unverified = files.filter((file) => !missing.includes(file) && manifest.get(file) === undefined);
+    const checkConfig = () => refuseExternalData(source, resolved.configPath, dtype, onnxFile);
+    if (!missing.includes('config.json')) checkConfig();
     if (missing.length === 0 && (unverified.length === 0 || offline)) {
       return { ...resolved, downloaded: false };
     }
@@ -240,7 +399,7 @@ export class ModelStore {
 
     const remote = new Map<string, RemoteFile>();
     for (const file of [...missing, ...unverified]) {
-      remote.set(file, await describeRemoteFile(source, file, options.signal));
+      remote.set(file, await describeRemoteFile(context, file));
     }
     // Files cached before (by transformers.js alone) are kept if they match what the hub describes.
     for (const file of unverified) {
@@ -249,106 +408,59 @@ export class ModelStore {
         fs.rmSync(path.join(folder, file), { force: true });
         missing.push(file);
       } else {
-        manifest.files[file] = {
+        manifest.set(file, {
           size: sizeOf(path.join(folder, file)) ?? 0,
           ...(description.sha256 ? { sha256: description.sha256 } : {}),
-        };
+        });
       }
     }
 
-    if (missing.length > 0) {
-      // Whatever the download call says, every file it may have written is checked, and a bad one removed.
-      const failure = await this.download(source, dtype, onnxFile, missing, remote, options).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      const problems: string[] = [];
-      for (const file of missing) {
-        const description = remote.get(file)!;
-        const target = path.join(folder, file);
-        const size = sizeOf(target);
-        if (size === undefined) continue;
-        const problem =
-          description.size >= 0 && size !== description.size
-            ? `has ${size} bytes where the hub announced ${description.size}`
-            : description.sha256 && (await sha256File(target)) !== description.sha256
-              ? 'does not match the SHA-256 the hub gives for it'
-              : undefined;
-        if (problem) {
-          fs.rmSync(target, { force: true });
-          problems.push(`${file} ${problem}`);
-        } else {
-          manifest.files[file] = { size, ...(description.sha256 ? { sha256: description.sha256 } : {}) };
-        }
-      }
-      if (failure) throw failure instanceof Error ? failure : new Error('The download failed.');
-      const notWritten = missing.filter(
-        (file) => sizeOf(path.join(folder, file)) === undefined && !problems.some((problem) => problem.startsWith(file)),
-      );
-      if (problems.length > 0 || notWritten.length > 0) {
-        fs.mkdirSync(folder, { recursive: true });
-        writeManifest(folder, manifest);
-        const details = [...problems, ...notWritten.map((file) => `${file} was not written`)].join('; ');
-        throw new AnalysisError(
-          'model-unavailable',
-          `The download was damaged (${details}); the bad files were removed and will be fetched again on the next try.`,
-        );
-      }
+    try {
+      // config.json first: what it declares may refuse the model before its graph is fetched.
+      missing.sort((a, b) => Number(b === 'config.json') - Number(a === 'config.json'));
+      await this.download(context, missing, remote, folder, manifest, options.onProgress, (file) => {
+        if (file === 'config.json') checkConfig();
+      });
+    } finally {
+      // Whatever happened, the files that arrived whole are recorded.
+      await manifest.save();
     }
-    fs.mkdirSync(folder, { recursive: true });
-    writeManifest(folder, manifest);
     return { ...resolved, downloaded: missing.length > 0 };
   }
 
-  /** Lets transformers.js fetch the files into its cache, with progress and cancellation. */
+  /** Fetches the missing files one after another, with progress over all of them, recording each in the manifest. */
   private async download(
-    source: Extract<ModelSource, { kind: 'hub' }>,
-    dtype: ModelDtype,
-    onnxFile: string,
+    context: HubContext,
     missing: string[],
     remote: Map<string, RemoteFile>,
-    options: ResolveOptions,
+    folder: string,
+    manifest: ManifestEdits,
+    onProgress: ResolveOptions['onProgress'],
+    /** Told of each file once it is in place; throws to stop there. */
+    arrived: (file: string) => void,
   ): Promise<void> {
-    const modelId = configureTransformersEnv(source);
+    const { source } = context;
     const totalBytes = missing.reduce((sum, file) => sum + Math.max(0, remote.get(file)?.size ?? 0), 0);
-    const loaded = new Map<string, number>();
-    const previousFetch = env.fetch;
-    // Every request transformers.js makes carries our abort signal.
-    env.fetch = (input: string | URL, init?: RequestInit) =>
-      fetch(input, { ...init, ...(options.signal ? { signal: options.signal } : {}) });
-    let largest = missing[0] ?? '';
-    try {
-      // The pipeline of the model's kind fetches its files (a decoder's, from the file name it has on the hub).
-      const config = (await AutoConfig.from_pretrained(modelId, { revision: source.revision, cache_dir: source.cacheDir })) as unknown as {
-        architectures?: unknown;
-      };
-      const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
-      const decoder = architectures.some((name) => name.endsWith('ForCausalLM') || name.endsWith('LMHeadModel'));
-      const classifier = await pipeline(decoder ? 'text-generation' : 'text-classification', modelId, {
-        dtype,
-        revision: source.revision,
-        cache_dir: source.cacheDir,
-        model_file_name: path.basename(onnxFile, '.onnx').replace(DTYPE_SUFFIX[dtype], ''),
-        progress_callback: (event) => {
-          if (event.status !== 'progress' || !('file' in event)) return;
-          loaded.set(event.file, event.loaded);
-          if ((remote.get(event.file)?.size ?? 0) >= (remote.get(largest)?.size ?? 0)) largest = event.file;
-          const loadedBytes = [...loaded.values()].reduce((sum, value) => sum + value, 0);
-          options.onProgress?.({ file: largest, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
-        },
-      });
-      // transformers.js also built a session on the stock graph; only the files were wanted.
-      await classifier.dispose();
-    } catch (error) {
-      if (options.signal?.aborted) {
-        throw new AnalysisError('cancelled', 'The download was cancelled.');
+    let done = 0;
+    for (const file of missing) {
+      const description = remote.get(file)!;
+      let entry: ManifestEntry;
+      try {
+        entry = await downloadFile(context, description, path.join(folder, file), (bytes) => {
+          const loadedBytes = done + bytes;
+          onProgress?.({ file, loadedBytes: Math.min(loadedBytes, totalBytes || loadedBytes), totalBytes });
+        });
+      } catch (error) {
+        if (context.signal?.aborted) throw new AnalysisError('cancelled', 'The download was cancelled.');
+        if (error instanceof AnalysisError) throw error;
+        throw new AnalysisError(
+          'model-unavailable',
+          `Could not download ${file} of ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
+        );
       }
-      throw new AnalysisError(
-        'model-unavailable',
-        `Could not download ${source.modelId} from ${source.hubUrl} (${describeFetchError(error)}).`,
-      );
-    } finally {
-      env.fetch = previousFetch;
+      manifest.set(file, entry);
+      done += entry.size;
+      arrived(file);
     }
   }
 }

@@ -71,6 +71,24 @@ suite('Model download from a hub', () => {
     }
   });
 
+  test('a hub URL with credentials is refused, naming the setting, without repeating the secret', async () => {
+    const secret = 'hf_sEcReT0token';
+    await setSetting('localModelPath', undefined);
+    await setSetting('hubUrl', `https://user:${secret}@huggingface.co`);
+    try {
+      const editor = await openDocument('Some text.');
+      editor.selection = new vscode.Selection(0, 0, 0, 10);
+      const outcome = await vscode.commands.executeCommand<AnalyzeOutcome>('attentionExplorer.analyzeSelection');
+      assert.equal(outcome?.kind, 'failed');
+      const message = outcome?.kind === 'failed' ? outcome.message : '';
+      assert.match(message, /attentionExplorer\.hubUrl must not contain credentials/);
+      assert.ok(!message.includes(secret), message);
+    } finally {
+      await setSetting('hubUrl', undefined);
+      await useTestModel();
+    }
+  });
+
   test('offline mode with nothing downloaded says so, and downloads nothing', async () => {
     await vscode.commands.executeCommand('attentionExplorer.clearModelCache');
     await setSetting('localModelPath', undefined);

@@ -84,6 +84,10 @@ const handlers: RequestHandlers<WorkerRequests> = {
   async prepare({ request }, { signal, progress }) {
     return (await analyzer.load(request, { signal, onProgress: progress })).info;
   },
+  cancelLoad({ request }) {
+    analyzer.cancelLoad(request);
+    return null;
+  },
   headMap({ analysisId, layer, head, options }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer, head);

@@ -32,6 +32,11 @@ export const WORKER = {
     analyze: request(trusted<{ analysisId: string; request: ModelRequest; text: string }>()).returns<AnalysisResult, DownloadProgress>(),
     /** Downloads (if needed) and loads a model without analysing anything. */
     prepare: request(trusted<{ request: ModelRequest }>()).returns<ModelInfo, DownloadProgress>(),
+    /**
+     * Stops a model's download and load for every request waiting for it (the user's Cancel); cancelling one request
+     * only detaches that request from the load.
+     */
+    cancelLoad: request(trusted<{ request: ModelRequest }>()).returns<null>(),
     /** Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. */
     writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string }>()).returns<{ bytes: number }>(),
     /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
