@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** @param {string} file */
 const bin = (file) => fileURLToPath(new URL(`../node_modules/${file}`, import.meta.url));
 const tools = [
   // Both caches live in node_modules/.cache and skip files whose content is unchanged since they last passed. ESLint's

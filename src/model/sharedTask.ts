@@ -25,7 +25,7 @@ export class SharedTask<TResult, TProgress> {
 
   /**
    * @param graceMs how long the work goes on once its last request has gone: live mode cancels the analysis in flight
-   *   just before it asks for the next, and a download must not restart from zero for that.
+   *   just before it asks for the next, and a download must not restart from zero for that. 0 stops it at once.
    */
   constructor(
     start: (options: { signal: AbortSignal; onProgress: (progress: TProgress) => void }) => Promise<TResult>,
@@ -59,6 +59,10 @@ export class SharedTask<TResult, TProgress> {
         this.waiters.delete(waiter);
         reject(new AnalysisError('cancelled', 'The request was cancelled.'));
         if (this.waiters.size === 0 && !this.settled) {
+          if (this.graceMs <= 0) {
+            this.controller.abort();
+            return;
+          }
           this.grace = setTimeout(() => {
             if (this.waiters.size === 0) this.controller.abort();
           }, this.graceMs);

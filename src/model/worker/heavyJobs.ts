@@ -2,33 +2,32 @@
  * The worker's queue of heavy jobs (head sweeps, occlusion, ablation): each runs many forward passes and can hold
  * gigabytes at 512 tokens, so they run one at a time, an identical request joins the job already queued or running
  * instead of starting another, and a job stops as soon as nobody waits for it any more (the panel closed, a new
- * analysis, a timeout, the user's Cancel: each only detaches its own waiter).
+ * analysis, a timeout, the user's Cancel: each only detaches its own request). Joining and stopping are
+ * {@link SharedTask}'s, as for model loads; this adds the turns.
  */
-import { AnalysisError } from '../../shared/errors';
+import { AnalysisError, throwIfCancelled } from '../../shared/errors';
 import type { JobProgress } from '../../shared/analysisViews';
+import { SharedTask } from '../sharedTask';
 
 /** Jobs waiting behind the running one; a burst beyond this is refused rather than queued for minutes. */
 export const MAX_QUEUED_JOBS = 16;
 
 type Work<T> = (signal: AbortSignal, progress: (progress: JobProgress) => void) => Promise<T>;
 
-interface Waiter {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-  onProgress(progress: JobProgress): void;
-}
-
 interface Job {
   readonly key: string;
-  readonly work: Work<unknown>;
-  readonly controller: AbortController;
-  readonly waiters: Set<Waiter>;
-  lastProgress: JobProgress | undefined;
+  readonly task: SharedTask<unknown, JobProgress>;
+  /** Starts the work: the job's turn has come. */
+  readonly begin: () => void;
+  /** Reports to every request waiting for this job. */
+  readonly report: (progress: JobProgress) => void;
+  /** Results handed out so far: every request after the first gets a copy (typed arrays are transferred away). */
+  delivered: number;
 }
 
 export class HeavyJobQueue {
   private readonly jobs = new Map<string, Job>();
-  private readonly waiting: Job[] = [];
+  private waiting: Job[] = [];
   private running: Job | undefined;
   private startedCount = 0;
 
@@ -45,107 +44,69 @@ export class HeavyJobQueue {
   }
 
   get queuedCount(): number {
-    return this.waiting.length;
+    return this.waiting.filter((job) => !job.task.abandoned).length;
   }
 
   /**
-   * Runs `work` under `key`, or joins the job with that key. Resolves with the job's result (a copy of its own for
-   * every waiter but the first: results carry typed arrays that are transferred away); rejects as cancelled when
-   * `signal` aborts, which stops the job if this was its last waiter.
+   * Runs `work` under `key`, or joins the job with that key. Resolves with the job's result; rejects as cancelled
+   * when `signal` aborts, which stops the job if this was its last request.
    */
   run<T>(key: string, signal: AbortSignal, onProgress: (progress: JobProgress) => void, work: Work<T>): Promise<T> {
-    if (signal.aborted) return Promise.reject(cancelled());
-    let job = this.jobs.get(key);
+    const known = this.jobs.get(key);
+    const job = known && !known.task.abandoned ? known : this.enqueue(key, work);
     if (!job) {
-      if (this.waiting.length >= this.maxQueued) {
-        return Promise.reject(
-          new AnalysisError(
-            'invalid-request',
-            `${this.waiting.length} explanations are already waiting for the one that runs; wait for them, or cancel them.`,
-          ),
-        );
-      }
-      job = { key, work, controller: new AbortController(), waiters: new Set(), lastProgress: undefined };
-      this.jobs.set(key, job);
-      this.waiting.push(job);
+      return Promise.reject(
+        new AnalysisError(
+          'invalid-request',
+          `${this.queuedCount} explanations are already waiting for the one that runs; wait for them, or cancel them.`,
+        ),
+      );
     }
-    const joined = job;
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (result) => {
-          signal.removeEventListener('abort', detach);
-          resolve(result as T);
-        },
-        reject: (error) => {
-          signal.removeEventListener('abort', detach);
-          reject(error);
-        },
-        onProgress,
-      };
-      const detach = () => {
-        if (!joined.waiters.delete(waiter)) return;
-        reject(cancelled());
-        if (joined.waiters.size === 0) this.abandon(joined);
-      };
-      joined.waiters.add(waiter);
-      signal.addEventListener('abort', detach, { once: true });
-      if (joined.lastProgress) onProgress(joined.lastProgress);
-      else if (joined !== this.running) onProgress(this.queuedProgress(joined));
+    return job.task.join({ signal, onProgress }).then((result) => (job.delivered++ === 0 ? result : structuredClone(result)) as T);
+  }
+
+  private enqueue(key: string, work: Work<unknown>): Job | undefined {
+    if (this.queuedCount >= this.maxQueued) return undefined;
+    let begin = () => {};
+    let report: (progress: JobProgress) => void = () => {};
+    const turn = new Promise<void>((resolve) => (begin = resolve));
+    const task = new SharedTask<unknown, JobProgress>(async ({ signal, onProgress }) => {
+      report = onProgress;
+      await turn;
+      throwIfCancelled(signal);
+      // Those queued behind hear that something is moving (their requests' idle timeouts restart with it).
+      return work(signal, (progress) => {
+        onProgress(progress);
+        this.reportPlaces();
+      });
+    }, 0);
+    const job: Job = { key, task, begin, report: (progress) => report(progress), delivered: 0 };
+    this.jobs.set(key, job);
+    this.waiting.push(job);
+    const finished = () => {
+      if (this.jobs.get(key) === job) this.jobs.delete(key);
+      if (this.running === job) this.running = undefined;
       this.pump();
-    });
+    };
+    task.result.then(finished, finished);
+    this.reportPlaces();
+    this.pump();
+    return job;
   }
 
-  private queuedProgress(job: Job): JobProgress {
-    return { done: 0, total: 0, queued: this.waiting.indexOf(job) + 1 };
-  }
-
-  private abandon(job: Job): void {
-    const index = this.waiting.indexOf(job);
-    if (index >= 0) {
-      this.waiting.splice(index, 1);
-      this.jobs.delete(job.key);
-    } else {
-      // Running: it stops at its next check; the slot frees when it has actually stopped.
-      job.controller.abort();
-    }
+  private reportPlaces(): void {
+    this.waiting.filter((job) => !job.task.abandoned).forEach((job, index) => job.report({ done: 0, total: 0, queued: index + 1 }));
   }
 
   private pump(): void {
     if (this.running) return;
-    const job = this.waiting.shift();
-    if (!job) return;
-    this.running = job;
+    // Jobs abandoned while queued get their turn only to end at once (their task must settle).
+    for (const abandoned of this.waiting.filter((job) => job.task.abandoned)) abandoned.begin();
+    this.waiting = this.waiting.filter((job) => !job.task.abandoned);
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.running = next;
     this.startedCount += 1;
-    const progress = (update: JobProgress) => {
-      job.lastProgress = update;
-      for (const waiter of job.waiters) waiter.onProgress(update);
-      // Those queued behind hear that something is moving (their requests' idle timeouts restart with it).
-      for (const queued of this.waiting) for (const waiter of queued.waiters) waiter.onProgress(this.queuedProgress(queued));
-    };
-    void Promise.resolve()
-      .then(() => job.work(job.controller.signal, progress))
-      .then(
-        (result) => {
-          let first = true;
-          for (const waiter of job.waiters) {
-            waiter.resolve(first ? result : structuredClone(result));
-            first = false;
-          }
-        },
-        (error: unknown) => {
-          const failure = job.controller.signal.aborted ? cancelled() : error instanceof Error ? error : new Error(String(error));
-          for (const waiter of job.waiters) waiter.reject(failure);
-        },
-      )
-      .finally(() => {
-        job.waiters.clear();
-        this.jobs.delete(job.key);
-        this.running = undefined;
-        this.pump();
-      });
+    next.begin();
   }
-}
-
-function cancelled(): AnalysisError {
-  return new AnalysisError('cancelled', 'The explanation was cancelled.');
 }
