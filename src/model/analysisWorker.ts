@@ -17,6 +17,9 @@ export interface WorkerLog {
 
 export type WorkerMethod = Extract<keyof WorkerRequests, string>;
 
+/** How long a worker asked to stop may take to return from its current onnxruntime call before it is terminated. */
+const SHUTDOWN_GRACE_MS = 3000;
+
 export class AnalysisWorkerClient {
   private worker: Worker | undefined;
   private channel: RpcChannel<WorkerPeer, WorkerHostPeer> | undefined;
@@ -55,13 +58,26 @@ export class AnalysisWorkerClient {
     return this.worker !== undefined;
   }
 
+  /**
+   * Cancels everything pending and ends the thread: it is asked to stop (it does once its current onnxruntime call
+   * has returned) and terminated only if it has not within {@link SHUTDOWN_GRACE_MS}.
+   */
   dispose(): Promise<void> {
     this.disposed = true;
-    this.channel?.close(new AnalysisError('cancelled', 'Attention Explorer is shutting down.'));
-    const worker = this.worker;
+    const { worker, channel } = this;
     this.worker = undefined;
     this.channel = undefined;
-    return worker ? worker.terminate().then(() => undefined) : Promise.resolve();
+    if (!worker || !channel) return Promise.resolve();
+    channel.notify('shutdown', {});
+    channel.close(new AnalysisError('cancelled', 'Attention Explorer is shutting down.'));
+    return new Promise<void>((resolve) => {
+      const fallback = setTimeout(() => void worker.terminate(), SHUTDOWN_GRACE_MS);
+      fallback.unref();
+      worker.once('exit', () => {
+        clearTimeout(fallback);
+        resolve();
+      });
+    });
   }
 
   private ensureWorker(): RpcChannel<WorkerPeer, WorkerHostPeer> {

@@ -224,7 +224,8 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     client = new AnalysisWorkerClient(workerPath, log);
     await client.request('analyze', { analysisId: 'warm', request, text: 'warm up' });
     expect(client.starts).toBe(1);
-    const job = client.request('analyze', { analysisId: 'doomed', request, text: 'the worker dies during this one' });
+    // Long enough (about 500 tokens) that the thread is still at it when it goes.
+    const job = client.request('analyze', { analysisId: 'doomed', request, text: 'the worker dies during this one '.repeat(80) });
     // What a native crash looks like from the host: the thread exits without answering.
     void (client as unknown as { worker: Worker }).worker.terminate();
     const error = await job.catch((caught: unknown) => caught);

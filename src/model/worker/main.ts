@@ -234,6 +234,12 @@ const channel: RpcChannel<WorkerHostPeer, WorkerPeer> = new RpcChannel({
   post: (message, transfer) => port.postMessage(message, transfer),
   local: WORKER,
   handlers,
+  events: {
+    shutdown: () => {
+      channel.close(new AnalysisError('cancelled', 'Attention Explorer is shutting down.'));
+      port.close();
+    },
+  },
   onDropped: (reason) => channel.notify('log', { level: 'warn', message: `The analysis worker dropped a message: ${reason}` }),
 });
 port.on('message', (message: unknown) => channel.receive(message));

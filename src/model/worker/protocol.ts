@@ -45,7 +45,14 @@ export const WORKER = {
     /** Drops every tensor and unloads the model. */
     release: request(v.object({})).returns<null>(),
   },
-  events: {},
+  events: {
+    /**
+     * The host is done with the worker: it stops listening and the thread ends once its current onnxruntime call has
+     * returned. Terminating a thread inside such a call can abort the whole process (a native exception with no
+     * JavaScript left to catch it).
+     */
+    shutdown: event(v.object({})),
+  },
 } satisfies Peer;
 export type WorkerPeer = typeof WORKER;
 export type WorkerRequests = WorkerPeer['requests'];
