@@ -2,7 +2,7 @@
  * Driving VS Code's workbench (code-server) in Chromium as a user would: open files, select text, run commands,
  * reach the attention panel's webview. Shared by the UI tests and the UI benchmark, so it depends on neither.
  */
-import type { ConsoleMessage, FrameLocator, Page } from 'playwright-core';
+import type { ConsoleMessage, FrameLocator, Locator, Page } from 'playwright-core';
 import { launchChromium, type LaunchedBrowser } from './browser';
 
 export interface Workbench {
@@ -26,10 +26,54 @@ export async function openWorkbenchAt(serverUrl: string, folder: string, viewpor
   return { page, browser, console: messages, close: () => browser.close() };
 }
 
-export async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
+/**
+ * Opens the quick input with `key` (F1, Ctrl+P) and returns its input box. A workbench still busy restoring
+ * (a slow or loaded machine) can drop the key press or show the widget before its input takes text, so the
+ * press is repeated (after Escape) until the input is visible and editable, up to three times.
+ */
+export async function openQuickInput(page: Page, key: string): Promise<Locator> {
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
+  await focusWorkbench(page);
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press(key);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await expectEditable(input, 5_000);
+      return input;
+    } catch (error) {
+      if (attempt === 3) throw new Error(`the quick input did not open after pressing ${key} three times`, { cause: error });
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/**
+ * Moves the keyboard focus out of a webview (to the first editor group) and waits until it has left. A quick input
+ * opened from a webview gives the focus back to it when it closes, and that focus arrives asynchronously: on a loaded
+ * machine after the next quick input (the extension's quick pick that the command opens) has shown, which then
+ * closes, because quick inputs hide when they lose the focus. Seen in the UI tests under load.
+ */
+async function focusWorkbench(page: Page): Promise<void> {
+  const inWebview = () => page.evaluate<boolean>("document.activeElement?.tagName === 'IFRAME'");
+  if (!(await inWebview())) return;
+  await page.keyboard.press('Control+1');
+  const deadline = Date.now() + 10_000;
+  while (await inWebview()) {
+    if (Date.now() > deadline) throw new Error('the keyboard focus did not leave the webview');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function expectEditable(input: Locator, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await input.isEditable().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('the quick input is visible but does not take text');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function openFile(page: Page, name: string): Promise<void> {
+  const input = await openQuickInput(page, 'Control+P');
   await input.fill(name);
   // The list shows recently opened files until the search catches up: pick the row that names the file.
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
@@ -59,13 +103,19 @@ export async function collapseSelection(page: Page): Promise<void> {
 
 /** Runs a command by its palette title (F1, type, Enter). */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor();
-  await row.click();
+  for (let attempt = 1; ; attempt++) {
+    const input = await openQuickInput(page, 'F1');
+    try {
+      await input.fill(`>${title}`, { timeout: 10_000 });
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      await row.click({ timeout: 15_000 });
+      return;
+    } catch (error) {
+      // The palette closed under the test's hands (see focusWorkbench): open it again.
+      if (attempt === 3) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 /**

@@ -83,14 +83,28 @@ export { expect };
 
 /** Select Model → "Another model on the hub…" → the id, as a user types it. */
 export async function selectHubModel(page: Page, id: string): Promise<void> {
-  await runCommand(page, 'Attention Explorer: Select Model…');
   const input = page.locator('.quick-input-widget input');
-  await input.fill('Another model on the hub');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Another model on the hub' }).first().click();
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Hub model id' }).waitFor();
-  await input.fill(id);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'Attention Explorer: Select Model…');
+    try {
+      // The extension's own quick pick replaces the palette once the command runs (activating the extension first
+      // on a cold window): wait for its title rather than typing into whichever quick input is showing.
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'Attention Explorer: Select Model' })
+        .waitFor({ timeout: 60_000 });
+      await input.fill('Another model on the hub', { timeout: 10_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Another model on the hub' }).first().click({ timeout: 10_000 });
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Hub model id' }).waitFor({ timeout: 10_000 });
+      await input.fill(id, { timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+      break;
+    } catch (error) {
+      // The quick pick closed under the test's hands (focus moved; see focusWorkbench in runCommand): again.
+      if (attempt === 2) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
   // The quick pick closes before the extension host has written the setting: a page closed right after (a test
   // file's afterAll) could lose the write, and the next file would run with this model.
   // Where code-server keeps it: the user's settings, or the remote machine's for machine-overridable settings.
