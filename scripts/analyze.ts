@@ -111,6 +111,8 @@ function predictionFields(result: AnalysisResult, output: Float32Array): Record<
     }
     case 'text-generation':
       return { nextToken: { logits: Array.from(output), top: prediction.next }, tokenProbabilities: prediction.tokenProbabilities };
+    case 'none':
+      return {};
   }
 }
 

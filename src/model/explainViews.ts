@@ -4,7 +4,7 @@
  */
 import { alignSequences, attentionFlowRow } from '../engine';
 import type { Attribution, Comparison, OcclusionResult } from '../shared/analysisViews';
-import { headSummaries, rolloutOfAttention, type HeldAttention } from './attentionViews';
+import { headSummaries, rolloutOfAttention, type HeldAttention } from '../shared/attentionViews';
 
 /** Flow for one row costs a maximum flow per input token; beyond this many tokens only rollout is offered. */
 export const FLOW_ROW_TOKEN_LIMIT = 128;

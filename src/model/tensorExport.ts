@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { AnalysisError, messageOf } from '../shared/errors';
-import type { HeldAttention } from './attentionViews';
+import type { HeldAttention } from '../shared/attentionViews';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

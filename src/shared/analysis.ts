@@ -68,11 +68,18 @@ export function isDecoderFamily(family: FamilyId): family is DecoderFamilyId {
   return (DECODER_FAMILIES as readonly string[]).includes(family);
 }
 
+/**
+ * Attention that came from elsewhere (a notebook output, an `.attention.json` file): no model here to run, so no
+ * prediction, explanation or generation; its maps are shown as they were written.
+ */
+export const EXTERNAL_FAMILY = 'external';
+export const ATTENTION_ONLY_TASK = 'none';
+
 export const ModelInfoSchema = v.object({
   name: shortText,
   dtype: v.picklist(MODEL_DTYPES),
-  family: v.picklist(FAMILIES),
-  task: v.picklist(TASKS),
+  family: v.picklist([...FAMILIES, EXTERNAL_FAMILY]),
+  task: v.picklist([...TASKS, ATTENTION_ONLY_TASK]),
   layers: count,
   /** Query heads per layer: every one has its own attention map. */
   heads: count,
@@ -164,12 +171,16 @@ export const TextGenerationSchema = v.object({
 });
 export type TextGeneration = v.InferOutput<typeof TextGenerationSchema>;
 
+/** Attention from a file or a notebook: the maps only, no prediction. */
+export const AttentionOnlySchema = v.object({ task: v.literal(ATTENTION_ONLY_TASK) });
+
 export const PredictionSchema = v.variant('task', [
   TextClassificationSchema,
   TokenClassificationSchema,
   FillMaskSchema,
   FeatureExtractionSchema,
   TextGenerationSchema,
+  AttentionOnlySchema,
 ]);
 export type Prediction = v.InferOutput<typeof PredictionSchema>;
 
@@ -252,6 +263,7 @@ export function headlineOf(prediction: Prediction): { label: string; probability
       return top ? { label: top.token, probability: top.probability } : undefined;
     }
     case 'feature-extraction':
+    case ATTENTION_ONLY_TASK:
       return undefined;
     case 'text-generation': {
       const top = prediction.next[0];
@@ -273,6 +285,7 @@ export function predictionRowsOf(prediction: Prediction): Array<{ label: string;
     case 'fill-mask':
       return (prediction.masks[0]?.top ?? []).map((candidate) => ({ label: candidate.token, probability: candidate.probability }));
     case 'feature-extraction':
+    case ATTENTION_ONLY_TASK:
       return [];
     case 'text-generation':
       return prediction.next.map((candidate) => ({ label: candidate.token, probability: candidate.probability }));

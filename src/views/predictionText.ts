@@ -27,5 +27,7 @@ export function predictionLines(prediction: Prediction): PredictionLines {
       return headline
         ? { label: vscode.l10n.t('next: {0}', JSON.stringify(headline.label)), probability: headline.probability!, rows }
         : { label: vscode.l10n.t('no next token'), rows };
+    case 'none':
+      return { label: vscode.l10n.t('attention only (from a file or a notebook)'), rows };
   }
 }

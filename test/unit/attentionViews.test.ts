@@ -17,7 +17,7 @@ import {
   layerMapsOf,
   maxPool,
   type HeldAttention,
-} from '../../src/model/attentionViews';
+} from '../../src/shared/attentionViews';
 import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
 import { exportTensor } from '../../src/model/tensorExport';
 import { ensureTestModel } from '../support/testModels';

@@ -193,6 +193,7 @@ export class ExplainView implements PanelView {
       'text-generation': () => l10n.t('Explaining the most probable next token after the text (read at its last token, “{0}”).', token),
       'feature-extraction': () =>
         l10n.t('A sentence-embedding model predicts nothing, so there is nothing to explain; its attention is in the other tabs.'),
+      none: () => l10n.t('These maps came from a notebook or a file: there is no model here to explain them with.'),
     }[analysis.prediction.task]();
     this.targetLine.textContent = text;
   }

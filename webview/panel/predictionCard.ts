@@ -159,6 +159,9 @@ function textGenerationBody(prediction: TextGeneration): HTMLElement[] {
 /** The card's one-line headline. */
 function headline(analysis: Analysis): HTMLElement {
   const { prediction } = analysis;
+  if (prediction.task === 'none') {
+    return h('h2', {}, h('span', { class: 'label' }, l10n.t('Attention only')));
+  }
   if (prediction.task === 'feature-extraction') {
     return h(
       'h2',
@@ -210,18 +213,28 @@ export function renderPredictionCard(analysis: Analysis, open: boolean, actions:
           ? fillMaskBody(analysis, prediction, actions)
           : prediction.task === 'text-generation'
             ? textGenerationBody(prediction)
-            : [
-                h(
-                  'p',
-                  {},
-                  l10n.t(
-                    'A sentence-embedding model predicts nothing: the card shows its {0}-pooled embedding ({1} dimensions, L2 norm {2}); the attention is its own.',
-                    prediction.pooling,
-                    prediction.dimensions,
-                    prediction.norm.toFixed(4),
+            : prediction.task === 'none'
+              ? [
+                  h(
+                    'p',
+                    {},
+                    l10n.t(
+                      'These maps were written by the model elsewhere (a notebook or an attention file) and are shown as they are; there is no model here to predict, explain or generate with.',
+                    ),
                   ),
-                ),
-              ];
+                ]
+              : [
+                  h(
+                    'p',
+                    {},
+                    l10n.t(
+                      'A sentence-embedding model predicts nothing: the card shows its {0}-pooled embedding ({1} dimensions, L2 norm {2}); the attention is its own.',
+                      prediction.pooling,
+                      prediction.dimensions,
+                      prediction.norm.toFixed(4),
+                    ),
+                  ),
+                ];
   return h(
     'details',
     // Focusable so that Explain Prediction can bring the reader (and a screen reader) here.

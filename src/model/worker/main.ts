@@ -10,7 +10,7 @@ import { AnalysisError, messageOf } from '../../shared/errors';
 import type { Attribution, HeadImportance, JobProgress } from '../../shared/analysisViews';
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
-import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../attentionViews';
+import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../../shared/attentionViews';
 import { attributionOf, compareAnalyses } from '../explainViews';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';

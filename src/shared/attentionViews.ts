@@ -15,8 +15,8 @@ import {
   type AttentionTensor,
   type HeadStatistics,
 } from '../engine';
-import type { DisplayOptions, TokenRow } from '../shared/analysis';
-import type { AggregateKind, LabelledMap } from '../shared/analysisViews';
+import type { DisplayOptions, TokenRow } from './analysis';
+import type { AggregateKind, LabelledMap } from './analysisViews';
 
 /** The attention of one analysis, as the worker holds it. */
 export interface HeldAttention {
@@ -237,4 +237,20 @@ function computeHeadSummaries(analysis: HeldAttention): HeadStatistics[] {
   const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
   const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));
   return headStatistics(tensorOf(analysis), { cls, sep, punctuation, ids: analysis.tokens.map((token) => token.id) });
+}
+
+/** `[layers, n, n]`: each layer's mean over its heads (what the host keeps for hovers and the first view). */
+export function headMeansOf(analysis: HeldAttention): Float32Array {
+  const { n, heads } = analysis;
+  const size = n * n;
+  const means = new Float32Array(analysis.layers.length * size);
+  analysis.layers.forEach((layer, index) => {
+    const out = means.subarray(index * size, (index + 1) * size);
+    for (let head = 0; head < heads; head += 1) {
+      const map = layer.subarray(head * size, (head + 1) * size);
+      for (let cell = 0; cell < size; cell += 1) out[cell]! += map[cell]!;
+    }
+    for (let cell = 0; cell < size; cell += 1) out[cell]! /= heads;
+  });
+  return means;
 }
