@@ -2,6 +2,7 @@
  * Starts one code-server for the UI tests with the packaged VSIX installed (not the development folder), in an
  * isolated state folder, with a copy of the fixture workspace the tests may change.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +24,11 @@ export const UI_FAMILY_MODELS = {
 /** A Qwen3-shaped language model in onnxruntime-genai's fused style (GroupQueryAttention, 4 query / 2 KV heads). */
 export const UI_DECODER_MODEL = { id: 'attention-explorer/tiny-qwen3-fused', family: 'qwen3', attention: 'fused' } as const;
 
+/** A notebook whose stored outputs the Python package wrote (cells: show, head_view, an encoder-decoder model_view). */
+export const NOTEBOOK_FIXTURE = 'attention.ipynb';
+/** The first output's document, saved as an attention file. */
+export const ATTENTION_FILE_FIXTURE = 'bert-like.attention.json';
+
 declare module 'vitest' {
   export interface ProvidedContext {
     codeServerUrl: string;
@@ -42,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   installExtension(vsix, stateDir);
   const workspaceFolder = path.join(stateDir, 'workspace');
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'workspace'), workspaceFolder, { recursive: true });
+  writeNotebookFixtures(workspaceFolder);
   const hub = await LoopbackHub.start([
     { id: UI_TEST_MODEL_ID, folder: ensureTestModel('tiny') },
     ...Object.values(UI_FAMILY_MODELS).map(({ id, family, task }) => ({
@@ -73,4 +80,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await hub.close();
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
+}
+
+/**
+ * The notebook and the attention file the notebook tests open, written now by the Python package (its outputs are
+ * what the renderer must draw), before code-server indexes the workspace (quick open finds only files there then).
+ */
+function writeNotebookFixtures(workspaceFolder: string): void {
+  const python = path.join(repoRoot, 'python');
+  const env = { ...process.env, PYTHONPATH: python, PYTHONDONTWRITEBYTECODE: '1' };
+  execFileSync('python3', [path.join(python, 'examples', 'make_notebook.py'), path.join(workspaceFolder, NOTEBOOK_FIXTURE)], {
+    env,
+    stdio: 'inherit',
+  });
+  const script = [
+    'import json, sys',
+    'import attention_explorer as ae',
+    'nb = json.load(open(sys.argv[1]))',
+    'doc = nb["cells"][1]["outputs"][0]["data"][ae.MIME_TYPE]',
+    'open(sys.argv[2], "w").write(json.dumps(doc))',
+  ].join('\n');
+  execFileSync(
+    'python3',
+    ['-c', script, path.join(workspaceFolder, NOTEBOOK_FIXTURE), path.join(workspaceFolder, ATTENTION_FILE_FIXTURE)],
+    { env, stdio: 'inherit' },
+  );
 }

@@ -13,6 +13,7 @@ export {
   collapseSelection,
   cspViolations,
   extensionWebview,
+  extensionWebviewFrame,
   openFile,
   openTab,
   runCommand,

@@ -104,7 +104,8 @@ export class AggregatesView implements PanelView {
     );
     this.layerSelect.value = String(view.layer);
     this.layerSelect.toggleAttribute('disabled', view.aggregate === 'flow');
-    const explanation = document.getElementById('aggregate-explanation');
+    // Looked up in the view's own element: in a notebook several views share one document.
+    const explanation = this.element.querySelector<HTMLElement>('#aggregate-explanation');
     if (explanation) {
       explanation.textContent = {
         mean: () => l10n.t("The average of the layer's heads."),

@@ -1,0 +1,95 @@
+/**
+ * The panel's views, served in the page: a notebook output or an attention file carries its whole tensor, so the
+ * requests the panel's views send to the host (which forwards them to the worker) are answered here, by the same
+ * functions the worker runs (`src/shared/attentionViews.ts`), over the same RPC channel type. The views do not know
+ * the difference; what needs a model (explanations, generation, the neuron view) is refused with a message.
+ */
+import * as l10n from '@vscode/l10n';
+import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../../src/shared/attentionViews';
+import { AnalysisError, messageOf } from '../../src/shared/errors';
+import {
+  PANEL_HOST,
+  PANEL_WEBVIEW,
+  type ExportFormat,
+  type PanelHost,
+  type PanelRequests,
+  type PanelWebview,
+} from '../../src/shared/panelProtocol';
+import { RpcChannel, type RequestHandlers } from '../../src/shared/rpc';
+
+/** What the page's host does that the page cannot: save files, export the whole tensor. */
+export interface LocalHostActions {
+  export(format: ExportFormat, suggestedName: string, content: string | ArrayBuffer): Promise<{ path: string | null }>;
+  exportTensor(format: 'csv' | 'json'): Promise<{ path: string | null }>;
+}
+
+function checkLayerHead(held: HeldAttention, layer: number, head?: number): void {
+  if (layer >= held.layers.length || (head !== undefined && head >= held.heads)) {
+    throw new AnalysisError(
+      'invalid-request',
+      `No head ${layer + 1}${head === undefined ? '' : `.${head + 1}`} in ${held.layers.length} layers × ${held.heads} heads.`,
+    );
+  }
+}
+
+/** The channel the page's views talk to, answered in the page from `held` (looked up per request: the shown attention can change). */
+export function localHostChannel(
+  heldOf: (analysisId: string) => HeldAttention,
+  actions: LocalHostActions,
+): RpcChannel<PanelHost, PanelWebview> {
+  const noModel = (): never => {
+    throw new AnalysisError('invalid-request', l10n.t('These maps came from a notebook or a file: there is no model here to run.'));
+  };
+  const handlers: RequestHandlers<PanelRequests> = {
+    headMap: ({ analysisId, layer, head, options }) => {
+      const held = heldOf(analysisId);
+      checkLayerHead(held, layer, head);
+      return headMapOf(held, layer, head, options);
+    },
+    layerMaps: ({ analysisId, layer, options }) => {
+      const held = heldOf(analysisId);
+      checkLayerHead(held, layer);
+      return layerMapsOf(held, layer, options);
+    },
+    grid: ({ analysisId, size, options }) => gridOf(heldOf(analysisId), size, options),
+    aggregate: ({ analysisId, aggregate, layer, options }) => {
+      const held = heldOf(analysisId);
+      checkLayerHead(held, layer);
+      try {
+        return aggregateOf(held, aggregate, layer, options);
+      } catch (error) {
+        throw new AnalysisError('invalid-request', messageOf(error));
+      }
+    },
+    headStats: ({ analysisId }) => ({ heads: headSummaries(heldOf(analysisId)) }),
+    neuron: noModel,
+    headImportance: noModel,
+    attribution: noModel,
+    ablate: noModel,
+    nextTokens: noModel,
+    generate: noModel,
+    compare: noModel,
+    export: ({ format, suggestedName, content }) => actions.export(format, suggestedName, content),
+    exportTensor: ({ format }) => actions.exportTensor(format),
+    revealToken: () => ({ revealed: false }),
+    reanalyze: () => ({ started: false }),
+    showAttribution: () => ({ shown: false }),
+    insertGenerated: () => ({ inserted: false }),
+    recentAnalyses: () => ({ analyses: [] }),
+  };
+  // Two ends in one page: each delivers to the other on a later microtask, as a real channel would.
+  let pageEnd: RpcChannel<PanelHost, PanelWebview> | undefined;
+  const hostEnd = new RpcChannel<PanelWebview, PanelHost>({
+    post: (message) => queueMicrotask(() => pageEnd?.receive(message)),
+    local: PANEL_HOST,
+    handlers,
+    events: { ready: () => undefined, cspViolation: () => undefined },
+  });
+  pageEnd = new RpcChannel<PanelHost, PanelWebview>({
+    post: (message) => queueMicrotask(() => hostEnd.receive(message)),
+    local: PANEL_WEBVIEW,
+    handlers: {},
+    events: { showAnalysis: () => undefined, gridPrefetch: () => undefined, focus: () => undefined, stale: () => undefined },
+  });
+  return pageEnd;
+}
