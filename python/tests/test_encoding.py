@@ -85,6 +85,15 @@ class NestedLists(FormatAssertions, unittest.TestCase):
     def test_integers_are_weights_too(self):
         self.assertEqual(weights(ae.show([[[[0, 1], [1, 0]]]], ["a", "b"])), [0.0, 1.0, 1.0, 0.0])
 
+    def test_numpy_is_never_imported_by_the_package(self):
+        script = ("import sys, attention_explorer as ae\n"
+                  "view = ae.show([[[[1.0]]]], ['a'])\n"
+                  "view._repr_mimebundle_(); ae.head_view([[[[1.0]]]], ['a'])\n"
+                  "print(sorted(m for m in ('numpy', 'torch', 'IPython') if m in sys.modules))\n")
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PYTHON_DIR,
+                                timeout=60)
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "[]"), result.stderr)
+
     def test_works_without_numpy(self):
         # A fresh interpreter where `import numpy` fails: the package must import and write the same bytes.
         attention = random_attention(7, layers=2, heads=2, rows=5, causal=True)

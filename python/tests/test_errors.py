@@ -2,9 +2,10 @@
 
 import math
 import unittest
+from unittest import mock
 
 import attention_explorer as ae
-from attention_explorer import _limits
+from attention_explorer import _document, _limits
 from tests.support import needs_numpy, numpy, random_attention
 
 TOKENS = ["[CLS]", "a", "b", "[SEP]"]
@@ -181,6 +182,14 @@ class Limits(unittest.TestCase):
         with self.assertRaises(ValueError) as caught:
             ae.show(tuple(ShapeOnly(1, 257, 2, 2) for _ in range(1)), ["a", "b"])
         self.assertIn("257 heads", str(caught.exception))
+
+    def test_the_json_text_limit(self):
+        # 100 MiB of text is slow to build in a unit test: the same check under a smaller limit.
+        with mock.patch.object(_document, "MAX_DOCUMENT_BYTES", 2000):
+            ae.show(good(), TOKENS, text="x" * 10)
+            with self.assertRaises(ValueError) as caught:
+                ae.show(good(), TOKENS, text="x" * 2000)
+        self.assertIn("MiB of JSON, above the limit", str(caught.exception))
 
     @needs_numpy
     def test_encoder_decoder_sizes_add_up(self):
