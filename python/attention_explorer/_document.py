@@ -200,6 +200,7 @@ def build(sequences, plans, *, precision, model=None, view=None):
             raise TypeError(f"model must be a str (the model's name), got {type(model).__name__}")
         model = cut(model)
     check_size([p for p, _, _ in plans], precision)
+    view = check_view(view, [{"layers": p.layers, "heads": p.heads} for p, _, _ in plans])  # before the work
     attentions = []
     for plan, queries, keys in plans:
         data, causal = _tensor.encode(plan, precision, detect_causal=queries == keys)
@@ -216,7 +217,6 @@ def build(sequences, plans, *, precision, model=None, view=None):
         })
     document = {"format": FORMAT, "version": VERSION, "model": model, "sequences": sequences,
                 "attentions": attentions}
-    view = check_view(view, attentions)
     if view is not None:
         document["view"] = view
     _check_text_size(document)

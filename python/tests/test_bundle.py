@@ -11,7 +11,7 @@ import zlib
 
 import attention_explorer as ae
 from tests.format_validator import problems
-from tests.support import FormatAssertions, random_attention
+from tests.support import FormatAssertions, as_float16, as_float32, random_attention
 
 MIME = "application/vnd.attention-explorer.attention+json"
 TOKENS = ["[CLS]", "the", "<script>", "&amp;", "[SEP]"]
@@ -176,6 +176,18 @@ class HtmlFallback(unittest.TestCase):
         self.assertEqual(rows[brightest[0] * cell][brightest[1] * cell], (253, 231, 37))  # viridis at 1
         self.assertLess(sum(rows[darkest[0] * cell][darkest[1] * cell]), sum((253, 231, 37)))
         self.assertGreater(peak, 0)
+
+    def test_the_picture_decodes_only_the_last_layer_wherever_it_starts_in_the_base64(self):
+        from attention_explorer._view import _last_layer_mean
+        # float16 layers of 1 head × 5 × 5 are 50 bytes: the last one starts mid-way through a base64 group.
+        for precision, layers, heads in (("float16", 2, 1), ("float16", 3, 1), ("float32", 2, 2)):
+            with self.subTest(precision=precision, layers=layers):
+                attention = random_attention(4, layers=layers, heads=heads, rows=5)
+                view = ae.show(attention, TOKENS, precision=precision)
+                rounding = as_float16 if precision == "float16" else as_float32
+                last = [[rounding(row) for row in head] for head in attention[-1][0]]
+                expected = [[sum(last[h][i][j] for h in range(heads)) / heads for j in range(5)] for i in range(5)]
+                self.assertEqual(_last_layer_mean(view.document, view.document["attentions"][0]), expected)
 
     def test_long_sequences_are_sampled_to_a_small_picture(self):
         view = ae.show([[[[1 / 300] * 300] * 300]], ["t"] * 300, precision="float16")
