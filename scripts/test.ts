@@ -31,6 +31,8 @@ const layers: Layer[] = [
   { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
   { name: 'unit (vitest)', command: [bin('vitest'), 'run'] },
+  // The notebook package: pure Python, its own unittest suite (NumPy is used where the machine has it).
+  { name: 'python (unittest)', command: ['python3', '-B', '-m', 'unittest', 'discover', '-s', 'python/tests', '-t', 'python'] },
   { name: 'extension host (mocha in VS Code)', command: [tsx, 'scripts/run-extension-tests.ts'] },
   { name: 'package (VSIX)', command: [tsx, 'scripts/package.ts'] },
   { name: 'ui (playwright + Chromium + code-server)', command: [tsx, 'scripts/run-ui-tests.ts'] },
