@@ -95,6 +95,8 @@ const builds = [
     format: 'esm',
     target: 'chrome110',
     entryPoints: { notebook: 'webview/notebook/renderer.ts' },
+    // Its stylesheets travel inside the bundle (adopted by each output's shadow root).
+    loader: { '.css': 'text' },
     outdir: 'dist/webview',
     sourcemap: !production,
     minify: production,

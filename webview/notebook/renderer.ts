@@ -14,6 +14,9 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import * as l10n from '@vscode/l10n';
+import commonCss from '../../media/common.css';
+import outputCss from '../../media/output.css';
+import panelCss from '../../media/panel.css';
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
 import { readAttentionDocument } from '../../src/shared/attentionFile';
 import { messageOf } from '../../src/shared/errors';
@@ -32,7 +35,12 @@ const KEPT_STATES = 200;
 /** Saving a large export can take a while in the host's dialog: no timeout beyond the user's own. */
 const REQUEST_TIMEOUT_MS = Number.POSITIVE_INFINITY;
 
-const STYLESHEETS = ['common', 'panel', 'output'];
+/**
+ * The panel's stylesheets, bundled as text and adopted by every output's shadow root: nothing is fetched (the
+ * notebook webview does not serve an extension's files to a renderer everywhere: code-server answers 401).
+ */
+const STYLES = new CSSStyleSheet();
+STYLES.replaceSync([commonCss, panelCss, outputCss].join('\n'));
 
 interface Shown {
   view?: OutputView;
@@ -98,10 +106,8 @@ export const activate: ActivationFunction<RendererState> = (context: RendererCon
       dispose(item.id);
       const shadow = element.shadowRoot ?? element.attachShadow({ mode: 'open' });
       const root = h('main', { class: 'attention-output', 'data-page': 'notebook-output', 'data-output-id': item.id });
-      shadow.replaceChildren(
-        ...STYLESHEETS.map((name) => h('link', { rel: 'stylesheet', href: new URL(`../../media/${name}.css`, import.meta.url).href })),
-        root,
-      );
+      shadow.adoptedStyleSheets = [STYLES];
+      shadow.replaceChildren(root);
       root.append(h('p', { class: 'empty' }, l10n.t('Attention maps: drawn when scrolled into view.')));
       // Only outputs on screen are decoded and drawn: a notebook with fifty of them opens at once.
       const observer = new IntersectionObserver((entries) => {

@@ -1,0 +1,5 @@
+/** Stylesheets imported as text (esbuild's text loader for the notebook renderer's bundle). */
+declare module '*.css' {
+  const text: string;
+  export default text;
+}
