@@ -232,6 +232,10 @@ export class OutputView implements PanelContext {
         'p',
         { class: 'meta' },
         l10n.t('{0} layers × {1} heads, {2} tokens', this.maps.layers, this.maps.heads, this.maps.rows),
+        // Only some of the model's layers were kept (include_layers): the views number the kept ones from 1.
+        this.maps.layerIndices.some((layer, index) => layer !== index)
+          ? ` · ${l10n.t("the model's layers {0}, shown as layers 1 to {1}", this.maps.layerIndices.map((layer) => layer + 1).join(', '), this.maps.layers)}`
+          : '',
         cross.length > 0
           ? ` · ${l10n.t('cross-attention ({0}) is in the document but not drawn here', cross.map((maps) => maps.name).join(', '))}`
           : '',
