@@ -8,6 +8,7 @@ import type { ModelInfo } from '../../shared/analysis';
 import { ANALYSIS_VIEW_REQUESTS } from '../../shared/analysisViews';
 import { event, request, trusted, type Peer } from '../../shared/rpc';
 import type { AnalysisResult } from '../analyzer';
+import type { AttentionSource, ImportedAttention } from '../attentionImport';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
 
@@ -37,6 +38,15 @@ export const WORKER = {
      * only detaches that request from the load.
      */
     cancelLoad: request(trusted<{ request: ModelRequest }>()).returns<null>(),
+    /**
+     * Reads an attention document (a notebook output's data, a file the worker reads, or a file's text) and keeps the
+     * named self-attention under `analysisId`, as it keeps a model's: the analysis has no model (the `none` task), so
+     * the requests that run one refuse it. `documentName` labels where it came from.
+     */
+    importAttention:
+      request(
+        trusted<{ analysisId: string; attention: string; source: AttentionSource; documentName: string }>(),
+      ).returns<ImportedAttention>(),
     /** Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. */
     writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string }>()).returns<{ bytes: number }>(),
     /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
