@@ -102,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const controller = new AnalysisController(models, store, log);
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
     view: (method, params, signal, onProgress) => models.view(method, params, signal, onProgress),
-    writeTensor: (analysisId, format, file, signal) => models.writeTensor(analysisId, format, file, signal),
+    writeTensor: (analysisId, format, file, document, signal) => models.writeTensor({ analysisId, format, path: file, document }, signal),
     restore: (analysis) => {
       store.restore(analysis);
       // The analysed document may be open already: start following it now.

@@ -7,8 +7,6 @@
  * The panel comes back after a window reload through a serializer. The analysis it showed is restored from the
  * host's own copy in workspace state, never from the page's saved state (a page can be made to say anything).
  */
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
 import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
@@ -16,6 +14,8 @@ import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequest
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
+import type { TensorDocumentInfo } from '../model/tensorExport';
+import { askForExportFile, attentionFileName, saveExport } from './exportFile';
 import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
 import { openSourceDocument } from '../analysis/sourceDocument';
@@ -34,8 +34,11 @@ export interface PanelBackend {
     signal: AbortSignal,
     onProgress?: (progress: ProgressOf<AnalysisViewRequests[K]>) => void,
   ): Promise<ResultOf<AnalysisViewRequests[K]>>;
-  /** Writes an analysis's whole attention tensor to a file; the bytes written. */
-  writeTensor(analysisId: string, format: 'csv' | 'json', file: string, signal: AbortSignal): Promise<number>;
+  /**
+   * Writes an analysis's whole attention tensor to a file; the bytes written. JSON is an attention document, which
+   * says what `document` gives (from the host's record) besides the tensor.
+   */
+  writeTensor(analysisId: string, format: 'csv' | 'json', file: string, document: TensorDocumentInfo, signal: AbortSignal): Promise<number>;
   /** Puts an analysis kept across a reload back into the store. */
   restore(analysis: Analysis): void;
   /** Analyses a stored analysis's document range again; false when the text there has changed. */
@@ -49,13 +52,6 @@ export function analysisOf(record: AnalysisRecord): Analysis {
   const { id, source, text, tokens, model, prediction, timings, truncation } = record;
   return { id, source, text, tokens, model, prediction, timings, ...(truncation ? { truncation } : {}) };
 }
-
-const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
-  png: { 'PNG image': ['png'] },
-  svg: { 'SVG image': ['svg'] },
-  csv: { 'CSV table': ['csv'] },
-  json: { JSON: ['json'] },
-};
 
 export class AttentionPanelManager implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -250,14 +246,16 @@ export class AttentionPanelManager implements vscode.Disposable {
       ...(forwarded as unknown as RequestHandlers<AnalysisViewRequests>),
       revealToken: ({ analysisId, tokenIndex }) => this.revealToken(analysisId, tokenIndex),
       insertGenerated: ({ analysisId, text }) => this.insertGenerated(analysisId, text),
-      export: ({ format, suggestedName, content }) => this.save(format, suggestedName, content),
-      exportTensor: async ({ analysisId, format }, { signal }) => {
-        this.record(analysisId);
-        const target = await this.askForFile(format, `attention.${format}`);
+      export: ({ format, suggestedName, content }) => saveExport(format, suggestedName, content, this.log),
+      exportTensor: async ({ analysisId, format, view }, { signal }) => {
+        const record = this.record(analysisId);
+        // JSON is an attention file, which the .attention.json editor opens.
+        const target = await askForExportFile(format, format === 'json' ? attentionFileName(record.source.documentName) : 'attention.csv');
         if (!target) return { path: null };
         if (target.scheme !== 'file')
           throw new AnalysisError('invalid-request', vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
-        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, signal);
+        const document = { model: record.model.name, text: record.text, causal: record.model.causal, ...(view ? { view } : {}) };
+        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, document, signal);
         this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${bytes} bytes).`);
         return { path: target.fsPath };
       },
@@ -265,26 +263,6 @@ export class AttentionPanelManager implements vscode.Disposable {
       showAttribution: async ({ analysisId }) => ({ shown: await this.backend.showAttribution(this.record(analysisId)) }),
       recentAnalyses: () => ({ analyses: this.store.recent().map(listEntryOf) }),
     };
-  }
-
-  private async askForFile(format: string, suggestedName: string): Promise<vscode.Uri | undefined> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const defaultUri = folder ? vscode.Uri.joinPath(folder, suggestedName) : vscode.Uri.file(path.join(os.homedir(), suggestedName));
-    return vscode.window.showSaveDialog({
-      defaultUri,
-      filters: EXPORT_FILTERS[format] ?? {},
-      saveLabel: vscode.l10n.t('Export'),
-      title: vscode.l10n.t('Export from Attention Explorer'),
-    });
-  }
-
-  private async save(format: string, suggestedName: string, content: string | ArrayBuffer): Promise<{ path: string | null }> {
-    const target = await this.askForFile(format, suggestedName);
-    if (!target) return { path: null };
-    const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
-    await vscode.workspace.fs.writeFile(target, bytes);
-    this.log.info(`Exported ${format.toUpperCase()} to ${target.toString(true)} (${bytes.byteLength} bytes).`);
-    return { path: target.scheme === 'file' ? target.fsPath : target.toString(true) };
   }
 
   /** Writes generated text right after the analysed range, as one undoable edit. */

@@ -5,6 +5,7 @@
  */
 import * as l10n from '@vscode/l10n';
 import type { Analysis, DisplayOptions } from '../../src/shared/analysis';
+import { ATTENTION_VIEW_TABS, type AttentionViewTab } from '../../src/shared/attentionFile';
 import { messageOf } from '../../src/shared/errors';
 import type { ExportFormat, PanelFocus, PanelState } from '../../src/shared/panelProtocol';
 import type { ScaleOptions } from '../shared/colorScale';
@@ -195,7 +196,13 @@ export class Panel implements PanelContext {
       let result: { path: string | null };
       if (make === 'tensor') {
         if (!analysis) return;
-        result = await this.api.request('exportTensor', { analysisId: analysis.id, format: format === 'csv' ? 'csv' : 'json' });
+        // The attention file opens where the panel is now (its viewers show the grid, the head view and aggregates).
+        const tab = (ATTENTION_VIEW_TABS as readonly string[]).includes(this.view.tab) ? (this.view.tab as AttentionViewTab) : 'model';
+        result = await this.api.request('exportTensor', {
+          analysisId: analysis.id,
+          format: format === 'csv' ? 'csv' : 'json',
+          view: { tab, layer: this.view.layer, head: this.view.head },
+        });
       } else {
         const content = await make();
         result = await this.api.request('export', { format, suggestedName: `${target.name}.${format}`, content });

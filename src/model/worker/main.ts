@@ -226,8 +226,8 @@ const handlers: RequestHandlers<WorkerRequests> = {
     }
     return compareAnalyses(entry, other, layer, head);
   },
-  async writeTensor({ analysisId, format, path }) {
-    return { bytes: await exportTensor(held(analysisId), format, path) };
+  async writeTensor({ analysisId, format, path, document }) {
+    return { bytes: await exportTensor(held(analysisId), format, path, document) };
   },
   lastAttribution({ analysisId }) {
     const known = attributions.get(analysisId);

@@ -11,6 +11,7 @@ import type { AnalysisResult } from '../analyzer';
 import type { AttentionSource, ImportedAttention } from '../attentionImport';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
+import type { TensorDocumentInfo } from '../tensorExport';
 
 /** What the worker holds (tests check that nothing leaks after a burst of commands). */
 export interface WorkerDiagnostics {
@@ -47,8 +48,13 @@ export const WORKER = {
       request(
         trusted<{ analysisId: string; attention: string; source: AttentionSource; documentName: string }>(),
       ).returns<ImportedAttention>(),
-    /** Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. */
-    writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string }>()).returns<{ bytes: number }>(),
+    /**
+     * Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. JSON is an
+     * attention document, which says what `document` gives besides the tensor.
+     */
+    writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string; document?: TensorDocumentInfo }>()).returns<{
+      bytes: number;
+    }>(),
     /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
     lastAttribution: request(trusted<{ analysisId: string }>()).returns<{ drops: Float32Array } | null>(),
     diagnostics: request(v.object({})).returns<WorkerDiagnostics>(),
