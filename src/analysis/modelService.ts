@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { affectsModel, modelCacheDir, readModelRequest, type OtherModel } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
 import type { AnalysisResult } from '../model/analyzer';
+import type { ImportedAttention } from '../model/attentionImport';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
 import type { DownloadProgress } from '../model/modelStore';
 import type { WorkerRequests } from '../model/worker/protocol';
@@ -189,6 +190,14 @@ export class ModelService implements vscode.Disposable {
     onProgress?: (progress: ProgressOf<AnalysisViewRequests[K]>) => void,
   ): Promise<ResultOf<AnalysisViewRequests[K]>> {
     return this.worker.request(method, params, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+  }
+
+  /**
+   * Reads an attention document in the worker, which keeps its attention under `analysisId` as it keeps a model's
+   * (no model is loaded for it, and the model's status is left alone).
+   */
+  importAttention(params: ParamsOf<WorkerRequests['importAttention']>, signal?: AbortSignal): Promise<ImportedAttention> {
+    return this.worker.request('importAttention', params, signal ? { signal } : {});
   }
 
   /**

@@ -16,9 +16,9 @@ import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type P
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
 import type { TensorDocumentInfo } from '../model/tensorExport';
 import { askForExportFile, attentionFileName, saveExport } from './exportFile';
-import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
+import { openWebviewChannel, PageProbe, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
-import { openSourceDocument } from '../analysis/sourceDocument';
+import { hasSourceDocument, openSourceDocument } from '../analysis/sourceDocument';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
@@ -61,6 +61,12 @@ export class AttentionPanelManager implements vscode.Disposable {
   private webviewReady = false;
   /** What the panel's grid asked for last: the next analysis's grid is computed ahead with it. */
   private lastGridRequest: { size: number; options: DisplayOptions } | undefined;
+  /** The extension-host suite's way through the page's path (see {@link requestAsPage}). */
+  private readonly probe = new PageProbe((event, payload) => {
+    if (event !== 'showAnalysis') return undefined;
+    const { analysis, headMeans } = payload as { analysis: Analysis | null; headMeans?: Float32Array };
+    return { analysis, hasHeadMeans: headMeans !== undefined };
+  });
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -133,6 +139,19 @@ export class AttentionPanelManager implements vscode.Disposable {
     return this.channel?.rpc.receive(message) ?? false;
   }
 
+  /**
+   * Asks the host as the panel's page would (the same schemas, handlers and forwarding to the worker) and resolves
+   * with the answer the page would get: the extension-host suite's way to read what a view receives.
+   */
+  requestAsPage(method: string, params: unknown): Promise<unknown> {
+    return this.probe.request((message) => this.receiveAsPage(message), method, params);
+  }
+
+  /** What the panel's page was last sent to show (for the extension-host suite). */
+  get lastShown(): { analysis: Analysis | null; hasHeadMeans: boolean } | undefined {
+    return this.probe.lastEvent('showAnalysis') as { analysis: Analysis | null; hasHeadMeans: boolean } | undefined;
+  }
+
   dispose(): void {
     this.panel?.dispose();
   }
@@ -199,6 +218,7 @@ export class AttentionPanelManager implements vscode.Disposable {
       local: PANEL_HOST,
       handlers: this.handlers(),
       events: { ready: () => this.onReady(panel) },
+      tap: this.probe.observe,
       onDispose: () => {
         visibility.dispose();
         if (this.panel !== panel) return;
@@ -259,7 +279,11 @@ export class AttentionPanelManager implements vscode.Disposable {
         this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${bytes} bytes).`);
         return { path: target.fsPath };
       },
-      reanalyze: async ({ analysisId }) => ({ started: await this.backend.reanalyze(this.record(analysisId)) }),
+      reanalyze: async ({ analysisId }) => {
+        const record = this.record(analysisId);
+        // Maps from a file or a notebook have no text in a document to analyse: the page says so.
+        return { started: hasSourceDocument(record) && (await this.backend.reanalyze(record)) };
+      },
       showAttribution: async ({ analysisId }) => ({ shown: await this.backend.showAttribution(this.record(analysisId)) }),
       recentAnalyses: () => ({ analyses: this.store.recent().map(listEntryOf) }),
     };
@@ -268,7 +292,7 @@ export class AttentionPanelManager implements vscode.Disposable {
   /** Writes generated text right after the analysed range, as one undoable edit. */
   private async insertGenerated(analysisId: string, text: string): Promise<{ inserted: boolean }> {
     const record = this.record(analysisId);
-    if (text === '') return { inserted: false };
+    if (text === '' || !hasSourceDocument(record)) return { inserted: false };
     const document = await openSourceDocument(record.source.documentUri);
     const tracked = this.store.locate(record, document);
     if (!tracked || tracked.stale) {
@@ -286,7 +310,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     const token = record.tokens[tokenIndex];
     if (!token)
       throw new AnalysisError('invalid-request', vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
-    if (token.special) return { revealed: false };
+    if (token.special || !hasSourceDocument(record)) return { revealed: false };
     const document = await openSourceDocument(record.source.documentUri);
     if (this.store.locate(record, document)?.stale !== false) {
       throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));
