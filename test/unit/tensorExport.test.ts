@@ -191,7 +191,7 @@ describe('the JSON tensor export', () => {
     expect(() => [...base64Chunks([], 4)]).toThrow(RangeError);
   });
 
-  it('refuses a tensor above the format’s limit before writing anything (CSV still takes it)', async () => {
+  it('refuses a tensor above the format’s limit before writing anything, naming its size and the CSV export', async () => {
     const n = 4100;
     const big: HeldAttention = {
       tokens: Array.from({ length: n }, (_, id) => ({ id, text: 'a', start: 0, end: 0, special: false })),
