@@ -7,23 +7,29 @@ import * as v from 'valibot';
 import * as vscode from 'vscode';
 import { AnalysisController, type AnalyzeOutcome } from './analysis/analysisController';
 import { AnalysisStore, type AnalysisRecord } from './analysis/analysisStore';
+import { importAttention, type AttentionImport } from './analysis/attentionImport';
 import { InsightService } from './analysis/insightService';
 import { LiveMode } from './analysis/liveMode';
 import { ModelService, type ModelStatus } from './analysis/modelService';
 import { modelCacheDir, SETTINGS } from './config';
 import { AnalysisWorkerClient } from './model/analysisWorker';
+import type { AttentionSource } from './model/attentionImport';
 import type { WorkerDiagnostics } from './model/worker/protocol';
+import type { Analysis } from './shared/analysis';
+import { ATTENTION_FILE_SUFFIX } from './shared/attentionFile';
 import { PanelFocusSchema } from './shared/panelProtocol';
 import type { SideCommand, SideState } from './shared/sideProtocol';
 import { messageOf } from './shared/errors';
+import { ATTENTION_FILE_VIEW_TYPE, AttentionFileEditorProvider, type AttentionViewerActions } from './views/attentionFileEditor';
 import { AttentionPanelManager, PANEL_VIEW_TYPE } from './views/attentionPanel';
 import { AttentionDecorations, type AppliedDecorations } from './views/decorations';
 import { AttentionHoverProvider, HOVER_COMMANDS } from './views/hoverProvider';
+import { NotebookOutputs } from './views/notebookOutputs';
 import { PredictionDecorations, type AppliedPredictions } from './views/predictionDecorations';
 import { pickOtherModel, selectModel, type SelectModelOutcome } from './views/selectModel';
 import { SideViewProvider } from './views/sideView';
 import { AttentionStatusBar, SIDE_VIEW_ID } from './views/statusBar';
-import { openSourceDocument } from './analysis/sourceDocument';
+import { hasSourceDocument, openSourceDocument } from './analysis/sourceDocument';
 
 /** Set by esbuild's banner and footer around the bundle's evaluation (absent when not bundled). */
 declare const __attnBundleStart: number | undefined;
@@ -41,6 +47,7 @@ export const COMMANDS = {
   selectModel: 'attentionExplorer.selectModel',
   clearModelCache: 'attentionExplorer.clearModelCache',
   showLog: 'attentionExplorer.showLog',
+  openAttentionFile: 'attentionExplorer.openAttentionFile',
   focusInPanel: HOVER_COMMANDS.focusInPanel,
   reanalyze: HOVER_COMMANDS.reanalyze,
 } as const;
@@ -84,6 +91,30 @@ export interface AttentionExplorerApi {
   diagnostics(): Promise<WorkerDiagnostics & { pendingRequests: number }>;
   /** Handles a message as if the panel's page had posted it (tests of bursts from the webview); false if dropped. */
   receiveAsPanel(message: unknown): boolean;
+  /**
+   * Asks the host as the panel's page would (its schemas, handlers, forwarding to the worker) and resolves with the
+   * answer the page would get, e.g. `requestAsPanel('headMap', { analysisId, layer, head, options })`.
+   */
+  requestAsPanel(method: string, params: unknown): Promise<unknown>;
+  /** What the panel's page was last sent to show: the analysis, and whether its head means came with it. */
+  readonly panelShown: { analysis: Analysis | null; hasHeadMeans: boolean } | undefined;
+  /**
+   * Imports an attention document and shows it in the panel, as "Open in Attention Explorer" does: `source` is a
+   * parsed document (a notebook output's data), a file path the worker reads, or a file's text; `attention` its
+   * self-attention's name (default "attention"); `documentName` what the panel calls it. Rejects with the message a
+   * viewer would show.
+   */
+  importAttention(request: { source: AttentionSource; attention?: string; documentName?: string }): Promise<{ analysisId: string }>;
+  /** Asks as the page of the `.attention.json` editor open on `uri` would (`openInPanel`, `export`). */
+  requestAsAttentionFileEditor(uri: vscode.Uri, method: string, params: unknown): Promise<unknown>;
+  /** Delivers a message as if that editor's page had posted it (its `ready`); false if no such editor or dropped. */
+  receiveAsAttentionFileEditor(uri: vscode.Uri, message: unknown): boolean;
+  /** What an `.attention.json` editor's page was last sent: `showDocument` ({ name, length }) or `showError` ({ message }). */
+  attentionFileEditorSent(event: 'showDocument' | 'showError'): unknown;
+  /** Asks as an attention output of a notebook editor would, over the renderer messaging channel's path. */
+  requestAsNotebookOutput(editor: vscode.NotebookEditor, method: string, params: unknown): Promise<unknown>;
+  /** Notebook editors whose outputs have an open channel to the host. */
+  readonly notebookOutputChannels: number;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionExplorerApi {
@@ -102,7 +133,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const controller = new AnalysisController(models, store, log);
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
     view: (method, params, signal, onProgress) => models.view(method, params, signal, onProgress),
-    writeTensor: (analysisId, format, file, signal) => models.writeTensor(analysisId, format, file, signal),
+    writeTensor: (analysisId, format, file, document, signal) => models.writeTensor({ analysisId, format, path: file, document }, signal),
     restore: (analysis) => {
       store.restore(analysis);
       // The analysed document may be open already: start following it now.
@@ -111,6 +142,18 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     reanalyze: (record) => controller.reanalyze(record),
     showAttribution: (record) => decorations.showAttribution(record),
   });
+  // Attention from an .attention.json file or a notebook output: the worker reads it, the panel shows it.
+  const openAttention = async (request: AttentionImport, signal?: AbortSignal): Promise<AnalysisRecord> => {
+    const { record, view } = await importAttention(models, store, log, request, signal);
+    if (view.tab !== undefined || view.layer !== undefined || view.head !== undefined) panels.focus(view, record);
+    else panels.show(record);
+    return record;
+  };
+  const viewerActions: AttentionViewerActions = {
+    openInPanel: async (request, signal) => void (await openAttention(request, signal)),
+  };
+  const attentionFiles = new AttentionFileEditorProvider(context.extensionUri, viewerActions, log);
+  const notebookOutputs = new NotebookOutputs(viewerActions, log);
   const live = new LiveMode(controller);
   const statusBar = new AttentionStatusBar(models, store);
   const commands = new CommandHandlers(controller, store, panels, decorations, models, log);
@@ -146,6 +189,8 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
     }),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels.serializer()),
     vscode.window.registerWebviewViewProvider(SIDE_VIEW_ID, sideView),
+    attentionFiles.register(),
+    notebookOutputs,
     vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(store, insights)),
     vscode.commands.registerCommand(COMMANDS.analyzeSelection, (): Promise<AnalyzeOutcome> =>
       controller.analyzeSelection(vscode.window.activeTextEditor),
@@ -165,6 +210,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       );
     }),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
+    vscode.commands.registerCommand(COMMANDS.openAttentionFile, () => openAttentionFile()),
     vscode.commands.registerCommand(COMMANDS.focusInPanel, (argument?: unknown) => commands.focusInPanel(argument)),
     vscode.commands.registerCommand(COMMANDS.reanalyze, (argument?: unknown) => commands.reanalyze(argument)),
   );
@@ -208,6 +254,20 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
       return statusBar.tooltipMarkdown;
     },
     receiveAsPanel: (message) => panels.receiveAsPage(message),
+    requestAsPanel: (method, params) => panels.requestAsPage(method, params),
+    get panelShown() {
+      return panels.lastShown;
+    },
+    importAttention: async ({ source, attention = 'attention', documentName = 'attention' }) => ({
+      analysisId: (await openAttention({ source, attention, documentName })).id,
+    }),
+    requestAsAttentionFileEditor: (uri, method, params) => attentionFiles.requestAsPage(uri, method, params),
+    receiveAsAttentionFileEditor: (uri, message) => attentionFiles.receiveAsPage(uri, message),
+    attentionFileEditorSent: (event) => attentionFiles.lastSent(event),
+    requestAsNotebookOutput: (editor, method, params) => notebookOutputs.requestAsOutput(editor, method, params),
+    get notebookOutputChannels() {
+      return notebookOutputs.openChannels;
+    },
     get sideViewState() {
       return sideView.lastPosted;
     },
@@ -224,6 +284,22 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
 
 export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
+}
+
+/** Open Attention File…: picks a `.attention.json` file and opens it in its editor. False when none was picked. */
+async function openAttentionFile(): Promise<boolean> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    canSelectFolders: false,
+    // macOS filters by the last extension only: JSON as well, so that attention files can be picked there too.
+    filters: { [vscode.l10n.t('Attention files')]: [ATTENTION_FILE_SUFFIX.slice(1)], JSON: ['json'] },
+    openLabel: vscode.l10n.t('Open'),
+    title: vscode.l10n.t('Open Attention File'),
+  });
+  const uri = picked?.[0];
+  if (!uri) return false;
+  await vscode.commands.executeCommand('vscode.openWith', uri, ATTENTION_FILE_VIEW_TYPE);
+  return true;
 }
 
 /** The log channel, with its error-level lines also kept in `errors` (bounded). */
@@ -406,7 +482,8 @@ class CommandHandlers {
         const record = this.store.get(command.analysisId);
         if (!record) return undefined;
         this.panels.show(record);
-        return this.revealSource(record);
+        // Maps from a file or a notebook have no document to go back to.
+        return hasSourceDocument(record) ? this.revealSource(record) : undefined;
       }
       case 'setLiveMode':
         return live.setEnabled(command.enabled);

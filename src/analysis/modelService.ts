@@ -9,8 +9,10 @@ import * as vscode from 'vscode';
 import { affectsModel, modelCacheDir, readModelRequest, type OtherModel } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
 import type { AnalysisResult } from '../model/analyzer';
+import type { ImportedAttention } from '../model/attentionImport';
 import { hubCacheFolder, modelDisplayName, modelRequestKey, requiredFiles, type ModelRequest } from '../model/modelSource';
 import type { DownloadProgress } from '../model/modelStore';
+import type { WorkerRequests } from '../model/worker/protocol';
 import type { ModelInfo } from '../shared/analysis';
 import type { AnalysisViewName, AnalysisViewRequests } from '../shared/analysisViews';
 import { DisposableStore } from '../shared/disposables';
@@ -190,9 +192,20 @@ export class ModelService implements vscode.Disposable {
     return this.worker.request(method, params, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
   }
 
-  /** Writes an analysis's whole attention tensor to a file (the worker streams it); the bytes written. */
-  async writeTensor(analysisId: string, format: 'csv' | 'json', path: string, signal?: AbortSignal): Promise<number> {
-    return (await this.worker.request('writeTensor', { analysisId, format, path }, signal ? { signal } : {})).bytes;
+  /**
+   * Reads an attention document in the worker, which keeps its attention under `analysisId` as it keeps a model's
+   * (no model is loaded for it, and the model's status is left alone).
+   */
+  importAttention(params: ParamsOf<WorkerRequests['importAttention']>, signal?: AbortSignal): Promise<ImportedAttention> {
+    return this.worker.request('importAttention', params, signal ? { signal } : {});
+  }
+
+  /**
+   * Writes an analysis's whole attention tensor to a file (the worker streams it); the bytes written. JSON is an
+   * attention document, with what `document` says besides the tensor.
+   */
+  async writeTensor(params: ParamsOf<WorkerRequests['writeTensor']>, signal?: AbortSignal): Promise<number> {
+    return (await this.worker.request('writeTensor', params, signal ? { signal } : {})).bytes;
   }
 
   /**

@@ -1,12 +1,27 @@
 /**
- * Writes an analysis's whole attention tensor to a file, streaming (at 512 tokens it is 19 million numbers):
- * JSON `{ tokens, layers, heads, attentions: [layers][heads][n][n] }`, or CSV with one row per pair
- * `layer,head,from_index,from_token,to_index,to_token,weight` (layers and heads counted from 1, tokens from 0).
+ * Writes an analysis's whole attention tensor to a file, streaming (at 512 tokens it is 19 million numbers): JSON as
+ * a version-1 attention document (docs/ATTENTION_FORMAT.md: the header, the weights as base64 of little-endian
+ * float32 written layer by layer, the footer), which the `.attention.json` editor and the notebook renderer open; or
+ * CSV with one row per pair `layer,head,from_index,from_token,to_index,to_token,weight` (layers and heads counted
+ * from 1, tokens from 0).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { ATTENTION_FORMAT, ATTENTION_FORMAT_VERSION, MAX_ATTENTION_BYTES, type AttentionDocument } from '../shared/attentionFile';
 import { AnalysisError, messageOf } from '../shared/errors';
 import type { HeldAttention } from '../shared/attentionViews';
+
+/** What an attention document says besides the tensor, which only the host knows (its record of the analysis). */
+export interface TensorDocumentInfo {
+  /** The model's name (a label). */
+  model: string;
+  /** The analysed text: the tokens' offsets point into it. */
+  text: string;
+  /** A decoder's self-attention. */
+  causal: boolean;
+  /** What a viewer shows first. */
+  view?: AttentionDocument['view'];
+}
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -59,23 +74,101 @@ async function writeAll(file: string, chunks: Iterable<string>): Promise<number>
   return bytes;
 }
 
-function* jsonChunks(analysis: HeldAttention): Generator<string> {
-  const { n, heads } = analysis;
-  const tokens = analysis.tokens.map(({ id, text, start, end, special }) => ({ id, text, start, end, special }));
-  yield `{"tokens":${JSON.stringify(tokens)},"layers":${analysis.layers.length},"heads":${heads},"attentions":[`;
-  for (const [layer, data] of analysis.layers.entries()) {
-    yield layer ? ',[' : '[';
-    for (let head = 0; head < heads; head += 1) {
-      const rows: string[] = [];
-      for (let row = 0; row < n; row += 1) {
-        const offset = (head * n + row) * n;
-        rows.push(JSON.stringify(Array.from(data.subarray(offset, offset + n))));
+/** Bytes per base64 chunk: a multiple of 3, so that chunks join into one base64 string with no padding between. */
+const BASE64_CHUNK_BYTES = 3 * 64 * 1024;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes of float32 values, little-endian (a view of the same memory on a little-endian machine). */
+function littleEndianBytes(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.byteLength);
+  const view = new DataView(out.buffer);
+  data.forEach((value, index) => view.setFloat32(index * 4, value, true));
+  return out;
+}
+
+/**
+ * Standard base64 of the concatenated parts, in chunks: each chunk encodes a multiple of 3 bytes, and the 1 or 2
+ * bytes left at the end of a part are carried into the next, so the chunks joined are the base64 of the whole.
+ */
+export function* base64Chunks(parts: Iterable<Uint8Array>, chunkBytes = BASE64_CHUNK_BYTES): Generator<string> {
+  if (chunkBytes <= 0 || chunkBytes % 3 !== 0) throw new RangeError('base64 chunks must be a positive multiple of 3 bytes');
+  let carry: Uint8Array = new Uint8Array(0);
+  for (const part of parts) {
+    let offset = 0;
+    if (carry.length > 0) {
+      const taken = Math.min(3 - carry.length, part.length);
+      const joined = new Uint8Array(carry.length + taken);
+      joined.set(carry);
+      joined.set(part.subarray(0, taken), carry.length);
+      offset = taken;
+      if (joined.length < 3) {
+        carry = joined;
+        continue;
       }
-      yield `${head ? ',' : ''}[${rows.join(',')}]`;
+      yield Buffer.from(joined).toString('base64');
     }
-    yield ']';
+    const whole = offset + Math.floor((part.length - offset) / 3) * 3;
+    for (let start = offset; start < whole; start += chunkBytes) {
+      const end = Math.min(whole, start + chunkBytes);
+      yield Buffer.from(part.buffer, part.byteOffset + start, end - start).toString('base64');
+    }
+    carry = part.slice(whole);
   }
-  yield ']}\n';
+  if (carry.length > 0) yield Buffer.from(carry).toString('base64');
+}
+
+/** Whether every token's offsets lie inside the text (the format's reader refuses a document where one does not). */
+function offsetsFit(analysis: HeldAttention, text: string): boolean {
+  return analysis.tokens.every((token) => token.start <= token.end && token.end <= text.length);
+}
+
+/** Refuses a tensor that an attention document cannot hold (its readers stop at {@link MAX_ATTENTION_BYTES}). */
+function checkDocumentSize(analysis: HeldAttention): void {
+  const bytes = analysis.layers.length * analysis.heads * analysis.n * analysis.n * 4;
+  if (bytes > MAX_ATTENTION_BYTES) {
+    throw new AnalysisError(
+      'invalid-request',
+      `An attention file holds at most ${MAX_ATTENTION_BYTES / 2 ** 20} MiB of weights; this analysis has ${(bytes / 2 ** 20).toFixed(1)} MiB (${analysis.layers.length} layers × ${analysis.heads} heads × ${analysis.n} tokens). Export it as CSV, or analyse a shorter selection.`,
+    );
+  }
+}
+
+function* jsonChunks(analysis: HeldAttention, info: TensorDocumentInfo | undefined): Generator<string> {
+  const { n, heads, tokens } = analysis;
+  const text = info?.text;
+  const sequence = {
+    name: 'tokens',
+    tokens: tokens.map((token) => token.text),
+    special: tokens.map((token) => token.special),
+    ...(text !== undefined ? { text } : {}),
+    ...(text !== undefined && offsetsFit(analysis, text) ? { offsets: tokens.map((token) => [token.start, token.end]) } : {}),
+    sentenceBStart: null,
+  };
+  const attention = {
+    name: 'attention',
+    queries: 'tokens',
+    keys: 'tokens',
+    layers: analysis.layers.length,
+    heads,
+    layerIndices: null,
+    causal: info?.causal ?? false,
+    dtype: 'float32',
+  };
+  const header = {
+    format: ATTENTION_FORMAT,
+    version: ATTENTION_FORMAT_VERSION,
+    model: info?.model.slice(0, 256) ?? null,
+    sequences: [sequence],
+  };
+  // The header up to the opening quote of the data, then the base64, then the closing quote and the footer.
+  const headerJson = JSON.stringify(header);
+  const attentionJson = JSON.stringify(attention);
+  yield `${headerJson.slice(0, -1)},"attentions":[${attentionJson.slice(0, -1)},"data":"`;
+  const size = heads * n * n;
+  yield* base64Chunks(analysis.layers.map((layer) => littleEndianBytes(layer.subarray(0, size))));
+  yield `"}],"view":${JSON.stringify(info?.view ?? {})}}\n`;
 }
 
 function* csvChunks(analysis: HeldAttention): Generator<string> {
@@ -95,7 +188,14 @@ function* csvChunks(analysis: HeldAttention): Generator<string> {
   }
 }
 
-/** Returns the number of bytes written. */
-export function exportTensor(analysis: HeldAttention, format: 'json' | 'csv', file: string): Promise<number> {
-  return writeAll(file, format === 'json' ? jsonChunks(analysis) : csvChunks(analysis));
+/** Returns the number of bytes written; `info` is what a JSON document says besides the tensor. */
+export async function exportTensor(
+  analysis: HeldAttention,
+  format: 'json' | 'csv',
+  file: string,
+  info?: TensorDocumentInfo,
+): Promise<number> {
+  if (format === 'csv') return writeAll(file, csvChunks(analysis));
+  checkDocumentSize(analysis);
+  return writeAll(file, jsonChunks(analysis, info));
 }

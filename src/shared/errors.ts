@@ -13,6 +13,8 @@ export type AnalysisErrorCode =
   | 'worker-crashed'
   | 'attention-unavailable'
   | 'invalid-request'
+  /** An attention document (a `.attention.json` file, a notebook output) that does not follow the format. */
+  | 'invalid-document'
   | 'internal';
 
 const CODES: ReadonlySet<string> = new Set<AnalysisErrorCode>([
@@ -25,6 +27,7 @@ const CODES: ReadonlySet<string> = new Set<AnalysisErrorCode>([
   'worker-crashed',
   'attention-unavailable',
   'invalid-request',
+  'invalid-document',
   'internal',
 ]);
 

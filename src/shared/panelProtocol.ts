@@ -9,6 +9,7 @@
 import * as v from 'valibot';
 import { analysisId, AnalysisSchema, count, DisplayOptionsSchema, type AnalysisListEntry } from './analysis';
 import { ANALYSIS_VIEW_REQUESTS, MAX_THUMBNAIL } from './analysisViews';
+import { ATTENTION_VIEW_TABS } from './attentionFile';
 import { event, request, type Peer } from './rpc';
 import { WEBVIEW_EVENTS } from './webviewEvents';
 
@@ -34,8 +35,17 @@ export const PANEL_HOST_REQUESTS = {
       content: v.union([v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)), binary]),
     }),
   ).returns<{ path: string | null }>(),
-  /** Saves the whole attention tensor behind the grid (written by the worker, which holds it). */
-  exportTensor: request(v.object({ analysisId, format: v.picklist(['csv', 'json']) })).returns<{ path: string | null }>(),
+  /**
+   * Saves the whole attention tensor behind the grid (written by the worker, which holds it); JSON is an attention
+   * file, which opens on `view` (the tab, layer and head the panel shows).
+   */
+  exportTensor: request(
+    v.object({
+      analysisId,
+      format: v.picklist(['csv', 'json']),
+      view: v.optional(v.object({ tab: v.picklist(ATTENTION_VIEW_TABS), layer: count, head: count })),
+    }),
+  ).returns<{ path: string | null }>(),
   /** Analyses the same document range again (after a reload, the tensors are gone). */
   reanalyze: request(v.object({ analysisId })).returns<{ started: boolean }>(),
   /** Tints the editor by the attribution last computed for this analysis. */

@@ -7,8 +7,6 @@
  * The panel comes back after a window reload through a serializer. The analysis it showed is restored from the
  * host's own copy in workspace state, never from the page's saved state (a page can be made to say anything).
  */
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
 import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
@@ -16,9 +14,11 @@ import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequest
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
-import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
+import type { TensorDocumentInfo } from '../model/tensorExport';
+import { askForExportFile, attentionFileName, saveExport } from './exportFile';
+import { openWebviewChannel, PageProbe, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
-import { openSourceDocument } from '../analysis/sourceDocument';
+import { hasSourceDocument, openSourceDocument } from '../analysis/sourceDocument';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
@@ -34,8 +34,11 @@ export interface PanelBackend {
     signal: AbortSignal,
     onProgress?: (progress: ProgressOf<AnalysisViewRequests[K]>) => void,
   ): Promise<ResultOf<AnalysisViewRequests[K]>>;
-  /** Writes an analysis's whole attention tensor to a file; the bytes written. */
-  writeTensor(analysisId: string, format: 'csv' | 'json', file: string, signal: AbortSignal): Promise<number>;
+  /**
+   * Writes an analysis's whole attention tensor to a file; the bytes written. JSON is an attention document, which
+   * says what `document` gives (from the host's record) besides the tensor.
+   */
+  writeTensor(analysisId: string, format: 'csv' | 'json', file: string, document: TensorDocumentInfo, signal: AbortSignal): Promise<number>;
   /** Puts an analysis kept across a reload back into the store. */
   restore(analysis: Analysis): void;
   /** Analyses a stored analysis's document range again; false when the text there has changed. */
@@ -50,13 +53,6 @@ export function analysisOf(record: AnalysisRecord): Analysis {
   return { id, source, text, tokens, model, prediction, timings, ...(truncation ? { truncation } : {}) };
 }
 
-const EXPORT_FILTERS: Record<string, Record<string, string[]>> = {
-  png: { 'PNG image': ['png'] },
-  svg: { 'SVG image': ['svg'] },
-  csv: { 'CSV table': ['csv'] },
-  json: { JSON: ['json'] },
-};
-
 export class AttentionPanelManager implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private channel: WebviewChannel<PanelWebview, PanelHost> | undefined;
@@ -65,6 +61,12 @@ export class AttentionPanelManager implements vscode.Disposable {
   private webviewReady = false;
   /** What the panel's grid asked for last: the next analysis's grid is computed ahead with it. */
   private lastGridRequest: { size: number; options: DisplayOptions } | undefined;
+  /** The extension-host suite's way through the page's path (see {@link requestAsPage}). */
+  private readonly probe = new PageProbe((event, payload) => {
+    if (event !== 'showAnalysis') return undefined;
+    const { analysis, headMeans } = payload as { analysis: Analysis | null; headMeans?: Float32Array };
+    return { analysis, hasHeadMeans: headMeans !== undefined };
+  });
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -137,6 +139,19 @@ export class AttentionPanelManager implements vscode.Disposable {
     return this.channel?.rpc.receive(message) ?? false;
   }
 
+  /**
+   * Asks the host as the panel's page would (the same schemas, handlers and forwarding to the worker) and resolves
+   * with the answer the page would get: the extension-host suite's way to read what a view receives.
+   */
+  requestAsPage(method: string, params: unknown): Promise<unknown> {
+    return this.probe.request((message) => this.receiveAsPage(message), method, params);
+  }
+
+  /** What the panel's page was last sent to show (for the extension-host suite). */
+  get lastShown(): { analysis: Analysis | null; hasHeadMeans: boolean } | undefined {
+    return this.probe.lastEvent('showAnalysis') as { analysis: Analysis | null; hasHeadMeans: boolean } | undefined;
+  }
+
   dispose(): void {
     this.panel?.dispose();
   }
@@ -203,6 +218,7 @@ export class AttentionPanelManager implements vscode.Disposable {
       local: PANEL_HOST,
       handlers: this.handlers(),
       events: { ready: () => this.onReady(panel) },
+      tap: this.probe.observe,
       onDispose: () => {
         visibility.dispose();
         if (this.panel !== panel) return;
@@ -250,47 +266,33 @@ export class AttentionPanelManager implements vscode.Disposable {
       ...(forwarded as unknown as RequestHandlers<AnalysisViewRequests>),
       revealToken: ({ analysisId, tokenIndex }) => this.revealToken(analysisId, tokenIndex),
       insertGenerated: ({ analysisId, text }) => this.insertGenerated(analysisId, text),
-      export: ({ format, suggestedName, content }) => this.save(format, suggestedName, content),
-      exportTensor: async ({ analysisId, format }, { signal }) => {
-        this.record(analysisId);
-        const target = await this.askForFile(format, `attention.${format}`);
+      export: ({ format, suggestedName, content }) => saveExport(format, suggestedName, content, this.log),
+      exportTensor: async ({ analysisId, format, view }, { signal }) => {
+        const record = this.record(analysisId);
+        // JSON is an attention file, which the .attention.json editor opens.
+        const target = await askForExportFile(format, format === 'json' ? attentionFileName(record.source.documentName) : 'attention.csv');
         if (!target) return { path: null };
         if (target.scheme !== 'file')
           throw new AnalysisError('invalid-request', vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
-        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, signal);
+        const document = { model: record.model.name, text: record.text, causal: record.model.causal, ...(view ? { view } : {}) };
+        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, document, signal);
         this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${bytes} bytes).`);
         return { path: target.fsPath };
       },
-      reanalyze: async ({ analysisId }) => ({ started: await this.backend.reanalyze(this.record(analysisId)) }),
+      reanalyze: async ({ analysisId }) => {
+        const record = this.record(analysisId);
+        // Maps from a file or a notebook have no text in a document to analyse: the page says so.
+        return { started: hasSourceDocument(record) && (await this.backend.reanalyze(record)) };
+      },
       showAttribution: async ({ analysisId }) => ({ shown: await this.backend.showAttribution(this.record(analysisId)) }),
       recentAnalyses: () => ({ analyses: this.store.recent().map(listEntryOf) }),
     };
   }
 
-  private async askForFile(format: string, suggestedName: string): Promise<vscode.Uri | undefined> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const defaultUri = folder ? vscode.Uri.joinPath(folder, suggestedName) : vscode.Uri.file(path.join(os.homedir(), suggestedName));
-    return vscode.window.showSaveDialog({
-      defaultUri,
-      filters: EXPORT_FILTERS[format] ?? {},
-      saveLabel: vscode.l10n.t('Export'),
-      title: vscode.l10n.t('Export from Attention Explorer'),
-    });
-  }
-
-  private async save(format: string, suggestedName: string, content: string | ArrayBuffer): Promise<{ path: string | null }> {
-    const target = await this.askForFile(format, suggestedName);
-    if (!target) return { path: null };
-    const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
-    await vscode.workspace.fs.writeFile(target, bytes);
-    this.log.info(`Exported ${format.toUpperCase()} to ${target.toString(true)} (${bytes.byteLength} bytes).`);
-    return { path: target.scheme === 'file' ? target.fsPath : target.toString(true) };
-  }
-
   /** Writes generated text right after the analysed range, as one undoable edit. */
   private async insertGenerated(analysisId: string, text: string): Promise<{ inserted: boolean }> {
     const record = this.record(analysisId);
-    if (text === '') return { inserted: false };
+    if (text === '' || !hasSourceDocument(record)) return { inserted: false };
     const document = await openSourceDocument(record.source.documentUri);
     const tracked = this.store.locate(record, document);
     if (!tracked || tracked.stale) {
@@ -308,7 +310,7 @@ export class AttentionPanelManager implements vscode.Disposable {
     const token = record.tokens[tokenIndex];
     if (!token)
       throw new AnalysisError('invalid-request', vscode.l10n.t('This analysis is no longer available; run Analyze Selection again.'));
-    if (token.special) return { revealed: false };
+    if (token.special || !hasSourceDocument(record)) return { revealed: false };
     const document = await openSourceDocument(record.source.documentUri);
     if (this.store.locate(record, document)?.stale !== false) {
       throw new AnalysisError('invalid-request', vscode.l10n.t('The text changed since it was analysed; run Analyze Selection again.'));

@@ -24,6 +24,7 @@ export async function run(): Promise<void> {
     await import('./modelDownload.test');
     await import('./editor.test');
     await import('./families.test');
+    await import('./attentionFiles.test');
     await import('./reliability.test');
   }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FrameLocator } from 'playwright-core';
 import { Analyzer, type AnalysisResult } from '../../src/model/analyzer';
+import { parseAttentionDocument } from '../../src/shared/attentionFile';
 import { sharedDir } from '../support/paths';
 import { ensureTestModel } from '../support/testModels';
 import {
@@ -259,12 +260,10 @@ describe('exports', () => {
 
   it('exports the whole tensor behind the grid as JSON and CSV', async () => {
     await panel.locator('#back-to-grid').click();
-    const json = JSON.parse(fs.readFileSync(await exportAs('json', 'attention.json'), 'utf8')) as {
-      attentions: number[][][][];
-      tokens: Array<{ text: string }>;
-    };
-    expect(json.tokens.map((token) => token.text)).toEqual(expected.tokens.map((token) => token.text));
-    expect(json.attentions.flat(3)).toEqual(attentions.flatMap((layer) => Array.from(layer)));
+    // An attention file (docs/ATTENTION_FORMAT.md), named after the analysed document.
+    const json = parseAttentionDocument(fs.readFileSync(await exportAs('json', 'sample.attention.json'), 'utf8'));
+    expect(json.sequences[0]!.tokens.map((token) => token.text)).toEqual(expected.tokens.map((token) => token.text));
+    expect(json.attentions[0]!.data.flatMap((layer) => Array.from(layer))).toEqual(attentions.flatMap((layer) => Array.from(layer)));
     const csv = fs
       .readFileSync(await exportAs('csv', 'attention.csv'), 'utf8')
       .trim()

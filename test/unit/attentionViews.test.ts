@@ -20,6 +20,7 @@ import {
 } from '../../src/shared/attentionViews';
 import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
 import { exportTensor } from '../../src/model/tensorExport';
+import { parseAttentionDocument } from '../../src/shared/attentionFile';
 import { ensureTestModel } from '../support/testModels';
 
 const TEXT = 'I absolutely loved this refund, it was fantastic!';
@@ -233,9 +234,9 @@ describe('tensor export', () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-export-'));
     const n = analysis.n;
     await exportTensor(analysis, 'json', path.join(folder, 'a.json'));
-    const json = JSON.parse(fs.readFileSync(path.join(folder, 'a.json'), 'utf8')) as { tokens: unknown[]; attentions: number[][][][] };
-    expect(json.tokens).toHaveLength(n);
-    expect(json.attentions[1]![2]![3]![4]).toBe(analysis.layers[1]![(2 * n + 3) * n + 4]);
+    const json = parseAttentionDocument(fs.readFileSync(path.join(folder, 'a.json'), 'utf8'));
+    expect(json.sequences[0]!.tokens).toHaveLength(n);
+    expect(json.attentions[0]!.data[1]![(2 * n + 3) * n + 4]).toBe(analysis.layers[1]![(2 * n + 3) * n + 4]);
     await exportTensor(analysis, 'csv', path.join(folder, 'a.csv'));
     const lines = fs.readFileSync(path.join(folder, 'a.csv'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1 + 2 * analysis.heads * n * n);

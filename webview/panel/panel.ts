@@ -5,6 +5,7 @@
  */
 import * as l10n from '@vscode/l10n';
 import type { Analysis, DisplayOptions } from '../../src/shared/analysis';
+import { ATTENTION_VIEW_TABS, type AttentionViewTab } from '../../src/shared/attentionFile';
 import { messageOf } from '../../src/shared/errors';
 import type { ExportFormat, PanelFocus, PanelState } from '../../src/shared/panelProtocol';
 import type { ScaleOptions } from '../shared/colorScale';
@@ -17,13 +18,26 @@ import { HeadView } from './headView';
 import type { HostApi } from './hostApi';
 import { ModelView } from './modelView';
 import { NeuronView } from './neuronView';
-import { missingAttentionNotice, staleNotice } from './notices';
+import { externalAttentionNotice, missingAttentionNotice, staleNotice } from './notices';
 import type { PanelContext, PanelView } from './panelContext';
 import { Playground } from './playground';
 import { renderPredictionCard } from './predictionCard';
 import { defaultViewState, restoreViewState, TABS, type Tab, type ViewState } from './state';
 import { renderExportButtons, renderToolbar } from './toolbar';
 import { TokensView } from './tokensView';
+
+/** The tabs that run the model again: an analysis from a file or a notebook has no model, and does not show them. */
+const MODEL_TABS: ReadonlySet<Tab> = new Set<Tab>(['neuron', 'explain', 'generate']);
+
+/** Whether the maps came from a file or a notebook output (no model, no document behind them). */
+function isExternal(analysis: Analysis | undefined): boolean {
+  return analysis?.prediction.task === 'none';
+}
+
+/** The tabs shown for an analysis. */
+function tabsFor(analysis: Analysis | undefined): readonly Tab[] {
+  return isExternal(analysis) ? TABS.filter((tab) => !MODEL_TABS.has(tab)) : TABS;
+}
 
 /** What the host sends to show an analysis. */
 export interface ShownAnalysis {
@@ -79,7 +93,7 @@ export class Panel implements PanelContext {
     const tabChanged = patch.tab !== undefined && patch.tab !== this.view.tab;
     this.view = { ...this.view, ...patch };
     this.save();
-    if (tabChanged) this.tabs.selectedIndex = TABS.indexOf(this.view.tab);
+    if (tabChanged) this.tabs.selectedIndex = tabsFor(this.analysis).indexOf(this.view.tab);
     if (options.reload !== false) void this.refreshCurrent();
   };
 
@@ -131,7 +145,7 @@ export class Panel implements PanelContext {
   focus(target: PanelFocus): void {
     const analysis = this.analysis;
     const patch: Partial<ViewState> = {};
-    if (target.tab && (analysis || target.tab === 'playground')) patch.tab = target.tab;
+    if (target.tab && (analysis || target.tab === 'playground') && tabsFor(analysis).includes(target.tab)) patch.tab = target.tab;
     if (target.layer !== undefined) patch.layer = Math.min(target.layer, (analysis?.model.layers ?? 1) - 1);
     if (target.head !== undefined) patch.head = Math.min(target.head, (analysis?.model.heads ?? 1) - 1);
     if (target.query !== undefined) patch.query = Math.min(target.query, (analysis?.tokens.length ?? 1) - 1);
@@ -178,7 +192,16 @@ export class Panel implements PanelContext {
     const analysis = this.analysis;
     if (!analysis) return;
     this.api.request('reanalyze', { analysisId: analysis.id }).then(
-      (result) => this.setStatus(result.started ? l10n.t('Analysing again…') : l10n.t('The analysed text is gone from the document.')),
+      (result) =>
+        this.setStatus(
+          result.started
+            ? l10n.t('Analysing again…')
+            : isExternal(analysis)
+              ? l10n.t(
+                  'These maps came from a file or a notebook: there is no text here to analyse again. Open the file again to see them.',
+                )
+              : l10n.t('The analysed text is gone from the document.'),
+        ),
       (error: unknown) => this.setStatus(messageOf(error)),
     );
   };
@@ -195,7 +218,13 @@ export class Panel implements PanelContext {
       let result: { path: string | null };
       if (make === 'tensor') {
         if (!analysis) return;
-        result = await this.api.request('exportTensor', { analysisId: analysis.id, format: format === 'csv' ? 'csv' : 'json' });
+        // The attention file opens where the panel is now (its viewers show the grid, the head view and aggregates).
+        const tab = (ATTENTION_VIEW_TABS as readonly string[]).includes(this.view.tab) ? (this.view.tab as AttentionViewTab) : 'model';
+        result = await this.api.request('exportTensor', {
+          analysisId: analysis.id,
+          format: format === 'csv' ? 'csv' : 'json',
+          view: { tab, layer: this.view.layer, head: this.view.head },
+        });
       } else {
         const content = await make();
         result = await this.api.request('export', { format, suggestedName: `${target.name}.${format}`, content });
@@ -212,20 +241,22 @@ export class Panel implements PanelContext {
       'header',
       {},
       h('h1', {}, l10n.t('Attention Explorer')),
-      source
-        ? h(
-            'p',
-            { class: 'meta' },
-            l10n.t(
-              '{0}, line {1}:{2} – {3}:{4}',
-              source.documentName,
-              source.startLine + 1,
-              source.startCharacter + 1,
-              source.endLine + 1,
-              source.endCharacter + 1,
-            ),
-          )
-        : null,
+      source && isExternal(this.analysis)
+        ? h('p', { class: 'meta' }, source.documentName)
+        : source
+          ? h(
+              'p',
+              { class: 'meta' },
+              l10n.t(
+                '{0}, line {1}:{2} – {3}:{4}',
+                source.documentName,
+                source.startLine + 1,
+                source.startCharacter + 1,
+                source.endLine + 1,
+                source.endCharacter + 1,
+              ),
+            )
+          : null,
       h('span', { class: 'header-gap' }),
       renderExportButtons((format) => void this.export(format)),
       h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
@@ -252,8 +283,11 @@ export class Panel implements PanelContext {
       void playground.refresh();
       return;
     }
-    this.tabs = h('vscode-tabs', { 'selected-index': TABS.indexOf(this.view.tab) });
-    for (const tab of TABS) {
+    const tabs = tabsFor(analysis);
+    // A tab this analysis does not have (restored state, or the previous analysis's tab): the grid instead.
+    if (!tabs.includes(this.view.tab)) this.view = { ...this.view, tab: 'model' };
+    this.tabs = h('vscode-tabs', { 'selected-index': tabs.indexOf(this.view.tab) });
+    for (const tab of tabs) {
       const view = this.views[tab];
       const available = !view.needsAttention || this.headMeans !== undefined;
       this.tabs.append(
@@ -266,7 +300,7 @@ export class Panel implements PanelContext {
       );
     }
     this.tabs.addEventListener('vsc-tabs-select', (event) => {
-      const tab = TABS[(event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex];
+      const tab = tabs[(event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex];
       if (tab && tab !== this.view.tab) this.update({ tab });
     });
     const card = renderPredictionCard(analysis, this.view.cardOpen, {
@@ -282,7 +316,9 @@ export class Panel implements PanelContext {
       this.header(),
       card,
       ...(this.staleIds.has(analysis.id) ? [staleNotice(this.reanalyze)] : []),
-      ...(this.headMeans ? [] : [missingAttentionNotice(this.reanalyze)]),
+      ...(this.headMeans
+        ? []
+        : [isExternal(analysis) ? externalAttentionNotice(analysis.source.documentName) : missingAttentionNotice(this.reanalyze)]),
       renderToolbar(this.view, {
         reload: (patch) => this.update(patch),
         restyle: (patch) => {
@@ -303,7 +339,8 @@ export class Panel implements PanelContext {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.token');
     const index = Number(button?.dataset.index);
     const analysis = this.analysis;
-    if (!button || !analysis || !Number.isInteger(index)) return;
+    // Maps from a file or a notebook have no editor text to select.
+    if (!button || !analysis || !Number.isInteger(index) || isExternal(analysis)) return;
     this.api
       .request('revealToken', { analysisId: analysis.id, tokenIndex: index })
       .then((result) => this.setStatus(result.revealed ? l10n.t('Selected “{0}” in the editor.', analysis.tokens[index]?.text ?? '') : ''))

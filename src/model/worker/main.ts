@@ -10,7 +10,9 @@ import { AnalysisError, messageOf } from '../../shared/errors';
 import type { Attribution, HeadImportance, JobProgress } from '../../shared/analysisViews';
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
-import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../../shared/attentionViews';
+import { EXTERNAL_MODEL_KEY } from '../../shared/attentionFile';
+import { aggregateOf, gridOf, headMapOf, headMeansOf, headSummaries, layerMapsOf, type HeldAttention } from '../../shared/attentionViews';
+import { heldBytes, pickAttention, readAttentionSource } from '../attentionImport';
 import { attributionOf, compareAnalyses } from '../explainViews';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';
@@ -30,7 +32,7 @@ const TENSOR_BUDGET_BYTES = 384 * 1024 * 1024;
 const analyzer = new Analyzer();
 const tensors = new BoundedCache<string, HeldAttention>({
   maxBytes: TENSOR_BUDGET_BYTES,
-  sizeOf: (entry) => entry.layers.reduce((sum, layer) => sum + layer.byteLength, 0),
+  sizeOf: heldBytes,
 });
 /** Head-importance sweeps and attributions already run, by analysis (seconds of work at 512 tokens; small results). */
 const importances = new BoundedCache<string, HeadImportance>({ maxEntries: 20 });
@@ -49,6 +51,15 @@ function held(id: string): HeldAttention {
   const entry = tensors.use(id);
   if (!entry) {
     throw new AnalysisError('attention-unavailable', 'The attention of this analysis is no longer in memory; run Analyze Selection again.');
+  }
+  return entry;
+}
+
+/** The attention of an analysis that a model made, for the requests that run that model again. */
+function modelHeld(id: string): HeldAttention {
+  const entry = held(id);
+  if (entry.modelKey === EXTERNAL_MODEL_KEY) {
+    throw new AnalysisError('invalid-request', 'These maps came from a file or a notebook: there is no model here to run.');
   }
   return entry;
 }
@@ -80,6 +91,19 @@ const handlers: RequestHandlers<WorkerRequests> = {
     });
     generations.delete(analysisId);
     return result;
+  },
+  async importAttention({ analysisId, attention, source, documentName }) {
+    const document = await readAttentionSource(source);
+    const { analysis, held: entry } = pickAttention(document, attention, analysisId, documentName);
+    const bytes = heldBytes(entry);
+    if (bytes > TENSOR_BUDGET_BYTES) {
+      throw new AnalysisError(
+        'invalid-document',
+        `Attention "${attention}" holds ${(bytes / 2 ** 20).toFixed(1)} MiB of weights; Attention Explorer keeps at most ${TENSOR_BUDGET_BYTES / 2 ** 20} MiB in memory.`,
+      );
+    }
+    tensors.set(analysisId, entry);
+    return { analysis, headMeans: headMeansOf(entry), view: document.view };
   },
   async prepare({ request }, { signal, progress }) {
     return (await analyzer.load(request, { signal, onProgress: progress })).info;
@@ -114,7 +138,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     return { heads: headSummaries(held(analysisId)) };
   },
   async neuron({ analysisId, layer, head, query }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     checkLayerHead(entry, layer, head);
     if (query >= entry.n) throw new AnalysisError('invalid-request', `No token ${query}.`);
     const neuron = await analyzer.neuron(entry.modelKey, idsOf(entry), layer, head, query);
@@ -123,7 +147,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     return { ...neuron, probabilities: row, labels: entry.tokens.map((token) => token.text) };
   },
   headImportance({ analysisId, target }, { signal, progress }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     return heavyJobs.run(`headImportance|${analysisId}|${target?.position ?? ''}`, signal, progress, async (jobSignal, report) => {
       const explainer = await analyzer.explainer(entry.modelKey);
       const options = explainer.options(entry.tokens, target?.position);
@@ -136,7 +160,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     });
   },
   attribution({ analysisId, mode, unit, target }, { signal, progress }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     const key = `attribution|${analysisId}|${mode}|${unit}|${target?.position ?? ''}`;
     return heavyJobs.run(key, signal, progress, async (jobSignal, report) => {
       const { model, chain, options } = await analyzer.explainer(entry.modelKey);
@@ -157,7 +181,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     });
   },
   ablate({ analysisId, heads: chosen, keepOnly, target }, { signal, progress }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     for (const { layer, head } of chosen) checkLayerHead(entry, layer, head);
     const heads = chosen.map(({ layer, head }) => `${layer}.${head}`).join(',');
     const key = `ablate|${analysisId}|${keepOnly}|${heads}|${target?.position ?? ''}`;
@@ -169,12 +193,12 @@ const handlers: RequestHandlers<WorkerRequests> = {
     });
   },
   nextTokens({ analysisId, temperature }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     if (!entry.nextLogits) throw new AnalysisError('invalid-request', 'Only a language model predicts a next token.');
     return analyzer.nextTokens(entry.modelKey, entry.nextLogits, temperature).then((candidates) => ({ candidates }));
   },
   async generate({ analysisId, restart, temperature, seed }, { signal }) {
-    const entry = held(analysisId);
+    const entry = modelHeld(analysisId);
     if (!entry.nextLogits) throw new AnalysisError('invalid-request', 'Only a language model generates text.');
     let generation = restart ? undefined : generations.use(analysisId);
     if (!generation) {
@@ -202,8 +226,8 @@ const handlers: RequestHandlers<WorkerRequests> = {
     }
     return compareAnalyses(entry, other, layer, head);
   },
-  async writeTensor({ analysisId, format, path }) {
-    return { bytes: await exportTensor(held(analysisId), format, path) };
+  async writeTensor({ analysisId, format, path, document }) {
+    return { bytes: await exportTensor(held(analysisId), format, path, document) };
   },
   lastAttribution({ analysisId }) {
     const known = attributions.get(analysisId);

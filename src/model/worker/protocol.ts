@@ -8,8 +8,10 @@ import type { ModelInfo } from '../../shared/analysis';
 import { ANALYSIS_VIEW_REQUESTS } from '../../shared/analysisViews';
 import { event, request, trusted, type Peer } from '../../shared/rpc';
 import type { AnalysisResult } from '../analyzer';
+import type { AttentionSource, ImportedAttention } from '../attentionImport';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
+import type { TensorDocumentInfo } from '../tensorExport';
 
 /** What the worker holds (tests check that nothing leaks after a burst of commands). */
 export interface WorkerDiagnostics {
@@ -37,8 +39,22 @@ export const WORKER = {
      * only detaches that request from the load.
      */
     cancelLoad: request(trusted<{ request: ModelRequest }>()).returns<null>(),
-    /** Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. */
-    writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string }>()).returns<{ bytes: number }>(),
+    /**
+     * Reads an attention document (a notebook output's data, a file the worker reads, or a file's text) and keeps the
+     * named self-attention under `analysisId`, as it keeps a model's: the analysis has no model (the `none` task), so
+     * the requests that run one refuse it. `documentName` labels where it came from.
+     */
+    importAttention:
+      request(
+        trusted<{ analysisId: string; attention: string; source: AttentionSource; documentName: string }>(),
+      ).returns<ImportedAttention>(),
+    /**
+     * Writes an analysis's whole attention tensor to a file, streaming; returns the bytes written. JSON is an
+     * attention document, which says what `document` gives besides the tensor.
+     */
+    writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string; document?: TensorDocumentInfo }>()).returns<{
+      bytes: number;
+    }>(),
     /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
     lastAttribution: request(trusted<{ analysisId: string }>()).returns<{ drops: Float32Array } | null>(),
     diagnostics: request(v.object({})).returns<WorkerDiagnostics>(),
