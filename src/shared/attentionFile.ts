@@ -98,7 +98,7 @@ export interface AttentionDocument {
   sequences: AttentionSequence[];
   attentions: AttentionMaps[];
   view: { tab?: AttentionViewTab; layer?: number; head?: number };
-  /** Decoded tensor bytes (float32), for budgets. */
+  /** The tensors' stored bytes (float16 counts 2 per weight), as the limit counts them. */
   bytes: number;
 }
 
@@ -123,8 +123,9 @@ function sequenceOf(raw: v.InferOutput<typeof SequenceSchema>): AttentionSequenc
     throw new AttentionFileError(`Sequence "${raw.name}": ${raw.offsets.length} offsets for ${count} tokens.`);
   }
   const text = raw.text ?? raw.tokens.join(' ');
-  if (raw.offsets && raw.text == null) throw new AttentionFileError(`Sequence "${raw.name}": offsets without the text they point into.`);
-  if (raw.sentenceBStart != null && raw.sentenceBStart >= count) {
+  if (raw.offsets && (raw.text === undefined || raw.text === null))
+    throw new AttentionFileError(`Sequence "${raw.name}": offsets without the text they point into.`);
+  if (typeof raw.sentenceBStart === 'number' && raw.sentenceBStart >= count) {
     throw new AttentionFileError(`Sequence "${raw.name}": sentenceBStart ${raw.sentenceBStart} is past its ${count} tokens.`);
   }
   let cursor = 0;
@@ -146,7 +147,7 @@ function sequenceOf(raw: v.InferOutput<typeof SequenceSchema>): AttentionSequenc
     cursor = Math.max(cursor, end);
     return { id: position, text: token, start, end, special };
   });
-  return { name: raw.name, tokens, text, ...(raw.sentenceBStart != null ? { sentenceBStart: raw.sentenceBStart } : {}) };
+  return { name: raw.name, tokens, text, ...(typeof raw.sentenceBStart === 'number' ? { sentenceBStart: raw.sentenceBStart } : {}) };
 }
 
 const BASE64 = new Int16Array(128).fill(-1);
@@ -271,7 +272,8 @@ export function readAttentionDocument(input: unknown): AttentionDocument {
         `Attention "${attention.name}" names a sequence the document does not have ("${queries ? attention.keys : attention.queries}").`,
       );
     }
-    bytes += attention.layers * attention.heads * queries.tokens.length * keys.tokens.length * 4;
+    // The stored bytes, as the writers count them: float16 fits twice the weights (decoded, they take float32's room).
+    bytes += attention.layers * attention.heads * queries.tokens.length * keys.tokens.length * (attention.dtype === 'float16' ? 2 : 4);
   }
   if (bytes > MAX_ATTENTION_BYTES) {
     throw new AttentionFileError(
@@ -308,8 +310,8 @@ export function readAttentionDocument(input: unknown): AttentionDocument {
     attentions,
     view: {
       ...(view.tab ? { tab: view.tab } : {}),
-      ...(view.layer != null ? { layer: view.layer } : {}),
-      ...(view.head != null ? { head: view.head } : {}),
+      ...(typeof view.layer === 'number' ? { layer: view.layer } : {}),
+      ...(typeof view.head === 'number' ? { head: view.head } : {}),
     },
     bytes,
   };

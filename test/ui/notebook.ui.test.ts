@@ -41,7 +41,7 @@ const requests: string[] = [];
 function weightsOf(
   document: StoredDocument,
   name = 'attention',
-): { weight(layer: number, head: number, row: number, col: number): number; n: number } {
+): { weight: (layer: number, head: number, row: number, col: number) => number; n: number } {
   const attention = document.attentions.find((candidate) => candidate.name === name)!;
   const n = document.sequences.find((sequence) => sequence.name === attention.queries)!.tokens.length;
   const floats = new Float32Array(Uint8Array.from(Buffer.from(attention.data, 'base64')).buffer);

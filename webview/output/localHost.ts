@@ -78,18 +78,19 @@ export function localHostChannel(
     recentAnalyses: () => ({ analyses: [] }),
   };
   // Two ends in one page: each delivers to the other on a later microtask, as a real channel would.
-  let pageEnd: RpcChannel<PanelHost, PanelWebview> | undefined;
+  const ends: { page?: RpcChannel<PanelHost, PanelWebview> } = {};
   const hostEnd = new RpcChannel<PanelWebview, PanelHost>({
-    post: (message) => queueMicrotask(() => pageEnd?.receive(message)),
+    post: (message) => queueMicrotask(() => ends.page?.receive(message)),
     local: PANEL_HOST,
     handlers,
     events: { ready: () => undefined, cspViolation: () => undefined },
   });
-  pageEnd = new RpcChannel<PanelHost, PanelWebview>({
+  const pageEnd = new RpcChannel<PanelHost, PanelWebview>({
     post: (message) => queueMicrotask(() => hostEnd.receive(message)),
     local: PANEL_WEBVIEW,
     handlers: {},
     events: { showAnalysis: () => undefined, gridPrefetch: () => undefined, focus: () => undefined, stale: () => undefined },
   });
+  ends.page = pageEnd;
   return pageEnd;
 }
