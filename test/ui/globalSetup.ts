@@ -26,6 +26,9 @@ export const UI_DECODER_MODEL = { id: 'attention-explorer/tiny-qwen3-fused', fam
 
 /** A notebook whose stored outputs the Python package wrote (cells: show, head_view, an encoder-decoder model_view). */
 export const NOTEBOOK_FIXTURE = 'attention.ipynb';
+/** The first code cell 40 times over: a notebook with many outputs. */
+export const MANY_OUTPUTS_FIXTURE = 'many-outputs.ipynb';
+export const MANY_OUTPUTS = 40;
 /** The first output's document, saved as an attention file. */
 export const ATTENTION_FILE_FIXTURE = 'bert-like.attention.json';
 
@@ -105,4 +108,8 @@ function writeNotebookFixtures(workspaceFolder: string): void {
     ['-c', script, path.join(workspaceFolder, NOTEBOOK_FIXTURE), path.join(workspaceFolder, ATTENTION_FILE_FIXTURE)],
     { env, stdio: 'inherit' },
   );
+  const notebook = JSON.parse(fs.readFileSync(path.join(workspaceFolder, NOTEBOOK_FIXTURE), 'utf8')) as { cells: Array<{ id: string }> };
+  const cell = notebook.cells[1]!;
+  const many = { ...notebook, cells: Array.from({ length: MANY_OUTPUTS }, (_, index) => ({ ...cell, id: `output-${index}` })) };
+  fs.writeFileSync(path.join(workspaceFolder, MANY_OUTPUTS_FIXTURE), JSON.stringify(many, null, 1));
 }

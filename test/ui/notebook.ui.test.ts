@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ATTENTION_FILE_FIXTURE, NOTEBOOK_FIXTURE } from './globalSetup';
+import { ATTENTION_FILE_FIXTURE, MANY_OUTPUTS, MANY_OUTPUTS_FIXTURE, NOTEBOOK_FIXTURE } from './globalSetup';
 import {
   attentionPanel,
   cspViolations,
@@ -216,5 +216,32 @@ describe('an attention file', () => {
     expect([data.layers, data.heads]).toEqual([String(first.attentions[0]!.layers), String(first.attentions[0]!.heads)]);
     expect(cspViolations(workbench.console)).toEqual([]);
     await screenshot(page, 'attention-file-editor');
+  });
+});
+
+describe('a notebook with many outputs', () => {
+  it('draws only the outputs on screen, and the others as they scroll in', async () => {
+    await runCommand(page, 'View: Close All Editors');
+    const opened = Date.now();
+    await openFile(page, MANY_OUTPUTS_FIXTURE, { text: false });
+    const frame = await outputFrame();
+    const rendered = frame.locator('main[data-page="notebook-output"][data-rendered="true"]');
+    await rendered.first().waitFor({ timeout: 60_000 });
+    const firstDrawnMs = Date.now() - opened;
+    await page.waitForTimeout(1000);
+    const onOpen = await rendered.count();
+    expect(onOpen).toBeGreaterThan(0);
+    expect(onOpen).toBeLessThan(MANY_OUTPUTS / 4);
+    // To the last cell with the keyboard, as a reader would: a cell's editor, Escape to the notebook, Ctrl+End.
+    await page.locator('.notebook-editor .cell-editor-container .view-lines').first().click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+End');
+    await page.waitForTimeout(1000);
+    await screenshot(page, 'notebook-many-scrolled');
+    console.log(`[ui] outputs in the page: ${await frame.locator('main[data-page="notebook-output"]').count()}`);
+    await expect.poll(() => rendered.count(), { timeout: 15_000 }).toBeGreaterThan(onOpen);
+    console.log(
+      `[ui] ${MANY_OUTPUTS} outputs: first drawn ${firstDrawnMs} ms after opening, ${onOpen} drawn on open, ${await rendered.count()} after scrolling`,
+    );
   });
 });
