@@ -150,7 +150,8 @@ function sequenceOf(raw: v.InferOutput<typeof SequenceSchema>): AttentionSequenc
   return { name: raw.name, tokens, text, ...(typeof raw.sentenceBStart === 'number' ? { sentenceBStart: raw.sentenceBStart } : {}) };
 }
 
-const BASE64 = new Int16Array(128).fill(-1);
+/** Every UTF-16 code unit → its base64 digit, or -1 (a full table: one lookup per character, no range check). */
+const BASE64 = new Int8Array(65536).fill(-1);
 for (const [position, char] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) {
   BASE64[char.charCodeAt(0)] = position;
 }
@@ -164,18 +165,33 @@ export function decodeBase64Into(text: string, out: Uint8Array): void {
   if (text.length % 4 !== 0 || (text.length / 4) * 3 - padding !== out.length) {
     throw new AttentionFileError(`expected ${out.length} bytes of base64, found ${text.length} characters`);
   }
+  const fail = (from: number): never => {
+    let position = from;
+    while (position < text.length && BASE64[text.charCodeAt(position)]! >= 0) position += 1;
+    throw new AttentionFileError(`a character that is not base64 at position ${position}`);
+  };
+  // Whole quads first (the last one may carry the padding).
+  const whole = padding > 0 ? text.length - 4 : text.length;
   let written = 0;
-  for (let position = 0; position < text.length; position += 4) {
-    let quad = 0;
-    for (let offset = 0; offset < 4; offset += 1) {
-      const code = text.charCodeAt(position + offset);
-      const digit = code === 61 && position + offset >= text.length - padding ? 0 : code < 128 ? BASE64[code]! : -1;
-      if (digit < 0) throw new AttentionFileError(`a character that is not base64 at position ${position + offset}`);
-      quad = (quad << 6) | digit;
-    }
-    out[written++] = quad >>> 16;
-    if (written < out.length) out[written++] = (quad >>> 8) & 255;
-    if (written < out.length) out[written++] = quad & 255;
+  for (let position = 0; position < whole; position += 4) {
+    const a = BASE64[text.charCodeAt(position)]!;
+    const b = BASE64[text.charCodeAt(position + 1)]!;
+    const c = BASE64[text.charCodeAt(position + 2)]!;
+    const d = BASE64[text.charCodeAt(position + 3)]!;
+    if ((a | b | c | d) < 0) fail(position);
+    out[written] = (a << 2) | (b >> 4);
+    out[written + 1] = ((b & 15) << 4) | (c >> 2);
+    out[written + 2] = ((c & 3) << 6) | d;
+    written += 3;
+  }
+  if (padding > 0) {
+    const position = whole;
+    const a = BASE64[text.charCodeAt(position)]!;
+    const b = BASE64[text.charCodeAt(position + 1)]!;
+    const c = padding === 2 ? 0 : BASE64[text.charCodeAt(position + 2)]!;
+    if ((a | b | c) < 0) fail(position);
+    out[written] = (a << 2) | (b >> 4);
+    if (padding === 1) out[written + 1] = ((b & 15) << 4) | (c >> 2);
   }
 }
 

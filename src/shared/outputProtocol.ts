@@ -25,6 +25,11 @@ export type OutputSource = v.InferOutput<typeof OutputSourceSchema>;
 export const OUTPUT_HOST = {
   requests: {
     /**
+     * The translations VS Code loaded for the display language (`vscode.l10n.bundle`, as JSON; null in English): a
+     * notebook renderer's page gets no bundle of its own, unlike the extension's webviews.
+     */
+    l10nBundle: request(v.object({})).returns<{ contents: string | null }>(),
+    /**
      * Shows one self-attention of the document in the Attention Explorer panel (the worker reads and holds it, as it
      * holds a model's); `title` names where it came from ("notebook.ipynb, cell 3").
      */

@@ -63,7 +63,7 @@ async function workerSource(uri: vscode.Uri): Promise<AttentionSource> {
   return uri.scheme === 'file' ? { kind: 'file', path: uri.fsPath } : { kind: 'text', text: await readAttentionFileText(uri) };
 }
 
-/** The handlers every attention viewer's page gets: open in the panel, export. */
+/** The handlers every attention viewer's page gets: its translations, open in the panel, export. */
 export function viewerHandlers(
   actions: AttentionViewerActions,
   log: vscode.LogOutputChannel,
@@ -73,6 +73,7 @@ export function viewerHandlers(
   ) => Promise<{ source: AttentionSource; documentName: string }> | { source: AttentionSource; documentName: string },
 ): RequestHandlers<OutputHost['requests']> {
   return {
+    l10nBundle: () => ({ contents: vscode.l10n.bundle ? JSON.stringify(vscode.l10n.bundle) : null }),
     openInPanel: async ({ source, attention, title }, { signal }) => {
       const resolved = await resolve(source, title);
       await actions.openInPanel({ ...resolved, attention }, signal);

@@ -34,6 +34,8 @@ interface RendererState {
 const KEPT_STATES = 200;
 /** Saving a large export can take a while in the host's dialog: no timeout beyond the user's own. */
 const REQUEST_TIMEOUT_MS = Number.POSITIVE_INFINITY;
+/** How long the first output waits for the translations before it is drawn in English. */
+const L10N_TIMEOUT_MS = 2000;
 
 /**
  * The panel's stylesheets, bundled as text and adopted by every output's shadow root: nothing is fetched (the
@@ -59,6 +61,15 @@ export const activate: ActivationFunction<RendererState> = (context: RendererCon
       })
     : undefined;
   context.onDidReceiveMessage?.((message: unknown) => channel?.receive(message));
+  // The display language's strings, asked once before the first output is drawn (English without an answer).
+  const translated: Promise<void> = channel
+    ? channel.request('l10nBundle', {}, { timeoutMs: L10N_TIMEOUT_MS }).then(
+        ({ contents }) => {
+          if (contents) l10n.config({ contents });
+        },
+        () => undefined,
+      )
+    : Promise.resolve();
   const shown = new Map<string, Shown>();
   // Theme changes swap the body's classes: every output re-colours its canvases.
   new MutationObserver(() => shown.forEach((entry) => entry.view?.redraw())).observe(document.body, {
@@ -113,6 +124,9 @@ export const activate: ActivationFunction<RendererState> = (context: RendererCon
       const observer = new IntersectionObserver((entries) => {
         if (!entries.some((entry) => entry.isIntersecting)) return;
         observer.disconnect();
+        void translated.then(() => draw());
+      });
+      const draw = () => {
         const entry = shown.get(item.id);
         if (!entry || signal.aborted) return;
         try {
@@ -133,7 +147,7 @@ export const activate: ActivationFunction<RendererState> = (context: RendererCon
             h('p', { class: 'notice warning', role: 'alert' }, l10n.t('Attention Explorer cannot show this output: {0}', messageOf(error))),
           );
         }
-      });
+      };
       observer.observe(element);
       shown.set(item.id, { stop: () => observer.disconnect() });
       signal.addEventListener('abort', () => dispose(item.id));
