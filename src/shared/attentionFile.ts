@@ -197,6 +197,13 @@ export function decodeBase64Into(text: string, out: Uint8Array): void {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Every binary16 bit pattern's value: decoding is then one lookup per weight. */
+let halves: Float32Array | undefined;
+function halfTable(): Float32Array {
+  halves ??= Float32Array.from({ length: 65536 }, (_, bits) => halfToFloat(bits));
+  return halves;
+}
+
 /** IEEE 754 binary16 → number. */
 export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
@@ -221,7 +228,11 @@ function decodeTensor(raw: v.InferOutput<typeof AttentionSchema>, rows: number, 
       `Attention "${raw.name}": its data is not ${raw.dtype} [${raw.layers}, ${raw.heads}, ${rows}, ${cols}]: ${(error as Error).message}.`,
     );
   }
-  if (bytes.buffer !== floats.buffer) {
+  if (width === 2 && LITTLE_ENDIAN) {
+    const table = halfTable();
+    const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    for (let position = 0; position < count; position += 1) floats[position] = table[bits[position]!]!;
+  } else if (bytes.buffer !== floats.buffer) {
     const view = new DataView(bytes.buffer);
     for (let position = 0; position < count; position += 1) {
       floats[position] = width === 4 ? view.getFloat32(position * 4, true) : halfToFloat(view.getUint16(position * 2, true));
@@ -247,7 +258,9 @@ function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
     .slice(0, 3)
     .map((issue) => {
       const where = issue.path?.map((item) => String(item.key)).join('.');
-      return where ? `${where}: ${issue.message}` : issue.message;
+      // Cut: valibot quotes the value it received, and a hostile file's value can be megabytes long.
+      const message = issue.message.length > 200 ? `${issue.message.slice(0, 199)}…` : issue.message;
+      return where ? `${where.slice(0, 100)}: ${message}` : message;
     })
     .join('; ');
 }

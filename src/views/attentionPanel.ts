@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
 import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
 import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
+import { MAX_ATTENTION_BYTES } from '../shared/attentionFile';
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
@@ -269,14 +270,26 @@ export class AttentionPanelManager implements vscode.Disposable {
       export: ({ format, suggestedName, content }) => saveExport(format, suggestedName, content, this.log),
       exportTensor: async ({ analysisId, format, view }, { signal }) => {
         const record = this.record(analysisId);
-        // JSON is an attention file, which the .attention.json editor opens.
+        // JSON is an attention file, which the .attention.json editor opens: refused before the save dialog when
+        // the tensor is more than a file holds (the worker checks again when it writes).
+        const bytes = record.model.layers * record.model.heads * record.tokens.length ** 2 * 4;
+        if (format === 'json' && bytes > MAX_ATTENTION_BYTES) {
+          throw new AnalysisError(
+            'invalid-request',
+            vscode.l10n.t(
+              'An attention file holds at most {0} MiB of weights; this analysis has {1} MiB. Export it as CSV, or analyse a shorter selection.',
+              MAX_ATTENTION_BYTES / 2 ** 20,
+              (bytes / 2 ** 20).toFixed(1),
+            ),
+          );
+        }
         const target = await askForExportFile(format, format === 'json' ? attentionFileName(record.source.documentName) : 'attention.csv');
         if (!target) return { path: null };
         if (target.scheme !== 'file')
           throw new AnalysisError('invalid-request', vscode.l10n.t('The whole tensor can only be written to a file on disk.'));
         const document = { model: record.model.name, text: record.text, causal: record.model.causal, ...(view ? { view } : {}) };
-        const bytes = await this.backend.writeTensor(analysisId, format, target.fsPath, document, signal);
-        this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${bytes} bytes).`);
+        const written = await this.backend.writeTensor(analysisId, format, target.fsPath, document, signal);
+        this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${written} bytes).`);
         return { path: target.fsPath };
       },
       reanalyze: async ({ analysisId }) => {

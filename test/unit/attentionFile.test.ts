@@ -7,8 +7,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAX_TOKENS } from '../../src/shared/analysis';
 import {
   AttentionFileError,
+  MAX_ATTENTION_HEADS,
+  MAX_ATTENTION_LAYERS,
   decodeBase64Into,
   halfToFloat,
   importedAnalysis,
@@ -160,12 +163,101 @@ describe('attention documents', () => {
     expect(() => parseAttentionDocument('{"format": ')).toThrow(/not valid JSON/);
   });
 
-  it('states the same size limit as the Python package', () => {
+  it('states the same limits as the Python package', () => {
     const limits = path.join(repoRoot, 'python', 'attention_explorer', '_limits.py');
     const text = fs.readFileSync(limits, 'utf8');
-    const match = /^MAX_ATTENTION_BYTES\s*=\s*([\d\s*_]+)$/m.exec(text);
-    expect(match, `MAX_ATTENTION_BYTES in ${limits}`).not.toBeNull();
-    const value = match![1]!.split('*').reduce((product, factor) => product * Number(factor.trim().replace(/_/g, '')), 1);
-    expect(value).toBe(MAX_ATTENTION_BYTES);
+    const valueOf = (name: string): number => {
+      const match = new RegExp(`^${name}\\s*=\\s*([\\d\\s*_]+)$`, 'm').exec(text);
+      expect(match, `${name} in ${limits}`).not.toBeNull();
+      return match![1]!.split('*').reduce((product, factor) => product * Number(factor.trim().replace(/_/g, '')), 1);
+    };
+    expect(valueOf('MAX_ATTENTION_BYTES')).toBe(MAX_ATTENTION_BYTES);
+    expect(valueOf('MAX_TOKENS')).toBe(MAX_TOKENS);
+    expect(valueOf('MAX_LAYERS')).toBe(MAX_ATTENTION_LAYERS);
+    expect(valueOf('MAX_HEADS')).toBe(MAX_ATTENTION_HEADS);
+    expect(valueOf('MAX_TOKEN_LENGTH')).toBe(256);
+  });
+
+  it('reads what the Python package writes: UTF-16 offsets past emoji, kept layers, float16, encoder-decoder', () => {
+    // The Python side writes documents and the weights it was given; this side reads them with the extension's reader.
+    const script = String.raw`
+import json, random, sys
+import attention_explorer as ae
+rng = random.Random(7)
+def maps(layers, heads, rows, cols, causal=False):
+    out = []
+    for _ in range(layers):
+        layer = []
+        for _ in range(heads):
+            head = []
+            for i in range(rows):
+                raw = [rng.random() if (not causal or j <= i) else 0.0 for j in range(cols)]
+                total = sum(raw)
+                head.append([x / total for x in raw])
+            layer.append(head)
+        out.append([layer])
+    return out
+text = "I 😀 love 👩‍👩‍👧 Zürich"
+tokens = ["[CLS]", "i", "😀", "love", "👩‍👩‍👧", "zürich", "[SEP]"]
+# Python string indices (code points), as Hugging Face's tokenizers give them: the package converts to UTF-16.
+words = ["I", "😀", "love", "👩‍👩‍👧", "Zürich"]
+offsets = [(0, 0)] + [(text.index(w), text.index(w) + len(w)) for w in words] + [(0, 0)]
+plain = maps(3, 2, 7, 7)
+one = ae.show(plain, tokens, text=text, offsets=offsets, include_layers=[1, 2], model="py")
+half = ae.show(plain, tokens, precision="float16")
+enc, dec = maps(2, 2, 4, 4), maps(2, 2, 3, 3, causal=True)
+cross = maps(2, 2, 3, 4)
+ed = ae.model_view(encoder_attention=enc, decoder_attention=dec, cross_attention=cross, encoder_tokens=list("abcd"), decoder_tokens=list("xyz"), html_action="return")
+json.dump({"documents": [one.document, half.document, ed.document], "plain": plain, "cross": cross}, sys.stdout)
+`;
+    let output: string;
+    try {
+      output = execFileSync('python3', ['-c', script], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    } catch (error) {
+      throw new Error(`the Python package failed: ${(error as Error).message}`, { cause: error });
+    }
+    const written = JSON.parse(output) as { documents: unknown[]; plain: number[][][][][]; cross: number[][][][][] };
+    const [one, half, encoderDecoder] = written.documents.map((document) => readAttentionDocument(document));
+    const weight = (maps: number[][][][][], layer: number, head: number, row: number, col: number) => maps[layer]![0]![head]![row]![col]!;
+
+    const sequence = one!.sequences[0]!;
+    expect(sequence.tokens.map((token) => sequence.text.slice(token.start, token.end))).toEqual([
+      '',
+      'I',
+      '😀',
+      'love',
+      '👩‍👩‍👧',
+      'Zürich',
+      '',
+    ]);
+    expect(sequence.tokens.map((token) => token.special)).toEqual([true, false, false, false, false, false, true]);
+    const kept = one!.attentions[0]!;
+    expect(kept.layerIndices).toEqual([1, 2]);
+    // Layer 0 of the document is the model's layer 1: float32, exactly what Python had, rounded once to float32.
+    expect(kept.data[0]![(1 * 7 + 3) * 7 + 5]).toBe(Math.fround(weight(written.plain, 1, 1, 3, 5)));
+
+    const halfMaps = half!.attentions[0]!;
+    expect(halfMaps.dtype).toBe('float16');
+    for (const [layer, head, row, col] of [
+      [0, 0, 0, 0],
+      [2, 1, 6, 6],
+      [1, 0, 3, 2],
+    ] as const) {
+      const expected = weight(written.plain, layer, head, row, col);
+      expect(Math.abs(halfMaps.data[layer]![(head * 7 + row) * 7 + col]! - expected)).toBeLessThanOrEqual(expected * 2 ** -11);
+    }
+
+    expect(encoderDecoder!.sequences.map((item) => [item.name, item.tokens.length])).toEqual([
+      ['encoder', 4],
+      ['decoder', 3],
+    ]);
+    const byName = Object.fromEntries(encoderDecoder!.attentions.map((maps) => [maps.name, maps]));
+    expect(byName.decoder!.causal).toBe(true);
+    expect([byName.cross!.rows, byName.cross!.cols]).toEqual([3, 4]);
+    expect(byName.cross!.data[1]![(1 * 3 + 2) * 4 + 3]).toBe(Math.fround(weight(written.cross, 1, 1, 2, 3)));
   });
 });

@@ -23,6 +23,9 @@ export interface LocalHostActions {
   exportTensor(format: 'csv' | 'json'): Promise<{ path: string | null }>;
 }
 
+/** Rollout in the page up to this many tokens (n³ per layer: about a tenth of a second per layer at 512). */
+const PAGE_ROLLOUT_TOKEN_LIMIT = 512;
+
 function checkLayerHead(held: HeldAttention, layer: number, head?: number): void {
   if (layer >= held.layers.length || (head !== undefined && head >= held.heads)) {
     throw new AnalysisError(
@@ -55,6 +58,13 @@ export function localHostChannel(
     aggregate: ({ analysisId, aggregate, layer, options }) => {
       const held = heldOf(analysisId);
       checkLayerHead(held, layer);
+      // Rollout multiplies n × n matrices through the layers on the page's only thread, which every output shares.
+      if (aggregate === 'rollout' && held.n > PAGE_ROLLOUT_TOKEN_LIMIT) {
+        throw new AnalysisError(
+          'invalid-request',
+          l10n.t('Rollout over {0} tokens is computed in the panel: use Open in Attention Explorer.', held.n),
+        );
+      }
       try {
         return aggregateOf(held, aggregate, layer, options);
       } catch (error) {

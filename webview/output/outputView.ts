@@ -46,6 +46,9 @@ export interface OutputState {
   view: unknown;
 }
 
+/** The most pairs the page writes as one CSV (about 40 bytes each: some 80 MB of text). */
+const MAX_PAGE_CSV_PAIRS = 2_000_000;
+
 /** The tabs an attention document has: the ones that need a model are not offered. */
 const OUTPUT_TABS: readonly Tab[] = ['model', 'head', 'aggregates', 'tokens'];
 
@@ -122,6 +125,7 @@ export class OutputView implements PanelContext {
   /** Lets go of the canvases' pixels (a notebook with many outputs must not keep them all). */
   dispose(): void {
     this.disposed = true;
+    for (const view of this.views.values()) view.release?.();
     for (const canvas of this.root.querySelectorAll('canvas')) {
       canvas.width = 0;
       canvas.height = 0;
@@ -180,6 +184,16 @@ export class OutputView implements PanelContext {
         .replace(/[^\w.() -]+/g, '_')
         .slice(0, 120) || 'attention';
     if (format === 'json') return this.bridge.save('json', `${base}.attention.json`, this.documentJson());
+    // One line per pair: the page builds it as one string, which must stay far below what a string can hold.
+    const pairs = this.held.layers.length * this.held.heads * this.held.n * this.held.n;
+    if (pairs > MAX_PAGE_CSV_PAIRS) {
+      throw new Error(
+        l10n.t(
+          'The whole tensor has {0} pairs, too many to write as CSV from here; use Open in Attention Explorer and export the CSV from the panel, or export JSON.',
+          pairs.toLocaleString(),
+        ),
+      );
+    }
     return this.bridge.save('csv', `${base}-${this.maps.name}.csv`, tensorCsv(this.held));
   }
 

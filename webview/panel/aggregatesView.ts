@@ -272,6 +272,10 @@ export class AggregatesView implements PanelView {
     this.heatmap.draw();
   }
 
+  release(): void {
+    this.heatmap.release();
+  }
+
   exportable(): Exportable | undefined {
     const data = this.heatmap.current;
     const { analysis, view } = this.context;

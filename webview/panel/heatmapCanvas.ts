@@ -52,6 +52,7 @@ export class HeatmapCanvas {
   private image: HTMLCanvasElement | undefined;
   /** Milliseconds the last full draw took (read by the benchmark). */
   lastDrawMs = 0;
+  private readonly resizes = new ResizeObserver(() => this.draw());
 
   constructor(private readonly options: HeatmapOptions) {
     this.canvas = h('canvas', { class: options.className, tabindex: 0, role: 'img', 'aria-label': options.ariaLabel });
@@ -71,11 +72,24 @@ export class HeatmapCanvas {
       this.canvas.addEventListener('wheel', (event) => this.onWheel(event), { passive: false });
       this.canvas.addEventListener('mousedown', (event) => {
         this.drag = { x: event.clientX, y: event.clientY, panX: this.pan.x, panY: this.pan.y };
+        // Listened to only while dragging: a window listener for good would keep a disposed map alive.
+        window.addEventListener('mouseup', () => (this.drag = undefined), { once: true });
       });
-      window.addEventListener('mouseup', () => (this.drag = undefined));
       this.canvas.addEventListener('dblclick', () => this.resetZoom());
     }
-    new ResizeObserver(() => this.draw()).observe(this.canvas);
+    this.resizes.observe(this.canvas);
+  }
+
+  /** Gives back the pixels and numbers it holds (a notebook output VS Code disposed). */
+  release(): void {
+    this.resizes.disconnect();
+    for (const canvas of [this.canvas, this.image]) {
+      if (!canvas) continue;
+      canvas.width = 0;
+      canvas.height = 0;
+    }
+    this.image = undefined;
+    this.data = undefined;
   }
 
   setScale(scale: ScaleOptions): void {

@@ -40,6 +40,7 @@ export class ModelView implements PanelView {
   private readonly gridCanvas: HTMLCanvasElement;
   /** The painted tiles and labels, kept so that hover and keyboard highlights only copy them back. */
   private readonly gridImage = document.createElement('canvas');
+  private readonly gridResizes = new ResizeObserver(() => this.onGridResize());
   private readonly gridReadout: HTMLElement;
   private readonly gridSection: HTMLElement;
   private readonly focusSection: HTMLElement;
@@ -105,7 +106,17 @@ export class ModelView implements PanelView {
     });
     this.gridCanvas.addEventListener('focus', () => this.composeGrid());
     this.gridCanvas.addEventListener('blur', () => this.composeGrid());
-    new ResizeObserver(() => this.onGridResize()).observe(this.gridCanvas);
+    this.gridResizes.observe(this.gridCanvas);
+  }
+
+  release(): void {
+    this.gridResizes.disconnect();
+    this.focus.release();
+    for (const canvas of [this.gridCanvas, this.gridImage]) {
+      canvas.width = 0;
+      canvas.height = 0;
+    }
+    this.grid = undefined;
   }
 
   /** Reloads what the current state needs. */

@@ -36,4 +36,6 @@ export interface PanelView {
   redraw(): void;
   /** What the view can save now, if anything. */
   exportable(): Exportable | undefined;
+  /** Gives back its canvases' pixels and the maps it holds, for good (a notebook output that was disposed). */
+  release?(): void;
 }
