@@ -181,32 +181,19 @@ describe('attention documents', () => {
   it('reads what the Python package writes: UTF-16 offsets past emoji, kept layers, float16, encoder-decoder', () => {
     // The Python side writes documents and the weights it was given; this side reads them with the extension's reader.
     const script = String.raw`
-import json, random, sys
+import json, sys
 import attention_explorer as ae
-rng = random.Random(7)
-def maps(layers, heads, rows, cols, causal=False):
-    out = []
-    for _ in range(layers):
-        layer = []
-        for _ in range(heads):
-            head = []
-            for i in range(rows):
-                raw = [rng.random() if (not causal or j <= i) else 0.0 for j in range(cols)]
-                total = sum(raw)
-                head.append([x / total for x in raw])
-            layer.append(head)
-        out.append([layer])
-    return out
+from tests.support import random_attention as maps
 text = "I 😀 love 👩‍👩‍👧 Zürich"
 tokens = ["[CLS]", "i", "😀", "love", "👩‍👩‍👧", "zürich", "[SEP]"]
 # Python string indices (code points), as Hugging Face's tokenizers give them: the package converts to UTF-16.
 words = ["I", "😀", "love", "👩‍👩‍👧", "Zürich"]
 offsets = [(0, 0)] + [(text.index(w), text.index(w) + len(w)) for w in words] + [(0, 0)]
-plain = maps(3, 2, 7, 7)
+plain = maps(7, 3, 2, 7)
 one = ae.show(plain, tokens, text=text, offsets=offsets, include_layers=[1, 2], model="py")
 half = ae.show(plain, tokens, precision="float16")
-enc, dec = maps(2, 2, 4, 4), maps(2, 2, 3, 3, causal=True)
-cross = maps(2, 2, 3, 4)
+enc, dec = maps(8, 2, 2, 4), maps(9, 2, 2, 3, causal=True)
+cross = maps(10, 2, 2, 3, 4)
 ed = ae.model_view(encoder_attention=enc, decoder_attention=dec, cross_attention=cross, encoder_tokens=list("abcd"), decoder_tokens=list("xyz"), html_action="return")
 json.dump({"documents": [one.document, half.document, ed.document], "plain": plain, "cross": cross}, sys.stdout)
 `;
@@ -214,6 +201,7 @@ json.dump({"documents": [one.document, half.document, ed.document], "plain": pla
     try {
       output = execFileSync('python3', ['-c', script], {
         encoding: 'utf8',
+        // tests.support: the Python suite's own pseudo-random attention.
         env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
         maxBuffer: 16 * 1024 * 1024,
       });
