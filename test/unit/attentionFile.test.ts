@@ -124,10 +124,10 @@ describe('attention documents', () => {
 
   it('refuses what breaks the format, each with a message that says what', () => {
     const cases: Array<[string, unknown, RegExp]> = [
-      ['not an object', [1, 2], /expected a JSON object/],
+      ['not a JSON object', [1, 2], /expected a JSON object/],
       ['another format', { format: 'bertviz' }, /"format" is "bertviz"/],
       ['a later version', { ...document(), version: 2 }, /version 2; this version of Attention Explorer reads version 1/],
-      ['short data', document({}, { data: 'AAAA' }), /its data is not float32 \[2, 3, 4, 4\]/],
+      ['data shorter than its shape', document({}, { data: 'AAAA' }), /its data is not float32 \[2, 3, 4, 4\]/],
       [
         'a NaN weight',
         document({}, { data: Buffer.from(new Float32Array(96).fill(Number.NaN).buffer).toString('base64') }),
@@ -146,7 +146,7 @@ describe('attention documents', () => {
         /1 "special" flags for 4 tokens/,
       ],
       [
-        'too large',
+        'weights over the 64 MiB limit',
         document({ sequences: [{ name: 'tokens', tokens: Array.from({ length: 2000 }, () => 'x') }] }, { layers: 12, heads: 12 }),
         /holds 2197\.3 MiB of weights; Attention Explorer reads at most 64 MiB/,
       ],
@@ -156,7 +156,7 @@ describe('attention documents', () => {
       recordCase({
         layer: 'unit',
         area: 'Bad input',
-        case: `an attention document (notebook output or .attention.json) with ${name}`,
+        case: `an attention document (notebook output or .attention.json): ${name}`,
         outcome: 'refused with a message naming what is wrong',
       });
     }
