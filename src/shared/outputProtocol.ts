@@ -56,8 +56,10 @@ export type OutputHost = typeof OUTPUT_HOST;
 export const OUTPUT_WEBVIEW = {
   requests: {},
   events: {
-    /** The file's JSON text (parsed and checked by the page, off the host's event loop) and its name. */
-    showDocument: event(v.object({ text: v.string(), name: shortText })),
+    /** The file's bytes (decoded, parsed and checked by the page, off the host's event loop) and its name. */
+    showDocument: event(
+      v.object({ bytes: v.custom<Uint8Array>((input) => input instanceof Uint8Array, 'expected a Uint8Array'), name: shortText }),
+    ),
     /** The file could not be read (too large, gone): shown instead of the maps. */
     showError: event(v.object({ message: v.pipe(v.string(), v.maxLength(4096)) })),
   },

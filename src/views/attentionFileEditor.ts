@@ -32,7 +32,14 @@ function mebibytes(bytes: number): string {
 }
 
 /** Reads an attention file's text through VS Code's file system: at most {@link MAX_ATTENTION_TEXT_BYTES}. */
+/** An attention file's text (for the worker, when the file is not on this machine's disk). */
 export async function readAttentionFileText(uri: vscode.Uri): Promise<string> {
+  // Not UTF-8 or not JSON: the worker says so, as it does for any document it cannot read.
+  return new TextDecoder().decode(await readAttentionFileBytes(uri));
+}
+
+/** An attention file's bytes, refused above the size the extension reads. */
+async function readAttentionFileBytes(uri: vscode.Uri): Promise<Uint8Array> {
   const name = fileNameOf(uri);
   const tooLarge = (bytes: number) =>
     new AnalysisError(
@@ -54,8 +61,7 @@ export async function readAttentionFileText(uri: vscode.Uri): Promise<string> {
     throw new AnalysisError('invalid-document', vscode.l10n.t('Could not read {0}: {1}', name, messageOf(error)));
   }
   if (bytes.byteLength > MAX_ATTENTION_TEXT_BYTES) throw tooLarge(bytes.byteLength);
-  // Not UTF-8 or not JSON: the page says so, as it does for any document it cannot read.
-  return new TextDecoder().decode(bytes);
+  return bytes;
 }
 
 /** Where the worker finds a file: on this machine's disk itself, else the text the host read for it. */
@@ -88,8 +94,8 @@ export class AttentionFileEditorProvider implements vscode.CustomReadonlyEditorP
   /** The extension-host suite's way through an editor page's path. */
   private readonly probe = new PageProbe((event, payload) => {
     if (event === 'showDocument') {
-      const { text, name } = payload as { text: string; name: string };
-      return { name, length: text.length };
+      const { bytes, name } = payload as { bytes: Uint8Array; name: string };
+      return { name, length: bytes.byteLength };
     }
     return event === 'showError' ? payload : undefined;
   });
@@ -160,8 +166,13 @@ export class AttentionFileEditorProvider implements vscode.CustomReadonlyEditorP
 
   private async sendDocument(uri: vscode.Uri, channel: WebviewChannel<OutputWebview, OutputHost>): Promise<void> {
     try {
-      const text = await readAttentionFileText(uri);
-      channel.rpc.notify('showDocument', { text, name: fileNameOf(uri) });
+      // The bytes, not a string: VS Code sends them to the page as binary, and the page decodes and parses them
+      // (a 100 MB string would be serialised as JSON on the extension host's thread).
+      const read = await readAttentionFileBytes(uri);
+      // A plain Uint8Array view (no copy): VS Code revives typed arrays by their constructor, and the file system
+      // may hand back a Node Buffer.
+      const bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
+      channel.rpc.notify('showDocument', { bytes, name: fileNameOf(uri) });
     } catch (error) {
       this.log.warn(`Could not show ${uri.toString(true)}: ${messageOf(error)}`);
       channel.rpc.notify('showError', { message: messageOf(error).slice(0, 4096) });

@@ -33,7 +33,7 @@ const channel: RpcChannel<OutputHost, OutputWebview> = new RpcChannel({
   local: OUTPUT_WEBVIEW,
   handlers: {},
   events: {
-    showDocument: ({ text, name }) => show(text, name),
+    showDocument: ({ bytes, name }) => show(bytes, name),
     showError: ({ message }) => showError(message),
   },
   onDropped: (reason) => console.warn(`Attention Explorer: ignored a malformed message (${reason})`),
@@ -45,8 +45,14 @@ function showError(message: string): void {
   app.replaceChildren(h('p', { class: 'notice warning', role: 'alert' }, message));
 }
 
-function show(text: string, name: string): void {
+function show(bytes: Uint8Array, name: string): void {
   try {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error(l10n.t('the file is not UTF-8 text'));
+    }
     const document = parseAttentionDocument(text);
     shown?.dispose();
     const saved = v.safeParse(SavedSchema, vscode.getState());
