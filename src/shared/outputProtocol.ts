@@ -21,6 +21,13 @@ export const OutputSourceSchema = v.variant('kind', [
 ]);
 export type OutputSource = v.InferOutput<typeof OutputSourceSchema>;
 
+/** A file to save: text as it is, bytes as base64 (renderer messages are JSON). */
+const ExportContentSchema = v.variant('encoding', [
+  v.object({ encoding: v.literal('text'), text: v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)) }),
+  v.object({ encoding: v.literal('base64'), base64: v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)) }),
+]);
+export type ExportContent = v.InferOutput<typeof ExportContentSchema>;
+
 /** What the host serves and accepts from a viewer. */
 export const OUTPUT_HOST = {
   requests: {
@@ -41,10 +48,7 @@ export const OUTPUT_HOST = {
       v.object({
         format: v.picklist(EXPORT_FORMATS),
         suggestedName: v.pipe(v.string(), v.maxLength(200), v.regex(/^[\w.() -]+$/, 'a plain file name')),
-        content: v.variant('encoding', [
-          v.object({ encoding: v.literal('text'), text: v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)) }),
-          v.object({ encoding: v.literal('base64'), base64: v.pipe(v.string(), v.maxLength(256 * 1024 * 1024)) }),
-        ]),
+        content: ExportContentSchema,
       }),
     ).returns<{ path: string | null }>(),
   },

@@ -19,7 +19,7 @@ import { OUTPUT_WEBVIEW, type OutputHost, type OutputWebview } from '../../src/s
 import { RpcChannel } from '../../src/shared/rpc';
 import { h } from '../shared/dom';
 import { reportCspViolations, vscodeApi } from '../shared/vscodeApi';
-import { bytesToBase64 } from '../notebook/base64';
+import { exportContent } from '../output/exportContent';
 import { OutputView, type OutputState } from '../output/outputView';
 
 const SavedSchema = v.object({ attention: v.pipe(v.string(), v.maxLength(64)), view: v.unknown() });
@@ -66,10 +66,7 @@ function show(bytes: Uint8Array, name: string): void {
           channel.request('export', {
             format,
             suggestedName,
-            content:
-              typeof content === 'string'
-                ? { encoding: 'text', text: content }
-                : { encoding: 'base64', base64: bytesToBase64(new Uint8Array(content)) },
+            content: exportContent(content),
           }),
         openInPanel: (attention) => channel.request('openInPanel', { source: { kind: 'file' }, attention, title: name }),
         saveState: (state) => vscode.setState(state),

@@ -24,7 +24,7 @@ import { OUTPUT_WEBVIEW, type OutputHost, type OutputWebview } from '../../src/s
 import type { ExportFormat } from '../../src/shared/panelProtocol';
 import { RpcChannel } from '../../src/shared/rpc';
 import { h } from '../shared/dom';
-import { bytesToBase64 } from './base64';
+import { exportContent } from '../output/exportContent';
 import { OutputView, type OutputBridge, type OutputState } from '../output/outputView';
 
 /** What the renderer keeps for the notebook's webview: each output's view, by output id (the newest few). */
@@ -92,10 +92,7 @@ export const activate: ActivationFunction<RendererState> = (context: RendererCon
       return channel.request('export', {
         format,
         suggestedName,
-        content:
-          typeof content === 'string'
-            ? { encoding: 'text', text: content }
-            : { encoding: 'base64', base64: bytesToBase64(new Uint8Array(content)) },
+        content: exportContent(content),
       });
     },
     openInPanel: (attention: string) => {

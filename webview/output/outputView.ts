@@ -26,7 +26,7 @@ import { ModelView } from '../panel/modelView';
 import type { PanelContext, PanelView } from '../panel/panelContext';
 import { renderPredictionCard } from '../panel/predictionCard';
 import { defaultViewState, restoreViewState, type Tab, type ViewState } from '../panel/state';
-import { renderExportButtons, renderToolbar } from '../panel/toolbar';
+import { renderExportButtons, renderToolbar, toolbarActions } from '../panel/toolbar';
 import { TokensView } from '../panel/tokensView';
 import { localHostChannel } from './localHost';
 
@@ -274,19 +274,7 @@ export class OutputView implements PanelContext {
       if (tab && tab !== this.view.tab) this.update({ tab });
     });
     const card = renderPredictionCard(analysis, false, { showToken: () => undefined });
-    this.root.replaceChildren(
-      this.header(),
-      card,
-      renderToolbar(this.view, {
-        reload: (patch) => this.update(patch),
-        restyle: (patch) => {
-          this.update(patch, { reload: false });
-          this.redraw();
-        },
-        setStatus: (text) => this.setStatus(text),
-      }),
-      this.tabs,
-    );
+    this.root.replaceChildren(this.header(), card, renderToolbar(this.view, toolbarActions(this)), this.tabs);
     void this.views.get('tokens')?.refresh();
     void this.refreshCurrent();
   }

@@ -23,7 +23,7 @@ import type { PanelContext, PanelView } from './panelContext';
 import { Playground } from './playground';
 import { renderPredictionCard } from './predictionCard';
 import { defaultViewState, restoreViewState, TABS, type Tab, type ViewState } from './state';
-import { renderExportButtons, renderToolbar } from './toolbar';
+import { renderExportButtons, renderToolbar, toolbarActions } from './toolbar';
 import { TokensView } from './tokensView';
 
 /** The tabs that run the model again: an analysis from a file or a notebook has no model, and does not show them. */
@@ -319,14 +319,7 @@ export class Panel implements PanelContext {
       ...(this.headMeans
         ? []
         : [isExternal(analysis) ? externalAttentionNotice(analysis.source.documentName) : missingAttentionNotice(this.reanalyze)]),
-      renderToolbar(this.view, {
-        reload: (patch) => this.update(patch),
-        restyle: (patch) => {
-          this.update(patch, { reload: false });
-          this.redraw();
-        },
-        setStatus: (text) => this.setStatus(text),
-      }),
+      renderToolbar(this.view, toolbarActions(this)),
       this.tabs,
     );
     // The token table is cheap and other views link into it: it is always current.

@@ -16,6 +16,22 @@ export interface ToolbarActions {
   setStatus(text: string): void;
 }
 
+/** The actions of a page whose views share one state: options that reload, options that only re-colour. */
+export function toolbarActions(page: {
+  update(patch: Partial<ViewState>, options?: { reload?: boolean }): void;
+  redraw(): void;
+  setStatus(text: string): void;
+}): ToolbarActions {
+  return {
+    reload: (patch) => page.update(patch),
+    restyle: (patch) => {
+      page.update(patch, { reload: false });
+      page.redraw();
+    },
+    setStatus: (text) => page.setStatus(text),
+  };
+}
+
 function group(...children: HTMLElement[]): HTMLElement {
   return h('span', { class: 'toolbar-group' }, ...children);
 }
