@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { casesOf, readRecords, renderReliabilityReport } from './lib/reliabilityReport';
+import { ensurePython } from './lib/tools';
 import { repoRoot } from '../test/support/paths';
 
 interface Layer {
@@ -27,12 +28,16 @@ interface Layer {
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
 
+// Every layer that runs Python (the package's suite, the unit and UI tests' references) uses this one.
+const python = ensurePython();
+process.env.ATTN_PYTHON = python;
+
 const layers: Layer[] = [
   { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
   { name: 'unit (vitest)', command: [bin('vitest'), 'run'] },
   // The notebook package: pure Python, its own unittest suite (NumPy is used where the machine has it).
-  { name: 'python (unittest)', command: ['python3', '-B', '-m', 'unittest', 'discover', '-s', 'python/tests', '-t', 'python'] },
+  { name: 'python (unittest)', command: [python, '-B', '-m', 'unittest', 'discover', '-s', 'python/tests', '-t', 'python'] },
   { name: 'extension host (mocha in VS Code)', command: [tsx, 'scripts/run-extension-tests.ts'] },
   { name: 'package (VSIX)', command: [tsx, 'scripts/package.ts'] },
   { name: 'ui (playwright + Chromium + code-server)', command: [tsx, 'scripts/run-ui-tests.ts'] },

@@ -73,6 +73,19 @@ export function ensureAptPackages(packages: string[], reason: string): void {
   run(command, [...rest, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
+/**
+ * A Python 3 with NumPy, for the notebook package's tests and the float16 reference: the one on PATH if it has NumPy,
+ * else Debian's (installed with python3-numpy when missing). The package itself needs neither NumPy nor anything else.
+ */
+export function ensurePython(): string {
+  const hasNumpy = (python: string) => spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  if (hasNumpy('python3')) return 'python3';
+  if (!hasNumpy('/usr/bin/python3'))
+    ensureAptPackages(['python3', 'python3-numpy'], 'the notebook package tests and their NumPy reference');
+  if (!hasNumpy('/usr/bin/python3')) throw new Error('/usr/bin/python3 cannot import NumPy after installing python3-numpy.');
+  return '/usr/bin/python3';
+}
+
 /** Debian's Chromium, for the UI tests and the in-browser VS Code. */
 export function ensureChromium(): string {
   if (!fs.existsSync(CHROMIUM_PATH)) {

@@ -10,3 +10,6 @@ export const sharedDir = process.env.ATTN_SHARED_DIR ?? path.resolve(repoRoot, '
 
 /** The real tokenizer and config of the product's model (no weights). */
 export const sharedTokenizerDir = path.join(sharedDir, 'models', 'distilbert-sst2-tokenizer');
+
+/** The Python the tests run (`npm test` picks one with NumPy: scripts/lib/tools.ts ensurePython). */
+export const pythonCommand = process.env.ATTN_PYTHON ?? 'python3';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { installExtension, startCodeServer } from '../../scripts/lib/codeServer';
 import { LoopbackHub } from '../../scripts/lib/loopbackHub';
-import { repoRoot } from '../support/paths';
+import { pythonCommand, repoRoot } from '../support/paths';
 import { ensureTestModel } from '../support/testModels';
 
 /** The test model as the extension downloads it: from a loopback hub, under a hub-style id. */
@@ -92,7 +92,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 function writeNotebookFixtures(workspaceFolder: string): void {
   const python = path.join(repoRoot, 'python');
   const env = { ...process.env, PYTHONPATH: python, PYTHONDONTWRITEBYTECODE: '1' };
-  execFileSync('python3', [path.join(python, 'examples', 'make_notebook.py'), path.join(workspaceFolder, NOTEBOOK_FIXTURE)], {
+  execFileSync(pythonCommand, [path.join(python, 'examples', 'make_notebook.py'), path.join(workspaceFolder, NOTEBOOK_FIXTURE)], {
     env,
     stdio: 'inherit',
   });
@@ -104,7 +104,7 @@ function writeNotebookFixtures(workspaceFolder: string): void {
     'open(sys.argv[2], "w").write(json.dumps(doc))',
   ].join('\n');
   execFileSync(
-    'python3',
+    pythonCommand,
     ['-c', script, path.join(workspaceFolder, NOTEBOOK_FIXTURE), path.join(workspaceFolder, ATTENTION_FILE_FIXTURE)],
     { env, stdio: 'inherit' },
   );

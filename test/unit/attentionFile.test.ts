@@ -20,7 +20,7 @@ import {
   readAttentionDocument,
 } from '../../src/shared/attentionFile';
 import { headMapOf } from '../../src/shared/attentionViews';
-import { repoRoot } from '../support/paths';
+import { pythonCommand, repoRoot } from '../support/paths';
 import { recordCase } from '../support/reliability';
 
 function document(overrides: Record<string, unknown> = {}, attention: Record<string, unknown> = {}): Record<string, unknown> {
@@ -74,7 +74,7 @@ describe('attention documents', () => {
     try {
       const script =
         'import numpy as np, sys; sys.stdout.write(np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float64).tobytes().hex())';
-      const hex = execFileSync('python3', ['-c', script], { encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 });
+      const hex = execFileSync(pythonCommand, ['-c', script], { encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 });
       numpyValues = Array.from(new Float64Array(Uint8Array.from(Buffer.from(hex, 'hex')).buffer));
     } catch {
       throw new Error('python3 with NumPy is needed for this test (apt-get install python3-numpy)');
@@ -199,7 +199,7 @@ json.dump({"documents": [one.document, half.document, ed.document], "plain": pla
 `;
     let output: string;
     try {
-      output = execFileSync('python3', ['-c', script], {
+      output = execFileSync(pythonCommand, ['-c', script], {
         encoding: 'utf8',
         // tests.support: the Python suite's own pseudo-random attention.
         env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
