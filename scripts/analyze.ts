@@ -36,6 +36,7 @@ import * as path from 'node:path';
 import { attentionTensor, Rollout, topK } from '../src/engine';
 import { Analyzer, type AnalysisResult } from '../src/model/analyzer';
 import { headImportance, occlusion } from '../src/model/explanations';
+import { eachLayer, type LayerMaps } from '../src/model/layerMaps';
 import { isHubModelId, modelRequestKey, type ModelDtype, type ModelRequest } from '../src/model/modelSource';
 import { headlineOf, MODEL_DTYPES, TASKS, type TaskId } from '../src/shared/analysis';
 import type { HeadImportance } from '../src/shared/analysisViews';
@@ -150,15 +151,15 @@ async function generate(analyzer: Analyzer, key: string, result: AnalysisResult,
 }
 
 /** Writes the result as JSON, streaming the attention tensor row by row (it can hold tens of millions of numbers). */
-function writeJson(
+async function writeJson(
   result: AnalysisResult,
-  attentions: Float32Array[],
+  attention: LayerMaps,
   output: Float32Array,
   explanation: Explanation | undefined,
   generation: GenerationOutput | undefined,
   out: NodeJS.WritableStream,
-): void {
-  const { layers, heads } = result.model;
+): Promise<void> {
+  const { heads } = result.model;
   const n = result.tokens.length;
   const head = {
     model: result.model.name,
@@ -172,13 +173,14 @@ function writeJson(
   };
   out.write(JSON.stringify(head).slice(0, -1));
   out.write(',"attentions":[');
-  for (let layer = 0; layer < layers; layer += 1) {
+  // One layer's maps at a time: computed from the run's queries and keys (or the graph's own) as they are written.
+  for await (const [layer, maps] of eachLayer(attention)) {
     out.write(layer ? ',[' : '[');
     for (let h = 0; h < heads; h += 1) {
       out.write(h ? ',[' : '[');
       for (let row = 0; row < n; row += 1) {
         const offset = (h * n + row) * n;
-        out.write((row ? ',' : '') + JSON.stringify(Array.from(attentions[layer]!.subarray(offset, offset + n))));
+        out.write((row ? ',' : '') + JSON.stringify(Array.from(maps.subarray(offset, offset + n))));
       }
       out.write(']');
     }
@@ -188,7 +190,7 @@ function writeJson(
   out.write(`],"timings":${JSON.stringify({ tokenizeMs, inferenceMs, totalMs })}}\n`);
 }
 
-function writeSummary(result: AnalysisResult, attentions: Float32Array[], explanation: Explanation | undefined): void {
+function writeSummary(result: AnalysisResult, explanation: Explanation | undefined): void {
   const prediction = result.prediction;
   const headline = headlineOf(prediction);
   const lines: string[] = [];
@@ -226,7 +228,8 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
     `${result.tokens.length} tokens${result.truncation ? ` (truncated from ${result.truncation.textTokens + result.tokens.length - result.truncation.keptTextTokens}; the model read characters 0–${result.truncation.analysedEnd})` : ''}: ${result.tokens.map((token) => token.text).join(' ')}`,
   );
   const n = result.tokens.length;
-  const tensor = attentionTensor(result.model.layers, result.model.heads, n, concatenate(attentions));
+  // Rollout reads only each layer's mean over heads.
+  const tensor = attentionTensor(result.model.layers, 1, n, result.headMeans);
   // An encoder's summary token is its first; a decoder's last token sees the whole text.
   const reader = result.model.causal ? n - 1 : 0;
   const rollout = Rollout.of(tensor).row(reader);
@@ -260,16 +263,6 @@ function writeSummary(result: AnalysisResult, attentions: Float32Array[], explan
     `tokenize ${result.timings.tokenizeMs.toFixed(1)} ms, inference ${result.timings.inferenceMs.toFixed(1)} ms, total ${result.timings.totalMs.toFixed(0)} ms`,
   );
   console.log(lines.join('\n'));
-}
-
-function concatenate(layers: Float32Array[]): Float32Array {
-  const all = new Float32Array(layers.reduce((sum, layer) => sum + layer.length, 0));
-  let offset = 0;
-  for (const layer of layers) {
-    all.set(layer, offset);
-    offset += layer.length;
-  }
-  return all;
 }
 
 async function explain(analyzer: Analyzer, key: string, result: AnalysisResult): Promise<Explanation> {
@@ -310,7 +303,7 @@ async function main(): Promise<void> {
   try {
     let lastReport = 0;
     const modelRequest = request();
-    const { result, attentions, output } = await analyzer.analyze(modelRequest, text, {
+    const { result, attention, output } = await analyzer.analyze(modelRequest, text, {
       onProgress: (progress) => {
         if (Date.now() - lastReport > 500 || progress.loadedBytes === progress.totalBytes) {
           lastReport = Date.now();
@@ -326,9 +319,9 @@ async function main(): Promise<void> {
       throw new Error(`--generate must be a count of tokens (got ${steps})`);
     const generation = steps !== undefined ? await generate(analyzer, modelRequestKey(modelRequest), result, Number(steps)) : undefined;
     if (process.argv.includes('--json')) {
-      writeJson(result, attentions, output, explanation, generation, process.stdout);
+      await writeJson(result, attention, output, explanation, generation, process.stdout);
     } else {
-      writeSummary(result, attentions, explanation);
+      writeSummary(result, explanation);
       if (generation) {
         console.log(
           `generated: ${generation.steps.map((step) => `${JSON.stringify(step.token)} ${(step.probability * 100).toFixed(1)}%`).join(' ')}`,

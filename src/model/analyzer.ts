@@ -11,6 +11,9 @@ import { AttentionSession } from './attentionSession';
 import type { ExplainTarget, InterventionOptions, InterventionRunner } from './explanations';
 import { DecoderInterventions } from './decoderInterventions';
 import { DecoderSession, type PredictionReadout } from './decoderSession';
+import { StoredMaps, type LayerMaps } from './layerMaps';
+import { OnDemandMaps } from './onDemandMaps';
+import type { ScoreStep } from './onnx/instrument';
 import { Generation, type GenerationSettings } from './generation';
 import type { DecoderGraphStyle } from './onnx/instrumentDecoder';
 import { topCandidates } from './tasks/candidates';
@@ -55,12 +58,16 @@ export interface LoadedEncoder extends LoadedBase {
   session: AttentionSession;
   /** Whether the graph's query operand is already divided by √d_head (undefined: operands not exposed). */
   queryScaledBeforeProduct?: boolean;
+  /** Present when the analysis graph returns queries and keys, the maps being computed from them on demand. */
+  scoreSteps?: ScoreStep[];
 }
 
 export interface LoadedDecoder extends LoadedBase {
   kind: 'decoder';
   session: DecoderSession;
   style: DecoderGraphStyle;
+  /** Present when the graph returns queries and keys, the maps being computed from them on demand. */
+  scoreSteps?: ScoreStep[];
 }
 
 export type LoadedModel = LoadedEncoder | LoadedDecoder;
@@ -163,11 +170,16 @@ export class Analyzer {
     let session: AttentionSession;
     let quantized: boolean;
     let queryScaledBeforeProduct: boolean | undefined;
+    let scoreSteps: ScoreStep[] | undefined;
     let output: string;
     try {
-      const instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, { headMask: false });
+      const instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, {
+        headMask: false,
+        outputs: 'operands',
+      });
       quantized = instrumented.quantized;
       queryScaledBeforeProduct = instrumented.queryScaledBeforeProduct;
+      scoreSteps = instrumented.scoreSteps;
       const candidates = family.outputsOf(task);
       session = await AttentionSession.load(instrumented.path, { ...shape, inputs: family.pattern.inputs, output: candidates[0]! });
       const found = candidates.find((name) => session.outputNames.includes(name));
@@ -202,6 +214,7 @@ export class Analyzer {
       onnxPath: files.onnxPath,
       storageDir: request.storageDir,
       ...(queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct } : {}),
+      ...(scoreSteps ? { scoreSteps } : {}),
     };
   }
 
@@ -217,7 +230,10 @@ export class Analyzer {
     let session: DecoderSession;
     let instrumented: ReturnType<typeof instrumentedModelFor>;
     try {
-      instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, { headMask: false });
+      instrumented = instrumentedModelFor(files.onnxPath, shape, family.pattern, request.storageDir, {
+        headMask: false,
+        outputs: 'operands',
+      });
       session = await DecoderSession.load(instrumented.path, { ...shape, inputs: family.pattern.inputs });
     } catch (error) {
       throw this.unreadable(request, files.onnxPath, error);
@@ -242,6 +258,7 @@ export class Analyzer {
       tokenizer,
       session,
       style: instrumented.style ?? 'unfused',
+      ...(instrumented.scoreSteps ? { scoreSteps: instrumented.scoreSteps } : {}),
       onnxPath: files.onnxPath,
       storageDir: request.storageDir,
     };
@@ -398,15 +415,16 @@ export class Analyzer {
   }
 
   /**
-   * Tokenizes and runs one text: the result every view starts from; the model's own attention probabilities, per layer
-   * `[heads, n, n]` row-major (which stay where they were computed); and the task head's raw output (logits, or the
+   * Tokenizes and runs one text: the result every view starts from; the model's own attention, every layer's and
+   * head's map on request ({@link LayerMaps}: computed from the run's queries and keys where the graph exposes them,
+   * else the graph's own maps; they stay where they were computed); and the task head's raw output (logits, or the
    * last hidden state).
    */
   async analyze(
     request: ModelRequest,
     text: string,
     options: AnalyzeOptions = {},
-  ): Promise<{ result: AnalysisResult; attentions: Float32Array[]; output: Float32Array }> {
+  ): Promise<{ result: AnalysisResult; attention: LayerMaps; output: Float32Array }> {
     const started = performance.now();
     const model = await this.load(request, options);
     const loadMs = performance.now() - started;
@@ -419,25 +437,46 @@ export class Analyzer {
     const ids = tokenized.tokens.map((token) => token.id);
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
     // A decoder's raw output is the last position's logits (the next token's); its readout is computed in the graph.
-    const run =
-      model.kind === 'decoder'
-        ? await model.session
-            .run({ inputIds: [ids] }, { attentions: true, headMeans: true, readout: true })
-            .then((decoded) => ({ ...decoded, output: decoded.logits }))
-        : { ...(await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true })), readout: undefined };
+    const n = tokenized.tokens.length;
+    const { heads, layers } = model.info;
+    let attention: LayerMaps;
+    let output: Float32Array;
+    let readout: PredictionReadout | undefined;
+    let layerMeans: Float32Array[];
+    if (model.kind === 'decoder') {
+      const decoded = await model.session.run(
+        { inputIds: [ids] },
+        model.scoreSteps ? { operands: true, headMeans: true, readout: true } : { attentions: true, headMeans: true, readout: true },
+      );
+      attention = model.scoreSteps
+        ? new OnDemandMaps(decoded.layerOperands!, heads, n, model.scoreSteps, true)
+        : new StoredMaps(decoded.attentions!, heads, n);
+      layerMeans = decoded.headMeans!;
+      output = decoded.logits;
+      readout = decoded.readout;
+    } else if (model.scoreSteps) {
+      const run = await model.session.run({ inputIds: [ids] }, { operands: true, headMeans: true });
+      attention = new OnDemandMaps(run.layerOperands!, heads, n, model.scoreSteps, false);
+      layerMeans = run.headMeans!;
+      output = run.output;
+    } else {
+      const run = await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
+      attention = new StoredMaps(run.attentions!, heads, n);
+      layerMeans = run.headMeans!;
+      output = run.output;
+    }
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
-    const n = tokenized.tokens.length;
-    const headMeans = new Float32Array(model.info.layers * n * n);
-    run.headMeans!.forEach((layer, index) => headMeans.set(layer, index * n * n));
+    const headMeans = new Float32Array(layers * n * n);
+    layerMeans.forEach((layer, index) => headMeans.set(layer, index * n * n));
     const result: AnalysisResult = {
       ...tokenized,
       model: model.info,
-      prediction: predictionOf(model, run.output, tokenized.tokens, run.readout),
+      prediction: predictionOf(model, output, tokenized.tokens, readout),
       headMeans,
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
-    return { result, attentions: run.attentions!, output: run.output };
+    return { result, attention, output };
   }
 
   /** The most probable next tokens from a decoder's logits row, at a temperature (0: as at 1). */
@@ -456,6 +495,7 @@ export class Analyzer {
       stopIds: model.config.stopTokenIds,
       maxPositions: model.config.maxTokens,
       decode: (generated) => model.tokenizer.decode(generated),
+      ...(model.scoreSteps ? { scoreSteps: model.scoreSteps } : {}),
     });
   }
 

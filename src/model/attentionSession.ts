@@ -46,6 +46,8 @@ export interface RunOutput {
   scores?: Float32Array[];
   /** The operands of one layer's scores product, when asked for: `[batch, heads, n, d]` and `[batch, heads, d, n]`. */
   operands?: { query: Float32Array; keyTransposed: Float32Array };
+  /** Every layer's operands, when asked for (`operands`). */
+  layerOperands?: Array<{ query: Float32Array; keyTransposed: Float32Array }>;
 }
 
 export interface RunOutputs {
@@ -54,6 +56,8 @@ export interface RunOutputs {
   scores?: boolean;
   /** The layer whose query and transposed key to return (the graph must expose them). */
   operandsOfLayer?: number;
+  /** Every layer's query and transposed key (the graph must expose them). */
+  operands?: boolean;
 }
 
 export class AttentionSession {
@@ -112,9 +116,12 @@ export class AttentionSession {
       ['headMeans', headMeansOutput],
       ['scores', scoresOutput],
     ];
-    const fetches = [this.shape.output, ...wanted.filter(([key]) => outputs[key]).flatMap(([, name]) => layerIndices.map(name))];
+    const fetches = [
+      ...new Set([this.shape.output, ...wanted.filter(([key]) => outputs[key]).flatMap(([, name]) => layerIndices.map(name))]),
+    ];
     const operandLayer = outputs.operandsOfLayer;
     if (operandLayer !== undefined) fetches.push(queryOutput(operandLayer), keyTransposedOutput(operandLayer));
+    if (outputs.operands) fetches.push(...layerIndices.flatMap((layer) => [queryOutput(layer), keyTransposedOutput(layer)]));
     const result = await this.session.run(feeds, fetches);
     const head = result[this.shape.output]!;
     const output: RunOutput = { batch, n, output: head.data as Float32Array, dims: head.dims.map(Number) };
@@ -126,6 +133,12 @@ export class AttentionSession {
         query: result[queryOutput(operandLayer)]!.data as Float32Array,
         keyTransposed: result[keyTransposedOutput(operandLayer)]!.data as Float32Array,
       };
+    }
+    if (outputs.operands) {
+      output.layerOperands = layerIndices.map((layer) => ({
+        query: result[queryOutput(layer)]!.data as Float32Array,
+        keyTransposed: result[keyTransposedOutput(layer)]!.data as Float32Array,
+      }));
     }
     return output;
   }

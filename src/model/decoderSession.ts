@@ -7,7 +7,8 @@
 import * as ort from 'onnxruntime-node';
 import { headMaskFeed } from './attentionSession';
 import type { GraphInput } from './families';
-import { HEAD_MASK_INPUT, headMeansOutput, probabilitiesOutput } from './onnx/instrument';
+import { HEAD_MASK_INPUT, headMeansOutput, keyTransposedOutput, probabilitiesOutput, queryOutput } from './onnx/instrument';
+import type { LayerOperands } from './onDemandMaps';
 import { EXPECTED_IDS, EXPECTED_LOG_PROBS, NEXT_TOKEN_LOGITS, TOKEN_LOG_PROBS } from './onnx/instrumentDecoder';
 
 export interface DecoderShape {
@@ -39,6 +40,8 @@ export interface DecoderRunOutputs {
   /** Each token's log-probability and each position's most probable next token (see {@link PredictionReadout}). */
   readout?: boolean;
   headMeans?: boolean;
+  /** Every layer's query and transposed key (a graph instrumented for maps on demand). */
+  operands?: boolean;
   /** Return the cache after these tokens (generation continues from it). */
   cache?: boolean;
 }
@@ -57,6 +60,8 @@ export interface DecoderRunOutput {
   attentions?: Float32Array[];
   /** Per layer `[batch, n, total]`. */
   headMeans?: Float32Array[];
+  /** Per layer `[batch, heads, n, d]` and `[batch, heads, d, total]`. */
+  layerOperands?: LayerOperands[];
   cache?: KeyValueCache;
 }
 
@@ -94,6 +99,11 @@ export class DecoderSession {
 
   get outputNames(): readonly string[] {
     return this.session.outputNames;
+  }
+
+  /** Whether the graph returns queries and keys rather than maps (see `outputs: 'operands'` in onnx/instrument.ts). */
+  get returnsOperands(): boolean {
+    return this.session.outputNames.includes(queryOutput(0));
   }
 
   get hasHeadMask(): boolean {
@@ -160,6 +170,7 @@ export class DecoderSession {
       ...(outputs.readout ? [TOKEN_LOG_PROBS, EXPECTED_IDS, EXPECTED_LOG_PROBS] : []),
       ...(outputs.attentions ? layerIndices.map(probabilitiesOutput) : []),
       ...(outputs.headMeans ? layerIndices.map(headMeansOutput) : []),
+      ...(outputs.operands ? layerIndices.flatMap((layer) => [queryOutput(layer), keyTransposedOutput(layer)]) : []),
       ...(outputs.cache ? presentNames : []),
     ];
     const result = await this.session.run(feeds, fetches);
@@ -180,6 +191,12 @@ export class DecoderSession {
     }
     if (outputs.attentions) output.attentions = layerIndices.map((layer) => result[probabilitiesOutput(layer)]!.data as Float32Array);
     if (outputs.headMeans) output.headMeans = layerIndices.map((layer) => result[headMeansOutput(layer)]!.data as Float32Array);
+    if (outputs.operands) {
+      output.layerOperands = layerIndices.map((layer) => ({
+        query: result[queryOutput(layer)]!.data as Float32Array,
+        keyTransposed: result[keyTransposedOutput(layer)]!.data as Float32Array,
+      }));
+    }
     if (outputs.cache) {
       const tensors: Record<string, ort.Tensor> = {};
       this.pastInputs.forEach((name, index) => (tensors[name] = result[presentNames[index]!]!));

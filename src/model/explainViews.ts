@@ -4,23 +4,23 @@
  */
 import { alignSequences, attentionFlowRow } from '../engine';
 import type { Attribution, Comparison, OcclusionResult } from '../shared/analysisViews';
-import { headSummaries, rolloutOfAttention, type HeldAttention } from '../shared/attentionViews';
+import { analysisHeadStatistics, analysisRollout, type WorkerAnalysis } from './heldAnalysis';
 
 /** Flow for one row costs a maximum flow per input token; beyond this many tokens only rollout is offered. */
 export const FLOW_ROW_TOKEN_LIMIT = 128;
 
-export function attributionOf(analysis: HeldAttention, occlusion: OcclusionResult): Attribution {
+export function attributionOf(analysis: WorkerAnalysis, occlusion: OcclusionResult): Attribution {
   const { n } = analysis;
   const perToken = new Float32Array(n).fill(Number.NaN);
   for (const unit of occlusion.units) for (const index of unit.indices) perToken[index] = unit.delta;
   // What the explained token reads: [CLS] for a text classifier, else the token or mask explained.
-  const rollout = Float32Array.from(rolloutOfAttention(analysis).row(occlusion.position));
+  const rollout = Float32Array.from(analysisRollout(analysis).row(occlusion.position));
   const flow =
-    n <= FLOW_ROW_TOKEN_LIMIT ? Float32Array.from(attentionFlowRow(rolloutOfAttention(analysis), occlusion.position)) : new Float32Array(0);
+    n <= FLOW_ROW_TOKEN_LIMIT ? Float32Array.from(attentionFlowRow(analysisRollout(analysis), occlusion.position)) : new Float32Array(0);
   return { ...occlusion, occlusion: perToken, rollout, flow };
 }
 
-export function compareAnalyses(a: HeldAttention, b: HeldAttention, layer: number, head: number): Comparison {
+export async function compareAnalyses(a: WorkerAnalysis, b: WorkerAnalysis, layer: number, head: number): Promise<Comparison> {
   // Two tokenizers write the same word differently (`##ing`, `Ġword`, `▁word`, cased or not): compare the words.
   const plain = (text: string) => text.replace(/^(##|Ġ|▁)/u, '').toLowerCase();
   const pairs = alignSequences(
@@ -29,16 +29,15 @@ export function compareAnalyses(a: HeldAttention, b: HeldAttention, layer: numbe
   );
   const m = pairs.length;
   const difference = new Float32Array(m * m);
-  const mapA = a.layers[layer]!.subarray(head * a.n * a.n, (head + 1) * a.n * a.n);
-  const mapB = b.layers[layer]!.subarray(head * b.n * b.n, (head + 1) * b.n * b.n);
+  const [mapA, mapB] = await Promise.all([a.maps.head(layer, head), b.maps.head(layer, head)]);
   pairs.forEach(([rowA, rowB], row) => {
     pairs.forEach(([colA, colB], col) => {
       difference[row * m + col] = mapA[rowA * a.n + colA]! - mapB[rowB * b.n + colB]!;
     });
   });
   return {
-    statisticsA: headSummaries(a),
-    statisticsB: headSummaries(b),
+    statisticsA: await analysisHeadStatistics(a),
+    statisticsB: await analysisHeadStatistics(b),
     pairs,
     labels: pairs.map(([index]) => a.tokens[index]!.text),
     difference,

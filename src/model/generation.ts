@@ -7,6 +7,9 @@
 import { NumpyRandom } from '../engine';
 import { AnalysisError } from '../shared/errors';
 import type { DecoderSession, KeyValueCache } from './decoderSession';
+import { allLayers } from './layerMaps';
+import { OnDemandMaps } from './onDemandMaps';
+import type { ScoreStep } from './onnx/instrument';
 
 export interface GenerationSettings {
   /** 0: greedy (the most probable token); above 0: sample at this temperature. */
@@ -67,6 +70,7 @@ export class Generation {
     private readonly maxPositions: number,
     last: number,
     cache: KeyValueCache | undefined,
+    private readonly scoreSteps: readonly ScoreStep[] | undefined,
   ) {
     this.random = new NumpyRandom(settings.seed);
     this.pending = last;
@@ -81,7 +85,13 @@ export class Generation {
     session: DecoderSession,
     ids: readonly number[],
     settings: GenerationSettings,
-    model: { stopIds: readonly number[]; maxPositions: number; decode: (ids: readonly number[]) => string },
+    model: {
+      stopIds: readonly number[];
+      maxPositions: number;
+      decode: (ids: readonly number[]) => string;
+      /** The graph's score steps, when it returns queries and keys: each step's row is computed from them. */
+      scoreSteps?: readonly ScoreStep[];
+    },
   ): Promise<Generation> {
     if (ids.length === 0) throw new AnalysisError('invalid-request', 'There is no text to continue.');
     if (!(settings.temperature >= 0 && settings.temperature <= 10)) {
@@ -92,7 +102,16 @@ export class Generation {
     }
     const prefix = ids.slice(0, -1);
     const cache = prefix.length > 0 ? (await session.run({ inputIds: [prefix] }, { cache: true })).cache : undefined;
-    return new Generation(session, settings, new Set(model.stopIds), model.decode, model.maxPositions, ids.at(-1)!, cache);
+    return new Generation(
+      session,
+      settings,
+      new Set(model.stopIds),
+      model.decode,
+      model.maxPositions,
+      ids.at(-1)!,
+      cache,
+      model.scoreSteps,
+    );
   }
 
   /** Everything generated so far, decoded as one text (multi-byte characters split across tokens come out whole). */
@@ -114,14 +133,18 @@ export class Generation {
     }
     const run = await this.session.run(
       { inputIds: [[this.pending]], ...(this.cache ? { past: this.cache } : {}) },
-      { attentions: true, cache: true },
+      this.scoreSteps ? { operands: true, cache: true } : { attentions: true, cache: true },
     );
     this.cache = run.cache;
+    // The new token's row of each layer, `[heads, 1, total]`: from its query and every key when the graph returns them.
+    const attention = this.scoreSteps
+      ? await allLayers(new OnDemandMaps(run.layerOperands!, this.session.shape.heads, 1, this.scoreSteps, true, run.total))
+      : run.attentions!;
     const { id, probability } = chooseToken(run.logits, this.settings, this.random);
     this.ids.push(id);
     this.pending = id;
     const stop = this.stopIds.has(id);
     if (stop) this.stopped = true;
-    return { id, token: this.decode([id]), probability, attention: run.attentions!, stop };
+    return { id, token: this.decode([id]), probability, attention, stop };
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v5.onnx`
+ * Instrumented graphs are built once per model file and kept beside the original (`model.attention-explorer-v6.onnx`
  * with a small sidecar describing the original it came from); when that folder is read-only they go under the
  * extension's storage instead. A changed original (size or modification time) is instrumented again.
  */
@@ -15,6 +15,7 @@ import {
   instrumentModel,
   type InstrumentationResult,
   type InstrumentOptions,
+  type ScoreStep,
 } from './onnx/instrument';
 import { instrumentDecoderModel, type DecoderGraphStyle, type DecoderInstrumentationResult } from './onnx/instrumentDecoder';
 
@@ -25,6 +26,8 @@ export interface InstrumentedModel {
   queryScaledBeforeProduct?: boolean;
   /** A decoder's attention style. */
   style?: DecoderGraphStyle;
+  /** See {@link InstrumentationResult.scoreSteps}: present when the graph returns queries and keys, not maps. */
+  scoreSteps?: ScoreStep[];
   /** Whether this call built it (rather than finding it cached). */
   built: boolean;
 }
@@ -38,10 +41,11 @@ interface Sidecar {
   quantized: boolean;
   queryScaledBeforeProduct?: boolean;
   style?: DecoderGraphStyle;
+  scoreSteps?: ScoreStep[];
 }
 
 function candidates(onnxPath: string, storageDir: string, options: InstrumentOptions): string[] {
-  const variant = `v${INSTRUMENTATION_VERSION}${options.headMask ? '-head-mask' : ''}`;
+  const variant = `v${INSTRUMENTATION_VERSION}${options.headMask ? '-head-mask' : ''}${options.outputs === 'operands' ? '-operands' : ''}`;
   const beside = onnxPath.replace(/\.onnx$/, `.attention-explorer-${variant}.onnx`);
   const key = createHash('sha256').update(path.resolve(onnxPath)).digest('hex').slice(0, 24);
   return [beside, path.join(storageDir, 'instrumented', `${key}-${variant}.onnx`)];
@@ -102,6 +106,7 @@ export function instrumentedModelFor(
         quantized: sidecar!.quantized,
         ...(sidecar!.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar!.queryScaledBeforeProduct } : {}),
         ...(sidecar!.style ? { style: sidecar!.style } : {}),
+        ...(sidecar!.scoreSteps ? { scoreSteps: sidecar!.scoreSteps } : {}),
         built: false,
       };
     }
@@ -115,6 +120,7 @@ export function instrumentedModelFor(
     quantized: result.quantized,
     ...(result.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: result.queryScaledBeforeProduct } : {}),
     ...('style' in result ? { style: result.style } : {}),
+    ...(result.scoreSteps ? { scoreSteps: result.scoreSteps } : {}),
   };
   let lastError: unknown;
   for (const candidate of candidates(onnxPath, storageDir, options)) {
@@ -126,6 +132,7 @@ export function instrumentedModelFor(
         quantized: result.quantized,
         ...(sidecar.queryScaledBeforeProduct !== undefined ? { queryScaledBeforeProduct: sidecar.queryScaledBeforeProduct } : {}),
         ...(sidecar.style ? { style: sidecar.style } : {}),
+        ...(sidecar.scoreSteps ? { scoreSteps: sidecar.scoreSteps } : {}),
         built: true,
       };
     } catch (error) {

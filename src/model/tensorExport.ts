@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { ATTENTION_FORMAT, ATTENTION_FORMAT_VERSION, MAX_ATTENTION_BYTES, type AttentionDocument } from '../shared/attentionFile';
 import { AnalysisError, messageOf } from '../shared/errors';
-import type { HeldAttention } from '../shared/attentionViews';
+import type { WorkerAnalysis } from './heldAnalysis';
+import { eachLayer } from './layerMaps';
 
 /** What an attention document says besides the tensor, which only the host knows (its record of the analysis). */
 export interface TensorDocumentInfo {
@@ -50,7 +51,7 @@ function writeFailure(file: string, error: unknown): AnalysisError {
  * the user picked (a device, a pipe) is written directly. Every failure becomes a message: an unhandled stream error
  * would take the worker, and every tensor it holds, down with it.
  */
-async function writeAll(file: string, chunks: Iterable<string>): Promise<number> {
+async function writeAll(file: string, chunks: AsyncIterable<string>): Promise<number> {
   const existing = await fs.promises.stat(file).catch(() => undefined);
   const direct = existing !== undefined && !existing.isFile();
   const written = direct ? file : `${file}.tmp-${randomBytes(8).toString('hex')}`;
@@ -58,7 +59,7 @@ async function writeAll(file: string, chunks: Iterable<string>): Promise<number>
   try {
     const handle = await fs.promises.open(written, direct ? 'w' : 'wx', 0o644);
     try {
-      for (const chunk of chunks) {
+      for await (const chunk of chunks) {
         const data = Buffer.from(chunk, 'utf8');
         bytes += data.byteLength;
         await handle.write(data);
@@ -92,10 +93,13 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
  * Standard base64 of the concatenated parts, in chunks: each chunk encodes a multiple of 3 bytes, and the 1 or 2
  * bytes left at the end of a part are carried into the next, so the chunks joined are the base64 of the whole.
  */
-export function* base64Chunks(parts: Iterable<Uint8Array>, chunkBytes = BASE64_CHUNK_BYTES): Generator<string> {
+export async function* base64Chunks(
+  parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  chunkBytes = BASE64_CHUNK_BYTES,
+): AsyncGenerator<string> {
   if (chunkBytes <= 0 || chunkBytes % 3 !== 0) throw new RangeError('base64 chunks must be a positive multiple of 3 bytes');
   let carry: Uint8Array = new Uint8Array(0);
-  for (const part of parts) {
+  for await (const part of parts) {
     let offset = 0;
     if (carry.length > 0) {
       const taken = Math.min(3 - carry.length, part.length);
@@ -120,22 +124,23 @@ export function* base64Chunks(parts: Iterable<Uint8Array>, chunkBytes = BASE64_C
 }
 
 /** Whether every token's offsets lie inside the text (the format's reader refuses a document where one does not). */
-function offsetsFit(analysis: HeldAttention, text: string): boolean {
+function offsetsFit(analysis: WorkerAnalysis, text: string): boolean {
   return analysis.tokens.every((token) => token.start <= token.end && token.end <= text.length);
 }
 
 /** Refuses a tensor that an attention document cannot hold (its readers stop at {@link MAX_ATTENTION_BYTES}). */
-function checkDocumentSize(analysis: HeldAttention): void {
-  const bytes = analysis.layers.length * analysis.heads * analysis.n * analysis.n * 4;
+function checkDocumentSize(analysis: WorkerAnalysis): void {
+  const layers = analysis.maps.layerCount;
+  const bytes = layers * analysis.heads * analysis.n * analysis.n * 4;
   if (bytes > MAX_ATTENTION_BYTES) {
     throw new AnalysisError(
       'invalid-request',
-      `An attention file holds at most ${MAX_ATTENTION_BYTES / 2 ** 20} MiB of weights; this analysis has ${(bytes / 2 ** 20).toFixed(1)} MiB (${analysis.layers.length} layers × ${analysis.heads} heads × ${analysis.n} tokens). Export it as CSV, or analyse a shorter selection.`,
+      `An attention file holds at most ${MAX_ATTENTION_BYTES / 2 ** 20} MiB of weights; this analysis has ${(bytes / 2 ** 20).toFixed(1)} MiB (${layers} layers × ${analysis.heads} heads × ${analysis.n} tokens). Export it as CSV, or analyse a shorter selection.`,
     );
   }
 }
 
-function* jsonChunks(analysis: HeldAttention, info: TensorDocumentInfo | undefined): Generator<string> {
+async function* jsonChunks(analysis: WorkerAnalysis, info: TensorDocumentInfo | undefined): AsyncGenerator<string> {
   const { n, heads, tokens } = analysis;
   const text = info?.text;
   const sequence = {
@@ -150,7 +155,7 @@ function* jsonChunks(analysis: HeldAttention, info: TensorDocumentInfo | undefin
     name: 'attention',
     queries: 'tokens',
     keys: 'tokens',
-    layers: analysis.layers.length,
+    layers: analysis.maps.layerCount,
     heads,
     layerIndices: null,
     causal: info?.causal ?? false,
@@ -167,15 +172,20 @@ function* jsonChunks(analysis: HeldAttention, info: TensorDocumentInfo | undefin
   const attentionJson = JSON.stringify(attention);
   yield `${headerJson.slice(0, -1)},"attentions":[${attentionJson.slice(0, -1)},"data":"`;
   const size = heads * n * n;
-  yield* base64Chunks(analysis.layers.map((layer) => littleEndianBytes(layer.subarray(0, size))));
+  yield* base64Chunks(layerBytes(analysis, size));
   yield `"}],"view":${JSON.stringify(info?.view ?? {})}}\n`;
 }
 
-function* csvChunks(analysis: HeldAttention): Generator<string> {
+/** Each layer's bytes in turn, computed (when on demand) only as the file is written. */
+async function* layerBytes(analysis: WorkerAnalysis, size: number): AsyncGenerator<Uint8Array> {
+  for await (const [, layer] of eachLayer(analysis.maps)) yield littleEndianBytes(layer.subarray(0, size));
+}
+
+async function* csvChunks(analysis: WorkerAnalysis): AsyncGenerator<string> {
   const { n, heads } = analysis;
   const labels = analysis.tokens.map((token) => csvField(token.text));
   yield 'layer,head,from_index,from_token,to_index,to_token,weight\n';
-  for (const [layer, data] of analysis.layers.entries()) {
+  for await (const [layer, data] of eachLayer(analysis.maps)) {
     for (let head = 0; head < heads; head += 1) {
       const lines: string[] = [];
       for (let row = 0; row < n; row += 1) {
@@ -190,7 +200,7 @@ function* csvChunks(analysis: HeldAttention): Generator<string> {
 
 /** Returns the number of bytes written; `info` is what a JSON document says besides the tensor. */
 export async function exportTensor(
-  analysis: HeldAttention,
+  analysis: WorkerAnalysis,
   format: 'json' | 'csv',
   file: string,
   info?: TensorDocumentInfo,

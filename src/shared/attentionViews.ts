@@ -14,6 +14,7 @@ import {
   wordTexts,
   type AttentionTensor,
   type HeadStatistics,
+  type TokenRoles,
 } from '../engine';
 import type { DisplayOptions, TokenRow } from './analysis';
 import type { AggregateKind, LabelledMap } from './analysisViews';
@@ -122,23 +123,81 @@ function headOf(analysis: HeldAttention, layer: number, head: number): Float32Ar
 }
 
 export function headMapOf(analysis: HeldAttention, layer: number, head: number, options: DisplayOptions): LabelledMap {
-  const axis = displayAxis(analysis.tokens, options);
-  return {
-    labels: axis.labels,
-    groups: axis.groups,
-    map: Float32Array.from(displayMap(headOf(analysis, layer, head), analysis.n, axis, options)),
-  };
+  return labelledMap(analysis.tokens, analysis.n, headOf(analysis, layer, head), options);
+}
+
+/** One `[n, n]` map (a head's, or an aggregate's) as the view shows it, with its labels. */
+export function labelledMap(tokens: readonly TokenRow[], n: number, map: Float32Array, options: DisplayOptions): LabelledMap {
+  const axis = displayAxis(tokens, options);
+  return { labels: axis.labels, groups: axis.groups, map: Float32Array.from(displayMap(map, n, axis, options)) };
 }
 
 /** Every head of one layer, `[heads, m, m]`. */
 export function layerMapsOf(analysis: HeldAttention, layer: number, options: DisplayOptions): { labels: string[]; maps: Float32Array } {
-  const axis = displayAxis(analysis.tokens, options);
+  headOf(analysis, layer, 0);
+  return layerMapsFrom(analysis.tokens, analysis.heads, analysis.n, analysis.layers[layer]!, options);
+}
+
+/** Every head of one layer's `[heads, n, n]` maps as the view shows them, `[heads, m, m]`. */
+export function layerMapsFrom(
+  tokens: readonly TokenRow[],
+  heads: number,
+  n: number,
+  layer: Float32Array,
+  options: DisplayOptions,
+): { labels: string[]; maps: Float32Array } {
+  const axis = displayAxis(tokens, options);
   const m = axis.labels.length;
-  const maps = new Float32Array(analysis.heads * m * m);
-  for (let head = 0; head < analysis.heads; head += 1) {
-    maps.set(displayMap(headOf(analysis, layer, head), analysis.n, axis, options), head * m * m);
+  const size = n * n;
+  const maps = new Float32Array(heads * m * m);
+  for (let head = 0; head < heads; head += 1) {
+    maps.set(displayMap(layer.subarray(head * size, (head + 1) * size), n, axis, options), head * m * m);
   }
   return { labels: axis.labels, maps };
+}
+
+/**
+ * The grid of every head's thumbnail, filled one layer at a time ({@link GridBuilder.addLayer}), so that a caller
+ * computing maps on demand never holds more than one layer's.
+ */
+export class GridBuilder {
+  readonly labels: string[];
+  readonly size: number;
+  readonly thumbnails: Float32Array;
+  private readonly axis: DisplayAxis;
+  private readonly keep: Int32Array | undefined;
+
+  constructor(
+    tokens: readonly TokenRow[],
+    private readonly layers: number,
+    private readonly heads: number,
+    private readonly n: number,
+    size: number,
+    private readonly options: DisplayOptions,
+  ) {
+    this.axis = displayAxis(tokens, options);
+    this.labels = this.axis.labels;
+    this.size = Math.min(this.labels.length, size);
+    this.thumbnails = new Float32Array(layers * heads * this.size * this.size);
+    // Without merged words every displayed row is one token row: pool straight from the model's maps.
+    this.keep = options.mergeWords ? undefined : Int32Array.from(this.axis.groups, (group) => group[0]!);
+  }
+
+  /** Pools layer `layer`'s `[heads, n, n]` maps into the grid. */
+  addLayer(layer: number, data: Float32Array): void {
+    const { n, heads, size: s } = this;
+    if (layer < 0 || layer >= this.layers) throw new RangeError(`no layer ${layer}`);
+    const m = this.labels.length;
+    for (let head = 0; head < heads; head += 1) {
+      const map = data.subarray(head * n * n, (head + 1) * n * n);
+      const pooled = this.keep && s < m ? poolRows(map, n, this.keep, s) : maxPool(displayMap(map, n, this.axis, this.options), m, s).data;
+      this.thumbnails.set(pooled, (layer * heads + head) * s * s);
+    }
+  }
+
+  result(): { labels: string[]; size: number; thumbnails: Float32Array } {
+    return { labels: this.labels, size: this.size, thumbnails: this.thumbnails };
+  }
 }
 
 /** Every head of every layer, each downsampled to at most `size`², `[layers, heads, s, s]`. */
@@ -147,21 +206,38 @@ export function gridOf(
   size: number,
   options: DisplayOptions,
 ): { labels: string[]; size: number; thumbnails: Float32Array } {
-  const axis = displayAxis(analysis.tokens, options);
-  const m = axis.labels.length;
-  const s = Math.min(m, size);
-  const layers = analysis.layers.length;
-  const thumbnails = new Float32Array(layers * analysis.heads * s * s);
-  // Without merged words every displayed row is one token row: pool straight from the model's maps.
-  const keep = options.mergeWords ? undefined : Int32Array.from(axis.groups, (group) => group[0]!);
-  for (let layer = 0; layer < layers; layer += 1) {
-    for (let head = 0; head < analysis.heads; head += 1) {
-      const map = headOf(analysis, layer, head);
-      const pooled = keep && s < m ? poolRows(map, analysis.n, keep, s) : maxPool(displayMap(map, analysis.n, axis, options), m, s).data;
-      thumbnails.set(pooled, (layer * analysis.heads + head) * s * s);
+  const grid = new GridBuilder(analysis.tokens, analysis.layers.length, analysis.heads, analysis.n, size, options);
+  analysis.layers.forEach((layer, index) => grid.addLayer(index, layer));
+  return grid.result();
+}
+
+/** The mean or the maximum over a layer's heads, `[n, n]`. */
+export function overHeads(kind: 'mean' | 'max', layer: Float32Array, heads: number, n: number): Float32Array {
+  const size = n * n;
+  const map = new Float32Array(size);
+  if (kind === 'max') map.fill(-Infinity);
+  for (let head = 0; head < heads; head += 1) {
+    const source = layer.subarray(head * size, (head + 1) * size);
+    for (let index = 0; index < size; index += 1) {
+      map[index] = kind === 'mean' ? map[index]! + source[index]! / heads : Math.max(map[index]!, source[index]!);
     }
   }
-  return { labels: axis.labels, size: s, thumbnails };
+  return map;
+}
+
+/** The roles head statistics look for: [CLS], [SEP], punctuation and ids. */
+export function tokenRoles(tokens: readonly TokenRow[]): TokenRoles {
+  return {
+    cls: tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : [])),
+    sep: tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : [])),
+    punctuation: tokens.map((token) => !token.special && isPunctuationToken(token.text)),
+    ids: tokens.map((token) => token.id),
+  };
+}
+
+/** The statistics of one layer's heads, from its `[heads, n, n]` maps. */
+export function layerHeadStatistics(layer: number, data: Float32Array, heads: number, n: number, roles: TokenRoles): HeadStatistics[] {
+  return headStatistics(attentionTensor(1, heads, n, data), roles).map((statistics) => ({ ...statistics, layer }));
 }
 
 const contiguous = new WeakMap<HeldAttention, AttentionTensor<Float32Array>>();
@@ -196,28 +272,29 @@ export function aggregateOf(analysis: HeldAttention, kind: AggregateKind, layer:
   const { n, heads } = analysis;
   let map: Float32Array;
   if (kind === 'mean' || kind === 'max') {
-    map = new Float32Array(n * n);
-    if (kind === 'max') map.fill(-Infinity);
-    for (let head = 0; head < heads; head += 1) {
-      const source = headOf(analysis, layer, head);
-      for (let index = 0; index < n * n; index += 1) {
-        map[index] = kind === 'mean' ? map[index]! + source[index]! / heads : Math.max(map[index]!, source[index]!);
-      }
-    }
-  } else if (kind === 'rollout') {
-    const rollout = rolloutOfAttention(analysis);
-    map = new Float32Array(n * n);
-    for (let row = 0; row < n; row += 1) map.set(rollout.row(row, layer + 1), row * n);
+    headOf(analysis, layer, 0);
+    map = overHeads(kind, analysis.layers[layer]!, heads, n);
   } else {
-    if (n > FLOW_TOKEN_LIMIT) {
-      throw new RangeError(
-        `Attention flow is offered up to ${FLOW_TOKEN_LIMIT} tokens (it takes n² maximum flows); this analysis has ${n}. Rollout is the fast alternative.`,
-      );
-    }
-    map = Float32Array.from(attentionFlow(tensorOf(analysis)).data);
+    map = throughLayers(kind, rolloutOfAttention(analysis), layer);
   }
   const axis = displayAxis(analysis.tokens, options);
   return { labels: axis.labels, groups: axis.groups, map: Float32Array.from(displayMap(map, n, axis, options)) };
+}
+
+/** Rollout up to `layer`, or flow through every layer, `[n, n]`, from an analysis's prepared rollout. */
+export function throughLayers(kind: 'rollout' | 'flow', rollout: Rollout, layer: number): Float32Array {
+  const { n } = rollout;
+  if (kind === 'rollout') {
+    const map = new Float32Array(n * n);
+    for (let row = 0; row < n; row += 1) map.set(rollout.row(row, layer + 1), row * n);
+    return map;
+  }
+  if (n > FLOW_TOKEN_LIMIT) {
+    throw new RangeError(
+      `Attention flow is offered up to ${FLOW_TOKEN_LIMIT} tokens (it takes n² maximum flows); this analysis has ${n}. Rollout is the fast alternative.`,
+    );
+  }
+  return Float32Array.from(attentionFlow(rollout).data);
 }
 
 const summaries = new WeakMap<HeldAttention, HeadStatistics[]>();
@@ -233,10 +310,7 @@ export function headSummaries(analysis: HeldAttention): HeadStatistics[] {
 }
 
 function computeHeadSummaries(analysis: HeldAttention): HeadStatistics[] {
-  const cls = analysis.tokens.flatMap((token, index) => (token.text === '[CLS]' ? [index] : []));
-  const sep = analysis.tokens.flatMap((token, index) => (token.text === '[SEP]' ? [index] : []));
-  const punctuation = analysis.tokens.map((token) => !token.special && isPunctuationToken(token.text));
-  return headStatistics(tensorOf(analysis), { cls, sep, punctuation, ids: analysis.tokens.map((token) => token.id) });
+  return headStatistics(tensorOf(analysis), tokenRoles(analysis.tokens));
 }
 
 /** `[layers, n, n]`: each layer's mean over its heads (what the host keeps for hovers and the first view). */

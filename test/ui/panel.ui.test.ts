@@ -21,6 +21,7 @@ import {
   screenshot,
   type Workbench,
 } from './workbench';
+import { allLayers, type LayerMaps } from '../../src/model/layerMaps';
 
 const TEXT = 'I absolutely loved this movie, it was fantastic!';
 let workbench: Workbench;
@@ -37,7 +38,8 @@ async function data(selector: string): Promise<Record<string, string | undefined
 
 beforeAll(async () => {
   const analyzer = new Analyzer();
-  ({ result: expected, attentions } = await analyzer.analyze(
+  let attention: LayerMaps;
+  ({ result: expected, attention } = await analyzer.analyze(
     {
       source: { kind: 'folder', folder: ensureTestModel('tiny') },
       dtype: 'fp32',
@@ -46,6 +48,7 @@ beforeAll(async () => {
     },
     TEXT,
   ));
+  attentions = await allLayers(attention);
   await analyzer.dispose();
   n = expected.tokens.length;
   workbench = await openWorkbenchWithAnalysedSample();

@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { repoRoot } from '../support/paths';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
+import { allLayers } from '../../src/model/layerMaps';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
 const messages: string[] = [];
@@ -46,7 +47,8 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
     expect(result.prediction.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     // Every head the worker hands out is the model's, and the heads average to the head means.
-    const { attentions } = await new Analyzer().analyze(request, text);
+    const { attention } = await new Analyzer().analyze(request, text);
+    const attentions = await allLayers(attention);
     const sums = new Float64Array(13 * 13);
     for (let head = 0; head < 4; head += 1) {
       const { map } = await client.request('headMap', {

@@ -22,6 +22,8 @@ import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource'
 import { exportTensor } from '../../src/model/tensorExport';
 import { parseAttentionDocument } from '../../src/shared/attentionFile';
 import { ensureTestModel } from '../support/testModels';
+import { allLayers } from '../../src/model/layerMaps';
+import { storedAnalysis } from '../../src/model/heldAnalysis';
 
 const TEXT = 'I absolutely loved this refund, it was fantastic!';
 const plain = { hideSpecial: false, mergeWords: false };
@@ -32,7 +34,8 @@ let headMeans: Float32Array;
 
 async function analyse(text: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<{ cached: HeldAttention; headMeans: Float32Array }> {
   const req = { ...request, dtype };
-  const { result, attentions } = await analyzer.analyze(req, text);
+  const { result, attention } = await analyzer.analyze(req, text);
+  const attentions = await allLayers(attention);
   return {
     cached: {
       layers: attentions,
@@ -233,11 +236,11 @@ describe('tensor export', () => {
   it('writes JSON and CSV files whose numbers are the analysis', async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-export-'));
     const n = analysis.n;
-    await exportTensor(analysis, 'json', path.join(folder, 'a.json'));
+    await exportTensor(storedAnalysis(analysis), 'json', path.join(folder, 'a.json'));
     const json = parseAttentionDocument(fs.readFileSync(path.join(folder, 'a.json'), 'utf8'));
     expect(json.sequences[0]!.tokens).toHaveLength(n);
     expect(json.attentions[0]!.data[1]![(2 * n + 3) * n + 4]).toBe(analysis.layers[1]![(2 * n + 3) * n + 4]);
-    await exportTensor(analysis, 'csv', path.join(folder, 'a.csv'));
+    await exportTensor(storedAnalysis(analysis), 'csv', path.join(folder, 'a.csv'));
     const lines = fs.readFileSync(path.join(folder, 'a.csv'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1 + 2 * analysis.heads * n * n);
     const line = lines.find((candidate) => candidate.startsWith(`2,3,3,${analysis.tokens[3]!.text},4,`))!;

@@ -22,6 +22,7 @@ import { ReferenceLlama, type LlamaConfig } from '../../src/reference/llama';
 import type { DecoderFamilyId } from '../../src/shared/analysis';
 import { argmax, maxAbsDiff, softmax } from '../support/numeric';
 import { ensureTestModel } from '../support/testModels';
+import { allLayers } from '../../src/model/layerMaps';
 
 const TEXT = 'def área(r):\n    return 3.14 * r ** 2  # π r² 🙂';
 
@@ -78,7 +79,8 @@ for (const variant of VARIANTS) {
     });
 
     it('next-token logits, every causal attention map and each token’s probability equal the reference; offsets slice the text', async () => {
-      const { result, attentions, output } = await analyzer.analyze(request(), TEXT);
+      const { result, attention, output } = await analyzer.analyze(request(), TEXT);
+      const attentions = await allLayers(attention);
       expect(result.model).toMatchObject({ family: variant.family, task: 'text-generation', causal: true, isTestModel: true });
       const ids = result.tokens.map((token) => token.id);
       const n = ids.length;
@@ -192,7 +194,8 @@ for (const variant of VARIANTS) {
     for (const dtype of ['q4', 'q8'] as const) {
       it(`the ${dtype} graph (${dtype === 'q4' ? 'MatMulNBits' : 'MatMulInteger'}) runs: causal rows that sum to 1, close to fp32; its head sweep matches row by row`, async () => {
         if (dtype === 'q8') ensureTestModel('tiny', 42, ['q8'], variant);
-        const { result, attentions, output } = await analyzer.analyze(request(dtype), TEXT);
+        const { result, attention, output } = await analyzer.analyze(request(dtype), TEXT);
+        const attentions = await allLayers(attention);
         expect(result.model.quantized).toBe(true);
         const n = result.tokens.length;
         for (const layer of attentions) {

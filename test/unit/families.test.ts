@@ -19,6 +19,7 @@ import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/
 import { ENCODER_FAMILIES, ENCODER_TASKS, type EncoderFamilyId, type EncoderTaskId, type Prediction } from '../../src/shared/analysis';
 import { argmax, maxAbsDiff, softmax } from '../support/numeric';
 import { copyTestModel, ensureTestModel } from '../support/testModels';
+import { allLayers } from '../../src/model/layerMaps';
 
 const TEXTS: Record<EncoderTaskId, (mask: string) => string> = {
   'text-classification': () => 'The plot was dull, but the acting was wonderful.',
@@ -65,7 +66,8 @@ for (const family of ENCODER_FAMILIES) {
       });
 
       it('fp32: the head output and every attention map equal the reference (≤ 1e-4); rows sum to 1; offsets slice the text', async () => {
-        const { result, attentions, output } = await analyzer.analyze(request('fp32'), text);
+        const { result, attention, output } = await analyzer.analyze(request('fp32'), text);
+        const attentions = await allLayers(attention);
         expect(result.model).toMatchObject({ family, task, isTestModel: true, quantized: false });
         const ids = result.tokens.map((token) => token.id);
         const expected = reference.forward(ids);
@@ -159,7 +161,8 @@ for (const family of ENCODER_FAMILIES) {
       });
 
       it('q8: the quantized graph loads and is instrumented; rows sum to 1; its output is close to fp32', async () => {
-        const { result, attentions, output } = await analyzer.analyze(request('q8'), text);
+        const { result, attention, output } = await analyzer.analyze(request('q8'), text);
+        const attentions = await allLayers(attention);
         expect(result.model.quantized).toBe(true);
         const n = result.tokens.length;
         for (const layer of attentions) {

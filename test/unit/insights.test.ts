@@ -18,6 +18,7 @@ import {
 } from '../../src/analysis/insights';
 import { Analyzer, type AnalysisResult } from '../../src/model/analyzer';
 import { ensureTestModel } from '../support/testModels';
+import { allLayers, type LayerMaps } from '../../src/model/layerMaps';
 
 let result: AnalysisResult;
 let attentions: Float32Array[];
@@ -42,7 +43,9 @@ beforeAll(async () => {
     offline: true,
     storageDir: fs.mkdtempSync(path.join(os.tmpdir(), 'attn-insights-')),
   };
-  ({ result, attentions } = await analyzer.analyze(request, 'I absolutely loved this refund, it was fantastic!'));
+  let attention: LayerMaps;
+  ({ result, attention } = await analyzer.analyze(request, 'I absolutely loved this refund, it was fantastic!'));
+  attentions = await allLayers(attention);
   n = result.tokens.length;
   layers = result.model.layers;
   heads = result.model.heads;

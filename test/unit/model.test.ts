@@ -19,6 +19,7 @@ import { distilbert } from '../../src/model/families/distilbert';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
+import { allLayers } from '../../src/model/layerMaps';
 
 const TEXT = 'I absolutely loved this movie, it was fantastic!';
 let folder: string;
@@ -296,7 +297,8 @@ describe('instrumented model cache', () => {
 describe('Analyzer', () => {
   it('returns tokens, labels from id2label, probabilities and [layers, heads, n, n] attention', async () => {
     const analyzer = new Analyzer();
-    const { result, attentions } = await analyzer.analyze(request('fp32'), TEXT);
+    const { result, attention } = await analyzer.analyze(request('fp32'), TEXT);
+    const attentions = await allLayers(attention);
     expect(result.model).toMatchObject({ layers: 2, heads: 4, isTestModel: true, dtype: 'fp32', quantized: false });
     expect(result.model).toMatchObject({ family: 'distilbert', task: 'text-classification' });
     if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
@@ -313,7 +315,8 @@ describe('Analyzer', () => {
 
   it('analyses 512 tokens of an over-long text (truncated, [SEP] kept)', async () => {
     const analyzer = new Analyzer();
-    const { result, attentions } = await analyzer.analyze(request('q8'), 'word '.repeat(700));
+    const { result, attention } = await analyzer.analyze(request('q8'), 'word '.repeat(700));
+    const attentions = await allLayers(attention);
     expect(result.tokens).toHaveLength(512);
     expect(result.truncation?.keptTextTokens).toBe(510);
     expect(attentions.map((layer) => layer.length)).toEqual([4 * 512 * 512, 4 * 512 * 512]);

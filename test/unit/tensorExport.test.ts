@@ -13,6 +13,13 @@ import type { ModelRequest } from '../../src/model/modelSource';
 import { base64Chunks, exportTensor } from '../../src/model/tensorExport';
 import { MAX_ATTENTION_BYTES, parseAttentionDocument } from '../../src/shared/attentionFile';
 import type { HeldAttention } from '../../src/shared/attentionViews';
+import { storedAnalysis } from '../../src/model/heldAnalysis';
+
+async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return all;
+}
 import { AnalysisError } from '../../src/shared/errors';
 import { buildAttentionDocument, catSequence, writeAttentionFile } from '../support/attentionDocuments';
 import { repoRoot } from '../support/paths';
@@ -173,7 +180,7 @@ describe('the JSON tensor export', () => {
     );
   });
 
-  it('cuts the base64 at multiples of 3 bytes and carries the rest: the chunks join into the base64 of the whole', () => {
+  it('cuts the base64 at multiples of 3 bytes and carries the rest: the chunks join into the base64 of the whole', async () => {
     let seed = 1;
     const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let trial = 0; trial < 200; trial += 1) {
@@ -181,14 +188,14 @@ describe('the JSON tensor export', () => {
         Uint8Array.from({ length: Math.floor(next() * 11) }, () => Math.floor(next() * 256)),
       );
       const chunkBytes = 3 * (1 + Math.floor(next() * 3));
-      const chunks = [...base64Chunks(parts, chunkBytes)];
+      const chunks = await collect(base64Chunks(parts, chunkBytes));
       expect(chunks.join('')).toBe(Buffer.concat(parts).toString('base64'));
       for (const chunk of chunks.slice(0, -1)) {
         expect(chunk.length % 4).toBe(0);
         expect(chunk).not.toContain('=');
       }
     }
-    expect(() => [...base64Chunks([], 4)]).toThrow(RangeError);
+    await expect(collect(base64Chunks([], 4))).rejects.toThrow(RangeError);
   });
 
   it('refuses a tensor above the format’s limit before writing anything, naming its size and the CSV export', async () => {
@@ -202,7 +209,9 @@ describe('the JSON tensor export', () => {
     };
     expect(n * n * 4).toBeGreaterThan(MAX_ATTENTION_BYTES);
     const file = path.join(folder, 'big.attention.json');
-    const error = await exportTensor(big, 'json', file, { model: 'm', text: '', causal: false }).catch((caught: unknown) => caught);
+    const error = await exportTensor(storedAnalysis(big), 'json', file, { model: 'm', text: '', causal: false }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(AnalysisError);
     expect((error as Error).message).toBe(
       'An attention file holds at most 64 MiB of weights; this analysis has 64.1 MiB (1 layers × 1 heads × 4100 tokens). Export it as CSV, or analyse a shorter selection.',

@@ -24,7 +24,7 @@ import type { GraphPattern } from '../families';
 import { MAX_HEADS, MAX_LAYERS } from '../families/configKeys';
 import { attributeInt, DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, toNumber, valueInfo, type GraphIndex } from './graph';
 
-export const INSTRUMENTATION_VERSION = 5;
+export const INSTRUMENTATION_VERSION = 6;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;
@@ -54,6 +54,11 @@ export interface InstrumentationResult {
    * product could not be found, and the query/key outputs are absent.
    */
   queryScaledBeforeProduct?: boolean;
+  /**
+   * Present when the graph returns its queries and keys instead of its maps (`outputs: 'operands'`): what turns each
+   * layer's product into the Softmax's input, the same for every layer.
+   */
+  scoreSteps?: ScoreStep[];
 }
 
 /** Operators that may sit between the attention Softmax and its ×V product in an export. */
@@ -108,6 +113,22 @@ export function checkSoftmaxAxis(softmax: onnx.INodeProto, layer: number): void 
 export interface InstrumentOptions {
   /** Add the `head_mask` input (interventions), or not (analyses: cheaper). */
   headMask: boolean;
+  /**
+   * What the graph returns of its attention. `maps` (the default): every layer's probabilities, scores and head means.
+   * `operands`: only each layer's query and transposed key and its head means, the maps being computed from them on
+   * demand ({@link ScoreStep}); a graph output is held for the whole run whether or not it is fetched, so the maps
+   * must not be outputs at all. A graph whose products or scalings cannot be read gets the maps instead.
+   */
+  outputs?: 'maps' | 'operands';
+}
+
+/**
+ * A scaling the graph applies to the scores between their product and the Softmax, replayed as is (the same operator
+ * and constant round alike). Masking on that path (`Where`, `Add` of a mask) leaves an unpadded sequence unchanged.
+ */
+export interface ScoreStep {
+  op: 'Div' | 'Mul';
+  value: number;
 }
 
 /**
@@ -118,23 +139,58 @@ export function scoresProduct(
   { producers, constants }: GraphIndex,
   softmax: onnx.INodeProto,
   scorePath: ReadonlySet<string>,
-): { product: onnx.INodeProto; scaledAfter: boolean } | undefined {
+  scalars?: ReadonlyMap<string, number>,
+): { product: onnx.INodeProto; scaledAfter: boolean; steps?: ScoreStep[] } | undefined {
   let tensor = softmax.input?.[0] ?? '';
   let scaledAfter = false;
+  // Undefined once a scaling's constant cannot be read: the maps cannot be replayed then.
+  let steps: ScoreStep[] | undefined = [];
   for (let hop = 0; hop < 6; hop += 1) {
     const producer = producers.get(tensor);
     if (!producer) return undefined;
-    if (producer.opType === 'MatMul' && producer.input?.length === 2) return { product: producer, scaledAfter };
+    if (producer.opType === 'MatMul' && producer.input?.length === 2) {
+      return { product: producer, scaledAfter, ...(steps && scalars ? { steps: steps.reverse() } : {}) };
+    }
     if (!scorePath.has(producer.opType ?? '')) return undefined;
-    if (producer.opType === 'Div' || producer.opType === 'Mul') scaledAfter = true;
     // Follow the computed operand: for Where(condition, x, y) the branch that is not a constant; otherwise the
     // first input that is not a constant.
     const operands = producer.opType === 'Where' ? (producer.input ?? []).slice(1) : (producer.input ?? []);
     const next = operands.find((input) => !constants.has(input));
     if (!next) return undefined;
+    if (producer.opType === 'Div' || producer.opType === 'Mul') {
+      scaledAfter = true;
+      const other = producer.input?.length === 2 ? producer.input.find((input) => input !== next) : undefined;
+      const value = other === undefined || producer.input![0] !== next ? undefined : scalars?.get(other);
+      if (value === undefined) steps = undefined;
+      else steps?.push({ op: producer.opType, value });
+    } else if (producer.opType === 'Sub' || (producer.opType === 'Cast' && attributeInt(producer, 'to') !== DataType.FLOAT)) {
+      steps = undefined;
+    }
     tensor = next;
   }
   return undefined;
+}
+
+/** The float scalars a graph defines as initializers or Constant nodes, by tensor name. */
+export function floatScalars(graph: onnx.IGraphProto): Map<string, number> {
+  const scalars = new Map<string, number>();
+  const read = (name: string, value: onnx.ITensorProto | null | undefined) => {
+    if (!value || value.dataType !== DataType.FLOAT || (value.dims ?? []).some((dimension) => toNumber(dimension as number) !== 1)) return;
+    const raw = value.rawData;
+    const number =
+      raw && raw.length === 4
+        ? new DataView(raw.buffer, raw.byteOffset, 4).getFloat32(0, true)
+        : value.floatData?.length === 1
+          ? Math.fround(value.floatData[0]!)
+          : undefined;
+    if (number !== undefined) scalars.set(name, number);
+  };
+  for (const initializer of graph.initializer ?? []) read(initializer.name ?? '', initializer);
+  for (const candidate of graph.node ?? []) {
+    if (candidate.opType !== 'Constant' || !candidate.output?.[0]) continue;
+    read(candidate.output[0], candidate.attribute?.find((entry) => entry.name === 'value')?.t);
+  }
+  return scalars;
 }
 
 /** The longest part of a name a message repeats (names come from the file, and may be anything). */
@@ -351,8 +407,11 @@ export function instrumentModel(
 
   const { layers, heads } = expected;
   const opset = defaultOpset(model);
-  const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax, pattern.scorePath));
+  const scalars = floatScalars(graph);
+  const products = softmaxes.map((softmax) => scoresProduct(graphIndex, softmax, pattern.scorePath, scalars));
   const exposeOperands = products.every((found) => found !== undefined);
+  const scoreSteps = onDemandSteps(products, options);
+  const maps = scoreSteps === undefined;
   const added: onnx.INodeProto[][] = softmaxes.map(() => []);
   const initializers: onnx.ITensorProto[] = options.headMask ? [int64Tensor('attention_explorer/head_mask_shape', [-1, heads, 1, 1])] : [];
   // ReduceMean takes its axes as an attribute up to opset 17 and as an input from opset 18.
@@ -386,10 +445,8 @@ export function instrumentModel(
         node('Mul', [probabilities, `${prefix}/head_mask`], [masked], `${prefix}/Mul`),
       );
     }
-    added[layer]!.push(
-      node('Identity', [softmax.input![0]!], [scoresOutput(layer)], `${prefix}/Scores`),
-      reduceOverHeads(masked, headMeansOutput(layer), `${prefix}/HeadMean`),
-    );
+    if (maps) added[layer]!.push(node('Identity', [softmax.input![0]!], [scoresOutput(layer)], `${prefix}/Scores`));
+    added[layer]!.push(reduceOverHeads(masked, headMeansOutput(layer), `${prefix}/HeadMean`));
   });
 
   // Insert each layer's nodes right after its Softmax, keeping the node list topologically sorted.
@@ -410,8 +467,8 @@ export function instrumentModel(
   const attentionShape: Array<number | string> = ['batch_size', heads, 'sequence_length', 'sequence_length'];
   graph.output = [
     ...(graph.output ?? []),
-    ...softmaxes.map((_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
-    ...softmaxes.map((_, layer) => valueInfo(scoresOutput(layer), DataType.FLOAT, attentionShape)),
+    ...(maps ? softmaxes.map((_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)) : []),
+    ...(maps ? softmaxes.map((_, layer) => valueInfo(scoresOutput(layer), DataType.FLOAT, attentionShape)) : []),
     ...softmaxes.map((_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, ['batch_size', 'sequence_length', 'sequence_length'])),
     ...(exposeOperands
       ? softmaxes.flatMap((_, layer) => [
@@ -430,5 +487,22 @@ export function instrumentModel(
     quantized: nodes.some((candidate) => candidate.opType === 'MatMulInteger' || candidate.opType === 'QLinearMatMul'),
     softmaxNodes: softmaxes.map((softmax) => softmax.name ?? ''),
     ...(exposeOperands ? { queryScaledBeforeProduct: !products[0]!.scaledAfter } : {}),
+    ...(scoreSteps ? { scoreSteps } : {}),
   };
+}
+
+/**
+ * The steps every layer's maps are replayed with, when the options ask for operands and every layer's scores path
+ * was read and is the same; undefined otherwise (the graph returns its maps).
+ */
+export function onDemandSteps(
+  products: ReadonlyArray<{ steps?: ScoreStep[] } | undefined>,
+  options: InstrumentOptions,
+): ScoreStep[] | undefined {
+  if (options.outputs !== 'operands' || options.headMask) return undefined;
+  const first = products[0]?.steps;
+  if (!first) return undefined;
+  const same = (steps: ScoreStep[] | undefined) =>
+    steps?.length === first.length && steps.every((step, index) => step.op === first[index]!.op && step.value === first[index]!.value);
+  return products.every((found) => same(found?.steps)) ? first : undefined;
 }

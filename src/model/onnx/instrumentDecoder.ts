@@ -24,8 +24,13 @@ import {
   feedsProduct,
   HEAD_MASK_INPUT,
   headMeansOutput,
+  floatScalars,
   InstrumentationError,
+  keyTransposedOutput,
+  onDemandSteps,
   probabilitiesOutput,
+  queryOutput,
+  scoresProduct,
   type InstrumentationResult,
   type InstrumentOptions,
 } from './instrument';
@@ -43,6 +48,8 @@ const DECODER_RESERVED = [
   'attention_explorer/',
   probabilitiesOutput(0).replace(/0$/, ''),
   headMeansOutput(0).replace(/0$/, ''),
+  queryOutput(0).replace(/0$/, ''),
+  keyTransposedOutput(0).replace(/0$/, ''),
   NEXT_TOKEN_LOGITS,
   TOKEN_LOG_PROBS,
   EXPECTED_IDS,
@@ -117,6 +124,11 @@ export function instrumentDecoderModel(
     );
   }
   const { sites, style } = attentionSites(graph, layers, pattern);
+  // Queries and keys instead of maps: for graphs whose scores product is in the top graph (an If's branches would
+  // each need their own taps passed out).
+  const scalars = style === 'unfused' ? floatScalars(graph) : undefined;
+  const products = sites.map((site) => (scalars ? scoresProduct(site.index, site.node, pattern.scorePath, scalars) : undefined));
+  const scoreSteps = style === 'unfused' ? onDemandSteps(products, options) : undefined;
 
   const opset = defaultOpset(model);
   const initializers: onnx.ITensorProto[] = [];
@@ -144,7 +156,7 @@ export function instrumentDecoderModel(
   ];
 
   // Each site's taps, named per branch inside an If (sibling branches must not define the same name).
-  const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities: string; means: string }>>();
+  const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities?: string; means: string }>>();
   const added = new Map<onnx.INodeProto, onnx.INodeProto[]>();
   sites.forEach(({ graph: scope, node: site, layer, index }) => {
     const branch = scope === graph ? '' : `/${branchName(graph, scope)}`;
@@ -152,6 +164,17 @@ export function instrumentDecoderModel(
     const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
     const means = scope === graph ? headMeansOutput(layer) : `${headMeansOutput(layer)}${branch}`;
     const nodes: onnx.INodeProto[] = [];
+    if (scoreSteps) {
+      const { product } = products[layer]!;
+      nodes.push(
+        node('Identity', [product.input![0]!], [queryOutput(layer)], `${prefix}/Query`),
+        node('Identity', [product.input![1]!], [keyTransposedOutput(layer)], `${prefix}/KeyTransposed`),
+        reduceOverHeads(site.output![0]!, means, `${prefix}/HeadMean`),
+      );
+      added.set(site, nodes);
+      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means }]);
+      return;
+    }
     if (site.opType === 'Softmax') {
       const softmaxOutput = site.output![0]!;
       for (const consumer of consumersOf(index, softmaxOutput)) {
@@ -214,8 +237,14 @@ export function instrumentDecoderModel(
     scope.node = reordered;
     scope.output = [
       ...(scope.output ?? []),
-      ...taps.map((tap) => valueInfo(tap.probabilities, DataType.FLOAT, attentionShape)),
+      ...taps.flatMap((tap) => (tap.probabilities ? [valueInfo(tap.probabilities, DataType.FLOAT, attentionShape)] : [])),
       ...taps.map((tap) => valueInfo(tap.means, DataType.FLOAT, meansShape)),
+      ...(scoreSteps
+        ? taps.flatMap((tap) => [
+            valueInfo(queryOutput(tap.layer), DataType.FLOAT, ['batch_size', heads, 'sequence_length', 'head_dim']),
+            valueInfo(keyTransposedOutput(tap.layer), DataType.FLOAT, ['batch_size', heads, 'head_dim', 'total_sequence_length']),
+          ])
+        : []),
     ] as onnx.ValueInfoProto[];
   }
   if (style === 'merged') {
@@ -251,6 +280,7 @@ export function instrumentDecoderModel(
     quantized: everything.some((candidate) => QUANTIZED_OPS.has(candidate.opType ?? '')),
     softmaxNodes: sites.filter((site) => site.graph === sites[0]!.graph).map((site) => site.node.name ?? ''),
     style,
+    ...(scoreSteps ? { scoreSteps } : {}),
   };
 }
 

@@ -11,9 +11,11 @@ import type { Attribution, HeadImportance, JobProgress } from '../../shared/anal
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
 import { EXTERNAL_MODEL_KEY } from '../../shared/attentionFile';
-import { aggregateOf, gridOf, headMapOf, headMeansOf, headSummaries, layerMapsOf, type HeldAttention } from '../../shared/attentionViews';
-import { heldBytes, pickAttention, readAttentionSource } from '../attentionImport';
+import { pickAttention, readAttentionSource } from '../attentionImport';
 import { attributionOf, compareAnalyses } from '../explainViews';
+import { analysisAggregate, analysisGrid, analysisHeadStatistics, storedAnalysis, type WorkerAnalysis } from '../heldAnalysis';
+import { labelledMap, layerMapsFrom } from '../../shared/attentionViews';
+import { releaseScoreSessions } from '../onDemandMaps';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';
 import type { Generation } from '../generation';
@@ -30,16 +32,16 @@ const port = parentPort;
 const TENSOR_BUDGET_BYTES = 384 * 1024 * 1024;
 
 const analyzer = new Analyzer();
-const tensors = new BoundedCache<string, HeldAttention>({
+const tensors = new BoundedCache<string, WorkerAnalysis>({
   maxBytes: TENSOR_BUDGET_BYTES,
-  sizeOf: heldBytes,
+  sizeOf: (entry) => entry.maps.heldBytes + entry.headMeans.byteLength,
 });
 /** Head-importance sweeps and attributions already run, by analysis (seconds of work at 512 tokens; small results). */
 const importances = new BoundedCache<string, HeadImportance>({ maxEntries: 20 });
 const attributions = new BoundedCache<string, Attribution>({ maxEntries: 20 });
 /** Generations under way, by analysis: each holds a key/value cache (a few MB at full size) and its sampler. */
 const generations = new BoundedCache<string, Generation>({ maxEntries: 4 });
-const idsOf = (entry: HeldAttention) => entry.tokens.map((token) => token.id);
+const idsOf = (entry: WorkerAnalysis) => entry.tokens.map((token) => token.id);
 /** Sweeps, occlusions and ablations: one at a time, identical requests joined, stopped when nobody waits. */
 const heavyJobs = new HeavyJobQueue();
 
@@ -47,7 +49,7 @@ function control(signal: AbortSignal, report: (progress: JobProgress) => void): 
   return { signal, onProgress: (done, total) => report({ done, total }) };
 }
 
-function held(id: string): HeldAttention {
+function held(id: string): WorkerAnalysis {
   const entry = tensors.use(id);
   if (!entry) {
     throw new AnalysisError('attention-unavailable', 'The attention of this analysis is no longer in memory; run Analyze Selection again.');
@@ -56,7 +58,7 @@ function held(id: string): HeldAttention {
 }
 
 /** The attention of an analysis that a model made, for the requests that run that model again. */
-function modelHeld(id: string): HeldAttention {
+function modelHeld(id: string): WorkerAnalysis {
   const entry = held(id);
   if (entry.modelKey === EXTERNAL_MODEL_KEY) {
     throw new AnalysisError('invalid-request', 'These maps came from a file or a notebook: there is no model here to run.');
@@ -64,25 +66,27 @@ function modelHeld(id: string): HeldAttention {
   return entry;
 }
 
-function checkLayerHead(entry: HeldAttention, layer: number, head?: number): void {
+function checkLayerHead(entry: WorkerAnalysis, layer: number, head?: number): void {
   if (
     !Number.isInteger(layer) ||
     layer < 0 ||
-    layer >= entry.layers.length ||
+    layer >= entry.maps.layerCount ||
     (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= entry.heads))
   ) {
     throw new AnalysisError(
       'invalid-request',
-      `No head ${layer + 1}${head === undefined ? '' : `.${head + 1}`} in a ${entry.layers.length}×${entry.heads} model.`,
+      `No head ${layer + 1}${head === undefined ? '' : `.${head + 1}`} in a ${entry.maps.layerCount}×${entry.heads} model.`,
     );
   }
 }
 
 const handlers: RequestHandlers<WorkerRequests> = {
   async analyze({ analysisId, request, text }, { signal, progress }) {
-    const { result, attentions, output } = await analyzer.analyze(request, text, { signal, onProgress: progress });
+    const { result, attention, output } = await analyzer.analyze(request, text, { signal, onProgress: progress });
     tensors.set(analysisId, {
-      layers: attentions,
+      maps: attention,
+      // The host is sent a copy: this one stays for rollout and attribution.
+      headMeans: result.headMeans.slice(),
       heads: result.model.heads,
       n: result.tokens.length,
       tokens: result.tokens,
@@ -94,8 +98,9 @@ const handlers: RequestHandlers<WorkerRequests> = {
   },
   async importAttention({ analysisId, attention, source, documentName }) {
     const document = await readAttentionSource(source);
-    const { analysis, held: entry } = pickAttention(document, attention, analysisId, documentName);
-    const bytes = heldBytes(entry);
+    const { analysis, held: imported } = pickAttention(document, attention, analysisId, documentName);
+    const entry = storedAnalysis(imported);
+    const bytes = entry.maps.heldBytes;
     if (bytes > TENSOR_BUDGET_BYTES) {
       throw new AnalysisError(
         'invalid-document',
@@ -103,7 +108,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
       );
     }
     tensors.set(analysisId, entry);
-    return { analysis, headMeans: headMeansOf(entry), view: document.view };
+    return { analysis, headMeans: entry.headMeans.slice(), view: document.view };
   },
   async prepare({ request }, { signal, progress }) {
     return (await analyzer.load(request, { signal, onProgress: progress })).info;
@@ -112,38 +117,39 @@ const handlers: RequestHandlers<WorkerRequests> = {
     analyzer.cancelLoad(request);
     return null;
   },
-  headMap({ analysisId, layer, head, options }) {
+  async headMap({ analysisId, layer, head, options }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer, head);
-    return headMapOf(entry, layer, head, options);
+    return labelledMap(entry.tokens, entry.n, await entry.maps.head(layer, head), options);
   },
-  layerMaps({ analysisId, layer, options }) {
+  async layerMaps({ analysisId, layer, options }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer);
-    return layerMapsOf(entry, layer, options);
+    return layerMapsFrom(entry.tokens, entry.heads, entry.n, await entry.maps.layer(layer), options);
   },
   grid({ analysisId, size, options }) {
-    return gridOf(held(analysisId), size, options);
+    return analysisGrid(held(analysisId), size, options);
   },
-  aggregate({ analysisId, aggregate, layer, options }) {
+  async aggregate({ analysisId, aggregate, layer, options }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer);
     try {
-      return aggregateOf(entry, aggregate, layer, options);
+      return await analysisAggregate(entry, aggregate, layer, options);
     } catch (error) {
+      if (error instanceof AnalysisError) throw error;
       throw new AnalysisError('invalid-request', messageOf(error));
     }
   },
-  headStats({ analysisId }) {
-    return { heads: headSummaries(held(analysisId)) };
+  async headStats({ analysisId }) {
+    return { heads: await analysisHeadStatistics(held(analysisId)) };
   },
   async neuron({ analysisId, layer, head, query }) {
     const entry = modelHeld(analysisId);
     checkLayerHead(entry, layer, head);
     if (query >= entry.n) throw new AnalysisError('invalid-request', `No token ${query}.`);
     const neuron = await analyzer.neuron(entry.modelKey, idsOf(entry), layer, head, query);
-    const size = entry.n * entry.n;
-    const row = entry.layers[layer]!.slice(head * size + query * entry.n, head * size + (query + 1) * entry.n);
+    const map = await entry.maps.head(layer, head);
+    const row = map.slice(query * entry.n, (query + 1) * entry.n);
     return { ...neuron, probabilities: row, labels: entry.tokens.map((token) => token.text) };
   },
   headImportance({ analysisId, target }, { signal, progress }) {
@@ -218,7 +224,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     const entry = held(analysisId);
     checkLayerHead(entry, layer, head);
     const other = held(otherId);
-    if (other.layers.length !== entry.layers.length || other.heads !== entry.heads) {
+    if (other.maps.layerCount !== entry.maps.layerCount || other.heads !== entry.heads) {
       throw new AnalysisError(
         'invalid-request',
         'The two analyses come from models of different shapes; analyse both with the same model.',
@@ -250,6 +256,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     importances.clear();
     attributions.clear();
     await analyzer.dispose();
+    await releaseScoreSessions();
     return null;
   },
 };

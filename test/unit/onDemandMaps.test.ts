@@ -1,0 +1,189 @@
+/**
+ * Fidelity of maps on demand: for every family and graph (fp32, q8), the maps computed from the analysis run's queries
+ * and keys equal the instrumented graph's own Softmax outputs for the same input (≤ 1e-6), layer by layer, head by
+ * head and as head means; and the analysis graph returns no maps at all (a graph output is held for the whole run).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AttentionStyle } from '../../scripts/lib/testModels/decoderShapes';
+import { AttentionSession } from '../../src/model/attentionSession';
+import { DecoderSession } from '../../src/model/decoderSession';
+import { FAMILY_MODULES } from '../../src/model/families';
+import { instrumentedModelFor } from '../../src/model/instrumentedCache';
+import { OnDemandMaps, releaseScoreSessions, scoresGraphBytes } from '../../src/model/onDemandMaps';
+import { probabilitiesOutput } from '../../src/model/onnx/instrument';
+import { ENCODER_FAMILIES, type DecoderFamilyId, type EncoderFamilyId } from '../../src/shared/analysis';
+import { maxAbsDiff } from '../support/numeric';
+import { ensureTestModel } from '../support/testModels';
+
+const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-on-demand-'));
+afterAll(async () => {
+  await releaseScoreSessions();
+  fs.rmSync(storageDir, { recursive: true, force: true });
+});
+
+const IDS = [2, 17, 33, 5, 61, 42, 8, 19, 77, 3, 25, 11, 3];
+
+describe('the scores graph', () => {
+  it('refuses a step it cannot replay', () => {
+    expect(() => scoresGraphBytes({ steps: [{ op: 'Div', value: Number.NaN }], causal: false, meanOverHeads: false })).toThrow(RangeError);
+    expect(() => scoresGraphBytes({ steps: [{ op: 'Pow' as 'Div', value: 2 }], causal: false, meanOverHeads: false })).toThrow(
+      /cannot replay/,
+    );
+  });
+
+  it('masks the future of a causal model and repeats shared key heads', async () => {
+    // 2 query heads sharing 1 key head, n = 3, d = 2: hand-computed softmax rows.
+    const query = Float32Array.from([1, 0, 0, 1, 1, 1, 2, 0, 0, 2, 1, -1]);
+    const keyTransposed = Float32Array.from([1, 0, 1, 0, 1, 1]); // keys (1,0), (0,1), (1,1) as [d, n]
+    const maps = new OnDemandMaps([{ query, keyTransposed }], 2, 3, [], true);
+    const layer = await maps.layer(0);
+    const expected: number[] = [];
+    for (let head = 0; head < 2; head += 1) {
+      for (let row = 0; row < 3; row += 1) {
+        const q = [query[(head * 3 + row) * 2]!, query[(head * 3 + row) * 2 + 1]!];
+        const scores = [0, 1, 2].map((col) => (col > row ? -Infinity : q[0]! * keyTransposed[col]! + q[1]! * keyTransposed[3 + col]!));
+        const top = Math.max(...scores);
+        const exps = scores.map((score) => Math.exp(score - top));
+        const sum = exps.reduce((a, b) => a + b, 0);
+        expected.push(...exps.map((value) => value / sum));
+      }
+    }
+    expect(maxAbsDiff(layer, expected)).toBeLessThanOrEqual(1e-6);
+    expect(layer[1]).toBe(0);
+    expect(Array.from(await maps.head(0, 1))).toEqual(Array.from(layer.subarray(9)));
+  });
+});
+
+for (const family of ENCODER_FAMILIES) {
+  for (const dtype of ['fp32', 'q8'] as const) {
+    describe(`${family} ${dtype}`, () => {
+      it("every map on demand equals the graph's own Softmax output (≤ 1e-6)", async () => {
+        const folder = ensureTestModel('tiny', 42, [dtype], { family: family as EncoderFamilyId, task: 'text-classification' });
+        const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, number>;
+        const layers = config.n_layers ?? config.num_hidden_layers!;
+        const heads = config.n_heads ?? config.num_attention_heads!;
+        const pattern = FAMILY_MODULES.find((module) => module.id === family)!.pattern;
+        const file = path.join(folder, 'onnx', dtype === 'fp32' ? 'model.onnx' : 'model_quantized.onnx');
+        const shape = { layers, heads, inputs: pattern.inputs, output: 'logits' };
+        const withMaps = instrumentedModelFor(file, { layers, heads }, pattern, storageDir, { headMask: false, outputs: 'maps' });
+        const withOperands = instrumentedModelFor(file, { layers, heads }, pattern, storageDir, { headMask: false, outputs: 'operands' });
+        expect(withOperands.scoreSteps, 'the analysis graph of this family returns queries and keys').toBeDefined();
+        const reference = await AttentionSession.load(withMaps.path, shape);
+        const analysis = await AttentionSession.load(withOperands.path, shape);
+        try {
+          expect(analysis.outputNames.some((name) => name.startsWith('attention_probs') || name.startsWith('attention_scores'))).toBe(
+            false,
+          );
+          const ids = family === 'roberta' ? [0, ...IDS.slice(1, -1), 2] : [101, ...IDS.slice(1, -1), 102];
+          const expected = await reference.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
+          const run = await analysis.run({ inputIds: [ids] }, { operands: true, headMeans: true });
+          expect(maxAbsDiff(run.output, expected.output)).toBeLessThanOrEqual(1e-6);
+          const maps = new OnDemandMaps(run.layerOperands!, heads, ids.length, withOperands.scoreSteps!, false);
+          const n = ids.length;
+          let worst = 0;
+          for (let layer = 0; layer < layers; layer += 1) {
+            const own = expected.attentions![layer]!;
+            worst = Math.max(worst, maxAbsDiff(await maps.layer(layer), own));
+            for (let head = 0; head < heads; head += 1) {
+              worst = Math.max(worst, maxAbsDiff(await maps.head(layer, head), own.subarray(head * n * n, (head + 1) * n * n)));
+            }
+            worst = Math.max(worst, maxAbsDiff(await maps.headMean(layer), expected.headMeans![layer]!));
+            worst = Math.max(worst, maxAbsDiff(run.headMeans![layer]!, expected.headMeans![layer]!));
+          }
+          expect(worst).toBeLessThanOrEqual(1e-6);
+          // The maps are a model's, not zeros: rows sum to 1 and differ between heads.
+          const first = await maps.layer(0);
+          expect(first.subarray(0, n).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+          expect(maxAbsDiff(first.subarray(0, n * n), first.subarray(n * n, 2 * n * n))).toBeGreaterThan(1e-3);
+          expect(maps.heldBytes).toBeLessThan(layers * heads * n * n * 4 * 2);
+        } finally {
+          await reference.release();
+          await analysis.release();
+        }
+      });
+    });
+  }
+}
+
+const DECODERS: Array<{ family: DecoderFamilyId; attention: AttentionStyle; merged?: boolean; onDemand: boolean }> = [
+  { family: 'gpt2', attention: 'unfused', onDemand: true },
+  { family: 'llama', attention: 'unfused', onDemand: true },
+  { family: 'qwen2', attention: 'unfused', onDemand: true },
+  { family: 'qwen3', attention: 'unfused', onDemand: true },
+  // Taps inside an If's branches and GroupQueryAttention's rotary inside the kernel: these return their maps.
+  { family: 'gpt2', attention: 'unfused', merged: true, onDemand: false },
+  { family: 'qwen2', attention: 'fused', onDemand: false },
+];
+
+for (const variant of DECODERS) {
+  for (const dtype of ['fp32', 'q4'] as const) {
+    const name = `${variant.family} ${variant.merged ? 'merged' : variant.attention} ${dtype}`;
+    it(`${name}: ${variant.onDemand ? "every map on demand (fresh text and a generation step) equals the graph's own" : 'the graph returns its own maps'}`, async () => {
+      const folder = ensureTestModel('tiny', 42, [dtype], variant);
+      const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, number>;
+      const layers = config.n_layer ?? config.num_hidden_layers!;
+      const heads = config.n_head ?? config.num_attention_heads!;
+      const pattern = FAMILY_MODULES.find((module) => module.id === variant.family)!.pattern;
+      const stem = variant.merged ? 'decoder_model_merged' : 'model';
+      const file = path.join(folder, 'onnx', dtype === 'fp32' ? `${stem}.onnx` : `${stem}_q4.onnx`);
+      const shape = { layers, heads, inputs: pattern.inputs };
+      const withMaps = instrumentedModelFor(file, { layers, heads }, pattern, storageDir, { headMask: false, outputs: 'maps' });
+      const withOperands = instrumentedModelFor(file, { layers, heads }, pattern, storageDir, { headMask: false, outputs: 'operands' });
+      const reference = await DecoderSession.load(withMaps.path, shape);
+      const analysis = await DecoderSession.load(withOperands.path, shape);
+      try {
+        expect(analysis.returnsOperands).toBe(variant.onDemand);
+        expect(withOperands.scoreSteps !== undefined).toBe(variant.onDemand);
+        if (!variant.onDemand) {
+          expect(analysis.outputNames).toContain(probabilitiesOutput(0));
+          return;
+        }
+        expect(analysis.outputNames.some((output) => output.startsWith('attention_probs'))).toBe(false);
+        const ids = IDS.map((id) => id + 4);
+        const n = ids.length;
+        const expected = await reference.run({ inputIds: [ids] }, { attentions: true, headMeans: true, cache: true });
+        const run = await analysis.run({ inputIds: [ids] }, { operands: true, headMeans: true, cache: true });
+        // Two graphs onnxruntime optimises differently: the logits agree to float rounding, the maps closer.
+        expect(maxAbsDiff(run.logits, expected.logits)).toBeLessThanOrEqual(1e-4);
+        const maps = new OnDemandMaps(run.layerOperands!, heads, n, withOperands.scoreSteps!, true);
+        let worst = 0;
+        for (let layer = 0; layer < layers; layer += 1) {
+          const own = expected.attentions![layer]!;
+          worst = Math.max(worst, maxAbsDiff(await maps.layer(layer), own));
+          worst = Math.max(worst, maxAbsDiff(await maps.head(layer, heads - 1), own.subarray((heads - 1) * n * n)));
+          worst = Math.max(worst, maxAbsDiff(await maps.headMean(layer), expected.headMeans![layer]!));
+        }
+        expect(worst).toBeLessThanOrEqual(1e-6);
+        // The future is masked: the first row attends to the first token only.
+        expect((await maps.head(0, 0))[0]).toBe(1);
+        // One step after the cache: its row from its query and every key.
+        const next = await reference.run({ inputIds: [[7]], past: expected.cache! }, { attentions: true });
+        const step = await analysis.run({ inputIds: [[7]], past: run.cache! }, { operands: true });
+        const rows = new OnDemandMaps(step.layerOperands!, heads, 1, withOperands.scoreSteps!, true, n + 1);
+        for (let layer = 0; layer < layers; layer += 1) {
+          expect(maxAbsDiff(await rows.layer(layer), next.attentions![layer]!)).toBeLessThanOrEqual(1e-6);
+        }
+      } finally {
+        await reference.release();
+        await analysis.release();
+      }
+    });
+  }
+}
+
+it('an unreadable scaling leaves the graph returning its maps', async () => {
+  const folder = ensureTestModel('tiny', 42, ['fp32'], { family: 'distilbert', task: 'text-classification' });
+  const pattern = FAMILY_MODULES.find((module) => module.id === 'distilbert')!.pattern;
+  const file = path.join(folder, 'onnx', 'model.onnx');
+  const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, number>;
+  const expected = { layers: config.n_layers!, heads: config.n_heads! };
+  const withHeadMask = instrumentedModelFor(file, expected, pattern, storageDir, { headMask: true, outputs: 'operands' });
+  expect(withHeadMask.scoreSteps).toBeUndefined();
+  const session = await ort.InferenceSession.create(withHeadMask.path);
+  expect(session.outputNames).toContain(probabilitiesOutput(0));
+  await session.release();
+});
