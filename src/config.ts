@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { hubUrlProblem, redactedUrl, type HubUrlProblem } from './model/hubPolicy';
+import { DEFAULT_TENSOR_BUDGET_BYTES, TENSOR_BUDGET_MIB } from './model/memoryBudget';
 import { isHubModelId, type ModelDtype, type ModelRequest, type ModelSource } from './model/modelSource';
 import { TASKS, type TaskId } from './shared/analysis';
 import { AnalysisError } from './shared/errors';
@@ -29,6 +30,7 @@ export const SETTINGS = {
   decorationsMode: 'attentionExplorer.decorations.mode',
   liveMode: 'attentionExplorer.liveMode.enabled',
   liveModeDelay: 'attentionExplorer.liveMode.delay',
+  tensorBudget: 'attentionExplorer.memory.tensorBudgetMB',
 } as const;
 
 export const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
@@ -92,6 +94,11 @@ export function liveModeEnabled(): boolean {
 
 export function liveModeDelay(): number {
   return integer('liveMode.delay', 600, 100, 10_000);
+}
+
+/** The bytes of attention the analysis worker may hold (`memory.tensorBudgetMB`). */
+export function tensorBudgetBytes(): number {
+  return integer('memory.tensorBudgetMB', DEFAULT_TENSOR_BUDGET_BYTES / 2 ** 20, TENSOR_BUDGET_MIB.min, TENSOR_BUDGET_MIB.max) * 2 ** 20;
 }
 
 /** Whether a setting change affects which model runs. */

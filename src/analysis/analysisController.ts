@@ -208,6 +208,8 @@ export class AnalysisController implements vscode.Disposable {
       actions[ACTIONS.useFolder()] = () => this.openSetting(SETTINGS.localModelPath);
     } else if (code === 'invalid-model') {
       actions[ACTIONS.openSettings()] = () => this.openSetting(SETTINGS.localModelPath);
+    } else if (code === 'over-budget') {
+      actions[ACTIONS.openSettings()] = () => this.openSetting(SETTINGS.tensorBudget);
     }
     actions[ACTIONS.showLog()] = () => this.log.show(true);
     void this.offer(vscode.window.showErrorMessage(vscode.l10n.t('Attention Explorer: {0}', message), ...Object.keys(actions)), actions);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { affectsModel, modelCacheDir, readModelRequest, type OtherModel } from '../config';
+import { affectsModel, modelCacheDir, readModelRequest, SETTINGS, tensorBudgetBytes, type OtherModel } from '../config';
 import type { AnalysisWorkerClient } from '../model/analysisWorker';
 import type { AnalysisResult } from '../model/analyzer';
 import type { ImportedAttention } from '../model/attentionImport';
@@ -46,8 +46,10 @@ export class ModelService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.subscriptions.add(this.changed);
+    worker.setTensorBudget(tensorBudgetBytes());
     this.subscriptions.add(
       vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(SETTINGS.tensorBudget)) worker.setTensorBudget(tensorBudgetBytes());
         if (affectsModel(event)) {
           this.loadedKey = undefined;
           void this.refreshStatus();

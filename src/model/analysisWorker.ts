@@ -27,10 +27,19 @@ export class AnalysisWorkerClient {
   /** Worker threads started so far (one, unless one crashed). */
   starts = 0;
 
+  /** Sent to every worker started (see memoryBudget.ts); undefined: the worker's default. */
+  private tensorBudgetBytes: number | undefined;
+
   constructor(
     private readonly workerPath: string,
     private readonly log: WorkerLog,
   ) {}
+
+  /** Sets the bytes of attention the worker may hold, now (when it runs) and for every worker started later. */
+  setTensorBudget(bytes: number): void {
+    this.tensorBudgetBytes = bytes;
+    if (this.channel) void this.channel.request('configure', { tensorBudgetBytes: bytes }).catch(() => undefined);
+  }
 
   /**
    * Asks the worker (starting it if needed). Aborting `options.signal` rejects at once with a `cancelled`
@@ -86,7 +95,7 @@ export class AnalysisWorkerClient {
     // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- a lazy require is the point
     const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
     disableOnnxRuntimeTelemetry();
-    const worker = new WorkerThread(this.workerPath);
+    const worker = new WorkerThread(this.workerPath, { workerData: { tensorBudgetBytes: this.tensorBudgetBytes } });
     this.starts += 1;
     const channel = new RpcChannel<WorkerPeer, WorkerHostPeer>({
       post: (message, transfer) => worker.postMessage(message, transfer),

@@ -12,6 +12,7 @@ import type { ExplainTarget, InterventionOptions, InterventionRunner } from './e
 import { DecoderInterventions } from './decoderInterventions';
 import { DecoderSession, type PredictionReadout } from './decoderSession';
 import { StoredMaps, type LayerMaps } from './layerMaps';
+import { checkBudget, DEFAULT_TENSOR_BUDGET_BYTES, type AttentionCost } from './memoryBudget';
 import { OnDemandMaps } from './onDemandMaps';
 import type { ScoreStep } from './onnx/instrument';
 import { Generation, type GenerationSettings } from './generation';
@@ -78,6 +79,8 @@ export type QueryAndKeys = Pick<Neuron, 'query' | 'keys' | 'scale'>;
 export interface AnalyzeOptions {
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
+  /** The most bytes the analysis's attention may hold ({@link DEFAULT_TENSOR_BUDGET_BYTES} when absent). */
+  tensorBudgetBytes?: number;
 }
 
 /** Everything an intervention on a loaded model needs. */
@@ -433,6 +436,7 @@ export class Analyzer {
     const tokenized = model.tokenizer.tokenize(text);
     const tokenizeMs = performance.now() - tokenizeStart;
     if (tokenized.tokens.length === 0) throw new AnalysisError('invalid-request', 'The selection has no tokens to analyse.');
+    checkBudget(attentionCost(model), tokenized.tokens.length, options.tensorBudgetBytes ?? DEFAULT_TENSOR_BUDGET_BYTES, model.info.name);
     const inferenceStart = performance.now();
     const ids = tokenized.tokens.map((token) => token.id);
     // With a batch of one, each layer's [batch, heads, n, n] is [heads, n, n].
@@ -530,6 +534,12 @@ function modelInfoOf(request: ModelRequest, family: ModelFamily, config: FamilyC
     isTestModel: config.isTestModel,
     quantized,
   };
+}
+
+/** What the model's analyses cost in memory (see memoryBudget.ts). */
+export function attentionCost(model: LoadedModel): AttentionCost {
+  const { layers, heads, headDim } = model.config;
+  return { layers, heads, headDim, onDemand: model.scoreSteps !== undefined, mapOutputs: model.kind === 'decoder' ? 1 : 2 };
 }
 
 /** The task's post-processing of the head's output. */

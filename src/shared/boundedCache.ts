@@ -6,8 +6,8 @@
 export interface BoundedCacheOptions<V> {
   /** At most this many entries (unbounded when absent). */
   maxEntries?: number;
-  /** At most this many bytes, as `sizeOf` counts them (unbounded when absent). */
-  maxBytes?: number;
+  /** At most this many bytes, as `sizeOf` counts them (unbounded when absent); a function is read at each `set`. */
+  maxBytes?: number | (() => number);
   sizeOf?: (value: V) => number;
   /** Called for every entry evicted to make room (not for `delete` or `clear`). */
   onEvict?: (key: unknown, value: V) => void;
@@ -25,7 +25,8 @@ export class BoundedCache<K, V> {
     const bytes = this.options.sizeOf?.(value) ?? 0;
     this.entries.set(key, { value, bytes });
     this.totalBytes += bytes;
-    const { maxEntries = Infinity, maxBytes = Infinity } = this.options;
+    const { maxEntries = Infinity } = this.options;
+    const maxBytes = typeof this.options.maxBytes === 'function' ? this.options.maxBytes() : (this.options.maxBytes ?? Infinity);
     for (const [oldKey, entry] of this.entries) {
       if (this.entries.size <= maxEntries && this.totalBytes <= maxBytes) break;
       if (oldKey === key) continue;

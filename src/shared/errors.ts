@@ -15,6 +15,8 @@ export type AnalysisErrorCode =
   | 'invalid-request'
   /** An attention document (a `.attention.json` file, a notebook output) that does not follow the format. */
   | 'invalid-document'
+  /** An input whose attention would not fit the worker's memory budget (the message says what would). */
+  | 'over-budget'
   | 'internal';
 
 const CODES: ReadonlySet<string> = new Set<AnalysisErrorCode>([
@@ -28,6 +30,7 @@ const CODES: ReadonlySet<string> = new Set<AnalysisErrorCode>([
   'attention-unavailable',
   'invalid-request',
   'invalid-document',
+  'over-budget',
   'internal',
 ]);
 

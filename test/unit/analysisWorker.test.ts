@@ -11,6 +11,7 @@ import { repoRoot } from '../support/paths';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 import { allLayers } from '../../src/model/layerMaps';
+import { analysisBytes, DEFAULT_TENSOR_BUDGET_BYTES, maxTokensWithin } from '../../src/model/memoryBudget';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
 const messages: string[] = [];
@@ -33,6 +34,34 @@ afterEach(async () => {
 });
 
 describe('AnalysisWorkerClient with the real worker bundle', () => {
+  it('refuses an input whose attention exceeds the tensor budget, saying how many tokens fit; a shorter one runs', async () => {
+    client = new AnalysisWorkerClient(workerPath, log);
+    // The tiny model: 2 layers × 4 heads of width 8, maps on demand.
+    const cost = { layers: 2, heads: 4, headDim: 8, onDemand: true, mapOutputs: 2 };
+    const budget = analysisBytes(cost, 8);
+    client.setTensorBudget(budget);
+    const long = 'one two three four five six seven eight nine ten eleven twelve';
+    const error = await client.request('analyze', { analysisId: 'big', request, text: long }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AnalysisError);
+    expect(error).toMatchObject({ code: 'over-budget' });
+    expect((error as Error).message).toMatch(
+      /^Analysing 14 tokens with .* \(2 layers × 4 heads\) needs about \d+ KiB for its attention; the analysis worker's budget is \d+ KiB \(setting attentionExplorer\.memory\.tensorBudgetMB\)\. Select at most 8 tokens, or use a smaller model, or raise the budget\.$/,
+    );
+    expect(maxTokensWithin(cost, budget, 14)).toBe(8);
+    expect(analysisBytes(cost, 9)).toBeGreaterThan(budget);
+    const short = await client.request('analyze', { analysisId: 'small', request, text: 'one two three four five six' });
+    expect(short.tokens).toHaveLength(8);
+    // The budget set before the worker started reaches it, and a change reaches the running worker.
+    client.setTensorBudget(DEFAULT_TENSOR_BUDGET_BYTES);
+    expect((await client.request('analyze', { analysisId: 'big', request, text: long })).tokens).toHaveLength(14);
+    recordCase({
+      layer: 'unit',
+      area: 'Load',
+      case: 'an input whose attention exceeds the worker tensor budget (a small budget)',
+      outcome: `refused before the model ran: "${(error as Error).message}"; a shorter input then ran`,
+    });
+  });
+
   it('analyses in a worker thread; the tensor stays there and single heads come back on request', async () => {
     client = new AnalysisWorkerClient(workerPath, log);
     expect(client.isRunning).toBe(false);

@@ -4,7 +4,7 @@
  * extension host's event loop, which every extension shares. What goes back to the host is small (tokens,
  * probabilities, head means, the maps a view shows) and travels as transferred buffers.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BoundedCache } from '../../shared/boundedCache';
 import { AnalysisError, messageOf } from '../../shared/errors';
 import type { Attribution, HeadImportance, JobProgress } from '../../shared/analysisViews';
@@ -16,6 +16,7 @@ import { attributionOf, compareAnalyses } from '../explainViews';
 import { analysisAggregate, analysisGrid, analysisHeadStatistics, storedAnalysis, type WorkerAnalysis } from '../heldAnalysis';
 import { labelledMap, layerMapsFrom } from '../../shared/attentionViews';
 import { releaseScoreSessions } from '../onDemandMaps';
+import { DEFAULT_TENSOR_BUDGET_BYTES, formatBytes } from '../memoryBudget';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';
 import type { Generation } from '../generation';
@@ -28,12 +29,20 @@ if (!parentPort) {
 }
 const port = parentPort;
 
-/** Attention tensors kept for views, least recently used first out: a 512-token DistilBERT analysis holds 75 MB. */
-const TENSOR_BUDGET_BYTES = 384 * 1024 * 1024;
+/**
+ * The bytes of attention the worker may hold: analyses kept for views (least recently used first out) and the one
+ * being made, which is refused beforehand when it alone would not fit (memoryBudget.ts). The host sets it from the
+ * `attentionExplorer.memory.tensorBudgetMB` setting, at start and on change.
+ */
+let tensorBudgetBytes = budgetOf((workerData as { tensorBudgetBytes?: unknown } | null)?.tensorBudgetBytes);
+
+function budgetOf(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : DEFAULT_TENSOR_BUDGET_BYTES;
+}
 
 const analyzer = new Analyzer();
 const tensors = new BoundedCache<string, WorkerAnalysis>({
-  maxBytes: TENSOR_BUDGET_BYTES,
+  maxBytes: () => tensorBudgetBytes,
   sizeOf: (entry) => entry.maps.heldBytes + entry.headMeans.byteLength,
 });
 /** Head-importance sweeps and attributions already run, by analysis (seconds of work at 512 tokens; small results). */
@@ -82,7 +91,7 @@ function checkLayerHead(entry: WorkerAnalysis, layer: number, head?: number): vo
 
 const handlers: RequestHandlers<WorkerRequests> = {
   async analyze({ analysisId, request, text }, { signal, progress }) {
-    const { result, attention, output } = await analyzer.analyze(request, text, { signal, onProgress: progress });
+    const { result, attention, output } = await analyzer.analyze(request, text, { signal, onProgress: progress, tensorBudgetBytes });
     tensors.set(analysisId, {
       maps: attention,
       // The host is sent a copy: this one stays for rollout and attribution.
@@ -101,14 +110,18 @@ const handlers: RequestHandlers<WorkerRequests> = {
     const { analysis, held: imported } = pickAttention(document, attention, analysisId, documentName);
     const entry = storedAnalysis(imported);
     const bytes = entry.maps.heldBytes;
-    if (bytes > TENSOR_BUDGET_BYTES) {
+    if (bytes > tensorBudgetBytes) {
       throw new AnalysisError(
-        'invalid-document',
-        `Attention "${attention}" holds ${(bytes / 2 ** 20).toFixed(1)} MiB of weights; Attention Explorer keeps at most ${TENSOR_BUDGET_BYTES / 2 ** 20} MiB in memory.`,
+        'over-budget',
+        `Attention "${attention}" holds ${(bytes / 2 ** 20).toFixed(1)} MiB of weights; the analysis worker's budget is ${formatBytes(tensorBudgetBytes)} (setting attentionExplorer.memory.tensorBudgetMB).`,
       );
     }
     tensors.set(analysisId, entry);
     return { analysis, headMeans: entry.headMeans.slice(), view: document.view };
+  },
+  configure({ tensorBudgetBytes: bytes }) {
+    tensorBudgetBytes = budgetOf(bytes);
+    return null;
   },
   async prepare({ request }, { signal, progress }) {
     return (await analyzer.load(request, { signal, onProgress: progress })).info;

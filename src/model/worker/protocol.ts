@@ -32,6 +32,8 @@ export const WORKER = {
     ...ANALYSIS_VIEW_REQUESTS,
     /** Tokenizes and runs one text; the worker keeps its attention tensors under `analysisId`. */
     analyze: request(trusted<{ analysisId: string; request: ModelRequest; text: string }>()).returns<AnalysisResult, DownloadProgress>(),
+    /** Sets the bytes of attention the worker may hold (see memoryBudget.ts). */
+    configure: request(trusted<{ tensorBudgetBytes: number }>()).returns<null>(),
     /** Downloads (if needed) and loads a model without analysing anything. */
     prepare: request(trusted<{ request: ModelRequest }>()).returns<ModelInfo, DownloadProgress>(),
     /**
