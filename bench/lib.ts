@@ -129,6 +129,18 @@ export function summary(samples: number[]): Timing {
   };
 }
 
+/** The median of `runs` timed runs of an asynchronous step (after one untimed run), in ms. */
+export async function timed(run: () => Promise<unknown>, runs: number): Promise<number> {
+  await run();
+  const samples: number[] = [];
+  for (let index = 0; index < runs; index += 1) {
+    const start = performance.now();
+    await run();
+    samples.push(performance.now() - start);
+  }
+  return summary(samples).medianMs;
+}
+
 /**
  * Runs `a` and `b` alternately (and which goes first alternates too), so that both see the same moments of a noisy
  * machine; returns both timings and the median of the per-pair ratios b/a.

@@ -190,7 +190,7 @@ async function writeJson(
   out.write(`],"timings":${JSON.stringify({ tokenizeMs, inferenceMs, totalMs })}}\n`);
 }
 
-function writeSummary(result: AnalysisResult, explanation: Explanation | undefined): void {
+function writeSummary(result: AnalysisResult, headMeans: Float32Array, explanation: Explanation | undefined): void {
   const prediction = result.prediction;
   const headline = headlineOf(prediction);
   const lines: string[] = [];
@@ -229,13 +229,13 @@ function writeSummary(result: AnalysisResult, explanation: Explanation | undefin
   );
   const n = result.tokens.length;
   // Rollout reads only each layer's mean over heads.
-  const tensor = attentionTensor(result.model.layers, 1, n, result.headMeans);
+  const tensor = attentionTensor(result.model.layers, 1, n, headMeans);
   // An encoder's summary token is its first; a decoder's last token sees the whole text.
   const reader = result.model.causal ? n - 1 : 0;
   const rollout = Rollout.of(tensor).row(reader);
   const special = (index: number) => result.tokens[index]?.special ?? true;
   const lastLayerStart = ((result.model.layers - 1) * n + reader) * n;
-  const lastLayer = result.headMeans.subarray(lastLayerStart, lastLayerStart + n);
+  const lastLayer = headMeans.subarray(lastLayerStart, lastLayerStart + n);
   const list = (ranked: Array<{ index: number; weight: number }>) =>
     ranked.map(({ index, weight }) => `${result.tokens[index]!.text} ${weight.toFixed(3)}`).join(', ');
   const which = result.model.causal ? 'last' : 'first';
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
   try {
     let lastReport = 0;
     const modelRequest = request();
-    const { result, attention, output } = await analyzer.analyze(modelRequest, text, {
+    const { result, attention, headMeans, output } = await analyzer.analyze(modelRequest, text, {
       onProgress: (progress) => {
         if (Date.now() - lastReport > 500 || progress.loadedBytes === progress.totalBytes) {
           lastReport = Date.now();
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('--json')) {
       await writeJson(result, attention, output, explanation, generation, process.stdout);
     } else {
-      writeSummary(result, explanation);
+      writeSummary(result, headMeans, explanation);
       if (generation) {
         console.log(
           `generated: ${generation.steps.map((step) => `${JSON.stringify(step.token)} ${(step.probability * 100).toFixed(1)}%`).join(' ')}`,

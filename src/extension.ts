@@ -97,7 +97,7 @@ export interface AttentionExplorerApi {
    */
   requestAsPanel(method: string, params: unknown): Promise<unknown>;
   /** What the panel's page was last sent to show: the analysis, and whether its head means came with it. */
-  readonly panelShown: { analysis: Analysis | null; hasHeadMeans: boolean } | undefined;
+  readonly panelShown: { analysis: Analysis | null; attentionHeld: boolean } | undefined;
   /**
    * Imports an attention document and shows it in the panel, as "Open in Attention Explorer" does: `source` is a
    * parsed document (a notebook output's data), a file path the worker reads, or a file's text; `attention` its

@@ -15,5 +15,7 @@ export function extensionSuiteEnv(): Record<string, string> {
     ATTN_TEST_MODEL_BERT_MLM: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'bert', task: 'fill-mask' }),
     ATTN_TEST_MODEL_ROBERTA_CLS: ensureTestModel('tiny', 42, ['fp32', 'q8'], { family: 'roberta', task: 'text-classification' }),
     ATTN_TEST_MODEL_QWEN3: ensureTestModel('tiny', 42, ['fp32'], { family: 'qwen3', attention: 'unfused' }),
+    // Long inputs at full size: Qwen2.5-0.5B's shape with random weights (the benchmark's model, seed 7).
+    ATTN_TEST_MODEL_QWEN2_FULL: ensureTestModel('full', 7, ['fp32'], { family: 'qwen2', attention: 'unfused' }),
   };
 }

@@ -130,7 +130,7 @@ export class AnalysisController implements vscode.Disposable {
         createdAt: Date.now(),
         tracked: { start: snapshot.startOffset, end: snapshot.startOffset + snapshot.text.length, stale: false },
       };
-      this.store.add(record, result.headMeans);
+      this.store.add(record, result.headMeans ? { headMeans: result.headMeans } : {});
       // Edits made while the model ran were not tracked yet: the text check marks the record stale if there were.
       this.store.sync(snapshot.document);
       if (!result.exactOffsets) {

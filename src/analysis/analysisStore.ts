@@ -40,9 +40,14 @@ export class AnalysisStore implements vscode.Disposable {
     maxBytes: HEAD_MEANS_BUDGET_BYTES,
     sizeOf: (means) => means.byteLength,
   });
+  /** Analyses whose attention the worker was left holding (it evicts on its own; a view then asks for a new one). */
+  private readonly held = new Set<string>();
   private readonly records = new BoundedCache<string, AnalysisRecord>({
     maxEntries: CAPACITY,
-    onEvict: (id) => this.headMeans.delete(id as string),
+    onEvict: (id) => {
+      this.headMeans.delete(id as string);
+      this.held.delete(id as string);
+    },
   });
   private readonly changed = new vscode.EventEmitter<StoreChange>();
   private counter = 0;
@@ -55,11 +60,20 @@ export class AnalysisStore implements vscode.Disposable {
     return `a${Date.now().toString(36)}-${this.counter}`;
   }
 
-  /** Adds an analysis just made, with the head means the worker computed. */
-  add(record: AnalysisRecord, headMeans?: Float32Array): void {
+  /**
+   * Adds an analysis: one just made comes with `attention` (the worker holds its maps), and the head means the worker
+   * sent when they were small enough to send (long inputs keep theirs in the worker).
+   */
+  add(record: AnalysisRecord, attention?: { headMeans?: Float32Array }): void {
     this.records.set(record.id, record);
-    if (headMeans) this.headMeans.set(record.id, headMeans);
+    if (attention) this.held.add(record.id);
+    if (attention?.headMeans) this.headMeans.set(record.id, attention.headMeans);
     this.changed.fire({ kind: 'added', record });
+  }
+
+  /** Whether the worker was left holding the analysis's attention. */
+  holdsAttention(id: string): boolean {
+    return this.held.has(id);
   }
 
   /**
@@ -135,6 +149,7 @@ export class AnalysisStore implements vscode.Disposable {
     this.changed.dispose();
     this.records.clear();
     this.headMeans.clear();
+    this.held.clear();
   }
 
   private update(record: AnalysisRecord, tracked: TrackedRange): void {

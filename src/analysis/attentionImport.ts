@@ -36,7 +36,7 @@ export async function importAttention(
   const started = performance.now();
   const { analysis, headMeans, view } = await models.importAttention({ analysisId: id, ...request }, signal);
   const record: AnalysisRecord = { ...analysis, exactOffsets: true, createdAt: Date.now() };
-  store.add(record, headMeans);
+  store.add(record, { headMeans });
   log.info(
     `Opened attention "${request.attention}" of ${request.documentName} (${request.source.kind}): ${analysis.model.name}, ${analysis.model.layers} layers × ${analysis.model.heads} heads, ${analysis.tokens.length} tokens, in ${(performance.now() - started).toFixed(0)} ms.`,
   );

@@ -79,11 +79,15 @@ export class AnalysisWorkerClient {
     if (!worker || !channel) return Promise.resolve();
     channel.notify('shutdown', {});
     channel.close(new AnalysisError('cancelled', 'Attention Explorer is shutting down.'));
+    // Whoever awaits the end must see it: an unreferenced thread would let the process exit first.
+    worker.ref();
+    const asked = performance.now();
     return new Promise<void>((resolve) => {
       const fallback = setTimeout(() => void worker.terminate(), SHUTDOWN_GRACE_MS);
       fallback.unref();
       worker.once('exit', () => {
         clearTimeout(fallback);
+        if (performance.now() - asked > SHUTDOWN_GRACE_MS / 2) this.log.warn('The analysis worker took long to stop.');
         resolve();
       });
     });

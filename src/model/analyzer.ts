@@ -31,12 +31,18 @@ import { tokenClassification } from './tasks/tokenClassification';
 import { SharedTask } from './sharedTask';
 import { OffsetTokenizer, type TokenizedText } from './tokenizer';
 
+/** The most bytes of head means an analysis sends to the host (the host's store keeps 64 MiB of them in all). */
+export const MAX_SENT_HEAD_MEANS_BYTES = 64 * 1024 * 1024;
+
 /** What an analysis of a text gives, but its full attention tensor (see {@link Analyzer.analyze}). */
 export interface AnalysisResult extends TokenizedText {
   model: ModelInfo;
   prediction: Prediction;
-  /** `[layers, n, n]`: each layer's mean over its heads (computed in the graph, off the host's event loop). */
-  headMeans: Float32Array;
+  /**
+   * `[layers, n, n]`: each layer's mean over its heads (computed in the graph, off the host's event loop), for the
+   * host's hovers; absent beyond {@link MAX_SENT_HEAD_MEANS_BYTES} (long inputs: they stay in the worker).
+   */
+  headMeans?: Float32Array;
   timings: { loadMs: number; tokenizeMs: number; inferenceMs: number; totalMs: number };
 }
 
@@ -427,7 +433,7 @@ export class Analyzer {
     request: ModelRequest,
     text: string,
     options: AnalyzeOptions = {},
-  ): Promise<{ result: AnalysisResult; attention: LayerMaps; output: Float32Array }> {
+  ): Promise<{ result: AnalysisResult; attention: LayerMaps; headMeans: Float32Array; output: Float32Array }> {
     const started = performance.now();
     const model = await this.load(request, options);
     const loadMs = performance.now() - started;
@@ -477,10 +483,10 @@ export class Analyzer {
       ...tokenized,
       model: model.info,
       prediction: predictionOf(model, output, tokenized.tokens, readout),
-      headMeans,
+      ...(headMeans.byteLength <= MAX_SENT_HEAD_MEANS_BYTES ? { headMeans: headMeans.slice() } : {}),
       timings: { loadMs, tokenizeMs, inferenceMs, totalMs: performance.now() - started },
     };
-    return { result, attention, output };
+    return { result, attention, headMeans, output };
   }
 
   /** The most probable next tokens from a decoder's logits row, at a temperature (0: as at 1). */

@@ -84,23 +84,16 @@ export const PanelFocusSchema = v.object({
 export type PanelFocus = v.InferOutput<typeof PanelFocusSchema>;
 
 const float32 = v.custom<Float32Array>((input) => input instanceof Float32Array, 'expected a Float32Array');
-/** `[layers, n, n]`: each layer's mean over heads, the attention a first view needs. */
-const headMeans = float32;
 
 /** What the panel's webview accepts from the host. */
 export const PANEL_WEBVIEW = {
   requests: {},
   events: {
-    /** The analysis to show (null: nothing), with its head means when the host still holds them. */
-    showAnalysis: event(
-      v.pipe(
-        v.object({ analysis: v.nullable(AnalysisSchema), headMeans: v.optional(headMeans), stale: v.boolean() }),
-        v.check(
-          ({ analysis, headMeans: means }) => !analysis || !means || means.length === analysis.model.layers * analysis.tokens.length ** 2,
-          'head means have the wrong size',
-        ),
-      ),
-    ),
+    /**
+     * The analysis to show (null: nothing), and whether the worker still holds its attention (after a window reload,
+     * or once evicted, only the analysis itself is left: the views that read attention ask for a new analysis).
+     */
+    showAnalysis: event(v.object({ analysis: v.nullable(AnalysisSchema), attentionHeld: v.boolean(), stale: v.boolean() })),
     /**
      * The grid of every head for an analysis about to be shown, sent just before it at the size and options the
      * panel last asked for: the panel draws it without a request of its own (one round trip less).

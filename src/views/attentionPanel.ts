@@ -65,8 +65,8 @@ export class AttentionPanelManager implements vscode.Disposable {
   /** The extension-host suite's way through the page's path (see {@link requestAsPage}). */
   private readonly probe = new PageProbe((event, payload) => {
     if (event !== 'showAnalysis') return undefined;
-    const { analysis, headMeans } = payload as { analysis: Analysis | null; headMeans?: Float32Array };
-    return { analysis, hasHeadMeans: headMeans !== undefined };
+    const { analysis, attentionHeld } = payload as { analysis: Analysis | null; attentionHeld: boolean };
+    return { analysis, attentionHeld };
   });
 
   constructor(
@@ -149,8 +149,8 @@ export class AttentionPanelManager implements vscode.Disposable {
   }
 
   /** What the panel's page was last sent to show (for the extension-host suite). */
-  get lastShown(): { analysis: Analysis | null; hasHeadMeans: boolean } | undefined {
-    return this.probe.lastEvent('showAnalysis') as { analysis: Analysis | null; hasHeadMeans: boolean } | undefined;
+  get lastShown(): { analysis: Analysis | null; attentionHeld: boolean } | undefined {
+    return this.probe.lastEvent('showAnalysis') as { analysis: Analysis | null; attentionHeld: boolean } | undefined;
   }
 
   dispose(): void {
@@ -158,11 +158,9 @@ export class AttentionPanelManager implements vscode.Disposable {
   }
 
   private postAnalysis(record: AnalysisRecord | undefined): void {
-    const headMeans = record ? this.store.headMeansOf(record.id) : undefined;
     this.channel?.rpc.notify('showAnalysis', {
       analysis: record ? analysisOf(record) : null,
-      // A copy: the message takes the bytes, the store keeps its own.
-      ...(headMeans ? { headMeans: headMeans.slice() } : {}),
+      attentionHeld: record !== undefined && this.store.holdsAttention(record.id),
       stale: record?.tracked?.stale === true,
     });
   }
@@ -174,7 +172,7 @@ export class AttentionPanelManager implements vscode.Disposable {
    */
   private async prefetchGrid(record: AnalysisRecord): Promise<void> {
     const last = this.lastGridRequest;
-    if (!last || !this.webviewReady || !this.store.headMeansOf(record.id)) return;
+    if (!last || !this.webviewReady || !this.store.holdsAttention(record.id)) return;
     const abort = new AbortController();
     const grid = this.backend
       .view('grid', { analysisId: record.id, size: last.size, options: last.options }, abort.signal)

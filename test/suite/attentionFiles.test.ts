@@ -70,7 +70,7 @@ async function shownInPanel(analysisId: string): Promise<Analysis> {
   await waitFor(() => api.panelShown?.analysis?.id === analysisId, 'the panel to show the imported analysis', 15_000);
   assert.equal(api.panelAnalysisId, analysisId);
   const shown = api.panelShown;
-  assert.equal(shown?.hasHeadMeans, true);
+  assert.equal(shown?.attentionHeld, true);
   assert.ok(shown.analysis);
   return shown.analysis;
 }

@@ -28,7 +28,7 @@ export function testModelDir(): string {
  * The other families' test models the runner builds: a BERT NER tagger, a BERT fill-mask model, a RoBERTa classifier,
  * a Qwen3 language model.
  */
-export function familyModelDir(kind: 'BERT_NER' | 'BERT_MLM' | 'ROBERTA_CLS' | 'QWEN3'): string {
+export function familyModelDir(kind: 'BERT_NER' | 'BERT_MLM' | 'ROBERTA_CLS' | 'QWEN3' | 'QWEN2_FULL'): string {
   const folder = process.env[`ATTN_TEST_MODEL_${kind}`];
   if (!folder) throw new Error(`ATTN_TEST_MODEL_${kind} is not set: run the suite through scripts/run-extension-tests.ts`);
   return folder;

@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
     await import('./families.test');
     await import('./attentionFiles.test');
     await import('./reliability.test');
+    await import('./scale.test');
   }
 
   const report: TestReport = { passed: [], failed: [] };

@@ -145,7 +145,7 @@ describe('other views', () => {
     const layer = Number(await panel.locator('#aggregate-layer').evaluate((element) => (element as HTMLElement & { value: string }).value));
     await expect
       .poll(async () => Number((await data('.aggregates-view .heatmap-readout')).weight))
-      .toBeCloseTo(expected.headMeans[layer * n * n + 7 * n + 2]!, 6);
+      .toBeCloseTo(expected.headMeans![layer * n * n + 7 * n + 2]!, 6);
     await panel.locator('#aggregate-kind').evaluate((element) => {
       (element as HTMLElement & { value: string }).value = 'flow';
       element.dispatchEvent(new Event('change'));

@@ -71,8 +71,8 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     expect(result.tokens.map((token) => token.id)).toEqual([101, 2023, 4031, 2003, 6659, 1010, 1045, 2215, 1037, 25416, 8630, 1012, 102]);
     expect(result.tokens[4]).toMatchObject({ text: 'terrible', start: 16, end: 24 });
     expect('attentions' in result).toBe(false);
-    expect(result.headMeans).toBeInstanceOf(Float32Array);
-    expect(result.headMeans.length).toBe(2 * 13 * 13);
+    expect(result.headMeans!).toBeInstanceOf(Float32Array);
+    expect(result.headMeans!.length).toBe(2 * 13 * 13);
     if (result.prediction.task !== 'text-classification') throw new Error('expected a text classification');
     expect(result.prediction.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     // Every head the worker hands out is the model's, and the heads average to the head means.
@@ -89,7 +89,7 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
       expect(Array.from(map)).toEqual(Array.from(attentions[1]!.subarray(head * 169, (head + 1) * 169)));
       map.forEach((value: number, index: number) => (sums[index] = sums[index]! + value / 4));
     }
-    sums.forEach((value, index) => expect(Math.abs(value - result.headMeans[169 + index]!)).toBeLessThan(1e-6));
+    sums.forEach((value, index) => expect(Math.abs(value - result.headMeans![169 + index]!)).toBeLessThan(1e-6));
     await expect(
       client.request('headMap', { analysisId: 'unknown', layer: 0, head: 0, options: { hideSpecial: false, mergeWords: false } }),
     ).rejects.toMatchObject({ code: 'attention-unavailable' });

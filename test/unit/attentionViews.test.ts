@@ -44,7 +44,7 @@ async function analyse(text: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<{ c
       tokens: result.tokens,
       modelKey: modelRequestKey(req),
     },
-    headMeans: result.headMeans,
+    headMeans: result.headMeans!,
   };
 }
 

@@ -240,7 +240,7 @@ describe('a config whose id2label does not fit the model (issue 18 #12)', () => 
       isTestModel: true,
     };
     return {
-      panel: parseMessage(PANEL_WEBVIEW.events.showAnalysis.payload, { analysis, stale: false }).ok,
+      panel: parseMessage(PANEL_WEBVIEW.events.showAnalysis.payload, { analysis, attentionHeld: true, stale: false }).ok,
       side: parseMessage(SideAnalysisSchema, side).ok,
     };
   }

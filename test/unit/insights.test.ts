@@ -53,8 +53,8 @@ beforeAll(async () => {
 
 describe('attention lenses', () => {
   it("the mean lens of a layer is the mean over that layer's heads; layer 0 averages every layer", () => {
-    const last = meanLens(result.headMeans, layers, n, layers);
-    const all = meanLens(result.headMeans, layers, n, 0);
+    const last = meanLens(result.headMeans!, layers, n, layers);
+    const all = meanLens(result.headMeans!, layers, n, 0);
     const means = Array.from({ length: layers }, (_, layer) => layerMean(layer));
     for (const i of [0, 3, n - 1]) {
       last.row(i).forEach((value, k) => expect(value).toBeCloseTo(means[layers - 1]![i * n + k]!, 6));
@@ -67,7 +67,7 @@ describe('attention lenses', () => {
     const full = new Float32Array(layers * heads * n * n);
     attentions.forEach((layer, index) => full.set(layer, index * heads * n * n));
     const reference = Rollout.of(attentionTensor(layers, heads, n, full));
-    const lens = rolloutLens(rolloutOfHeadMeans(result.headMeans, layers, n), 0);
+    const lens = rolloutLens(rolloutOfHeadMeans(result.headMeans!, layers, n), 0);
     for (const i of [0, 5]) {
       lens.row(i).forEach((value, k) => expect(value).toBeCloseTo(reference.row(i)[k]!, 6));
       lens.column(i).forEach((value, k) => expect(value).toBeCloseTo(reference.column(i)[k]!, 6));
@@ -80,7 +80,7 @@ describe('word insights', () => {
     const groups = groupWordPieces(result.tokens);
     const refund = groups.find((group) => group.length > 1)!;
     expect(refund.map((index) => result.tokens[index]!.text).join(' ')).toMatch(/##/);
-    const lens = meanLens(result.headMeans, layers, n, layers);
+    const lens = meanLens(result.headMeans!, layers, n, layers);
     const insight = wordInsight(result.tokens, lens, refund, 3);
     expect(insight.pieces.length).toBe(refund.length);
 
@@ -109,7 +109,7 @@ describe('word insights', () => {
     const head = attentions[1]!.subarray(2 * n * n, 3 * n * n);
     const weights = tokenWeights(result.tokens, mapLens(head, n), [3]);
     weights.forEach((value, k) => expect(value).toBeCloseTo(result.tokens[k]!.special ? 0 : head[3 * n + k]!, 7));
-    const rollout = rolloutOfHeadMeans(result.headMeans, layers, n);
+    const rollout = rolloutOfHeadMeans(result.headMeans!, layers, n);
     const importance = readerImportance(result.tokens, result.prediction, rollout);
     const row = rollout.row(0);
     importance.forEach((value, k) => expect(value).toBe(result.tokens[k]!.special ? 0 : row[k]));

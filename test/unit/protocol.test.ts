@@ -75,15 +75,12 @@ describe('what the host accepts from the panel', () => {
 describe('what the panel accepts from the host', () => {
   const show = PANEL_WEBVIEW.events.showAnalysis.payload;
 
-  it('accepts an analysis with head means of its size, or none, and rejects a wrong size', () => {
-    expect(parseMessage(show, { analysis: analysis(), headMeans: new Float32Array(2 * 9), stale: false }).ok).toBe(true);
-    expect(parseMessage(show, { analysis: analysis(), stale: true }).ok).toBe(true);
-    expect(parseMessage(show, { analysis: null, stale: false }).ok).toBe(true);
-    expect(parseMessage(show, { analysis: analysis(), headMeans: new Float32Array(2 * 16), stale: false })).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('wrong size'),
-    });
-    expect(parseMessage(show, { analysis: analysis(), headMeans: Array.from({ length: 18 }, () => 0), stale: false }).ok).toBe(false);
+  it('accepts an analysis and whether its attention is held, and nothing else', () => {
+    expect(parseMessage(show, { analysis: analysis(), attentionHeld: true, stale: false }).ok).toBe(true);
+    expect(parseMessage(show, { analysis: analysis(), attentionHeld: false, stale: true }).ok).toBe(true);
+    expect(parseMessage(show, { analysis: null, attentionHeld: false, stale: false }).ok).toBe(true);
+    expect(parseMessage(show, { analysis: analysis(), stale: false }).ok).toBe(false);
+    expect(parseMessage(show, { analysis: analysis(), attentionHeld: 'yes', stale: false }).ok).toBe(false);
   });
 
   it('checks every token row', () => {

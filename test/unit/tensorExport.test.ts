@@ -148,7 +148,7 @@ describe('the JSON tensor export', () => {
     });
     expect(imported.analysis.text).toBe(TEXT);
     expect(await heldTensor('back', 2, 4)).toEqual(await heldTensor('a', 2, 4));
-    expect(Array.from(imported.headMeans).every((value, index) => Math.abs(value - result.headMeans[index]!) < 1e-6)).toBe(true);
+    expect(Array.from(imported.headMeans).every((value, index) => Math.abs(value - result.headMeans![index]!) < 1e-6)).toBe(true);
   });
 
   it('exports an imported float16 analysis as float32 with the same weights', async () => {

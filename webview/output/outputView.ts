@@ -13,7 +13,7 @@ import {
   type AttentionDocument,
   type AttentionMaps,
 } from '../../src/shared/attentionFile';
-import { headMeansOf, type HeldAttention } from '../../src/shared/attentionViews';
+import type { HeldAttention } from '../../src/shared/attentionViews';
 import { messageOf } from '../../src/shared/errors';
 import type { ExportFormat } from '../../src/shared/panelProtocol';
 import type { ScaleOptions } from '../shared/colorScale';
@@ -54,7 +54,8 @@ const OUTPUT_TABS: readonly Tab[] = ['model', 'head', 'aggregates', 'tokens'];
 
 export class OutputView implements PanelContext {
   analysis: PanelContext['analysis'];
-  headMeans: Float32Array | undefined;
+  /** The page holds its document's maps itself. */
+  readonly attentionHeld = true;
   view: ViewState;
   private maps: AttentionMaps;
   private held: HeldAttention;
@@ -80,7 +81,6 @@ export class OutputView implements PanelContext {
     }
     this.maps = shown.find((maps) => maps.name === saved?.attention) ?? shown[0]!;
     ({ analysis: this.analysis, held: this.held } = this.load(this.maps));
-    this.headMeans = headMeansOf(this.held);
     this.view = this.initialView(saved);
     const api = new HostApi(
       localHostChannel(() => this.held, {
@@ -171,7 +171,6 @@ export class OutputView implements PanelContext {
     if (!maps || maps === this.maps) return;
     this.maps = maps;
     ({ analysis: this.analysis, held: this.held } = this.load(maps));
-    this.headMeans = headMeansOf(this.held);
     this.view = clampView(this.view, maps);
     this.save();
     this.render();

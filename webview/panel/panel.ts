@@ -42,13 +42,13 @@ function tabsFor(analysis: Analysis | undefined): readonly Tab[] {
 /** What the host sends to show an analysis. */
 export interface ShownAnalysis {
   analysis: Analysis | null;
-  headMeans?: Float32Array;
+  attentionHeld: boolean;
   stale: boolean;
 }
 
 export class Panel implements PanelContext {
   analysis: Analysis | undefined;
-  headMeans: Float32Array | undefined;
+  attentionHeld = false;
   view: ViewState = defaultViewState(1);
   /** Analyses whose text was edited after they were made (the host says so). */
   private readonly staleIds = new Set<string>();
@@ -112,7 +112,7 @@ export class Panel implements PanelContext {
     this.render();
   }
 
-  show({ analysis, headMeans, stale }: ShownAnalysis): void {
+  show({ analysis, attentionHeld, stale }: ShownAnalysis): void {
     // Timestamps on the browser's shared clock, for the end-to-end benchmark's breakdown.
     this.app.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
     if (analysis) {
@@ -129,7 +129,7 @@ export class Panel implements PanelContext {
       };
     }
     this.analysis = analysis ?? undefined;
-    this.headMeans = headMeans;
+    this.attentionHeld = attentionHeld;
     this.save();
     this.render();
     this.app.dataset.renderedAt = (performance.timeOrigin + performance.now()).toFixed(1);
@@ -180,7 +180,7 @@ export class Panel implements PanelContext {
   private async refreshCurrent(): Promise<void> {
     const view = this.views[this.view.tab];
     if (!this.analysis && view.tab !== 'playground') return;
-    if (view.needsAttention && !this.headMeans) return;
+    if (view.needsAttention && !this.attentionHeld) return;
     try {
       await view.refresh();
     } catch (error) {
@@ -289,7 +289,7 @@ export class Panel implements PanelContext {
     this.tabs = h('vscode-tabs', { 'selected-index': tabs.indexOf(this.view.tab) });
     for (const tab of tabs) {
       const view = this.views[tab];
-      const available = !view.needsAttention || this.headMeans !== undefined;
+      const available = !view.needsAttention || this.attentionHeld;
       this.tabs.append(
         h('vscode-tab-header', { slot: 'header', 'data-tab': tab }, view.title),
         h(
@@ -316,7 +316,7 @@ export class Panel implements PanelContext {
       this.header(),
       card,
       ...(this.staleIds.has(analysis.id) ? [staleNotice(this.reanalyze)] : []),
-      ...(this.headMeans
+      ...(this.attentionHeld
         ? []
         : [isExternal(analysis) ? externalAttentionNotice(analysis.source.documentName) : missingAttentionNotice(this.reanalyze)]),
       renderToolbar(this.view, toolbarActions(this)),

@@ -9,8 +9,8 @@ import type { Tab, ViewState } from './state';
 
 export interface PanelContext {
   readonly analysis: Analysis | undefined;
-  /** `[layers, n, n]`, when the host still holds the attention. */
-  readonly headMeans: Float32Array | undefined;
+  /** Whether the analysis's attention is still held (by the worker, or the page itself), so views can ask for it. */
+  readonly attentionHeld: boolean;
   readonly view: ViewState;
   readonly options: DisplayOptions;
   readonly scale: ScaleOptions;

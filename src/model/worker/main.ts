@@ -42,6 +42,8 @@ function budgetOf(value: unknown): number {
 
 const analyzer = new Analyzer();
 const tensors = new BoundedCache<string, WorkerAnalysis>({
+  // The host keeps 20 analyses; a few more here serve a panel still showing an older one.
+  maxEntries: 32,
   maxBytes: () => tensorBudgetBytes,
   sizeOf: (entry) => entry.maps.heldBytes + entry.headMeans.byteLength,
 });
@@ -91,11 +93,15 @@ function checkLayerHead(entry: WorkerAnalysis, layer: number, head?: number): vo
 
 const handlers: RequestHandlers<WorkerRequests> = {
   async analyze({ analysisId, request, text }, { signal, progress }) {
-    const { result, attention, output } = await analyzer.analyze(request, text, { signal, onProgress: progress, tensorBudgetBytes });
+    const { result, attention, headMeans, output } = await analyzer.analyze(request, text, {
+      signal,
+      onProgress: progress,
+      tensorBudgetBytes,
+    });
     tensors.set(analysisId, {
       maps: attention,
-      // The host is sent a copy: this one stays for rollout and attribution.
-      headMeans: result.headMeans.slice(),
+      // The result sent to the host carries a copy when they are small: this one stays for rollout and attribution.
+      headMeans,
       heads: result.model.heads,
       n: result.tokens.length,
       tokens: result.tokens,
