@@ -11,6 +11,7 @@
 import * as ort from 'onnxruntime-node';
 import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT, headMeansOutput, keyTransposedOutput, probabilitiesOutput, queryOutput, scoresOutput } from './onnx/instrument';
+import { MODEL_SESSION_OPTIONS } from './sessionOptions';
 
 export interface SessionShape {
   layers: number;
@@ -81,13 +82,9 @@ export class AttentionSession {
   }
 
   static async load(modelPath: string, shape: SessionShape): Promise<AttentionSession> {
-    const session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      // Spinning threads (onnxruntime's default) are kept here: without them a 32-token analysis measured about 25%
-      // slower. The per-layer sessions of interventions turn spinning off (src/model/layerChain.ts).
-    });
+    // Spinning threads (onnxruntime's default) are kept here: without them a 32-token analysis measured about 25%
+    // slower. The per-layer sessions of interventions turn spinning off (src/model/layerChain.ts).
+    const session = await ort.InferenceSession.create(modelPath, MODEL_SESSION_OPTIONS);
     return new AttentionSession(session, shape);
   }
 

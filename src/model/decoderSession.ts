@@ -10,6 +10,7 @@ import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT, headMeansOutput, keyTransposedOutput, probabilitiesOutput, queryOutput } from './onnx/instrument';
 import type { LayerOperands } from './onDemandMaps';
 import { EXPECTED_IDS, EXPECTED_LOG_PROBS, NEXT_TOKEN_LOGITS, TOKEN_LOG_PROBS } from './onnx/instrumentDecoder';
+import { DECODER_SESSION_OPTIONS } from './sessionOptions';
 
 export interface DecoderShape {
   layers: number;
@@ -89,11 +90,7 @@ export class DecoderSession {
   }
 
   static async load(modelPath: string, shape: DecoderShape): Promise<DecoderSession> {
-    const session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    const session = await ort.InferenceSession.create(modelPath, DECODER_SESSION_OPTIONS);
     return new DecoderSession(session, shape);
   }
 

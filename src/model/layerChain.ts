@@ -12,6 +12,7 @@ import { tokenFeeds } from './attentionSession';
 import type { GraphInput } from './families';
 import { HEAD_MASK_INPUT } from './onnx/instrument';
 import { hiddenInput, splitIntoLayerSegments, TARGET_POSITION_INPUT, type SplitOptions } from './onnx/segments';
+import { MODEL_SESSION_OPTIONS } from './sessionOptions';
 
 export interface ChainShape {
   layers: number;
@@ -48,10 +49,8 @@ const WORKING_SET_BUDGET_BYTES = 96 * 1024 * 1024;
  * made the chain 2–3× slower than the single graph.
  */
 const SEGMENT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  logSeverityLevel: 3,
-  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  ...MODEL_SESSION_OPTIONS,
+  extra: { session: { disable_prepacking: '1', intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 };
 
 export class LayerChain {

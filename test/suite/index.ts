@@ -13,7 +13,9 @@ interface TestReport {
 }
 
 export async function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // ATTN_EXTENSION_GREP runs only the tests whose titles match (while working on one).
+  const grep = process.env.ATTN_EXTENSION_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });
   mocha.suite.emit('pre-require', globalThis, 'extension-host-suite', mocha);
   if (process.env.ATTN_EXTENSION_SUITE === 'soak') {
     // The benchmark's memory soak (npm run bench), on the full-size model.

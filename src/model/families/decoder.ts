@@ -9,18 +9,6 @@ import { layerCount, headCount, positiveInteger, stringList, tasksOf, type RawCo
 /** The most positions a decoder analysis reads at once, whatever the model's context. */
 export const DECODER_MAX_TOKENS = 2048;
 
-/**
- * The memory one analysis's attention may take (every layer's and head's n × n float32 map, held by the worker for
- * the views): a decoder reads at most as many tokens as fit. Qwen2.5-0.5B (24 × 14 heads) reads 617, Llama-3.2-1B
- * (16 × 32) 512, GPT-2 (12 × 12) 965; longer selections are truncated, and the panel says so.
- */
-export const ATTENTION_BUDGET_BYTES = 512 * 1024 * 1024;
-
-/** How many tokens fit the attention budget for `layers × heads` maps. */
-export function tokensWithinBudget(layers: number, heads: number): number {
-  return Math.floor(Math.sqrt(ATTENTION_BUDGET_BYTES / (4 * layers * heads)));
-}
-
 export function decoderPattern(description: string, scorePath: readonly string[]): GraphPattern {
   return {
     kind: 'decoder',
@@ -72,7 +60,8 @@ export function readDecoderConfig(raw: RawConfig, file: string, family: FamilyCo
     hidden,
     intermediate: typeof raw[keys.intermediate] === 'number' ? positiveInteger(raw, keys.intermediate, file) : 4 * hidden,
     vocabSize: positiveInteger(raw, 'vocab_size', file),
-    maxTokens: Math.min(DECODER_MAX_TOKENS, tokensWithinBudget(layers, heads), positiveInteger(raw, keys.maxPositions, file)),
+    // What fits in memory is the tensor budget's to say (memoryBudget.ts): it refuses with what would fit.
+    maxTokens: Math.min(DECODER_MAX_TOKENS, positiveInteger(raw, keys.maxPositions, file)),
     labels: [],
     multiLabel: false,
     tasks: tasksOf(architectures).filter((task) => task === 'text-generation'),

@@ -264,6 +264,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     return {
       sessionsLoaded: analyzer.sessionsLoaded,
       tensorsCached: tensors.size,
+      tensorBytes: tensors.bytes,
       jobsRunning: channel.servingCount - 1,
       heavyJobs: { running: heavyJobs.runningCount, queued: heavyJobs.queuedCount, started: heavyJobs.started },
       rssBytes: process.memoryUsage.rss(),

@@ -19,6 +19,8 @@ export interface WorkerDiagnostics {
   sessionsLoaded: number;
   /** Analyses whose tensors it keeps. */
   tensorsCached: number;
+  /** The bytes those hold (queries and keys, or maps, and head means), within the tensor budget. */
+  tensorBytes: number;
   /** Requests it is handling, besides the one asking. */
   jobsRunning: number;
   /** Sweeps, occlusions and ablations: running (at most 1), waiting, and started since the worker began. */
