@@ -28,8 +28,17 @@ export interface InterventionRunner {
 /** How a long intervention is stopped and watched: checked and reported between batched runs. */
 export interface JobControl {
   signal?: AbortSignal;
-  /** `done` of `total` units of work (rows, or rows × layers for a sweep through the layer chain). */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * `done` of `total` units of work (rows, or rows × layers for a sweep through the layer chain), and for occlusion
+   * the units finished since the last report, so that a view can show them before the rest.
+   */
+  onProgress?: (done: number, total: number, occluded?: OccludedUnit[]) => void;
+}
+
+/** One occluded unit as soon as it is known: its token indices and the change of the watched probability. */
+export interface OccludedUnit {
+  indices: number[];
+  delta: number;
 }
 
 /**
@@ -41,6 +50,8 @@ async function outputsInRuns(
   rows: readonly ChainRow[],
   control: JobControl,
   progress: { done: number; total: number },
+  /** Called with each run's first row and outputs; what it returns goes out with the progress. */
+  onOutputs?: (start: number, outputs: readonly Float32Array[]) => OccludedUnit[] | undefined,
 ): Promise<Float32Array[]> {
   if (rows.length === 0) return [];
   const size = chain.rowsPerRun(rows[0]!.ids.length);
@@ -48,9 +59,11 @@ async function outputsInRuns(
   for (let start = 0; start < rows.length; start += size) {
     throwIfCancelled(control.signal);
     const part = rows.slice(start, start + size);
-    out.push(...(await chain.outputs(part)));
+    const results = await chain.outputs(part);
+    out.push(...results);
     progress.done += part.length;
-    control.onProgress?.(progress.done, progress.total);
+    const occluded = onOutputs?.(start, results);
+    control.onProgress?.(progress.done, progress.total, occluded);
   }
   return out;
 }
@@ -266,24 +279,33 @@ export async function occlusion(
   rows.forEach((row, index) => byLength.set(row.ids.length, [...(byLength.get(row.ids.length) ?? []), index]));
   const outputs: Float32Array[] = [];
   const progress = { done: 0, total: rows.length };
+  const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
+  let original: ReturnType<typeof predictionOf> | undefined;
+  const unitOf = (index: number) => {
+    const probabilities = watch.probabilities(outputs[index + 1]!, rows[index + 1]!);
+    return { indices: units[index]!, delta: probabilities[original!.label]! - original!.probabilities[original!.label]!, probabilities };
+  };
+  // The unoccluded text is the first row of the first run: every unit after it is reported as soon as it is known.
   for (const members of byLength.values()) {
-    const results = await outputsInRuns(
+    await outputsInRuns(
       chain,
       members.map((index) => rows[index]!),
       control,
       progress,
+      (start, results) => {
+        const done = members.slice(start, start + results.length);
+        done.forEach((index, offset) => (outputs[index] = results[offset]!));
+        original ??= outputs[0] ? predictionOf(watch.probabilities(outputs[0], rows[0]!), watch.labels, position) : undefined;
+        if (!original) return undefined;
+        return done.filter((index) => index > 0).map((index) => ({ indices: units[index - 1]!, delta: unitOf(index - 1).delta }));
+      },
     );
-    members.forEach((index, position) => (outputs[index] = results[position]!));
   }
-  const watch = new Watch(chain, options.target, positionsFor(chain, options.perToken));
-  const original = predictionOf(watch.probabilities(outputs[0]!, rows[0]!), watch.labels, position);
+  original ??= predictionOf(watch.probabilities(outputs[0]!, rows[0]!), watch.labels, position);
   return {
     ...original,
     mode: options.mode,
     unit: options.unit,
-    units: units.map((indices, index) => {
-      const probabilities = watch.probabilities(outputs[index + 1]!, rows[index + 1]!);
-      return { indices, delta: probabilities[original.label]! - original.probabilities[original.label]!, probabilities };
-    }),
+    units: units.map((_, index) => unitOf(index)),
   };
 }

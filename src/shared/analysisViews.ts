@@ -129,6 +129,8 @@ export interface JobProgress {
   done: number;
   total: number;
   queued?: number;
+  /** Occlusion: the units finished since the last report (token indices, change of the watched probability). */
+  occluded?: Array<{ indices: number[]; delta: number }>;
 }
 
 /** 0 is greedy; sampling at more than a few degrees of temperature is noise. */

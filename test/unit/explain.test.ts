@@ -20,6 +20,7 @@ import {
   occlusionUnits,
   singleHeadAblationOutputs,
   type InterventionOptions,
+  type OccludedUnit,
 } from '../../src/model/explanations';
 import { distilbert } from '../../src/model/families/distilbert';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
@@ -301,6 +302,26 @@ describe('occlusion', () => {
         expect(maxAbsDiff(entry.probabilities, single)).toBeLessThanOrEqual(1e-6);
         expect(Math.abs(entry.delta - (single[result.label]! - base[result.label]!))).toBeLessThanOrEqual(1e-6);
       }
+    });
+  }
+
+  for (const mode of ['mask', 'remove'] as const) {
+    it(`${mode}: each unit is reported with the progress as soon as its run is done, as the final result says`, async () => {
+      const tokens = tokenizer.tokenize('Unbelievably tedious, yet strangely charming.').tokens;
+      const reports: Array<{ done: number; occluded: OccludedUnit[] }> = [];
+      // The q8 chain runs one row at a time: one report per unit.
+      const result = await occlusion(
+        chains.get('q8')!,
+        tokens,
+        { ...classify, mode, unit: 'token', maskId: tokenizer.maskTokenId! },
+        { onProgress: (done, _total, occluded) => reports.push({ done, occluded: occluded ?? [] }) },
+      );
+      const streamed = reports.flatMap((report) => report.occluded);
+      expect(streamed.map((unit) => unit.indices)).toEqual(result.units.map((unit) => unit.indices));
+      streamed.forEach((unit, index) => expect(unit.delta).toBe(result.units[index]!.delta));
+      // Before the end: the first unit came with the second run's report, while most runs were still to go.
+      const first = reports.findIndex((report) => report.occluded.length > 0);
+      expect(reports[first]!.done).toBeLessThan(reports.at(-1)!.done / 2);
     });
   }
 

@@ -459,8 +459,22 @@ export class ExplainView implements PanelView {
     // A language model's tokenizer has no mask token: its tokens are removed.
     const mode = analysis.model.causal ? 'remove' : this.context.view.explain.mode;
     const what = unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…');
+    // Each unit's change as soon as the worker has it: on long texts the table fills while the job runs.
+    const partial = new Float32Array(analysis.tokens.length).fill(Number.NaN);
     const result = await this.runJob(analysis.id, what, (options) =>
-      this.api.request('attribution', { analysisId: analysis.id, mode, unit, ...this.target() }, options),
+      this.api.request(
+        'attribution',
+        { analysisId: analysis.id, mode, unit, ...this.target() },
+        {
+          signal: options.signal,
+          onProgress: (progress) => {
+            options.onProgress(progress);
+            if (!progress.occluded?.length || this.context.analysis?.id !== analysis.id) return;
+            for (const occluded of progress.occluded) for (const index of occluded.indices) partial[index] = occluded.delta;
+            this.renderPartialOcclusion(partial, progress);
+          },
+        },
+      ),
     );
     if (!result || this.context.analysis?.id !== analysis.id) return;
     this.attribution = result;
@@ -487,6 +501,38 @@ export class ExplainView implements PanelView {
     } catch (error) {
       this.context.setStatus(messageOf(error));
     }
+  }
+
+  /** The occlusion column as far as it is known, while the job runs (the full table replaces it). */
+  private renderPartialOcclusion(deltas: Float32Array, progress: JobProgress): void {
+    const { analysis } = this.context;
+    if (!analysis) return;
+    const known = Array.from(deltas).filter(Number.isFinite);
+    const maxAbs = Math.max(...known.map(Math.abs), 0);
+    this.attributionTable.replaceChildren(
+      h(
+        'table',
+        { class: 'attribution-table', 'data-partial': String(known.length) },
+        h('caption', {}, l10n.t('Occlusion so far: {0} of {1} runs done; the rest follows.', progress.done, progress.total)),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, l10n.t('Token')), h('th', { scope: 'col' }, l10n.t('Occlusion')))),
+        h(
+          'tbody',
+          {},
+          ...analysis.tokens.flatMap((token, index) => {
+            if (token.special) return [];
+            const delta = deltas[index]!;
+            return [
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, token.text),
+                h('td', { class: `num ${deltaClass(delta, maxAbs)}` }, Number.isFinite(delta) ? formatPoints(delta) : '…'),
+              ),
+            ];
+          }),
+        ),
+      ),
+    );
   }
 
   private renderAttribution(): void {

@@ -57,7 +57,7 @@ const idsOf = (entry: WorkerAnalysis) => entry.tokens.map((token) => token.id);
 const heavyJobs = new HeavyJobQueue();
 
 function control(signal: AbortSignal, report: (progress: JobProgress) => void): JobControl {
-  return { signal, onProgress: (done, total) => report({ done, total }) };
+  return { signal, onProgress: (done, total, occluded) => report({ done, total, ...(occluded?.length ? { occluded } : {}) }) };
 }
 
 function held(id: string): WorkerAnalysis {
