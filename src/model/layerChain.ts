@@ -50,7 +50,7 @@ const WORKING_SET_BUDGET_BYTES = 96 * 1024 * 1024;
  */
 const SEGMENT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   ...MODEL_SESSION_OPTIONS,
-  extra: { session: { disable_prepacking: '1', intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 };
 
 export class LayerChain {
