@@ -35,10 +35,10 @@ export async function analysisGrid(
   analysis: WorkerAnalysis,
   size: number,
   options: DisplayOptions,
+  layers: { first: number; count: number } = { first: 0, count: analysis.maps.layerCount },
 ): Promise<{ labels: string[]; size: number; thumbnails: Float32Array }> {
-  const { maps } = analysis;
-  const grid = new GridBuilder(analysis.tokens, maps.layerCount, analysis.heads, analysis.n, size, options);
-  for (let layer = 0; layer < maps.layerCount; layer += 1) grid.addLayer(layer, await maps.layer(layer));
+  const grid = new GridBuilder(analysis.tokens, layers.count, analysis.heads, analysis.n, size, options);
+  for (let index = 0; index < layers.count; index += 1) grid.addLayer(index, await analysis.maps.layer(layers.first + index));
   return grid.result();
 }
 

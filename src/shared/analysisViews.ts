@@ -144,13 +144,31 @@ const headRef = v.object({ layer: count, head: count });
 /** The largest grid thumbnail, in cells per side. */
 export const MAX_THUMBNAIL = 256;
 
+/** The attention cells one grid request pools at most (a DistilBERT grid at 512 tokens is 19 M: one request). */
+const GRID_CELLS_PER_REQUEST = 2 ** 25;
+
+/** How many layers one grid request covers: all of them, but for long inputs a few (at least one) at a time. */
+export function gridLayersPerRequest(layers: number, heads: number, n: number): number {
+  return Math.max(1, Math.min(layers, Math.floor(GRID_CELLS_PER_REQUEST / (heads * n * n))));
+}
+
 export const ANALYSIS_VIEW_REQUESTS = {
   /** One head's full map. */
   headMap: request(v.object({ ...of, layer: count, head: count, options })).returns<LabelledMap>(),
   /** Every head of one layer, full size (the head view): `maps` is `[heads, m, m]`. */
   layerMaps: request(v.object({ ...of, layer: count, options })).returns<{ labels: string[]; maps: Float32Array }>(),
-  /** Every head, downsampled to at most `size`² by the maximum of each block: `[layers, heads, s, s]`. */
-  grid: request(v.object({ ...of, size: v.pipe(count, v.minValue(4), v.maxValue(MAX_THUMBNAIL)), options })).returns<{
+  /**
+   * Every head, downsampled to at most `size`² by the maximum of each block: `[layers, heads, s, s]`; with `layers`,
+   * only those (`[count, heads, s, s]`), so that a long input's grid arrives a few rows at a time, the top first.
+   */
+  grid: request(
+    v.object({
+      ...of,
+      size: v.pipe(count, v.minValue(4), v.maxValue(MAX_THUMBNAIL)),
+      options,
+      layers: v.optional(v.object({ first: count, count: v.pipe(count, v.minValue(1)) })),
+    }),
+  ).returns<{
     labels: string[];
     size: number;
     thumbnails: Float32Array;

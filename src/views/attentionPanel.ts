@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis/analysisStore';
 import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
-import { ANALYSIS_VIEW_REQUESTS, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
+import { ANALYSIS_VIEW_REQUESTS, gridLayersPerRequest, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
 import { MAX_ATTENTION_BYTES } from '../shared/attentionFile';
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
@@ -173,6 +173,7 @@ export class AttentionPanelManager implements vscode.Disposable {
   private async prefetchGrid(record: AnalysisRecord): Promise<void> {
     const last = this.lastGridRequest;
     if (!last || !this.webviewReady || !this.store.holdsAttention(record.id)) return;
+    if (gridLayersPerRequest(record.model.layers, record.model.heads, record.tokens.length) < record.model.layers) return;
     const abort = new AbortController();
     const grid = this.backend
       .view('grid', { analysisId: record.id, size: last.size, options: last.options }, abort.signal)
@@ -255,8 +256,9 @@ export class AttentionPanelManager implements vscode.Disposable {
       forwarded[method] = (params, { signal, progress }) => {
         this.record(params.analysisId);
         if (method === 'grid') {
-          const { size, options } = params as ParamsOf<AnalysisViewRequests['grid']>;
-          this.lastGridRequest = { size, options };
+          const { size, options, layers } = params as ParamsOf<AnalysisViewRequests['grid']>;
+          // A long input's grid comes a few layers at a time: it is not computed ahead whole.
+          if (!layers) this.lastGridRequest = { size, options };
         }
         return this.backend.view(method, params, signal, progress);
       };

@@ -96,6 +96,22 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     const grid = await client.request('grid', { analysisId: 'a1', size: 64, options: { hideSpecial: true, mergeWords: true } });
     expect(grid.labels).toEqual(['this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'refund', '.']);
     expect(grid.thumbnails.length).toBe(2 * 4 * 10 * 10);
+    // A grid a layer at a time (long inputs): the same thumbnails as the whole grid's, layer by layer.
+    const second = await client.request('grid', {
+      analysisId: 'a1',
+      size: 64,
+      options: { hideSpecial: true, mergeWords: true },
+      layers: { first: 1, count: 1 },
+    });
+    expect(Array.from(second.thumbnails)).toEqual(Array.from(grid.thumbnails.subarray(4 * 10 * 10)));
+    await expect(
+      client.request('grid', {
+        analysisId: 'a1',
+        size: 64,
+        options: { hideSpecial: true, mergeWords: true },
+        layers: { first: 1, count: 2 },
+      }),
+    ).rejects.toMatchObject({ code: 'invalid-request' });
   });
 
   it('cancels a job when its signal aborts, and the next job still runs', async () => {

@@ -54,7 +54,10 @@ export function localHostChannel(
       checkLayerHead(held, layer);
       return layerMapsOf(held, layer, options);
     },
-    grid: ({ analysisId, size, options }) => gridOf(heldOf(analysisId), size, options),
+    grid: ({ analysisId, size, options, layers }) => {
+      const held = heldOf(analysisId);
+      return gridOf(layers ? { ...held, layers: held.layers.slice(layers.first, layers.first + layers.count) } : held, size, options);
+    },
     aggregate: ({ analysisId, aggregate, layer, options }) => {
       const held = heldOf(analysisId);
       checkLayerHead(held, layer);

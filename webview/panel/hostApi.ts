@@ -45,7 +45,8 @@ export class HostApi {
     this.prefetched = { key: keyOf(analysisId, requestedSize, options.hideSpecial, options.mergeWords), grid };
   }
 
-  grid(analysisId: string, size: number, options: DisplayOptions): Promise<Grid> {
+  grid(analysisId: string, size: number, options: DisplayOptions, layers?: { first: number; count: number }): Promise<Grid> {
+    if (layers) return this.request('grid', { analysisId, size, options, layers });
     const prefetched = this.prefetched;
     if (prefetched?.key === keyOf(analysisId, size, options.hideSpecial, options.mergeWords)) {
       this.prefetched = undefined;

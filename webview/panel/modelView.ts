@@ -8,6 +8,7 @@ import { beginCanvas, colorIndexer, lookup, themeColor, type ScaleOptions } from
 import { h } from '../shared/dom';
 import { canvasPng, mapCsv, mapJson, type Exportable } from './exports';
 import { HeatmapCanvas, markedRowOf } from './heatmapCanvas';
+import { gridLayersPerRequest } from '../../src/shared/analysisViews';
 import type { HostApi } from './hostApi';
 import type { PanelContext, PanelView } from './panelContext';
 
@@ -30,6 +31,8 @@ interface Grid {
   key: string;
   /** The thumbnail size asked for (the worker sends less when there are fewer tokens). */
   requested: number;
+  /** Layers whose thumbnails have arrived, from the top (a long input's grid comes a few layers at a time). */
+  layersReady: number;
 }
 
 export class ModelView implements PanelView {
@@ -48,6 +51,8 @@ export class ModelView implements PanelView {
   private readonly tableHolder: HTMLElement;
   readonly focus: HeatmapCanvas;
   private grid: Grid | undefined;
+  /** Counts grid fetches: a long grid arriving in parts stops when a newer fetch starts. */
+  private gridGeneration = 0;
   private layout = { left: 0, top: 0, tile: 0, gap: 0, perGroup: 1, groupGap: 0 };
   private hovered: { layer: number; head: number; row: number; col: number } | undefined;
   private showTable = false;
@@ -145,18 +150,38 @@ export class ModelView implements PanelView {
     const size = Math.max(this.grid?.requested ?? 0, this.thumbnailSize(analysis.model.heads));
     const key = `${analysis.id}|${hideSpecial}|${mergeWords}`;
     if (this.grid?.key !== key || this.grid.requested < size) {
+      const { layers, heads, kvHeads, causal } = analysis.model;
+      const step = gridLayersPerRequest(layers, heads, analysis.tokens.length);
+      const generation = ++this.gridGeneration;
       this.gridCanvas.dataset.requestedAt = (performance.timeOrigin + performance.now()).toFixed(1);
-      const grid = await this.api.grid(analysis.id, size, this.context.options);
+      let grid: Grid | undefined;
+      for (let first = 0; first < layers; first += step) {
+        const count = Math.min(step, layers - first);
+        const part = await this.api.grid(analysis.id, size, this.context.options, step < layers ? { first, count } : undefined);
+        // Another analysis or other options asked for since: that request draws.
+        if (generation !== this.gridGeneration) return;
+        const cells = part.size * part.size;
+        if (!grid) {
+          grid = {
+            labels: part.labels,
+            size: part.size,
+            thumbnails: step < layers ? new Float32Array(layers * heads * cells) : part.thumbnails,
+            layers,
+            heads,
+            kvHeads,
+            causal,
+            key,
+            requested: size,
+            layersReady: 0,
+          };
+          this.grid = grid;
+        }
+        if (step < layers) grid.thumbnails.set(part.thumbnails, first * heads * cells);
+        grid.layersReady = first + count;
+        this.gridCanvas.dataset.layersReady = String(grid.layersReady);
+        if (grid.layersReady < layers) this.drawGrid();
+      }
       this.gridCanvas.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
-      this.grid = {
-        ...grid,
-        layers: analysis.model.layers,
-        heads: analysis.model.heads,
-        kvHeads: analysis.model.kvHeads,
-        causal: analysis.model.causal,
-        key,
-        requested: size,
-      };
     }
     this.drawGrid();
   }

@@ -146,8 +146,15 @@ const handlers: RequestHandlers<WorkerRequests> = {
     checkLayerHead(entry, layer);
     return layerMapsFrom(entry.tokens, entry.heads, entry.n, await entry.maps.layer(layer), options);
   },
-  grid({ analysisId, size, options }) {
-    return analysisGrid(held(analysisId), size, options);
+  grid({ analysisId, size, options, layers }) {
+    const entry = held(analysisId);
+    if (layers && layers.first + layers.count > entry.maps.layerCount) {
+      throw new AnalysisError(
+        'invalid-request',
+        `No layers ${layers.first + 1}–${layers.first + layers.count} in a ${entry.maps.layerCount}-layer model.`,
+      );
+    }
+    return analysisGrid(entry, size, options, layers);
   },
   async aggregate({ analysisId, aggregate, layer, options }) {
     const entry = held(analysisId);
