@@ -7,7 +7,6 @@
 import { NumpyRandom } from '../engine';
 import { AnalysisError } from '../shared/errors';
 import type { DecoderSession, KeyValueCache } from './decoderSession';
-import { allLayers } from './layerMaps';
 import { OnDemandMaps } from './onDemandMaps';
 import type { ScoreStep } from './onnx/instrument';
 
@@ -138,7 +137,7 @@ export class Generation {
     this.cache = run.cache;
     // The new token's row of each layer, `[heads, 1, total]`: from its query and every key when the graph returns them.
     const attention = this.scoreSteps
-      ? await allLayers(new OnDemandMaps(run.layerOperands!, this.session.shape.heads, 1, this.scoreSteps, true, run.total))
+      ? await new OnDemandMaps(run.layerOperands!, this.session.shape.heads, 1, this.scoreSteps, true, run.total).everyLayer()
       : run.attentions!;
     const { id, probability } = chooseToken(run.logits, this.settings, this.random);
     this.ids.push(id);

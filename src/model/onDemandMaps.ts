@@ -154,12 +154,18 @@ export class OnDemandMaps implements LayerMaps {
   }
 
   private async run(layer: number, first: number, count: number, meanOverHeads: boolean): Promise<Float32Array> {
-    const { n, d, keys } = this;
+    const { n, d } = this;
     const { query } = this.operands[layer]!;
+    return this.runOn(query.subarray(first * n * d, (first + count) * n * d), this.keysFor(layer, first, count), count, meanOverHeads);
+  }
+
+  /** Runs the small graph on `[count, n, d]` queries and `[count, d, keys]` keys. */
+  private async runOn(query: Float32Array, keyTransposed: Float32Array, count: number, meanOverHeads: boolean): Promise<Float32Array> {
+    const { n, d, keys } = this;
     const session = await scoresSession({ steps: this.steps, causal: this.causal, meanOverHeads });
     const feeds: Record<string, ort.Tensor> = {
-      query: new ort.Tensor('float32', query.subarray(first * n * d, (first + count) * n * d), [count, n, d]),
-      key_t: new ort.Tensor('float32', this.keysFor(layer, first, count), [count, d, keys]),
+      query: new ort.Tensor('float32', query, [count, n, d]),
+      key_t: new ort.Tensor('float32', keyTransposed, [count, d, keys]),
     };
     if (this.causal) {
       this.bias ??= new ort.Tensor('float32', causalBias(n, keys), [n, keys]);
@@ -172,6 +178,24 @@ export class OnDemandMaps implements LayerMaps {
   layer(layer: number): Promise<Float32Array> {
     checkLayer(this, layer);
     return this.run(layer, 0, this.heads, false);
+  }
+
+  /**
+   * Every layer's maps from one run of the small graph, the layers stacked as heads: for a generation step's rows
+   * (one query each), where one run per layer would cost more in calls than in arithmetic.
+   */
+  async everyLayer(): Promise<Float32Array[]> {
+    const { heads, n, d, keys } = this;
+    const layers = this.operands.length;
+    const query = new Float32Array(layers * heads * n * d);
+    const keyTransposed = new Float32Array(layers * heads * d * keys);
+    this.operands.forEach((operands, layer) => {
+      query.set(operands.query, layer * heads * n * d);
+      keyTransposed.set(this.keysFor(layer, 0, heads), layer * heads * d * keys);
+    });
+    const all = await this.runOn(query, keyTransposed, layers * heads, false);
+    const size = heads * n * keys;
+    return Array.from({ length: layers }, (_, layer) => all.subarray(layer * size, (layer + 1) * size));
   }
 
   head(layer: number, head: number): Promise<Float32Array> {

@@ -213,7 +213,7 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    const progress: Array<{ done: number; total: number }> = [];
+    const progress: Array<{ done: number; total: number; occluded?: Array<{ indices: number[]; delta: number }> }> = [];
     const burst = Array.from({ length: 100 }, (_, index) =>
       client!.request(
         'attribution',
@@ -226,7 +226,10 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     expect(after.heavyJobs.started - before.heavyJobs.started).toBe(1);
     for (const result of results) expect(Array.from(result.occlusion)).toEqual(Array.from(results[0]!.occlusion));
     const rows = tokens.filter((token) => !token.special).length + 1;
-    expect(progress.at(-1)).toEqual({ done: rows, total: rows });
+    expect(progress.at(-1)).toMatchObject({ done: rows, total: rows });
+    // The units came with the progress, as the result has them.
+    const streamed = progress.flatMap((update) => update.occluded ?? []);
+    expect(streamed.map((unit) => unit.delta)).toEqual(results[0]!.units.map((unit) => unit.delta));
 
     // Distinct requests: one runs, the others wait their turn; beyond the queue's bound they are refused.
     const distinct = Array.from({ length: 20 }, (_, index) =>

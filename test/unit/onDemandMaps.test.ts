@@ -164,8 +164,10 @@ for (const variant of DECODERS) {
         const next = await reference.run({ inputIds: [[7]], past: expected.cache! }, { attentions: true });
         const step = await analysis.run({ inputIds: [[7]], past: run.cache! }, { operands: true });
         const rows = new OnDemandMaps(step.layerOperands!, heads, 1, withOperands.scoreSteps!, true, n + 1);
+        const stacked = await rows.everyLayer();
         for (let layer = 0; layer < layers; layer += 1) {
           expect(maxAbsDiff(await rows.layer(layer), next.attentions![layer]!)).toBeLessThanOrEqual(1e-6);
+          expect(maxAbsDiff(stacked[layer]!, next.attentions![layer]!)).toBeLessThanOrEqual(1e-6);
         }
       } finally {
         await reference.release();
