@@ -10,6 +10,10 @@ import { LoopbackHub } from '../../scripts/lib/loopbackHub';
 import { ReferenceDistilBert, type DistilBertConfig } from '../../src/reference/distilbert';
 import { repoRoot } from '../support/paths';
 import { ensureTestModel } from '../support/testModels';
+import { AttentionSession } from '../../src/model/attentionSession';
+import { FAMILY_MODULES } from '../../src/model/families';
+import { instrumentedModelFor } from '../../src/model/instrumentedCache';
+import { maxAbsDiff } from '../support/numeric';
 
 interface CliJson {
   model: string;
@@ -82,6 +86,23 @@ describe('npm run analyze', () => {
       );
     expect(json.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     expect(json.timings.totalMs).toBeGreaterThan(0);
+    // Computed on demand from the run's queries and keys, they are the graph's own Softmax outputs.
+    const pattern = FAMILY_MODULES.find((module) => module.id === 'distilbert')!.pattern;
+    const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-cli-maps-'));
+    const withMaps = instrumentedModelFor(path.join(folder, 'onnx', 'model.onnx'), { layers: 2, heads: 4 }, pattern, storage, {
+      headMask: false,
+      outputs: 'maps',
+    });
+    const session = await AttentionSession.load(withMaps.path, { layers: 2, heads: 4, inputs: pattern.inputs, output: 'logits' });
+    const own = await session.run({ inputIds: [json.tokens.map((token) => token.id)] }, { attentions: true });
+    await session.release();
+    fs.rmSync(storage, { recursive: true, force: true });
+    expect(
+      maxAbsDiff(
+        json.attentions.flat(3),
+        own.attentions!.flatMap((layer) => Array.from(layer)),
+      ),
+    ).toBeLessThanOrEqual(1e-6);
   });
 
   it('--json --explain adds headImportance and occlusion, equal to the reference forward with the head zeroed or the token masked', async () => {
