@@ -18,12 +18,14 @@ export const MODEL_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
  * Decoders: without prepacking, which kept a second copy of every MatMul weight (the Qwen2.5-0.5B-shaped fp32 model,
  * 1.9 GB of weights: 3.5 GB resident after load with it, 2.5 GB without; its forward at 128 and 512 tokens no slower).
  * Sessions cannot share initializers through the Node binding, so each copy a session does not make is one a loaded
- * model does not cost. The CPU arena stays: without it the same model's analysis measured 1.6–2.8 × the plain forward
- * instead of about 1.1 × (fresh memory for every large intermediate), although with it onnxruntime keeps a long
- * forward's peak after the run (11.4 GB resident after one 2048-token forward, against 4.1 GB without), as the plain
- * forward does; the Node binding cannot ask a run to shrink the arena afterwards.
+ * model does not cost. And without the CPU arena: an analysis runs up to 2048 tokens, whose intermediates (the
+ * unfused attention's n² tensors, the logits of every position) peak at several GB, which the arena keeps after the
+ * run (11.4 GB resident after one 2048-token forward, against 4.1 GB without; with it, the decoder benchmark's process,
+ * holding this session and transformers.js's, was killed for want of memory on a 24 GB machine). It costs speed:
+ * analyses measured 1.5–2.8 × the plain forward, which keeps its arena.
  */
 export const DECODER_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   ...MODEL_SESSION_OPTIONS,
+  enableCpuMemArena: false,
   extra: { session: { disable_prepacking: '1' } },
 };
