@@ -183,7 +183,11 @@ describe('explaining the prediction', () => {
     await expect.poll(() => panel.locator('#status').textContent(), { timeout: 10_000 }).toBe('Cancelled.');
     expect(await strip.isHidden()).toBe(true);
     expect(await panel.locator('#run-attribution').getAttribute('disabled')).toBeNull();
-    expect(await panel.locator('table.attribution-table').count()).toBe(0);
+    // What was computed before Cancel stays on screen: the units streamed with the progress.
+    const partial = panel.locator('table.attribution-table[data-partial]');
+    expect(await partial.count()).toBe(1);
+    expect(Number(await partial.getAttribute('data-partial'))).toBeGreaterThan(0);
+    expect(await partial.locator('caption').textContent()).toMatch(/^Occlusion stopped: \d+ of \d+ runs were done/);
     recordCase({
       layer: 'ui',
       area: 'Load',

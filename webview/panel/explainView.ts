@@ -461,6 +461,7 @@ export class ExplainView implements PanelView {
     const what = unit === 'word' ? l10n.t('Occluding each word…') : l10n.t('Occluding each token…');
     // Each unit's change as soon as the worker has it: on long texts the table fills while the job runs.
     const partial = new Float32Array(analysis.tokens.length).fill(Number.NaN);
+    let last: JobProgress | undefined;
     const result = await this.runJob(analysis.id, what, (options) =>
       this.api.request(
         'attribution',
@@ -471,12 +472,18 @@ export class ExplainView implements PanelView {
             options.onProgress(progress);
             if (!progress.occluded?.length || this.context.analysis?.id !== analysis.id) return;
             for (const occluded of progress.occluded) for (const index of occluded.indices) partial[index] = occluded.delta;
-            this.renderPartialOcclusion(partial, progress);
+            last = progress;
+            this.renderPartialOcclusion(partial, progress, false);
           },
         },
       ),
     );
-    if (!result || this.context.analysis?.id !== analysis.id) return;
+    if (this.context.analysis?.id !== analysis.id) return;
+    if (!result) {
+      // Cancelled or failed: what was computed stays, said to be partial.
+      if (last) this.renderPartialOcclusion(partial, last, true);
+      return;
+    }
     this.attribution = result;
     this.renderAttribution();
     this.context.setStatus(
@@ -504,7 +511,7 @@ export class ExplainView implements PanelView {
   }
 
   /** The occlusion column as far as it is known, while the job runs (the full table replaces it). */
-  private renderPartialOcclusion(deltas: Float32Array, progress: JobProgress): void {
+  private renderPartialOcclusion(deltas: Float32Array, progress: JobProgress, stopped: boolean): void {
     const { analysis } = this.context;
     if (!analysis) return;
     const known = Array.from(deltas).filter(Number.isFinite);
@@ -513,7 +520,13 @@ export class ExplainView implements PanelView {
       h(
         'table',
         { class: 'attribution-table', 'data-partial': String(known.length) },
-        h('caption', {}, l10n.t('Occlusion so far: {0} of {1} runs done; the rest follows.', progress.done, progress.total)),
+        h(
+          'caption',
+          {},
+          stopped
+            ? l10n.t('Occlusion stopped: {0} of {1} runs were done, the tokens they covered are shown.', progress.done, progress.total)
+            : l10n.t('Occlusion so far: {0} of {1} runs done; the rest follows.', progress.done, progress.total),
+        ),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, l10n.t('Token')), h('th', { scope: 'col' }, l10n.t('Occlusion')))),
         h(
           'tbody',
