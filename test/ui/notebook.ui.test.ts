@@ -167,11 +167,19 @@ describe('a notebook with attention outputs from Python', () => {
       await page.locator('.quick-input-widget input').fill(name);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
     };
-    await chooseTheme(lightNow ? 'Dark Modern' : 'Light Modern');
-    await expect.poll(() => grid.evaluate((element) => (element as HTMLElement).dataset.background), { timeout: 15_000 }).not.toBe(before);
+    // The editor backgrounds of the two themes: the grid is drawn on each in turn, whatever theme an earlier test left.
+    const background = { 'Light Modern': '#ffffff', 'Dark Modern': '#1f1f1f' } as const;
+    const [first, second] = lightNow ? (['Dark Modern', 'Light Modern'] as const) : (['Light Modern', 'Dark Modern'] as const);
+    await chooseTheme(first);
+    await expect
+      .poll(() => grid.evaluate((element) => (element as HTMLElement).dataset.background), { timeout: 15_000 })
+      .toBe(background[first]);
+    expect(background[first]).not.toBe(before);
     await screenshot(page, 'notebook-theme');
-    await chooseTheme(lightNow ? 'Light Modern' : 'Dark Modern');
-    await expect.poll(() => grid.evaluate((element) => (element as HTMLElement).dataset.background), { timeout: 15_000 }).toBe(before);
+    await chooseTheme(second);
+    await expect
+      .poll(() => grid.evaluate((element) => (element as HTMLElement).dataset.background), { timeout: 15_000 })
+      .toBe(background[second]);
   });
 
   it('breaks no Content Security Policy rule and asks nothing of the network', () => {
