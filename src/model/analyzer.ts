@@ -449,32 +449,20 @@ export class Analyzer {
     // A decoder's raw output is the last position's logits (the next token's); its readout is computed in the graph.
     const n = tokenized.tokens.length;
     const { heads, layers } = model.info;
-    let attention: LayerMaps;
-    let output: Float32Array;
-    let readout: PredictionReadout | undefined;
-    let layerMeans: Float32Array[];
-    if (model.kind === 'decoder') {
-      const decoded = await model.session.run(
-        { inputIds: [ids] },
-        model.scoreSteps ? { operands: true, headMeans: true, readout: true } : { attentions: true, headMeans: true, readout: true },
-      );
-      attention = model.scoreSteps
-        ? new OnDemandMaps(decoded.layerOperands!, heads, n, model.scoreSteps, true)
-        : new StoredMaps(decoded.attentions!, heads, n);
-      layerMeans = decoded.headMeans!;
-      output = decoded.logits;
-      readout = decoded.readout;
-    } else if (model.scoreSteps) {
-      const run = await model.session.run({ inputIds: [ids] }, { operands: true, headMeans: true });
-      attention = new OnDemandMaps(run.layerOperands!, heads, n, model.scoreSteps, false);
-      layerMeans = run.headMeans!;
-      output = run.output;
-    } else {
-      const run = await model.session.run({ inputIds: [ids] }, { attentions: true, headMeans: true });
-      attention = new StoredMaps(run.attentions!, heads, n);
-      layerMeans = run.headMeans!;
-      output = run.output;
-    }
+    // The queries and keys when the graph returns them (maps on demand), else the maps themselves.
+    const steps = model.scoreSteps;
+    const wanted = { ...(steps ? { operands: true } : { attentions: true }), headMeans: true };
+    const run =
+      model.kind === 'decoder'
+        ? await model.session
+            .run({ inputIds: [ids] }, { ...wanted, readout: true })
+            .then((decoded) => ({ ...decoded, output: decoded.logits }))
+        : { ...(await model.session.run({ inputIds: [ids] }, wanted)), readout: undefined };
+    const attention: LayerMaps = steps
+      ? new OnDemandMaps(run.layerOperands!, heads, n, steps, model.kind === 'decoder')
+      : new StoredMaps(run.attentions!, heads, n);
+    const { output, readout } = run;
+    const layerMeans = run.headMeans!;
     const inferenceMs = performance.now() - inferenceStart;
     throwIfAborted(options.signal);
     const headMeans = new Float32Array(layers * n * n);

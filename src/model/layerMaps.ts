@@ -4,6 +4,7 @@
  * and keys ({@link OnDemandMaps}) and maps held as they came (a file's, or a graph's that does not expose its
  * operands: {@link StoredMaps}) answer alike, so that no view needs every layer at once.
  */
+import { overHeads } from '../shared/attentionViews';
 
 export interface LayerMaps {
   readonly layerCount: number;
@@ -58,32 +59,13 @@ export class StoredMaps implements LayerMaps {
 
   headMean(layer: number): Promise<Float32Array> {
     checkLayer(this, layer);
-    return Promise.resolve(meanOverHeads(this.layers[layer]!, this.heads, this.n * this.n));
+    return Promise.resolve(overHeads('mean', this.layers[layer]!, this.heads, this.n));
   }
-}
-
-/** `[heads, size]` → `[size]`, the mean over heads. */
-export function meanOverHeads(layer: Float32Array, heads: number, size: number): Float32Array {
-  const out = new Float32Array(size);
-  for (let head = 0; head < heads; head += 1) {
-    const map = layer.subarray(head * size, (head + 1) * size);
-    for (let cell = 0; cell < size; cell += 1) out[cell]! += map[cell]!;
-  }
-  for (let cell = 0; cell < size; cell += 1) out[cell]! /= heads;
-  return out;
 }
 
 /** Every layer, one after another, each dropped before the next is computed. */
 export async function* eachLayer(maps: LayerMaps): AsyncGenerator<[number, Float32Array]> {
   for (let layer = 0; layer < maps.layerCount; layer += 1) yield [layer, await maps.layer(layer)];
-}
-
-/** Every layer's mean over heads, `[layers, n, n]`. */
-export async function headMeansOfMaps(maps: LayerMaps): Promise<Float32Array> {
-  const size = maps.n * maps.n;
-  const means = new Float32Array(maps.layerCount * size);
-  for (let layer = 0; layer < maps.layerCount; layer += 1) means.set(await maps.headMean(layer), layer * size);
-  return means;
 }
 
 /** Every layer's maps at once (for small inputs and tests: at 2048 tokens a full-size model's would not fit). */

@@ -11,7 +11,7 @@ import type { Attribution, HeadImportance, JobProgress } from '../../shared/anal
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
 import { EXTERNAL_MODEL_KEY } from '../../shared/attentionFile';
-import { pickAttention, readAttentionSource } from '../attentionImport';
+import { heldBytes, pickAttention, readAttentionSource } from '../attentionImport';
 import { attributionOf, compareAnalyses } from '../explainViews';
 import { analysisAggregate, analysisGrid, analysisHeadStatistics, storedAnalysis, type WorkerAnalysis } from '../heldAnalysis';
 import { labelledMap, layerMapsFrom } from '../../shared/attentionViews';
@@ -114,14 +114,14 @@ const handlers: RequestHandlers<WorkerRequests> = {
   async importAttention({ analysisId, attention, source, documentName }) {
     const document = await readAttentionSource(source);
     const { analysis, held: imported } = pickAttention(document, attention, analysisId, documentName);
-    const entry = storedAnalysis(imported);
-    const bytes = entry.maps.heldBytes;
+    const bytes = heldBytes(imported);
     if (bytes > tensorBudgetBytes) {
       throw new AnalysisError(
         'over-budget',
         `Attention "${attention}" holds ${(bytes / 2 ** 20).toFixed(1)} MiB of weights; the analysis worker's budget is ${formatBytes(tensorBudgetBytes)} (setting attentionExplorer.memory.tensorBudgetMB).`,
       );
     }
+    const entry = storedAnalysis(imported);
     tensors.set(analysisId, entry);
     return { analysis, headMeans: entry.headMeans.slice(), view: document.view };
   },
