@@ -1,5 +1,5 @@
 /**
- * Fidelity of maps on demand: for every family and graph (fp32, q8), the maps computed from the analysis run's queries
+ * Fidelity of maps on demand: for every family and graph style (fp32, q8/q4), the maps computed from the analysis run's queries
  * and keys equal the instrumented graph's own Softmax outputs for the same input (≤ 1e-6), layer by layer, head by
  * head and as head means; and the analysis graph returns no maps at all (a graph output is held for the whole run).
  */
@@ -14,7 +14,9 @@ import { DecoderSession } from '../../src/model/decoderSession';
 import { FAMILY_MODULES } from '../../src/model/families';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
 import { OnDemandMaps, releaseScoreSessions, scoresGraphBytes } from '../../src/model/onDemandMaps';
+import { onnx } from '../../src/model/onnx/graph';
 import { probabilitiesOutput } from '../../src/model/onnx/instrument';
+import { instrumentDecoderModel } from '../../src/model/onnx/instrumentDecoder';
 import { ENCODER_FAMILIES, type DecoderFamilyId } from '../../src/shared/analysis';
 import { maxAbsDiff } from '../support/numeric';
 import { ensureTestModel } from '../support/testModels';
@@ -114,9 +116,12 @@ const DECODERS: Array<{ family: DecoderFamilyId; attention: AttentionStyle; merg
   { family: 'llama', attention: 'unfused', onDemand: true },
   { family: 'qwen2', attention: 'unfused', onDemand: true },
   { family: 'qwen3', attention: 'unfused', onDemand: true },
-  // Taps inside an If's branches and GroupQueryAttention's rotary inside the kernel: these return their maps.
+  // GroupQueryAttention: queries rotated outside the kernel by the same rotary kernel, keys from its present cache.
+  { family: 'llama', attention: 'fused', onDemand: true },
+  { family: 'qwen2', attention: 'fused', onDemand: true },
+  { family: 'qwen3', attention: 'fused', onDemand: true },
+  // Taps inside an If's branches: these return their maps.
   { family: 'gpt2', attention: 'unfused', merged: true, onDemand: false },
-  { family: 'qwen2', attention: 'fused', onDemand: false },
 ];
 
 for (const variant of DECODERS) {
@@ -188,4 +193,32 @@ it('an unreadable scaling leaves the graph returning its maps', async () => {
   const session = await ort.InferenceSession.create(withHeadMask.path);
   expect(session.outputNames).toContain(probabilitiesOutput(0));
   await session.release();
+});
+
+it('GroupQueryAttention whose scores the small graph cannot replay (soft-capped, windowed) keeps returning its maps', () => {
+  const variant = { family: 'qwen2' as const, attention: 'fused' as const };
+  const folder = ensureTestModel('tiny', 42, ['fp32'], variant);
+  const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, number>;
+  const expected = { layers: config.num_hidden_layers!, heads: config.num_attention_heads! };
+  const pattern = FAMILY_MODULES.find((module) => module.id === variant.family)!.pattern;
+  const source = onnx.ModelProto.decode(fs.readFileSync(path.join(folder, 'onnx', 'model.onnx')));
+  const changed = (name: string, value: onnx.IAttributeProto): Uint8Array => {
+    const model = onnx.ModelProto.decode(onnx.ModelProto.encode(source).finish());
+    const site = model.graph!.node!.filter((candidate) => candidate.opType === 'GroupQueryAttention')[1]!;
+    site.attribute = [...site.attribute!.filter((attribute) => attribute.name !== name), value] as onnx.AttributeProto[];
+    return onnx.ModelProto.encode(model).finish();
+  };
+  const operands = { headMask: false, outputs: 'operands' } as const;
+  expect(instrumentDecoderModel(onnx.ModelProto.encode(source).finish(), expected, pattern, operands).scoreSteps).toEqual([
+    { op: 'Mul', value: expect.closeTo(1 / Math.sqrt(config.hidden_size! / expected.heads), 6) as number },
+  ]);
+  for (const [name, value] of [
+    ['softcap', { name: 'softcap', type: onnx.AttributeProto.AttributeType.FLOAT, f: 30 }],
+    ['local_window_size', { name: 'local_window_size', type: onnx.AttributeProto.AttributeType.INT, i: 4 }],
+  ] as const) {
+    const result = instrumentDecoderModel(changed(name, value), expected, pattern, operands);
+    expect(result.scoreSteps, name).toBeUndefined();
+    const outputs = onnx.ModelProto.decode(result.bytes).graph!.output!.map((output) => output.name);
+    expect(outputs, name).toContain(probabilitiesOutput(0));
+  }
 });

@@ -15,7 +15,7 @@
  * reported probabilities are masked to match.
  */
 import type { GraphPattern } from '../families';
-import { DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, valueInfo, type GraphIndex } from './graph';
+import { attributeInt, DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, toNumber, valueInfo, type GraphIndex } from './graph';
 import {
   checkClaim,
   checkSoftmaxAxis,
@@ -33,6 +33,7 @@ import {
   scoresProduct,
   type InstrumentationResult,
   type InstrumentOptions,
+  type ScoreStep,
 } from './instrument';
 
 export const NEXT_TOKEN_LOGITS = 'next_token_logits';
@@ -55,6 +56,9 @@ const DECODER_RESERVED = [
   EXPECTED_IDS,
   EXPECTED_LOG_PROBS,
 ];
+
+/** The prefix of every name this instrumentation adds to a graph. */
+const shared = 'attention_explorer';
 
 /** How the graph computes attention: see the module comment. */
 export type DecoderGraphStyle = 'unfused' | 'merged' | 'fused';
@@ -128,11 +132,11 @@ export function instrumentDecoderModel(
   // each need their own taps passed out).
   const scalars = style === 'unfused' ? floatScalars(graph) : undefined;
   const products = sites.map((site) => (scalars ? scoresProduct(site.index, site.node, pattern.scorePath, scalars) : undefined));
-  const scoreSteps = style === 'unfused' ? onDemandSteps(products, options) : undefined;
+  const fusedTaps = style === 'fused' ? fusedOperandTaps(graph, sites, options) : undefined;
+  const scoreSteps = style === 'unfused' ? onDemandSteps(products, options) : fusedTaps?.steps;
 
   const opset = defaultOpset(model);
-  const initializers: onnx.ITensorProto[] = [];
-  const shared = 'attention_explorer';
+  const initializers: onnx.ITensorProto[] = [...(fusedTaps?.initializers ?? [])];
   if (opset >= 18) initializers.push(int64Tensor(`${shared}/head_axis`, [1]));
   if (options.headMask) {
     initializers.push(int64Tensor(`${shared}/head_mask_shape`, [-1, heads, 1, 1]));
@@ -164,6 +168,23 @@ export function instrumentDecoderModel(
     const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
     const means = scope === graph ? headMeansOutput(layer) : `${headMeansOutput(layer)}${branch}`;
     const nodes: onnx.INodeProto[] = [];
+    if (fusedTaps) {
+      // The kernel's probabilities feed only the head means (an intermediate, freed after the mean); the maps come
+      // on demand from the rotated queries and the present keys.
+      site.attribute = [
+        ...(site.attribute ?? []).filter((attribute) => attribute.name !== 'qk_output'),
+        { name: 'qk_output', type: onnx.AttributeProto.AttributeType.INT, i: 2 },
+      ];
+      const outputs = [...(site.output ?? [])];
+      while (outputs.length < 3) outputs.push('');
+      if (!outputs[1]) outputs[1] = `${prefix}/present_key`;
+      outputs[3] = `${prefix}/output_qk`;
+      site.output = outputs;
+      nodes.push(...fusedTaps.nodes(site, layer, prefix), reduceOverHeads(outputs[3], means, `${prefix}/HeadMean`));
+      added.set(site, nodes);
+      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means }]);
+      return;
+    }
     if (scoreSteps) {
       const { product } = products[layer]!;
       nodes.push(
@@ -380,4 +401,111 @@ function attentionSites(graph: onnx.IGraphProto, layers: number, pattern: GraphP
   throw new InstrumentationError(
     `Found ${count} Softmax node(s) where ${pattern.description} with ${layers} layers has one attention Softmax per layer (or one GroupQueryAttention per layer); this graph is not an export Attention Explorer understands.`,
   );
+}
+
+/** `GroupQueryAttention`'s inputs, by position (onnxruntime's contrib operator schema). */
+const GQA_INPUT = { query: 0, key: 1, pastKey: 3, cosCache: 7, sinCache: 8, positionIds: 9, attentionBias: 10, headSink: 11 };
+
+/**
+ * Queries and keys out of fused `GroupQueryAttention` nodes, when every layer's scores are a plain scaled product the
+ * small scores graph can replay: the queries rotated by the same `com.microsoft` `RotaryEmbedding` kernel the fused
+ * node runs on its own queries (same caches, same positions), the keys the node writes to its present cache (rotated
+ * already), transposed. Undefined (maps are read from the kernel instead) for packed QKV, soft-capped, windowed or
+ * biased attention, smooth softmax, attention sinks, a missing `scale`, or rotary caches whose width is not in the graph.
+ */
+function fusedOperandTaps(
+  graph: onnx.IGraphProto,
+  sites: readonly Site[],
+  options: InstrumentOptions,
+):
+  | {
+      steps: ScoreStep[];
+      initializers: onnx.ITensorProto[];
+      nodes: (site: onnx.INodeProto, layer: number, prefix: string) => onnx.INodeProto[];
+    }
+  | undefined {
+  if (options.outputs !== 'operands' || options.headMask) return undefined;
+  const floatAttribute = (site: onnx.INodeProto, name: string) =>
+    site.attribute?.find((candidate) => candidate.name === name)?.f ?? undefined;
+  const initializer = (name: string | undefined) => (graph.initializer ?? []).find((candidate) => candidate.name === name);
+  const first = sites[0]!.node;
+  const scale = floatAttribute(first, 'scale');
+  const heads = attributeInt(first, 'num_heads') ?? 0;
+  const rotary = attributeInt(first, 'do_rotary') === 1;
+  const cosWidth = (site: onnx.INodeProto) => {
+    const dims = initializer(site.input?.[GQA_INPUT.cosCache])?.dims;
+    return dims?.length === 2 ? toNumber(dims[1] as number) : undefined;
+  };
+  const replayable = (site: onnx.INodeProto) => {
+    const input = (position: number) => site.input?.[position] ?? '';
+    return (
+      floatAttribute(site, 'scale') === scale &&
+      attributeInt(site, 'num_heads') === heads &&
+      (attributeInt(site, 'do_rotary') === 1) === rotary &&
+      attributeInt(site, 'rotary_interleaved') === attributeInt(first, 'rotary_interleaved') &&
+      !floatAttribute(site, 'softcap') &&
+      (attributeInt(site, 'local_window_size') ?? -1) === -1 &&
+      !attributeInt(site, 'smooth_softmax') &&
+      input(GQA_INPUT.key) !== '' &&
+      input(GQA_INPUT.attentionBias) === '' &&
+      input(GQA_INPUT.headSink) === '' &&
+      (!rotary || cosWidth(site) !== undefined)
+    );
+  };
+  if (!scale || heads < 1 || !sites.every((site) => replayable(site.node))) return undefined;
+  const initializers = [
+    int64Tensor(`${shared}/fused/key_axis`, [2]),
+    int64Tensor(`${shared}/fused/after_key_axis`, [3]),
+    int64Tensor(`${shared}/fused/no_past`, [0]),
+    int64Tensor(`${shared}/fused/split_heads`, [0, 0, heads, -1]),
+  ];
+  const nodes = (site: onnx.INodeProto, layer: number, prefix: string): onnx.INodeProto[] => {
+    const input = (position: number) => site.input?.[position] ?? '';
+    const added: onnx.INodeProto[] = [];
+    let query = input(GQA_INPUT.query);
+    if (rotary) {
+      let positions = input(GQA_INPUT.positionIds);
+      if (!positions) {
+        // Without position ids the kernel numbers the new tokens from the cached length on (batch 1, no padding).
+        positions = `${prefix}/positions`;
+        if (input(GQA_INPUT.pastKey)) {
+          added.push(
+            node('Shape', [input(GQA_INPUT.pastKey)], [`${prefix}/past_shape`], `${prefix}/PastShape`),
+            node(
+              'Slice',
+              [`${prefix}/past_shape`, `${shared}/fused/key_axis`, `${shared}/fused/after_key_axis`],
+              [positions],
+              `${prefix}/PastLength`,
+            ),
+          );
+        } else {
+          added.push(node('Identity', [`${shared}/fused/no_past`], [positions], `${prefix}/NoPast`));
+        }
+      }
+      const width = cosWidth(site)!;
+      const rotated = `${prefix}/rotated_query`;
+      added.push({
+        ...node(
+          'RotaryEmbedding',
+          [query, positions, input(GQA_INPUT.cosCache), input(GQA_INPUT.sinCache)],
+          [rotated],
+          `${prefix}/RotateQuery`,
+          {
+            interleaved: attributeInt(site, 'rotary_interleaved') ?? 0,
+            num_heads: heads,
+            rotary_embedding_dim: 2 * width,
+          },
+        ),
+        domain: 'com.microsoft',
+      });
+      query = rotated;
+    }
+    added.push(
+      node('Reshape', [query, `${shared}/fused/split_heads`], [`${prefix}/query_heads`], `${prefix}/SplitQueryHeads`),
+      node('Transpose', [`${prefix}/query_heads`], [queryOutput(layer)], `${prefix}/Query`, { perm: [0, 2, 1, 3] }),
+      node('Transpose', [site.output![1]!], [keyTransposedOutput(layer)], `${prefix}/KeyTransposed`, { perm: [0, 1, 3, 2] }),
+    );
+    return added;
+  };
+  return { steps: [{ op: 'Mul', value: scale }], initializers, nodes };
 }
