@@ -57,7 +57,7 @@ export function checkBudget(cost: AttentionCost, n: number, budget: number, mode
   const fits = maxTokensWithin(cost, budget, n);
   const alternatives = cost.onDemand
     ? 'or use a smaller model'
-    : "or use an export whose maps are computed from its queries and keys (optimum's model.onnx rather than an If-merged decoder, or a GroupQueryAttention export without packed, windowed or soft-capped attention: far less memory), or a smaller model";
+    : 'or use an export whose maps are computed from its queries and keys (an optimum export, or a GroupQueryAttention export without packed, windowed or soft-capped attention: far less memory), or a smaller model';
   throw new AnalysisError(
     'over-budget',
     `Analysing ${n} tokens with ${model} (${cost.layers} layers × ${cost.heads} heads) needs about ${formatBytes(bytes)} for its attention; the analysis worker's budget is ${formatBytes(budget)} (setting attentionExplorer.memory.tensorBudgetMB). Select at most ${fits} tokens, ${alternatives}, or raise the budget.`,

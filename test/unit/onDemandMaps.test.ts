@@ -111,23 +111,23 @@ for (const family of ENCODER_FAMILIES) {
   }
 }
 
-const DECODERS: Array<{ family: DecoderFamilyId; attention: AttentionStyle; merged?: boolean; onDemand: boolean }> = [
-  { family: 'gpt2', attention: 'unfused', onDemand: true },
-  { family: 'llama', attention: 'unfused', onDemand: true },
-  { family: 'qwen2', attention: 'unfused', onDemand: true },
-  { family: 'qwen3', attention: 'unfused', onDemand: true },
+const DECODERS: Array<{ family: DecoderFamilyId; attention: AttentionStyle; merged?: boolean }> = [
+  { family: 'gpt2', attention: 'unfused' },
+  { family: 'llama', attention: 'unfused' },
+  { family: 'qwen2', attention: 'unfused' },
+  { family: 'qwen3', attention: 'unfused' },
   // GroupQueryAttention: queries rotated outside the kernel by the same rotary kernel, keys from its present cache.
-  { family: 'llama', attention: 'fused', onDemand: true },
-  { family: 'qwen2', attention: 'fused', onDemand: true },
-  { family: 'qwen3', attention: 'fused', onDemand: true },
-  // Taps inside an If's branches: these return their maps.
-  { family: 'gpt2', attention: 'unfused', merged: true, onDemand: false },
+  { family: 'llama', attention: 'fused' },
+  { family: 'qwen2', attention: 'fused' },
+  { family: 'qwen3', attention: 'fused' },
+  // Taps in both branches of the If, passed out by it.
+  { family: 'gpt2', attention: 'unfused', merged: true },
 ];
 
 for (const variant of DECODERS) {
   for (const dtype of ['fp32', 'q4'] as const) {
     const name = `${variant.family} ${variant.merged ? 'merged' : variant.attention} ${dtype}`;
-    it(`${name}: ${variant.onDemand ? "every map on demand (fresh text and a generation step) equals the graph's own" : 'the graph returns its own maps'}`, async () => {
+    it(`${name}: every map on demand (fresh text and a generation step) equals the graph's own`, async () => {
       const folder = ensureTestModel('tiny', 42, [dtype], variant);
       const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, number>;
       const layers = config.n_layer ?? config.num_hidden_layers!;
@@ -141,12 +141,8 @@ for (const variant of DECODERS) {
       const reference = await DecoderSession.load(withMaps.path, shape);
       const analysis = await DecoderSession.load(withOperands.path, shape);
       try {
-        expect(analysis.returnsOperands).toBe(variant.onDemand);
-        expect(withOperands.scoreSteps !== undefined).toBe(variant.onDemand);
-        if (!variant.onDemand) {
-          expect(analysis.outputNames).toContain(probabilitiesOutput(0));
-          return;
-        }
+        expect(analysis.returnsOperands).toBe(true);
+        expect(withOperands.scoreSteps).toBeDefined();
         expect(analysis.outputNames.some((output) => output.startsWith('attention_probs'))).toBe(false);
         const ids = IDS.map((id) => id + 4);
         const n = ids.length;

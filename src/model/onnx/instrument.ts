@@ -24,7 +24,7 @@ import type { GraphPattern } from '../families';
 import { MAX_HEADS, MAX_LAYERS } from '../families/configKeys';
 import { attributeInt, DataType, defaultOpset, indexGraph, int64Tensor, node, onnx, toNumber, valueInfo, type GraphIndex } from './graph';
 
-export const INSTRUMENTATION_VERSION = 7;
+export const INSTRUMENTATION_VERSION = 8;
 export const HEAD_MASK_INPUT = 'head_mask';
 export const probabilitiesOutput = (layer: number) => `attention_probs.${layer}`;
 export const scoresOutput = (layer: number) => `attention_scores.${layer}`;

@@ -8,6 +8,10 @@
  *   probabilities; its optional 4th output with `qk_output = 2` returns them exactly as the kernel used them
  *   (softmax of the scaled, masked scores; onnxruntime PR #25319, CPU provider).
  *
+ * With `outputs: 'operands'` every style returns each layer's queries and transposed keys instead of its maps (see
+ * `onDemandMaps.ts`): the scores product's operands for unfused and merged graphs (an `If` passes its branches' out),
+ * and for a fused node its queries rotated by the same `RotaryEmbedding` kernel and its present keys.
+ *
  * The outputs are the encoder instrumentation's (`attention_probs.{l}`, `attention_head_means.{l}`), shaped
  * `[batch, query heads, new tokens, cached + new tokens]`, and with `headMask` the `head_mask` input
  * `[batch, layers, query heads]`. Unfused graphs apply the mask to the probabilities, as encoders do; a fused node's
@@ -128,12 +132,14 @@ export function instrumentDecoderModel(
     );
   }
   const { sites, style } = attentionSites(graph, layers, pattern);
-  // Queries and keys instead of maps: for graphs whose scores product is in the top graph (an If's branches would
-  // each need their own taps passed out).
-  const scalars = style === 'unfused' ? floatScalars(graph) : undefined;
-  const products = sites.map((site) => (scalars ? scoresProduct(site.index, site.node, pattern.scorePath, scalars) : undefined));
+  // Queries and keys instead of maps. An If's branches see the top graph's constants as well as their own.
+  const topScalars = floatScalars(graph);
+  const scalarsOf = (scope: onnx.IGraphProto) => (scope === graph ? topScalars : new Map([...topScalars, ...floatScalars(scope)]));
+  const products = sites.map((site) =>
+    style === 'fused' ? undefined : scoresProduct(site.index, site.node, pattern.scorePath, scalarsOf(site.graph)),
+  );
   const fusedTaps = style === 'fused' ? fusedOperandTaps(graph, sites, options) : undefined;
-  const scoreSteps = style === 'unfused' ? onDemandSteps(products, options) : fusedTaps?.steps;
+  const scoreSteps = style === 'fused' ? fusedTaps?.steps : onDemandSteps(products, options);
 
   const opset = defaultOpset(model);
   const initializers: onnx.ITensorProto[] = [...(fusedTaps?.initializers ?? [])];
@@ -160,9 +166,9 @@ export function instrumentDecoderModel(
   ];
 
   // Each site's taps, named per branch inside an If (sibling branches must not define the same name).
-  const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities?: string; means: string }>>();
+  const tapsOf = new Map<onnx.IGraphProto, Array<{ layer: number; probabilities?: string; means: string; query?: string; key?: string }>>();
   const added = new Map<onnx.INodeProto, onnx.INodeProto[]>();
-  sites.forEach(({ graph: scope, node: site, layer, index }) => {
+  sites.forEach(({ graph: scope, node: site, layer, index }, position) => {
     const branch = scope === graph ? '' : `/${branchName(graph, scope)}`;
     const prefix = `${shared}/layer.${layer}${branch}`;
     const probabilities = scope === graph ? probabilitiesOutput(layer) : `${probabilitiesOutput(layer)}${branch}`;
@@ -182,18 +188,20 @@ export function instrumentDecoderModel(
       site.output = outputs;
       nodes.push(...fusedTaps.nodes(site, layer, prefix), reduceOverHeads(outputs[3], means, `${prefix}/HeadMean`));
       added.set(site, nodes);
-      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means }]);
+      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means, query: queryOutput(layer), key: keyTransposedOutput(layer) }]);
       return;
     }
     if (scoreSteps) {
-      const { product } = products[layer]!;
+      const { product } = products[position]!;
+      const query = scope === graph ? queryOutput(layer) : `${queryOutput(layer)}${branch}`;
+      const key = scope === graph ? keyTransposedOutput(layer) : `${keyTransposedOutput(layer)}${branch}`;
       nodes.push(
-        node('Identity', [product.input![0]!], [queryOutput(layer)], `${prefix}/Query`),
-        node('Identity', [product.input![1]!], [keyTransposedOutput(layer)], `${prefix}/KeyTransposed`),
+        node('Identity', [product.input![0]!], [query], `${prefix}/Query`),
+        node('Identity', [product.input![1]!], [key], `${prefix}/KeyTransposed`),
         reduceOverHeads(site.output![0]!, means, `${prefix}/HeadMean`),
       );
       added.set(site, nodes);
-      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means }]);
+      tapsOf.set(scope, [...(tapsOf.get(scope) ?? []), { layer, means, query, key }]);
       return;
     }
     if (site.opType === 'Softmax') {
@@ -260,26 +268,36 @@ export function instrumentDecoderModel(
       ...(scope.output ?? []),
       ...taps.flatMap((tap) => (tap.probabilities ? [valueInfo(tap.probabilities, DataType.FLOAT, attentionShape)] : [])),
       ...taps.map((tap) => valueInfo(tap.means, DataType.FLOAT, meansShape)),
-      ...(scoreSteps
-        ? taps.flatMap((tap) => [
-            valueInfo(queryOutput(tap.layer), DataType.FLOAT, ['batch_size', heads, 'sequence_length', 'head_dim']),
-            valueInfo(keyTransposedOutput(tap.layer), DataType.FLOAT, ['batch_size', heads, 'head_dim', 'total_sequence_length']),
-          ])
-        : []),
+      ...taps.flatMap((tap) =>
+        tap.query && tap.key
+          ? [
+              valueInfo(tap.query, DataType.FLOAT, ['batch_size', heads, 'sequence_length', 'head_dim']),
+              valueInfo(tap.key, DataType.FLOAT, ['batch_size', 'key_heads', 'head_dim', 'total_sequence_length']),
+            ]
+          : [],
+      ),
     ] as onnx.ValueInfoProto[];
   }
   if (style === 'merged') {
     // The If's new outputs follow its branches' (the same count and order in both).
     const branching = (graph.node ?? []).find((candidate) => candidate.opType === 'If')!;
+    const each = <T>(make: (layer: number) => T[]): T[] => Array.from({ length: layers }, (_, layer) => make(layer)).flat();
     branching.output = [
       ...(branching.output ?? []),
-      ...Array.from({ length: layers }, (_, layer) => probabilitiesOutput(layer)),
-      ...Array.from({ length: layers }, (_, layer) => headMeansOutput(layer)),
+      ...(scoreSteps ? [] : each((layer) => [probabilitiesOutput(layer)])),
+      ...each((layer) => [headMeansOutput(layer)]),
+      ...(scoreSteps ? each((layer) => [queryOutput(layer), keyTransposedOutput(layer)]) : []),
     ];
     graph.output = [
       ...(graph.output ?? []),
-      ...Array.from({ length: layers }, (_, layer) => valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)),
-      ...Array.from({ length: layers }, (_, layer) => valueInfo(headMeansOutput(layer), DataType.FLOAT, meansShape)),
+      ...(scoreSteps ? [] : each((layer) => [valueInfo(probabilitiesOutput(layer), DataType.FLOAT, attentionShape)])),
+      ...each((layer) => [valueInfo(headMeansOutput(layer), DataType.FLOAT, meansShape)]),
+      ...(scoreSteps
+        ? each((layer) => [
+            valueInfo(queryOutput(layer), DataType.FLOAT, ['batch_size', heads, 'sequence_length', 'head_dim']),
+            valueInfo(keyTransposedOutput(layer), DataType.FLOAT, ['batch_size', heads, 'head_dim', 'total_sequence_length']),
+          ])
+        : []),
     ] as onnx.ValueInfoProto[];
   }
   const readout = predictionReadout(graph, opset);
