@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isDecoderFamily, type FamilyId, type TaskId } from '../../src/shared/analysis';
+import { isDecoderFamily, type DecoderFamilyId, type FamilyId, type TaskId } from '../../src/shared/analysis';
 import type { AttentionStyle } from '../../scripts/lib/testModels/decoderShapes';
 import { makeTestModel, TEST_MODEL_VERSION, type TestModelDtype, type TestModelSize } from '../../scripts/lib/testModel';
 import { sharedTokenizerDir } from './paths';
@@ -23,6 +23,25 @@ export interface TestModelKind {
   /** GPT-2: the If-merged decoder. */
   merged?: boolean;
 }
+
+/** A decoder test model's family and graph style. */
+export interface DecoderVariant {
+  family: DecoderFamilyId;
+  attention: AttentionStyle;
+  merged?: boolean;
+}
+
+/** Every decoder family in every graph style the hub has. */
+export const DECODER_VARIANTS: readonly DecoderVariant[] = [
+  { family: 'gpt2', attention: 'unfused' },
+  { family: 'gpt2', attention: 'unfused', merged: true },
+  { family: 'llama', attention: 'unfused' },
+  { family: 'llama', attention: 'fused' },
+  { family: 'qwen2', attention: 'unfused' },
+  { family: 'qwen2', attention: 'fused' },
+  { family: 'qwen3', attention: 'unfused' },
+  { family: 'qwen3', attention: 'fused' },
+];
 
 /** The folder of a test model with the given ONNX variants, built if missing (DistilBERT SST-2-shaped by default). */
 export function ensureTestModel(

@@ -11,7 +11,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttentionStyle } from '../../scripts/lib/testModels/decoderShapes';
 import { Analyzer } from '../../src/model/analyzer';
 import { decodeModel, encodeModel } from '../../src/model/onnx/graph';
 import { headImportance } from '../../src/model/explanations';
@@ -21,26 +20,10 @@ import { ReferenceGpt2, type Gpt2Config } from '../../src/reference/gpt2';
 import { ReferenceLlama, type LlamaConfig } from '../../src/reference/llama';
 import type { DecoderFamilyId } from '../../src/shared/analysis';
 import { argmax, maxAbsDiff, softmax } from '../support/numeric';
-import { ensureTestModel } from '../support/testModels';
+import { DECODER_VARIANTS, ensureTestModel } from '../support/testModels';
 import { allLayers } from '../../src/model/layerMaps';
 
 const TEXT = 'def área(r):\n    return 3.14 * r ** 2  # π r² 🙂';
-
-interface Variant {
-  family: DecoderFamilyId;
-  attention: AttentionStyle;
-  merged?: boolean;
-}
-const VARIANTS: Variant[] = [
-  { family: 'gpt2', attention: 'unfused' },
-  { family: 'gpt2', attention: 'unfused', merged: true },
-  { family: 'llama', attention: 'unfused' },
-  { family: 'llama', attention: 'fused' },
-  { family: 'qwen2', attention: 'unfused' },
-  { family: 'qwen2', attention: 'fused' },
-  { family: 'qwen3', attention: 'unfused' },
-  { family: 'qwen3', attention: 'fused' },
-];
 
 interface Reference {
   forward(ids: ArrayLike<number>, headMask?: ArrayLike<number>): ReferenceOutput;
@@ -61,7 +44,7 @@ const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-decoders-'));
 const analyzer = new Analyzer();
 afterAll(() => analyzer.dispose());
 
-for (const variant of VARIANTS) {
+for (const variant of DECODER_VARIANTS) {
   const name = `${variant.family} ${variant.merged ? 'merged' : variant.attention}`;
   describe(name, () => {
     let folder: string;

@@ -8,7 +8,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AttentionStyle } from '../../scripts/lib/testModels/decoderShapes';
 import { AttentionSession } from '../../src/model/attentionSession';
 import { DecoderSession } from '../../src/model/decoderSession';
 import { FAMILY_MODULES } from '../../src/model/families';
@@ -17,9 +16,9 @@ import { OnDemandMaps, releaseScoreSessions, scoresGraphBytes } from '../../src/
 import { onnx } from '../../src/model/onnx/graph';
 import { probabilitiesOutput } from '../../src/model/onnx/instrument';
 import { instrumentDecoderModel } from '../../src/model/onnx/instrumentDecoder';
-import { ENCODER_FAMILIES, type DecoderFamilyId } from '../../src/shared/analysis';
+import { ENCODER_FAMILIES } from '../../src/shared/analysis';
 import { maxAbsDiff } from '../support/numeric';
-import { ensureTestModel } from '../support/testModels';
+import { DECODER_VARIANTS, ensureTestModel } from '../support/testModels';
 
 const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-on-demand-'));
 afterAll(async () => {
@@ -111,20 +110,10 @@ for (const family of ENCODER_FAMILIES) {
   }
 }
 
-const DECODERS: Array<{ family: DecoderFamilyId; attention: AttentionStyle; merged?: boolean }> = [
-  { family: 'gpt2', attention: 'unfused' },
-  { family: 'llama', attention: 'unfused' },
-  { family: 'qwen2', attention: 'unfused' },
-  { family: 'qwen3', attention: 'unfused' },
-  // GroupQueryAttention: queries rotated outside the kernel by the same rotary kernel, keys from its present cache.
-  { family: 'llama', attention: 'fused' },
-  { family: 'qwen2', attention: 'fused' },
-  { family: 'qwen3', attention: 'fused' },
-  // Taps in both branches of the If, passed out by it.
-  { family: 'gpt2', attention: 'unfused', merged: true },
-];
+// GroupQueryAttention: queries rotated outside the kernel by the same rotary kernel, keys from its present cache;
+// GPT-2's If-merged decoder: taps in both branches, passed out by the If.
 
-for (const variant of DECODERS) {
+for (const variant of DECODER_VARIANTS) {
   for (const dtype of ['fp32', 'q4'] as const) {
     const name = `${variant.family} ${variant.merged ? 'merged' : variant.attention} ${dtype}`;
     it(`${name}: every map on demand (fresh text and a generation step) equals the graph's own`, async () => {
