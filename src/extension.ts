@@ -134,6 +134,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
   const panels = new AttentionPanelManager(context.extensionUri, store, log, context.workspaceState, {
     view: (method, params, signal, onProgress) => models.view(method, params, signal, onProgress),
     writeTensor: (analysisId, format, file, document, signal) => models.writeTensor({ analysisId, format, path: file, document }, signal),
+    writeHeadMap: (analysisId, format, file, map, signal) => models.writeHeadMap({ analysisId, format, path: file, map }, signal),
     restore: (analysis) => {
       store.restore(analysis);
       // The analysed document may be open already: start following it now.

@@ -210,6 +210,11 @@ export class ModelService implements vscode.Disposable {
     return (await this.worker.request('writeTensor', params, signal ? { signal } : {})).bytes;
   }
 
+  /** Writes one head's map to a file (the worker streams it); the bytes written. */
+  async writeHeadMap(params: ParamsOf<WorkerRequests['writeHeadMap']>, signal?: AbortSignal): Promise<number> {
+    return (await this.worker.request('writeHeadMap', params, signal ? { signal } : {})).bytes;
+  }
+
   /**
    * The token attribution last computed for an analysis (per token, the drop in the predicted label's probability),
    * if the worker still has it. Never starts a worker for this.

@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { ATTENTION_FORMAT, ATTENTION_FORMAT_VERSION, MAX_ATTENTION_BYTES, type AttentionDocument } from '../shared/attentionFile';
 import { AnalysisError, messageOf } from '../shared/errors';
+import type { DisplayOptions } from '../shared/analysis';
+import { labelledMap } from '../shared/attentionViews';
+import { csvField, mapCsvPieces, mapJsonPieces } from '../shared/mapExport';
 import type { WorkerAnalysis } from './heldAnalysis';
 import { eachLayer } from './layerMaps';
 
@@ -22,10 +25,6 @@ export interface TensorDocumentInfo {
   causal: boolean;
   /** What a viewer shows first. */
   view?: AttentionDocument['view'];
-}
-
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 const WRITE_FAILURES: Readonly<Record<string, string>> = {
@@ -42,7 +41,7 @@ const WRITE_FAILURES: Readonly<Record<string, string>> = {
 function writeFailure(file: string, error: unknown): AnalysisError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason = (code && WRITE_FAILURES[code]) ?? messageOf(error);
-  return new AnalysisError('invalid-request', `Could not write the attention tensor to ${file}: ${reason}.`);
+  return new AnalysisError('invalid-request', `Could not write the attention to ${file}: ${reason}.`);
 }
 
 /**
@@ -51,7 +50,7 @@ function writeFailure(file: string, error: unknown): AnalysisError {
  * the user picked (a device, a pipe) is written directly. Every failure becomes a message: an unhandled stream error
  * would take the worker, and every tensor it holds, down with it.
  */
-async function writeAll(file: string, chunks: AsyncIterable<string>): Promise<number> {
+async function writeAll(file: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<number> {
   const existing = await fs.promises.stat(file).catch(() => undefined);
   const direct = existing !== undefined && !existing.isFile();
   const written = direct ? file : `${file}.tmp-${randomBytes(8).toString('hex')}`;
@@ -208,4 +207,29 @@ export async function exportTensor(
   if (format === 'csv') return writeAll(file, csvChunks(analysis));
   checkDocumentSize(analysis);
   return writeAll(file, jsonChunks(analysis, info));
+}
+
+/** One head's map as the panel shows it (the view's display options), and what its JSON says besides the numbers. */
+export interface HeadMapExport {
+  layer: number;
+  head: number;
+  options: DisplayOptions;
+  /** The panel's caption of the map. */
+  caption: string;
+  model: string;
+}
+
+/**
+ * Writes one head's map to `file`, streaming: the CSV matrix or JSON object the panel writes for a short input
+ * (`src/shared/mapExport.ts`), computed once in the worker and written a few rows at a time.
+ */
+export async function exportHeadMap(analysis: WorkerAnalysis, format: 'json' | 'csv', file: string, what: HeadMapExport): Promise<number> {
+  const { layer, head, options } = what;
+  const { labels, map } = labelledMap(analysis.tokens, analysis.n, await analysis.maps.head(layer, head), options);
+  return writeAll(
+    file,
+    format === 'csv'
+      ? mapCsvPieces(labels, map)
+      : mapJsonPieces(labels, map, what.caption, { model: what.model, layer: layer + 1, head: head + 1, options }),
+  );
 }

@@ -46,6 +46,21 @@ export const PANEL_HOST_REQUESTS = {
       view: v.optional(v.object({ tab: v.picklist(ATTENTION_VIEW_TABS), layer: count, head: count })),
     }),
   ).returns<{ path: string | null }>(),
+  /**
+   * Saves one head's map with the view's display options, written by the worker a few rows at a time (a long
+   * input's map is more text than the page should build): the same CSV matrix or JSON object as `export`'s.
+   */
+  exportHeadMap: request(
+    v.object({
+      analysisId,
+      format: v.picklist(['csv', 'json']),
+      suggestedName: v.pipe(v.string(), v.maxLength(200), v.regex(/^[\w.() -]+$/, 'a plain file name')),
+      layer: count,
+      head: count,
+      options: DisplayOptionsSchema,
+      caption: v.pipe(v.string(), v.maxLength(1000)),
+    }),
+  ).returns<{ path: string | null }>(),
   /** Analyses the same document range again (after a reload, the tensors are gone). */
   reanalyze: request(v.object({ analysisId })).returns<{ started: boolean }>(),
   /** Tints the editor by the attribution last computed for this analysis. */

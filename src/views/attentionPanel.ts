@@ -15,7 +15,7 @@ import { MAX_ATTENTION_BYTES } from '../shared/attentionFile';
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
-import type { TensorDocumentInfo } from '../model/tensorExport';
+import type { HeadMapExport, TensorDocumentInfo } from '../model/tensorExport';
 import { askForExportFile, attentionFileName, saveExport } from './exportFile';
 import { openWebviewChannel, PageProbe, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
@@ -40,6 +40,8 @@ export interface PanelBackend {
    * says what `document` gives (from the host's record) besides the tensor.
    */
   writeTensor(analysisId: string, format: 'csv' | 'json', file: string, document: TensorDocumentInfo, signal: AbortSignal): Promise<number>;
+  /** Writes one head's map to a file; the bytes written. */
+  writeHeadMap(analysisId: string, format: 'csv' | 'json', file: string, map: HeadMapExport, signal: AbortSignal): Promise<number>;
   /** Puts an analysis kept across a reload back into the store. */
   restore(analysis: Analysis): void;
   /** Analyses a stored analysis's document range again; false when the text there has changed. */
@@ -290,6 +292,17 @@ export class AttentionPanelManager implements vscode.Disposable {
         const document = { model: record.model.name, text: record.text, causal: record.model.causal, ...(view ? { view } : {}) };
         const written = await this.backend.writeTensor(analysisId, format, target.fsPath, document, signal);
         this.log.info(`Exported the attention tensor of ${analysisId} to ${target.fsPath} (${written} bytes).`);
+        return { path: target.fsPath };
+      },
+      exportHeadMap: async ({ analysisId, format, suggestedName, layer, head, options, caption }, { signal }) => {
+        const record = this.record(analysisId);
+        const target = await askForExportFile(format, suggestedName);
+        if (!target) return { path: null };
+        if (target.scheme !== 'file')
+          throw new AnalysisError('invalid-request', vscode.l10n.t('A map can only be written to a file on disk.'));
+        const map = { layer, head, options, caption, model: record.model.name };
+        const written = await this.backend.writeHeadMap(analysisId, format, target.fsPath, map, signal);
+        this.log.info(`Exported head ${layer + 1}.${head + 1} of ${analysisId} to ${target.fsPath} (${written} bytes).`);
         return { path: target.fsPath };
       },
       reanalyze: async ({ analysisId }) => {

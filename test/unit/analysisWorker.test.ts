@@ -179,7 +179,7 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
       expect(failure).toBeInstanceOf(AnalysisError);
       expect(failure).toMatchObject({
         code: 'invalid-request',
-        message: expect.stringMatching(/^Could not write the attention tensor to /),
+        message: expect.stringMatching(/^Could not write the attention to /),
       });
       expect((failure as Error).message).not.toMatch(/\n\s+at /);
     }
@@ -197,6 +197,47 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
       case: 'exporting the whole tensor to a missing folder, a read-only folder, a full disk (/dev/full), with a job running alongside',
       outcome: `each fails with “${(failures[0] as Error).message.replace(missing, '…/attention.json')}”; the concurrent job completes, the worker is not restarted, the tensor exports afterwards`,
     });
+  });
+
+  it("one head's map streams to disk as the same CSV matrix and JSON the panel builds, with the view's options", async () => {
+    client = new AnalysisWorkerClient(workerPath, log);
+    await client.request('analyze', { analysisId: 'one', request, text: 'a head exported to disk, row by row, unbelievably' });
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-head-'));
+    try {
+      for (const options of [
+        { hideSpecial: false, mergeWords: false },
+        { hideSpecial: true, mergeWords: true },
+      ]) {
+        const shown = await client.request('headMap', { analysisId: 'one', layer: 1, head: 2, options });
+        const csv = path.join(folder, 'head.csv');
+        const json = path.join(folder, 'head.json');
+        const map = { layer: 1, head: 2, options, caption: 'Layer 2, head 3', model: 'tiny' };
+        const written = await client.request('writeHeadMap', { analysisId: 'one', format: 'csv', path: csv, map });
+        await client.request('writeHeadMap', { analysisId: 'one', format: 'json', path: json, map });
+        const m = shown.labels.length;
+        const lines = fs.readFileSync(csv, 'utf8').trimEnd().split('\n');
+        expect(written.bytes).toBe(fs.statSync(csv).size);
+        expect(lines).toHaveLength(m + 1);
+        for (let row = 0; row < m; row += 1) {
+          const cells = lines[row + 1]!.split(',').slice(-m).map(Number);
+          expect(cells).toEqual(Array.from(shown.map.subarray(row * m, (row + 1) * m)));
+        }
+        const document = JSON.parse(fs.readFileSync(json, 'utf8')) as { labels: string[]; map: number[][]; head: number; options: unknown };
+        expect(document.labels).toEqual(shown.labels);
+        expect(document.map.flat()).toEqual(Array.from(shown.map));
+        expect(document).toMatchObject({ head: 3, options, caption: 'Layer 2, head 3', model: 'tiny' });
+      }
+      await expect(
+        client.request('writeHeadMap', {
+          analysisId: 'one',
+          format: 'csv',
+          path: path.join(folder, 'h.csv'),
+          map: { layer: 9, head: 0, options: { hideSpecial: false, mergeWords: false }, caption: '', model: '' },
+        }),
+      ).rejects.toMatchObject({ code: 'invalid-request' });
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('a burst of 100 heavy requests runs one job; distinct ones queue one at a time; a cancelled job stops', async () => {

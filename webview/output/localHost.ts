@@ -5,6 +5,7 @@
  * the difference; what needs a model (explanations, generation, the neuron view) is refused with a message.
  */
 import * as l10n from '@vscode/l10n';
+import { mapCsvPieces, mapJsonPieces } from '../../src/shared/mapExport';
 import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../../src/shared/attentionViews';
 import { AnalysisError, messageOf } from '../../src/shared/errors';
 import {
@@ -84,6 +85,14 @@ export function localHostChannel(
     compare: noModel,
     export: ({ format, suggestedName, content }) => actions.export(format, suggestedName, content),
     exportTensor: ({ format }) => actions.exportTensor(format),
+    exportHeadMap: ({ analysisId, format, suggestedName, layer, head, options, caption }) => {
+      const held = heldOf(analysisId);
+      checkLayerHead(held, layer, head);
+      const { labels, map } = headMapOf(held, layer, head, options);
+      const pieces =
+        format === 'csv' ? mapCsvPieces(labels, map) : mapJsonPieces(labels, map, caption, { layer: layer + 1, head: head + 1, options });
+      return actions.export(format, suggestedName, [...pieces].join(''));
+    },
     revealToken: () => ({ revealed: false }),
     reanalyze: () => ({ started: false }),
     showAttribution: () => ({ shown: false }),

@@ -4,9 +4,12 @@
  * host's save dialog.
  */
 import * as l10n from '@vscode/l10n';
-import type { Analysis } from '../../src/shared/analysis';
+import type { Analysis, DisplayOptions } from '../../src/shared/analysis';
 import type { ExportFormat } from '../../src/shared/panelProtocol';
+import { csvField, mapCsvPieces, mapJsonPieces } from '../../src/shared/mapExport';
 import type { HeatmapData } from './heatmapCanvas';
+
+export { csvField };
 
 export type { ExportFormat };
 
@@ -17,11 +20,11 @@ export interface Exportable {
   svg?: () => string;
   csv?: (() => string) | 'tensor';
   json?: (() => string) | 'tensor';
-}
-
-export function csvField(value: string | number): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  /**
+   * The one head whose map `csv` and `json` hold: where the worker holds the analysis, the panel has it write them
+   * to disk instead (a long input's map is more text than a page should build).
+   */
+  headMap?: { layer: number; head: number; options: DisplayOptions; caption: string };
 }
 
 /** A canvas as PNG bytes. */
@@ -41,16 +44,11 @@ export function rowsOf(map: Float32Array, m: number): number[][] {
 
 /** A map as a CSV matrix: the first row holds the column tokens, each row starts with its token. */
 export function mapCsv(data: HeatmapData): string {
-  const m = data.labels.length;
-  const lines = [['from \\ to', ...data.labels].map(csvField).join(',')];
-  for (let row = 0; row < m; row += 1) {
-    lines.push([csvField(data.labels[row]!), ...Array.from(data.map.subarray(row * m, (row + 1) * m), String)].join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  return [...mapCsvPieces(data.labels, data.map)].join('');
 }
 
 export function mapJson(data: HeatmapData, meta: Record<string, unknown>): string {
-  return `${JSON.stringify({ ...meta, caption: data.caption, labels: data.labels, map: rowsOf(data.map, data.labels.length) })}\n`;
+  return [...mapJsonPieces(data.labels, data.map, data.caption, meta)].join('');
 }
 
 /** Every head of a layer, one row per pair. */

@@ -208,6 +208,7 @@ export class ModelView implements PanelView {
       svg: () => this.focus.toSvg(),
       csv: () => mapCsv(focus),
       json: () => mapJson(focus, meta),
+      headMap: { layer: view.layer, head: view.head, options: this.context.options, caption: focus.caption },
     };
   }
 

@@ -225,6 +225,13 @@ export class Panel implements PanelContext {
           format: format === 'csv' ? 'csv' : 'json',
           view: { tab, layer: this.view.layer, head: this.view.head },
         });
+      } else if (target.headMap && analysis && this.attentionHeld && (format === 'csv' || format === 'json')) {
+        result = await this.api.request('exportHeadMap', {
+          analysisId: analysis.id,
+          format,
+          suggestedName: `${target.name}.${format}`,
+          ...target.headMap,
+        });
       } else {
         const content = await make();
         result = await this.api.request('export', { format, suggestedName: `${target.name}.${format}`, content });

@@ -20,7 +20,7 @@ import { DEFAULT_TENSOR_BUDGET_BYTES, formatBytes } from '../memoryBudget';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
 import { modelRequestKey } from '../modelSource';
 import type { Generation } from '../generation';
-import { exportTensor } from '../tensorExport';
+import { exportHeadMap, exportTensor } from '../tensorExport';
 import { HeavyJobQueue } from './heavyJobs';
 import { WORKER, type WorkerHostPeer, type WorkerPeer, type WorkerRequests } from './protocol';
 
@@ -260,6 +260,11 @@ const handlers: RequestHandlers<WorkerRequests> = {
   },
   async writeTensor({ analysisId, format, path, document }) {
     return { bytes: await exportTensor(held(analysisId), format, path, document) };
+  },
+  async writeHeadMap({ analysisId, format, path, map }) {
+    const entry = held(analysisId);
+    checkLayerHead(entry, map.layer, map.head);
+    return { bytes: await exportHeadMap(entry, format, path, map) };
   },
   lastAttribution({ analysisId }) {
     const known = attributions.get(analysisId);

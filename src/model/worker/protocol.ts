@@ -11,7 +11,7 @@ import type { AnalysisResult } from '../analyzer';
 import type { AttentionSource, ImportedAttention } from '../attentionImport';
 import type { ModelRequest } from '../modelSource';
 import type { DownloadProgress } from '../modelStore';
-import type { TensorDocumentInfo } from '../tensorExport';
+import type { HeadMapExport, TensorDocumentInfo } from '../tensorExport';
 
 /** What the worker holds (tests check that nothing leaks after a burst of commands). */
 export interface WorkerDiagnostics {
@@ -57,6 +57,10 @@ export const WORKER = {
      * attention document, which says what `document` gives besides the tensor.
      */
     writeTensor: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string; document?: TensorDocumentInfo }>()).returns<{
+      bytes: number;
+    }>(),
+    /** Writes one head's map (with the view's display options) to a file, streaming; returns the bytes written. */
+    writeHeadMap: request(trusted<{ analysisId: string; format: 'csv' | 'json'; path: string; map: HeadMapExport }>()).returns<{
       bytes: number;
     }>(),
     /** The token attribution last computed for an analysis: per token, the drop in the predicted label's probability. */
