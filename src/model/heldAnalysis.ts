@@ -38,7 +38,13 @@ export async function analysisGrid(
   layers: { first: number; count: number } = { first: 0, count: analysis.maps.layerCount },
 ): Promise<{ labels: string[]; size: number; thumbnails: Float32Array }> {
   const grid = new GridBuilder(analysis.tokens, layers.count, analysis.heads, analysis.n, size, options);
-  for (let index = 0; index < layers.count; index += 1) grid.addLayer(index, await analysis.maps.layer(layers.first + index));
+  const { pooling } = grid;
+  for (let index = 0; index < layers.count; index += 1) {
+    const layer = layers.first + index;
+    // Pooled where the maps are computed, a layer's n² maps never reach JavaScript (2048 tokens: 235 MB a layer).
+    if (pooling && analysis.maps.pooledLayer) grid.addPooled(index, await analysis.maps.pooledLayer(layer, pooling.keep, pooling.size));
+    else grid.addLayer(index, await analysis.maps.layer(layer));
+  }
   return grid.result();
 }
 
@@ -70,7 +76,8 @@ export async function analysisAggregate(
   } else {
     map = throughLayers(kind, analysisRollout(analysis), layer);
   }
-  return labelledMap(analysis.tokens, n, map, options);
+  // Each branch computed its own array.
+  return labelledMap(analysis.tokens, n, map, options, true);
 }
 
 const statistics = new WeakMap<WorkerAnalysis, Promise<HeadStatistics[]>>();

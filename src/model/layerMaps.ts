@@ -20,6 +20,11 @@ export interface LayerMaps {
   head(layer: number, head: number): Promise<Float32Array>;
   /** A layer's mean over its heads, `[n, n]`. */
   headMean(layer: number): Promise<Float32Array>;
+  /**
+   * Layer `layer`'s maps max-pooled over the `keep` rows and columns to `[heads, size, size]` (a grid's thumbnails, as
+   * `GridBuilder.pooling` describes them), where maps computed on demand are computed.
+   */
+  pooledLayer?(layer: number, keep: Int32Array, size: number): Promise<Float32Array>;
 }
 
 export function checkLayer(maps: Pick<LayerMaps, 'layerCount' | 'heads'>, layer: number, head = 0): void {

@@ -22,11 +22,18 @@ export interface ScoresGraphOptions {
   steps: readonly ScoreStep[];
   /** A decoder's: row i attends to keys 0…i only. */
   causal: boolean;
-  /** Return the mean over heads `[n, n]` instead of every head's map. */
-  meanOverHeads: boolean;
+  /**
+   * What the graph returns: every head's map; their mean over heads `[n, n]`; or every head's map max-pooled to
+   * `[heads, s, s]` over blocks given as gather indices ({@link poolingIndices}), so that a grid thumbnail's n² map
+   * never leaves onnxruntime.
+   */
+  reduce: 'none' | 'headMean' | 'pool';
 }
 
 const OPSET = 13;
+
+/** The maps one pooling run computes at most (2048 tokens: 4 heads), which bounds what onnxruntime's arena keeps. */
+const POOLED_MAP_BYTES_PER_RUN = 64 * 2 ** 20;
 
 function checkSteps(steps: readonly ScoreStep[]): void {
   for (const step of steps) {
@@ -37,7 +44,7 @@ function checkSteps(steps: readonly ScoreStep[]): void {
 }
 
 /** The small graph's bytes: `query [h, n, d]`, `key_t [h, d, m]` (and `bias [n, m]` when causal) → `probabilities`. */
-export function scoresGraphBytes({ steps, causal, meanOverHeads }: ScoresGraphOptions): Uint8Array {
+export function scoresGraphBytes({ steps, causal, reduce }: ScoresGraphOptions): Uint8Array {
   checkSteps(steps);
   const nodes: onnx.INodeProto[] = [node('MatMul', ['query', 'key_t'], ['scores.0'], 'Scores')];
   const initializers: onnx.ITensorProto[] = [];
@@ -50,8 +57,20 @@ export function scoresGraphBytes({ steps, causal, meanOverHeads }: ScoresGraphOp
     nodes.push(node('Add', [scores, 'bias'], ['masked'], 'Mask'));
     scores = 'masked';
   }
-  nodes.push(node('Softmax', [scores], [meanOverHeads ? 'maps' : 'probabilities'], 'Softmax', { axis: -1 }));
-  if (meanOverHeads) nodes.push(node('ReduceMean', ['maps'], ['probabilities'], 'HeadMean', { axes: [0], keepdims: 0 }));
+  nodes.push(node('Softmax', [scores], [reduce === 'none' ? 'probabilities' : 'maps'], 'Softmax', { axis: -1 }));
+  if (reduce === 'headMean') nodes.push(node('ReduceMean', ['maps'], ['probabilities'], 'HeadMean', { axes: [0], keepdims: 0 }));
+  if (reduce === 'pool') {
+    // Rows, then columns: gather each block's indices (a short block repeats its last, which leaves a maximum as it
+    // is), fold the blocks into an axis of their own and take its maximum. Exact: the same maxima the page pools.
+    nodes.push(
+      node('Gather', ['maps', 'pool_rows'], ['row_blocks'], 'GatherRows', { axis: 1 }),
+      node('Reshape', ['row_blocks', 'row_shape'], ['row_blocks.folded'], 'FoldRows'),
+      node('ReduceMax', ['row_blocks.folded'], ['pooled_rows'], 'PoolRows', { axes: [2], keepdims: 0 }),
+      node('Gather', ['pooled_rows', 'pool_columns'], ['column_blocks'], 'GatherColumns', { axis: 2 }),
+      node('Reshape', ['column_blocks', 'column_shape'], ['column_blocks.folded'], 'FoldColumns'),
+      node('ReduceMax', ['column_blocks.folded'], ['probabilities'], 'PoolColumns', { axes: [3], keepdims: 0 }),
+    );
+  }
   const graph: onnx.IGraphProto = {
     name: 'attention-explorer-scores',
     node: nodes,
@@ -60,8 +79,22 @@ export function scoresGraphBytes({ steps, causal, meanOverHeads }: ScoresGraphOp
       valueInfo('query', DataType.FLOAT, ['heads', 'n', 'd']),
       valueInfo('key_t', DataType.FLOAT, ['heads', 'd', 'm']),
       ...(causal ? [valueInfo('bias', DataType.FLOAT, ['n', 'm'])] : []),
+      ...(reduce === 'pool'
+        ? [
+            valueInfo('pool_rows', DataType.INT64, ['blocks']),
+            valueInfo('pool_columns', DataType.INT64, ['blocks']),
+            valueInfo('row_shape', DataType.INT64, [4]),
+            valueInfo('column_shape', DataType.INT64, [4]),
+          ]
+        : []),
     ],
-    output: [valueInfo('probabilities', DataType.FLOAT, meanOverHeads ? ['n', 'm'] : ['heads', 'n', 'm'])],
+    output: [
+      valueInfo(
+        'probabilities',
+        DataType.FLOAT,
+        reduce === 'headMean' ? ['n', 'm'] : reduce === 'pool' ? ['heads', 'size', 'size'] : ['heads', 'n', 'm'],
+      ),
+    ],
   };
   return encodeModel({ irVersion: 7, opsetImport: [{ domain: '', version: OPSET }], producerName: 'attention-explorer', graph });
 }
@@ -89,6 +122,26 @@ export async function releaseScoreSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
   await Promise.all(all.map((session) => session.then((loaded) => loaded.release()).catch(() => undefined)));
+}
+
+/**
+ * Gather indices that pool the `keep` rows (or columns) of a map into `size` blocks, the blocks the page's pooling
+ * uses (block b covers displayed rows ⌈b·m/size⌉ … ⌈(b+1)·m/size⌉ − 1): `size × width` indices, each block padded
+ * with its last index.
+ */
+export function poolingIndices(keep: Int32Array, size: number): { indices: BigInt64Array; width: number } {
+  const m = keep.length;
+  if (size < 1 || size > m) throw new RangeError(`cannot pool ${m} rows into ${size} blocks`);
+  const start = (block: number) => Math.ceil((block * m) / size);
+  let width = 0;
+  for (let block = 0; block < size; block += 1) width = Math.max(width, start(block + 1) - start(block));
+  const indices = new BigInt64Array(size * width);
+  for (let block = 0; block < size; block += 1) {
+    const first = start(block);
+    const last = start(block + 1) - 1;
+    for (let offset = 0; offset < width; offset += 1) indices[block * width + offset] = BigInt(keep[Math.min(first + offset, last)]!);
+  }
+  return { indices, width };
 }
 
 /** `[n, m]`: 0 where key j ≤ query i (+ the offset of cached keys), −∞ after: what a causal mask adds. */
@@ -153,17 +206,30 @@ export class OnDemandMaps implements LayerMaps {
     return keys;
   }
 
-  private async run(layer: number, first: number, count: number, meanOverHeads: boolean): Promise<Float32Array> {
+  private async run(
+    layer: number,
+    first: number,
+    count: number,
+    reduce: ScoresGraphOptions['reduce'],
+    extra: Record<string, ort.Tensor> = {},
+  ): Promise<Float32Array> {
     const { n, d } = this;
     const { query } = this.operands[layer]!;
-    return this.runOn(query.subarray(first * n * d, (first + count) * n * d), this.keysFor(layer, first, count), count, meanOverHeads);
+    return this.runOn(query.subarray(first * n * d, (first + count) * n * d), this.keysFor(layer, first, count), count, reduce, extra);
   }
 
   /** Runs the small graph on `[count, n, d]` queries and `[count, d, keys]` keys. */
-  private async runOn(query: Float32Array, keyTransposed: Float32Array, count: number, meanOverHeads: boolean): Promise<Float32Array> {
+  private async runOn(
+    query: Float32Array,
+    keyTransposed: Float32Array,
+    count: number,
+    reduce: ScoresGraphOptions['reduce'],
+    extra: Record<string, ort.Tensor> = {},
+  ): Promise<Float32Array> {
     const { n, d, keys } = this;
-    const session = await scoresSession({ steps: this.steps, causal: this.causal, meanOverHeads });
+    const session = await scoresSession({ steps: this.steps, causal: this.causal, reduce });
     const feeds: Record<string, ort.Tensor> = {
+      ...extra,
       query: new ort.Tensor('float32', query, [count, n, d]),
       key_t: new ort.Tensor('float32', keyTransposed, [count, d, keys]),
     };
@@ -177,7 +243,34 @@ export class OnDemandMaps implements LayerMaps {
 
   layer(layer: number): Promise<Float32Array> {
     checkLayer(this, layer);
-    return this.run(layer, 0, this.heads, false);
+    return this.run(layer, 0, this.heads, 'none');
+  }
+
+  /**
+   * Layer `layer`'s maps max-pooled to `[heads, size, size]` over the `keep` rows and columns (what a grid draws),
+   * without the `[heads, n, n]` maps leaving onnxruntime.
+   */
+  async pooledLayer(layer: number, keep: Int32Array, size: number): Promise<Float32Array> {
+    checkLayer(this, layer);
+    if (this.keys !== this.n) throw new RangeError('pooled maps are for an analysis, not a generation step');
+    if (keep.some((index) => index < 0 || index >= this.n)) throw new RangeError(`pooling rows outside 0…${this.n - 1}`);
+    const { indices, width } = poolingIndices(keep, size);
+    const blocks = new ort.Tensor('int64', indices, [indices.length]);
+    const shape = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [4]);
+    // A few heads per run: onnxruntime's arena keeps the largest run's intermediates (several n² maps per head).
+    const perRun = Math.max(1, Math.min(this.heads, Math.floor(POOLED_MAP_BYTES_PER_RUN / (this.n * this.n * 4))));
+    const pooled = new Float32Array(this.heads * size * size);
+    for (let first = 0; first < this.heads; first += perRun) {
+      const count = Math.min(perRun, this.heads - first);
+      const part = await this.run(layer, first, count, 'pool', {
+        pool_rows: blocks,
+        pool_columns: blocks,
+        row_shape: shape([0, size, width, -1]),
+        column_shape: shape([0, 0, size, width]),
+      });
+      pooled.set(part, first * size * size);
+    }
+    return pooled;
   }
 
   /**
@@ -193,18 +286,18 @@ export class OnDemandMaps implements LayerMaps {
       query.set(operands.query, layer * heads * n * d);
       keyTransposed.set(this.keysFor(layer, 0, heads), layer * heads * d * keys);
     });
-    const all = await this.runOn(query, keyTransposed, layers * heads, false);
+    const all = await this.runOn(query, keyTransposed, layers * heads, 'none');
     const size = heads * n * keys;
     return Array.from({ length: layers }, (_, layer) => all.subarray(layer * size, (layer + 1) * size));
   }
 
   head(layer: number, head: number): Promise<Float32Array> {
     checkLayer(this, layer, head);
-    return this.run(layer, head, 1, false);
+    return this.run(layer, head, 1, 'none');
   }
 
   headMean(layer: number): Promise<Float32Array> {
     checkLayer(this, layer);
-    return this.run(layer, 0, this.heads, true);
+    return this.run(layer, 0, this.heads, 'headMean');
   }
 }

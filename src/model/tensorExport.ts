@@ -225,7 +225,7 @@ export interface HeadMapExport {
  */
 export async function exportHeadMap(analysis: WorkerAnalysis, format: 'json' | 'csv', file: string, what: HeadMapExport): Promise<number> {
   const { layer, head, options } = what;
-  const { labels, map } = labelledMap(analysis.tokens, analysis.n, await analysis.maps.head(layer, head), options);
+  const { labels, map } = labelledMap(analysis.tokens, analysis.n, await analysis.maps.head(layer, head), options, analysis.maps.onDemand);
   return writeAll(
     file,
     format === 'csv'

@@ -126,10 +126,21 @@ export function headMapOf(analysis: HeldAttention, layer: number, head: number, 
   return labelledMap(analysis.tokens, analysis.n, headOf(analysis, layer, head), options);
 }
 
-/** One `[n, n]` map (a head's, or an aggregate's) as the view shows it, with its labels. */
-export function labelledMap(tokens: readonly TokenRow[], n: number, map: Float32Array, options: DisplayOptions): LabelledMap {
+/**
+ * One `[n, n]` map (a head's, or an aggregate's) as the view shows it, with its labels. The result's map is its own
+ * (results are transferred away): `owned` says that `map` is already the caller's to give (a map computed for this
+ * request), which spares copying it when the display options leave it unchanged (16 MB at 2048 tokens).
+ */
+export function labelledMap(
+  tokens: readonly TokenRow[],
+  n: number,
+  map: Float32Array,
+  options: DisplayOptions,
+  owned = false,
+): LabelledMap {
   const axis = displayAxis(tokens, options);
-  return { labels: axis.labels, groups: axis.groups, map: Float32Array.from(displayMap(map, n, axis, options)) };
+  const shown = displayMap(map, n, axis, options);
+  return { labels: axis.labels, groups: axis.groups, map: shown === map && !owned ? map.slice() : shown };
 }
 
 /** Every head of one layer, `[heads, m, m]`. */
@@ -193,6 +204,21 @@ export class GridBuilder {
       const pooled = this.keep && s < m ? poolRows(map, n, this.keep, s) : maxPool(displayMap(map, n, this.axis, this.options), m, s).data;
       this.thumbnails.set(pooled, (layer * heads + head) * s * s);
     }
+  }
+
+  /**
+   * When the thumbnails are the model's maps max-pooled over some of its rows and columns (no merged words, more
+   * rows than cells): those rows and the cells per side, for a caller that pools elsewhere ({@link addPooled}).
+   */
+  get pooling(): { keep: Int32Array; size: number } | undefined {
+    return this.keep && this.size < this.labels.length ? { keep: this.keep, size: this.size } : undefined;
+  }
+
+  /** Puts layer `layer`'s thumbnails, pooled as {@link pooling} says, `[heads, s, s]`, into the grid. */
+  addPooled(layer: number, pooled: Float32Array): void {
+    const cells = this.heads * this.size * this.size;
+    if (layer < 0 || layer >= this.layers || pooled.length !== cells) throw new RangeError(`no layer ${layer} of ${cells} cells`);
+    this.thumbnails.set(pooled, layer * cells);
   }
 
   result(): { labels: string[]; size: number; thumbnails: Float32Array } {

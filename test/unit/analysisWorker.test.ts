@@ -11,6 +11,7 @@ import { repoRoot } from '../support/paths';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 import { allLayers } from '../../src/model/layerMaps';
+import { gridOf } from '../../src/shared/attentionViews';
 import { analysisBytes, DEFAULT_TENSOR_BUDGET_BYTES, maxTokensWithin } from '../../src/model/memoryBudget';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
@@ -112,6 +113,16 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
         layers: { first: 1, count: 2 },
       }),
     ).rejects.toMatchObject({ code: 'invalid-request' });
+    // Thumbnails smaller than the map are pooled where the maps are computed: the same maxima the page pools.
+    for (const options of [
+      { hideSpecial: false, mergeWords: false },
+      { hideSpecial: true, mergeWords: false },
+    ]) {
+      const pooled = await client.request('grid', { analysisId: 'a1', size: 5, options });
+      const onPage = gridOf({ tokens: result.tokens, layers: attentions, heads: 4, n: 13, modelKey: 'page' }, 5, options);
+      expect(pooled.size).toBe(5);
+      expect(Array.from(pooled.thumbnails)).toEqual(Array.from(onPage.thumbnails));
+    }
   });
 
   it('cancels a job when its signal aborts, and the next job still runs', async () => {

@@ -12,11 +12,12 @@ import { AttentionSession } from '../../src/model/attentionSession';
 import { DecoderSession } from '../../src/model/decoderSession';
 import { FAMILY_MODULES } from '../../src/model/families';
 import { instrumentedModelFor } from '../../src/model/instrumentedCache';
-import { OnDemandMaps, releaseScoreSessions, scoresGraphBytes } from '../../src/model/onDemandMaps';
+import { OnDemandMaps, poolingIndices, releaseScoreSessions, scoresGraphBytes } from '../../src/model/onDemandMaps';
 import { onnx } from '../../src/model/onnx/graph';
 import { probabilitiesOutput } from '../../src/model/onnx/instrument';
 import { instrumentDecoderModel } from '../../src/model/onnx/instrumentDecoder';
 import { ENCODER_FAMILIES } from '../../src/shared/analysis';
+import { GridBuilder } from '../../src/shared/attentionViews';
 import { maxAbsDiff } from '../support/numeric';
 import { DECODER_VARIANTS, ensureTestModel } from '../support/testModels';
 
@@ -30,10 +31,8 @@ const IDS = [2, 17, 33, 5, 61, 42, 8, 19, 77, 3, 25, 11, 3];
 
 describe('the scores graph', () => {
   it('refuses a step it cannot replay', () => {
-    expect(() => scoresGraphBytes({ steps: [{ op: 'Div', value: Number.NaN }], causal: false, meanOverHeads: false })).toThrow(RangeError);
-    expect(() => scoresGraphBytes({ steps: [{ op: 'Pow' as 'Div', value: 2 }], causal: false, meanOverHeads: false })).toThrow(
-      /cannot replay/,
-    );
+    expect(() => scoresGraphBytes({ steps: [{ op: 'Div', value: Number.NaN }], causal: false, reduce: 'none' })).toThrow(RangeError);
+    expect(() => scoresGraphBytes({ steps: [{ op: 'Pow' as 'Div', value: 2 }], causal: false, reduce: 'none' })).toThrow(/cannot replay/);
   });
 
   it('masks the future of a causal model and repeats shared key heads', async () => {
@@ -56,6 +55,51 @@ describe('the scores graph', () => {
     expect(maxAbsDiff(layer, expected)).toBeLessThanOrEqual(1e-6);
     expect(layer[1]).toBe(0);
     expect(Array.from(await maps.head(0, 1))).toEqual(Array.from(layer.subarray(9)));
+  });
+
+  it("pools a grid's thumbnails in onnxruntime to exactly the maxima the page pools", async () => {
+    // 4 query heads on 2 key heads, n = 150: blocks of uneven widths for most sizes; special tokens at both ends and
+    // in the middle make the kept rows non-contiguous.
+    const n = 150;
+    const heads = 4;
+    const d = 8;
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 4;
+    const operands = [0, 1].map(() => ({
+      query: Float32Array.from({ length: heads * n * d }, random),
+      keyTransposed: Float32Array.from({ length: 2 * d * n }, random),
+    }));
+    const tokens = Array.from({ length: n }, (_, index) => ({
+      id: index,
+      text: `t${index}`,
+      start: index,
+      end: index + 1,
+      special: index === 0 || index === 70 || index === n - 1,
+    }));
+    const layers: Promise<Float32Array>[] = [];
+    for (const causal of [false, true]) {
+      const maps = new OnDemandMaps(operands, heads, n, [{ op: 'Mul', value: 0.35 }], causal);
+      for (const hideSpecial of [false, true]) {
+        for (const size of [7, 64, 146]) {
+          const options = { hideSpecial, mergeWords: false };
+          const onPage = new GridBuilder(tokens, 2, heads, n, size, options);
+          const inOnnxruntime = new GridBuilder(tokens, 2, heads, n, size, options);
+          const { pooling } = inOnnxruntime;
+          expect(pooling?.size).toBe(size);
+          for (const layer of [0, 1]) {
+            onPage.addLayer(layer, await maps.layer(layer));
+            inOnnxruntime.addPooled(layer, await maps.pooledLayer(layer, pooling!.keep, pooling!.size));
+          }
+          expect(inOnnxruntime.thumbnails).toEqual(onPage.thumbnails);
+          expect(inOnnxruntime.thumbnails.reduce((a, b) => Math.max(a, b), 0)).toBeGreaterThan(0.05);
+        }
+      }
+      layers.push(maps.layer(1));
+    }
+    // The causal maps differ from the bidirectional ones (a mask left out would not pass unnoticed).
+    const [bidirectional, causal] = await Promise.all(layers);
+    expect(maxAbsDiff(bidirectional!, causal!)).toBeGreaterThan(0.1);
+    expect(() => poolingIndices(Int32Array.from([0, 1]), 3)).toThrow(RangeError);
   });
 });
 

@@ -139,7 +139,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
   async headMap({ analysisId, layer, head, options }) {
     const entry = held(analysisId);
     checkLayerHead(entry, layer, head);
-    return labelledMap(entry.tokens, entry.n, await entry.maps.head(layer, head), options);
+    return labelledMap(entry.tokens, entry.n, await entry.maps.head(layer, head), options, entry.maps.onDemand);
   },
   async layerMaps({ analysisId, layer, options }) {
     const entry = held(analysisId);
