@@ -14,6 +14,7 @@ import type { ModelRequest } from '../src/model/modelSource';
 import { ensureTestModel } from '../test/support/testModels';
 import { matMulRate } from './limit';
 import type { AnalysisWorkerClient } from '../src/model/analysisWorker';
+import { gridLayersPerRequest } from '../src/shared/analysisViews';
 import { AnalysisError } from '../src/shared/errors';
 import { benchWorker, comparisonCells, formatMs, interleaved, textOfTokens, timed, type Goal, type Section } from './lib';
 
@@ -38,13 +39,21 @@ async function atScale(
   attention: string,
   text: string,
   n: number,
-): Promise<{ row: string[]; growth: number; kvCache: number; oneHeadMs: number; gridMs: number }> {
+): Promise<{
+  row: string[];
+  growth: number;
+  kvCache: number;
+  oneHeadMs: number;
+  gridMs: number;
+  firstRowsMs: number;
+  firstLayers: number;
+}> {
   const before = process.memoryUsage.rss();
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
   await worker.request('analyze', { analysisId: `${attention}-scale`, request, text });
   clearInterval(sampler);
-  const { layers, kvHeads, headDim } = DECODER_SIZES[FAMILY].full;
+  const { layers, heads, kvHeads, headDim } = DECODER_SIZES[FAMILY].full;
   const kvCache = 2 * layers * kvHeads * headDim * n * 4;
   const view = { hideSpecial: false, mergeWords: false };
   const oneHead = await timed(
@@ -54,14 +63,31 @@ async function atScale(
   const gridStart = performance.now();
   await worker.request('grid', { analysisId: `${attention}-scale`, size: 64, options: view });
   const gridMs = performance.now() - gridStart;
+  // What the model view asks for first at this length (and draws as soon as it comes): the top rows of the grid.
+  const firstLayers = gridLayersPerRequest(layers, heads, n);
+  const firstRowsMs = await timed(
+    () => worker.request('grid', { analysisId: `${attention}-scale`, size: 64, options: view, layers: { first: 0, count: firstLayers } }),
+    3,
+  );
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const growth = peak - before;
   return {
-    row: [attention, String(n), mib(growth), mib(kvCache), `${(growth / kvCache).toFixed(1)}×`, formatMs(oneHead), formatMs(gridMs)],
+    row: [
+      attention,
+      String(n),
+      mib(growth),
+      mib(kvCache),
+      `${(growth / kvCache).toFixed(1)}×`,
+      formatMs(oneHead),
+      formatMs(gridMs),
+      `${formatMs(firstRowsMs)} (${firstLayers} of ${layers} layers)`,
+    ],
     growth,
     kvCache,
     oneHeadMs: oneHead,
     gridMs,
+    firstRowsMs,
+    firstLayers,
   };
 }
 
@@ -137,7 +163,7 @@ export async function runDecodersBench(
           },
           {
             goal: `Qwen2.5-0.5B-shaped ${attention}: grid of 24 × 14 heads at n = ${n} ≤ 500 ms (the worker's part: every layer's maps computed and pooled)`,
-            measured: formatMs(scale.gridMs),
+            measured: `${formatMs(scale.gridMs)} for every layer; the first request, which the model view draws first (${scale.firstLayers} of ${DECODER_SIZES[FAMILY].full.layers} layers, median of 3): ${formatMs(scale.firstRowsMs)}`,
             met: scale.gridMs <= 500,
           },
         );
@@ -199,11 +225,13 @@ export async function runDecodersBench(
           'ratio',
           'one head on demand (median of 9)',
           'grid of every head (≤ 64², all layers)',
+          'grid, first request (median of 3)',
         ],
         rows: scaleRows,
         notes: [
           'RSS growth is the peak resident memory of this process during one analysis (the worker is a thread of it) minus the resident memory just before, with the model loaded and earlier analyses of the same text already held: what one more analysis costs beyond the loaded model. The KV cache is what a plain forward keeps per token: 2 × layers × key-value heads × head width × n floats.',
           'An unfused (optimum) export returns each layer’s queries and keys: 24 × 14 query heads × 64 × n floats each for queries and keys (keys expanded to the query heads, as the graph multiplies them), 7 × the KV cache, plus the head means (24 × n² floats) that the host’s hovers and first view read. A fused (GroupQueryAttention) export returns its queries rotated outside the kernel by the same RotaryEmbedding kernel and its present keys, which stay at the 2 key-value heads: 24 × (14 + 2) × 64 × n floats. Maps are computed on demand either way.',
+          "The grid's thumbnails are max-pooled inside onnxruntime (a gather of each block's rows and columns and a ReduceMax after the Softmax, a few heads per run), so a layer's n² maps never reach JavaScript; the whole grid is still every head's full map computed once (24 × 14 × 2048² scores). The model view asks a long input's grid a layer or a few at a time, top rows first, and draws each as it comes: the first-request column is what stands between the analysis and the first drawn row.",
           ...refusals.map((refusal) => `Refused: ${refusal}`),
         ],
       },
