@@ -71,7 +71,8 @@ const nodeOptions = {
 const builds = [
   {
     ...nodeOptions,
-    entryPoints: { extension: 'src/extension.ts', worker: 'src/model/worker/main.ts' },
+    // The startup bundle, the rest of the extension (loaded on first use) and the analysis worker.
+    entryPoints: { extension: 'src/extension.ts', features: 'src/features.ts', worker: 'src/model/worker/main.ts' },
     outdir: 'dist',
     // The extension reports how long its bundle took to evaluate (activation time, measured by npm run bench).
     banner: { js: '"use strict";\nconst __attnBundleStart = performance.now();' },

@@ -8,6 +8,7 @@ import { hubUrlProblem, redactedUrl, type HubUrlProblem } from './model/hubPolic
 import { DEFAULT_TENSOR_BUDGET_BYTES, TENSOR_BUDGET_MIB } from './model/memoryBudget';
 import { isHubModelId, type ModelDtype, type ModelRequest, type ModelSource } from './model/modelSource';
 import { TASKS, type TaskId } from './shared/analysis';
+import { LIVE_MODE_SETTING } from './shared/contributions';
 import { AnalysisError } from './shared/errors';
 
 /** Which attention a view reads. Layers are 1-based; 0 means every layer (mean, rollout) or the last one (head). */
@@ -28,7 +29,7 @@ export const SETTINGS = {
   insightsHead: 'attentionExplorer.insights.head',
   hoverEnabled: 'attentionExplorer.hover.enabled',
   decorationsMode: 'attentionExplorer.decorations.mode',
-  liveMode: 'attentionExplorer.liveMode.enabled',
+  liveMode: LIVE_MODE_SETTING,
   liveModeDelay: 'attentionExplorer.liveMode.delay',
   tensorBudget: 'attentionExplorer.memory.tensorBudgetMB',
 } as const;

@@ -34,8 +34,8 @@ interface OwnSplit {
   activateMs: number;
 }
 
-/** Every activation the extension has logged so far, oldest first. */
-function ownSplits(userDataDir: string): OwnSplit[] {
+/** Every line of the extension's logs so far (every window's), sorted (each starts with its time). */
+function logLines(userDataDir: string): string[] {
   const files: string[] = [];
   const walk = (folder: string) => {
     for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
@@ -45,14 +45,25 @@ function ownSplits(userDataDir: string): OwnSplit[] {
     }
   };
   walk(path.join(userDataDir, 'logs'));
-  return files
-    .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'))
+  return files.flatMap((file) => fs.readFileSync(file, 'utf8').split('\n')).sort();
+}
+
+/** Every activation the extension has logged so far, oldest first. */
+function ownSplits(userDataDir: string): OwnSplit[] {
+  return logLines(userDataDir)
     .filter((line) => line.includes('Activated: bundle evaluated'))
-    .sort()
     .map((line) => {
       const match = /evaluated in ([\d.]+) ms, activate\(\) took ([\d.]+) ms/.exec(line)!;
       return { evaluateMs: Number(match[1]), activateMs: Number(match[2]) };
     });
+}
+
+/** Every load of the rest of the extension on first use so far: its total and its bundle's evaluation (ms). */
+function firstUseLoads(userDataDir: string): Array<{ loadMs: number; evaluateMs: number }> {
+  return logLines(userDataDir).flatMap((line) => {
+    const match = /Loaded on first use in ([\d.]+) ms \(the bundle evaluated in ([\d.]+) ms/.exec(line);
+    return match ? [{ loadMs: Number(match[1]), evaluateMs: Number(match[2]) }] : [];
+  });
 }
 
 async function waitForOwnSplits(userDataDir: string, count: number): Promise<void> {
@@ -194,6 +205,8 @@ async function main(): Promise<void> {
     }
 
     const median = (values: number[]) => percentile(values, 0.5);
+    // One per window that was used: the first analysis's and each select → heatmap window's first command.
+    const loads = firstUseLoads(server.userDataDir);
     const total = median(ours);
     const builtIns = [...others.entries()]
       .filter(([, values]) => values.length === STARTS)
@@ -240,6 +253,19 @@ async function main(): Promise<void> {
               '',
             ],
             [
+              `loading the rest on first use (not at startup; ${loads.length} windows)`,
+              loads.length > 0 ? formatMs(median(loads.map((load) => load.loadMs))) : 'never logged',
+              loads.length > 0
+                ? formatMs(
+                    percentile(
+                      loads.map((load) => load.loadMs),
+                      0.95,
+                    ),
+                  )
+                : '',
+              loads.length > 0 ? `of which evaluating its bundle ${formatMs(median(loads.map((load) => load.evaluateMs)))}` : '',
+            ],
+            [
               'first analysis (worker, transformers.js, model: lazy)',
               formatMs(firstAnalysisMs),
               '',
@@ -247,7 +273,8 @@ async function main(): Promise<void> {
             ],
           ],
           notes: [
-            "VS Code's measure also counts the extension host being busy with other extensions starting at the same moment, which is why it exceeds our own two parts. Those two parts (evaluating the bundle, running activate()) stay well under the goal; what VS Code adds depends on what else the extension host does at startup, which on this shared 2-core VM varies from run to run, so the median lands on either side of 50 ms. Everything heavy (worker_threads, crypto, transformers.js, onnxruntime, the model) already loads only on first use.",
+            "VS Code's measure also counts the extension host being busy with other extensions starting at the same moment, which is why it exceeds our own two parts; what it adds depends on what else the extension host does at startup, which on this shared 2-core VM varies from run to run.",
+            'What is evaluated at startup is the 4 KB startup bundle (dist/extension.js: the status bar item, the log, registrations); the rest of the extension (dist/features.js) loads at the first command, view, editor or notebook message, and transformers.js, onnxruntime and the model later still, in the worker, on the first analysis.',
           ],
         },
         {

@@ -15,8 +15,6 @@ import { saveExport } from './exportFile';
 import { openWebviewChannel, PageProbe, type WebviewChannel } from './webviewChannel';
 import { webviewLoader } from './webviewHtml';
 
-export const ATTENTION_FILE_VIEW_TYPE = 'attentionExplorer.attentionFile';
-
 /** What an attention document's viewer asks of the rest of the extension. */
 export interface AttentionViewerActions {
   /** Imports the document's attention and shows it in the panel; throws a message when it cannot. */
@@ -105,11 +103,6 @@ export class AttentionFileEditorProvider implements vscode.CustomReadonlyEditorP
     private readonly actions: AttentionViewerActions,
     private readonly log: vscode.LogOutputChannel,
   ) {}
-
-  /** Registers the editor for `*.attention.json` (package.json's `customEditors` names the view type). */
-  register(): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(ATTENTION_FILE_VIEW_TYPE, this, { supportsMultipleEditorsPerDocument: true });
-  }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => undefined };

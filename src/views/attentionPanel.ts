@@ -12,6 +12,7 @@ import { tokenRange, type AnalysisRecord, type AnalysisStore } from '../analysis
 import { AnalysisSchema, listEntryOf, type Analysis, type DisplayOptions } from '../shared/analysis';
 import { ANALYSIS_VIEW_REQUESTS, gridLayersPerRequest, type AnalysisViewName, type AnalysisViewRequests } from '../shared/analysisViews';
 import { MAX_ATTENTION_BYTES } from '../shared/attentionFile';
+import { PANEL_VIEW_TYPE } from '../shared/contributions';
 import { AnalysisError } from '../shared/errors';
 import { PANEL_HOST, type PanelFocus, type PanelHost, type PanelRequests, type PanelWebview } from '../shared/panelProtocol';
 import { parseMessage, type ParamsOf, type ProgressOf, type RequestHandlers, type ResultOf } from '../shared/rpc';
@@ -20,8 +21,6 @@ import { askForExportFile, attentionFileName, saveExport } from './exportFile';
 import { openWebviewChannel, PageProbe, type WebviewChannel } from './webviewChannel';
 import { webviewLoader, webviewResourceRoots } from './webviewHtml';
 import { hasSourceDocument, openSourceDocument } from '../analysis/sourceDocument';
-
-export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
 /** The host's copy of the analysis the panel shows, written whenever it shows one (see the module comment). */
 const PANEL_ANALYSIS_KEY = 'attentionExplorer.panelAnalysis';

@@ -9,10 +9,9 @@ import { groupOf, wordGroups, wordInsight, type WordWeight } from '../analysis/i
 import type { InsightService } from '../analysis/insightService';
 import type { TrackedRange } from '../analysis/rangeTracking';
 import { hoverEnabled, insightSource, type AttentionSource } from '../config';
+import { COMMANDS } from '../shared/contributions';
 import { formatPercent } from '../shared/format';
 import { commandLink, describeSource, escapeMarkdown } from './insightText';
-
-export const HOVER_COMMANDS = { focusInPanel: 'attentionExplorer.focusInPanel', reanalyze: 'attentionExplorer.reanalyze' } as const;
 
 /** The analysis under a document position, newest first, with where it is now. */
 export function analysisAt(
@@ -125,7 +124,7 @@ export function predictionMarkdown(record: AnalysisRecord, tokenIndex: number): 
 
 function trusted(): vscode.MarkdownString {
   const markdown = new vscode.MarkdownString('', true);
-  markdown.isTrusted = { enabledCommands: [HOVER_COMMANDS.focusInPanel, HOVER_COMMANDS.reanalyze] };
+  markdown.isTrusted = { enabledCommands: [COMMANDS.focusInPanel, COMMANDS.reanalyze] };
   return markdown;
 }
 
@@ -158,7 +157,7 @@ function insightMarkdown(
   const query = word[0]!;
   const panelLayer = source.kind === 'head' || source.layer >= 1 ? source.layer - 1 : layers - 1;
   const links = [
-    commandLink(`$(symbol-operator) ${vscode.l10n.t('Neuron view of this token')}`, HOVER_COMMANDS.focusInPanel, {
+    commandLink(`$(symbol-operator) ${vscode.l10n.t('Neuron view of this token')}`, COMMANDS.focusInPanel, {
       analysisId: record.id,
       tab: 'neuron',
       query,
@@ -166,14 +165,14 @@ function insightMarkdown(
       ...(source.kind === 'head' ? { head: source.head - 1 } : {}),
     }),
     source.kind === 'head'
-      ? commandLink(`$(screen-full) ${vscode.l10n.t('Open layer {0}, head {1}', source.layer, source.head)}`, HOVER_COMMANDS.focusInPanel, {
+      ? commandLink(`$(screen-full) ${vscode.l10n.t('Open layer {0}, head {1}', source.layer, source.head)}`, COMMANDS.focusInPanel, {
           analysisId: record.id,
           tab: 'model',
           layer: panelLayer,
           head: source.head - 1,
           focus: true,
         })
-      : commandLink(`$(type-hierarchy) ${vscode.l10n.t('Heads of layer {0}', panelLayer + 1)}`, HOVER_COMMANDS.focusInPanel, {
+      : commandLink(`$(type-hierarchy) ${vscode.l10n.t('Heads of layer {0}', panelLayer + 1)}`, COMMANDS.focusInPanel, {
           analysisId: record.id,
           tab: 'head',
           layer: panelLayer,
@@ -187,7 +186,7 @@ function staleMarkdown(record: AnalysisRecord): vscode.MarkdownString {
   const markdown = trusted();
   markdown.appendMarkdown(
     `**Attention Explorer** · $(warning) ${escapeMarkdown(vscode.l10n.t('Out of date: the text changed after it was analysed, so these weights no longer describe it.'))}\n\n` +
-      commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }),
+      commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, COMMANDS.reanalyze, { analysisId: record.id }),
   );
   return markdown;
 }
@@ -204,7 +203,7 @@ function missingMarkdown(
       : vscode.l10n.t('The single head is no longer in memory; choose the mean or rollout in the insights settings, or analyze again.');
   markdown.appendMarkdown(`**Attention Explorer** · ${piecesLine(record, word)}\n\n${escapeMarkdown(why)}\n\n`);
   markdown.appendMarkdown(
-    commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, HOVER_COMMANDS.reanalyze, { analysisId: record.id }),
+    commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, COMMANDS.reanalyze, { analysisId: record.id }),
   );
   return markdown;
 }

@@ -7,37 +7,23 @@
 import * as vscode from 'vscode';
 import type { AttentionSource } from '../model/attentionImport';
 import { DisposableStore } from '../shared/disposables';
-import { AnalysisError, messageOf } from '../shared/errors';
+import { AnalysisError } from '../shared/errors';
 import { OUTPUT_HOST, type OutputHost, type OutputSource, type OutputWebview } from '../shared/outputProtocol';
 import type { RpcChannel } from '../shared/rpc';
 import { viewerHandlers, type AttentionViewerActions } from './attentionFileEditor';
 import { pageRpc, PageProbe } from './webviewChannel';
 
-/** The renderer's id in package.json's `contributes.notebookRenderer`. */
-export const ATTENTION_RENDERER_ID = 'attention-explorer.attention';
-
-/** The renderer's messaging, if the renderer is contributed (VS Code refuses it to an extension that does not). */
-function rendererMessaging(log: vscode.LogOutputChannel): vscode.NotebookRendererMessaging | undefined {
-  try {
-    return vscode.notebooks.createRendererMessaging(ATTENTION_RENDERER_ID);
-  } catch (error) {
-    log.warn(`Notebook outputs cannot reach the extension: ${messageOf(error)}`);
-    return undefined;
-  }
-}
-
 export class NotebookOutputs implements vscode.Disposable {
-  private readonly messaging: vscode.NotebookRendererMessaging | undefined;
   private readonly channels = new Map<vscode.NotebookEditor, RpcChannel<OutputWebview, OutputHost>>();
   private readonly subscriptions = new DisposableStore();
   private readonly probe = new PageProbe();
 
+  /** `messaging`: the renderer's, whose messages the startup bundle hands to {@link receive}. */
   constructor(
     private readonly actions: AttentionViewerActions,
     private readonly log: vscode.LogOutputChannel,
+    private readonly messaging: vscode.NotebookRendererMessaging | undefined,
   ) {
-    this.messaging = rendererMessaging(log);
-    if (this.messaging) this.subscriptions.add(this.messaging.onDidReceiveMessage(({ editor, message }) => this.receive(editor, message)));
     // An editor that is no longer shown is gone (VS Code makes a new one when its notebook is shown again).
     this.subscriptions.add(
       vscode.window.onDidChangeVisibleNotebookEditors((visible) => {

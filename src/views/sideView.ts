@@ -10,6 +10,7 @@ import type { InsightService } from '../analysis/insightService';
 import type { LiveMode } from '../analysis/liveMode';
 import type { ModelService, ModelStatus } from '../analysis/modelService';
 import { previewOf } from '../shared/analysis';
+import { SIDE_VIEW_ID } from '../shared/contributions';
 import { DisposableStore } from '../shared/disposables';
 import { messageOf } from '../shared/errors';
 import { formatMegabytes } from '../shared/format';
@@ -23,7 +24,6 @@ import {
   type SideWebview,
 } from '../shared/sideProtocol';
 import { predictionLines } from './predictionText';
-import { SIDE_VIEW_ID } from './statusBar';
 import { openWebviewChannel, type WebviewChannel } from './webviewChannel';
 import { webviewLoader } from './webviewHtml';
 

@@ -8,19 +8,16 @@ import type { ModelService, ModelStatus } from '../analysis/modelService';
 import { predictionLines } from './predictionText';
 import { DisposableStore } from '../shared/disposables';
 
-export const SIDE_VIEW_ID = 'attentionExplorer.sideView';
-
 export class AttentionStatusBar implements vscode.Disposable {
-  private readonly item: vscode.StatusBarItem;
   private readonly subscriptions = new DisposableStore();
 
+  /** Takes over `item` (`startupStatusItem`'s) and disposes it with itself. */
   constructor(
     private readonly models: ModelService,
     private readonly store: AnalysisStore,
+    private readonly item: vscode.StatusBarItem,
   ) {
-    this.item = this.subscriptions.add(vscode.window.createStatusBarItem('attentionExplorer.status', vscode.StatusBarAlignment.Right, 100));
-    this.item.name = vscode.l10n.t('Attention Explorer');
-    this.item.command = { title: vscode.l10n.t('Show Attention Explorer'), command: `${SIDE_VIEW_ID}.focus` };
+    this.subscriptions.add(item);
     this.subscriptions.add(models.onDidChangeStatus(() => this.update()));
     this.subscriptions.add(store.onDidChange(() => this.update()));
     this.update();

@@ -26,6 +26,17 @@ suite('Commands', () => {
     assert.equal(keybinding?.key, 'ctrl+alt+a');
   });
 
+  test('every contributed command is registered by activation (the startup bundle registers them all)', async () => {
+    const { extension } = await activateExtension();
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const contributed = (extension.packageJSON as { contributes: Contributions }).contributes.commands.map((entry) => entry.command);
+    assert.ok(contributed.length >= 14, `${contributed.length} commands contributed`);
+    assert.deepEqual(
+      contributed.filter((command) => !registered.has(command)),
+      [],
+    );
+  });
+
   test('titles are localised through package.nls.json with the "Attention Explorer" category', async () => {
     const { extension } = await activateExtension();
     const commands = (extension.packageJSON as { contributes: Contributions }).contributes.commands;
