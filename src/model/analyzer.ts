@@ -103,6 +103,13 @@ const EIGHT_BIT_DTYPES = ['q8', 'int8', 'uint8'] as const;
 /** Models kept loaded at once: the one in use and one more (Compare Selections across two models). */
 const LOADED_MODELS = 2;
 
+/**
+ * How long a model's layer chain stays built after its last intervention ended. Its per-layer sessions hold their own
+ * copies of the weights and the arena of the last sweep (DistilBERT full size: about 7 × the model file), so an idle
+ * one goes; the next intervention builds and checks it again (a second or two).
+ */
+export const CHAIN_IDLE_MS = 60_000;
+
 /** How long a load goes on after its last request has gone: live mode cancels one analysis just before asking the next. */
 const ABANDONED_LOAD_GRACE_MS = 1000;
 
@@ -123,8 +130,18 @@ export class Analyzer {
   /** Loads under way, by model key: every request for the model waits for the same one. */
   private readonly loading = new Map<string, SharedTask<LoadedModel, DownloadProgress>>();
   private readonly chains = new Map<string, Promise<InterventionRunner>>();
+  /** Interventions running on each model's chain, and the timer that drops the chain once none has run for a while. */
+  private readonly chainUse = new Map<string, { running: number; idle?: ReturnType<typeof setTimeout> }>();
   /** onnxruntime sessions of whole models created so far (diagnostics: a burst of analyses must not add any). */
   sessionsLoaded = 0;
+
+  /** `chainIdleMs`: how long an unused layer chain is kept ({@link CHAIN_IDLE_MS}). */
+  constructor(private readonly chainIdleMs = CHAIN_IDLE_MS) {}
+
+  /** Layer chains built and not yet released (diagnostics). */
+  get chainsHeld(): number {
+    return this.chains.size;
+  }
 
   /**
    * Loads (downloading and instrumenting if needed) the model a request names; reuses a loaded one. Requests for a
@@ -163,6 +180,8 @@ export class Analyzer {
   }
 
   private async unload(key: string, model: Promise<LoadedModel>): Promise<void> {
+    clearTimeout(this.chainUse.get(key)?.idle);
+    this.chainUse.delete(key);
     const chain = this.chains.get(key);
     this.chains.delete(key);
     await chain?.then((old) => (old instanceof LayerChain ? old.release() : undefined)).catch(() => undefined);
@@ -299,7 +318,35 @@ export class Analyzer {
     return model;
   }
 
-  /** The loaded model `key` names, with its layer chain (built on first use and kept with the model). */
+  /**
+   * Runs an intervention with the loaded model `key` names and its layer chain: the chain is built on first use, kept
+   * while interventions run and dropped {@link chainIdleMs} after the last one ends.
+   */
+  async withExplainer<T>(key: string, run: (explainer: Explainer) => Promise<T>): Promise<T> {
+    const use = this.chainUse.get(key) ?? { running: 0 };
+    clearTimeout(use.idle);
+    use.running += 1;
+    this.chainUse.set(key, use);
+    try {
+      return await run(await this.explainer(key));
+    } finally {
+      use.running -= 1;
+      if (use.running === 0) {
+        use.idle = setTimeout(() => void this.dropChain(key, use), this.chainIdleMs);
+        use.idle.unref?.();
+      }
+    }
+  }
+
+  private async dropChain(key: string, use: { running: number }): Promise<void> {
+    if (use.running > 0 || this.chainUse.get(key) !== use) return;
+    this.chainUse.delete(key);
+    const chain = this.chains.get(key);
+    this.chains.delete(key);
+    await chain?.then((old) => (old instanceof LayerChain ? old.release() : undefined)).catch(() => undefined);
+  }
+
+  /** The loaded model `key` names, with its layer chain (built on first use; kept until {@link withExplainer} drops it). */
   async explainer(key: string): Promise<Explainer> {
     const model = await this.loaded(key);
     if (model.task === 'feature-extraction') {

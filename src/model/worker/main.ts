@@ -180,49 +180,52 @@ const handlers: RequestHandlers<WorkerRequests> = {
   },
   headImportance({ analysisId, target }, { signal, progress }) {
     const entry = modelHeld(analysisId);
-    return heavyJobs.run(`headImportance|${analysisId}|${target?.position ?? ''}`, signal, progress, async (jobSignal, report) => {
-      const explainer = await analyzer.explainer(entry.modelKey);
-      const options = explainer.options(entry.tokens, target?.position);
-      const key = `${analysisId}|${options.target.position}`;
-      const known = importances.get(key);
-      if (known) return known;
-      const result = await headImportance(explainer.chain, idsOf(entry), options, control(jobSignal, report));
-      importances.set(key, result);
-      return result;
-    });
+    return heavyJobs.run(`headImportance|${analysisId}|${target?.position ?? ''}`, signal, progress, (jobSignal, report) =>
+      analyzer.withExplainer(entry.modelKey, async (explainer) => {
+        const options = explainer.options(entry.tokens, target?.position);
+        const key = `${analysisId}|${options.target.position}`;
+        const known = importances.get(key);
+        if (known) return known;
+        const result = await headImportance(explainer.chain, idsOf(entry), options, control(jobSignal, report));
+        importances.set(key, result);
+        return result;
+      }),
+    );
   },
   attribution({ analysisId, mode, unit, target }, { signal, progress }) {
     const entry = modelHeld(analysisId);
     const key = `attribution|${analysisId}|${mode}|${unit}|${target?.position ?? ''}`;
-    return heavyJobs.run(key, signal, progress, async (jobSignal, report) => {
-      const { model, chain, options } = await analyzer.explainer(entry.modelKey);
-      const maskId = model.tokenizer.maskTokenId;
-      if (mode === 'mask' && maskId === undefined) {
-        throw new AnalysisError('invalid-model', 'This tokenizer has no mask token; choose "remove" to occlude tokens.');
-      }
-      const occluded = await occlusion(
-        chain,
-        entry.tokens,
-        { ...options(entry.tokens, target?.position), mode, unit, maskId: maskId ?? 0 },
-        control(jobSignal, report),
-      );
-      const result = attributionOf(entry, occluded);
-      // The host's editor tint reads it back (lastAttribution); the copy sent now is transferred away.
-      attributions.set(analysisId, { ...result, occlusion: result.occlusion.slice() });
-      return result;
-    });
+    return heavyJobs.run(key, signal, progress, (jobSignal, report) =>
+      analyzer.withExplainer(entry.modelKey, async ({ model, chain, options }) => {
+        const maskId = model.tokenizer.maskTokenId;
+        if (mode === 'mask' && maskId === undefined) {
+          throw new AnalysisError('invalid-model', 'This tokenizer has no mask token; choose "remove" to occlude tokens.');
+        }
+        const occluded = await occlusion(
+          chain,
+          entry.tokens,
+          { ...options(entry.tokens, target?.position), mode, unit, maskId: maskId ?? 0 },
+          control(jobSignal, report),
+        );
+        const result = attributionOf(entry, occluded);
+        // The host's editor tint reads it back (lastAttribution); the copy sent now is transferred away.
+        attributions.set(analysisId, { ...result, occlusion: result.occlusion.slice() });
+        return result;
+      }),
+    );
   },
   ablate({ analysisId, heads: chosen, keepOnly, target }, { signal, progress }) {
     const entry = modelHeld(analysisId);
     for (const { layer, head } of chosen) checkLayerHead(entry, layer, head);
     const heads = chosen.map(({ layer, head }) => `${layer}.${head}`).join(',');
     const key = `ablate|${analysisId}|${keepOnly}|${heads}|${target?.position ?? ''}`;
-    return heavyJobs.run(key, signal, progress, async (jobSignal, report) => {
-      const { chain, options } = await analyzer.explainer(entry.modelKey);
-      const { layers, heads: perLayer } = chain.shape;
-      const mask = keepOnly ? maskOnly(layers, perLayer, chosen) : maskWithout(layers, perLayer, chosen);
-      return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position), control(jobSignal, report));
-    });
+    return heavyJobs.run(key, signal, progress, (jobSignal, report) =>
+      analyzer.withExplainer(entry.modelKey, ({ chain, options }) => {
+        const { layers, heads: perLayer } = chain.shape;
+        const mask = keepOnly ? maskOnly(layers, perLayer, chosen) : maskWithout(layers, perLayer, chosen);
+        return ablate(chain, idsOf(entry), mask, options(entry.tokens, target?.position), control(jobSignal, report));
+      }),
+    );
   },
   nextTokens({ analysisId, temperature }) {
     const entry = modelHeld(analysisId);
@@ -275,6 +278,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     // The request asking is one of those being served.
     return {
       sessionsLoaded: analyzer.sessionsLoaded,
+      chainsHeld: analyzer.chainsHeld,
       tensorsCached: tensors.size,
       tensorBytes: tensors.bytes,
       jobsRunning: channel.servingCount - 1,

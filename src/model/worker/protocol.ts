@@ -17,6 +17,8 @@ import type { HeadMapExport, TensorDocumentInfo } from '../tensorExport';
 export interface WorkerDiagnostics {
   /** onnxruntime sessions of whole models created so far. */
   sessionsLoaded: number;
+  /** Models whose layer chain (for interventions) is built now; an idle one is dropped after a minute. */
+  chainsHeld: number;
   /** Analyses whose tensors it keeps. */
   tensorsCached: number;
   /** The bytes those hold (queries and keys, or maps, and head means), within the tensor budget. */
