@@ -256,7 +256,7 @@ function toSection(results: Samples[], environment: string): Section {
         ]),
         notes: [
           `512 vs 128 tokens (same window): fetching and drawing the grid ${growth((samples) => samples.openGrid)}, redrawing it ${growth((samples) => samples.redrawPixels)}. ` +
-            '"Option change" toggles Hide [CLS]/[SEP]: the request to the host, the worker max-pooling 72 maps for the new token set, ' +
+            '"Option change" toggles Hide [CLS]/[SEP]: the request to the host, the worker computing and max-pooling 72 maps for the new token set (inside onnxruntime), ' +
             'the transfer back as one ArrayBuffer and the draw. A redraw (colour map change) reuses the thumbnails in the page.',
         ],
       },
