@@ -1,7 +1,9 @@
 /**
  * Attention lenses for the editor's views. The mean over heads and rollout come from the head means the host keeps
  * (a hover never waits for the worker, even while it analyses); one head's map, and the last token attribution, are
- * asked of the worker, which holds the full tensors. Nothing here runs the model.
+ * asked of the worker, which holds the full tensors. An input so long that its head means stay in the worker asks it
+ * for the mean map the lens reads (one layer's, or over every layer); rollout is not offered for it in the editor.
+ * Nothing here runs the model.
  */
 import type { AttentionSource } from '../config';
 import type { Rollout } from '../engine';
@@ -11,7 +13,7 @@ import type { AnalysisRecord, AnalysisStore } from './analysisStore';
 import { mapLens, meanLens, rolloutLens, rolloutOfHeadMeans, type AttentionLens } from './insights';
 
 export type LensResult =
-  { ok: true; lens: AttentionLens; source: AttentionSource } | { ok: false; reason: 'no-attention' | 'worker-dropped' };
+  { ok: true; lens: AttentionLens; source: AttentionSource } | { ok: false; reason: 'no-attention' | 'worker-dropped' | 'long-input' };
 
 /** What the insights need from the worker. */
 export interface InsightBackend {
@@ -22,6 +24,8 @@ export interface InsightBackend {
 export class InsightService {
   /** Rollout's per-layer matrices, formed once per analysis (about 5 ms at 512 tokens). */
   private readonly rollouts = new WeakMap<Float32Array, Rollout>();
+  /** The last mean map asked of the worker (a long input's; hovering word after word reads the same one). */
+  private workerMean: { analysisId: string; layer: number; map: Promise<Float32Array> } | undefined;
 
   constructor(
     private readonly store: AnalysisStore,
@@ -56,10 +60,33 @@ export class InsightService {
       }
     }
     const headMeans = this.store.headMeansOf(record.id);
-    if (!headMeans) return { ok: false, reason: 'no-attention' };
+    if (!headMeans) {
+      if (!this.store.holdsAttention(record.id)) return { ok: false, reason: 'no-attention' };
+      if (source.kind !== 'mean') return { ok: false, reason: 'long-input' };
+      try {
+        return { ok: true, lens: mapLens(await this.meanFromWorker(record.id, source.layer), n), source };
+      } catch {
+        if (this.workerMean?.analysisId === record.id) this.workerMean = undefined;
+        return { ok: false, reason: 'worker-dropped' };
+      }
+    }
     if (source.kind === 'mean') return { ok: true, lens: meanLens(headMeans, layers, n, source.layer), source };
     const rollout = this.rolloutOf(record);
     return rollout ? { ok: true, lens: rolloutLens(rollout, source.layer), source } : { ok: false, reason: 'no-attention' };
+  }
+
+  /** A long input's mean map from the worker: layer `layer` (1-based), or over every layer (0). */
+  private meanFromWorker(analysisId: string, layer: number): Promise<Float32Array> {
+    const known = this.workerMean;
+    if (known?.analysisId === analysisId && known.layer === layer) return known.map;
+    const map =
+      layer >= 1
+        ? this.backend
+            .view('aggregate', { analysisId, aggregate: 'mean', layer: layer - 1, options: { hideSpecial: false, mergeWords: false } })
+            .then((result) => result.map)
+        : this.backend.view('meanOverLayers', { analysisId }).then((result) => result.map);
+    this.workerMean = { analysisId, layer, map };
+    return map;
   }
 
   /** The analysis's rollout from its head means (shared by rollout hovers and [CLS] importance), if they are kept. */

@@ -175,6 +175,11 @@ export const ANALYSIS_VIEW_REQUESTS = {
   }>(),
   /** Mean or max over a layer's heads, rollout up to a layer, or flow through all of them. */
   aggregate: request(v.object({ ...of, aggregate: v.picklist(AGGREGATE_KINDS), layer: count, options })).returns<LabelledMap>(),
+  /**
+   * The mean over every layer of each layer's mean over heads, `[n, n]`: the editor's default lens (hovers, tint) for
+   * an input so long that its head means stay in the worker.
+   */
+  meanOverLayers: request(v.object(of)).returns<{ map: Float32Array }>(),
   /** Per-head statistics (Clark et al.) with each head's mean row entropy. */
   headStats: request(v.object(of)).returns<{ heads: HeadStatistics[] }>(),
   /** One head and one query token, from the model's own q and k. */

@@ -237,6 +237,17 @@ export function gridOf(
   return grid.result();
 }
 
+/** The mean over layers of `[layers, n, n]` head means, `[n, n]` (the editor's "every layer" mean lens). */
+export function meanOverLayers(headMeans: Float32Array, layers: number, n: number): Float32Array {
+  const size = n * n;
+  const sum = new Float64Array(size);
+  for (let layer = 0; layer < layers; layer += 1) {
+    const mean = headMeans.subarray(layer * size, (layer + 1) * size);
+    for (let index = 0; index < size; index += 1) sum[index] = sum[index]! + mean[index]!;
+  }
+  return Float32Array.from(sum, (value) => value / layers);
+}
+
 /** The mean or the maximum over a layer's heads, `[n, n]`. */
 export function overHeads(kind: 'mean' | 'max', layer: Float32Array, heads: number, n: number): Float32Array {
   const size = n * n;

@@ -194,13 +194,18 @@ function staleMarkdown(record: AnalysisRecord): vscode.MarkdownString {
 function missingMarkdown(
   record: AnalysisRecord,
   word: readonly number[],
-  reason: 'no-attention' | 'worker-dropped',
+  reason: 'no-attention' | 'worker-dropped' | 'long-input',
 ): vscode.MarkdownString {
   const markdown = trusted();
   const why =
     reason === 'no-attention'
       ? vscode.l10n.t('The attention of this analysis is no longer kept (the window was reloaded, or newer analyses needed the memory).')
-      : vscode.l10n.t('The single head is no longer in memory; choose the mean or rollout in the insights settings, or analyze again.');
+      : reason === 'long-input'
+        ? vscode.l10n.t(
+            'Rollout over {0} tokens is not computed for the editor; choose the mean or a head in the insights settings, or open the panel.',
+            record.tokens.length,
+          )
+        : vscode.l10n.t('The attention is no longer in memory; choose the mean or rollout in the insights settings, or analyze again.');
   markdown.appendMarkdown(`**Attention Explorer** · ${piecesLine(record, word)}\n\n${escapeMarkdown(why)}\n\n`);
   markdown.appendMarkdown(
     commandLink(`$(refresh) ${vscode.l10n.t('Analyze the text again')}`, COMMANDS.reanalyze, { analysisId: record.id }),

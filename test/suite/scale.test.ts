@@ -78,6 +78,19 @@ suite('Long inputs at full size', () => {
         `row ${row} attends to no later token`,
       );
     }
+    // At this length the head means stay in the worker: the editor's hover (default lens: the mean over every layer)
+    // asks it for the mean map instead of saying the attention is gone.
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      editor.document.positionAt(editor.document.getText().length - 1),
+    );
+    const hoverText = hovers
+      .flatMap((hover) => hover.contents)
+      .map((content) => (typeof content === 'string' ? content : content.value))
+      .join('\n');
+    assert.match(hoverText, /mean over all layers and heads/, hoverText);
+    assert.doesNotMatch(hoverText, /no longer (kept|in memory)/, hoverText);
     recordCase({
       layer: 'extension host',
       area: 'Load',

@@ -16,8 +16,11 @@ import {
   headSummaries,
   layerMapsOf,
   maxPool,
+  meanOverLayers,
   type HeldAttention,
 } from '../../src/shared/attentionViews';
+import { meanLens } from '../../src/analysis/insights';
+import { maxAbsDiff } from '../support/numeric';
 import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
 import { exportTensor } from '../../src/model/tensorExport';
 import { parseAttentionDocument } from '../../src/shared/attentionFile';
@@ -165,6 +168,17 @@ describe('aggregates', () => {
         expect(max[index]!).toBeGreaterThanOrEqual(value - 1e-7);
       });
     }
+  });
+
+  it("the mean over every layer (a long input's editor lens, from the worker) equals the editor's own mean lens", () => {
+    const n = analysis.n;
+    const map = meanOverLayers(headMeans, 2, n);
+    const lens = meanLens(headMeans, 2, n, 0);
+    for (let row = 0; row < n; row += 1) {
+      expect(maxAbsDiff(map.subarray(row * n, (row + 1) * n), Array.from(lens.row(row)))).toBeLessThan(1e-7);
+    }
+    // Not one layer's mean in disguise: the two layers differ.
+    expect(maxAbsDiff(headMeans.subarray(0, n * n), headMeans.subarray(n * n, 2 * n * n))).toBeGreaterThan(1e-3);
   });
 
   it("rollout up to a layer equals the engine's rollout row by row; flow rows sum to 1", () => {

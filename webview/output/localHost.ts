@@ -6,7 +6,16 @@
  */
 import * as l10n from '@vscode/l10n';
 import { mapCsvPieces, mapJsonPieces } from '../../src/shared/mapExport';
-import { aggregateOf, gridOf, headMapOf, headSummaries, layerMapsOf, type HeldAttention } from '../../src/shared/attentionViews';
+import {
+  aggregateOf,
+  gridOf,
+  headMapOf,
+  headMeansOf,
+  headSummaries,
+  layerMapsOf,
+  meanOverLayers,
+  type HeldAttention,
+} from '../../src/shared/attentionViews';
 import { AnalysisError, messageOf } from '../../src/shared/errors';
 import {
   PANEL_HOST,
@@ -74,6 +83,10 @@ export function localHostChannel(
       } catch (error) {
         throw new AnalysisError('invalid-request', messageOf(error));
       }
+    },
+    meanOverLayers: ({ analysisId }) => {
+      const held = heldOf(analysisId);
+      return { map: meanOverLayers(headMeansOf(held), held.layers.length, held.n) };
     },
     headStats: ({ analysisId }) => ({ heads: headSummaries(heldOf(analysisId)) }),
     neuron: noModel,

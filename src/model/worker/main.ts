@@ -14,7 +14,7 @@ import { EXTERNAL_MODEL_KEY } from '../../shared/attentionFile';
 import { heldBytes, pickAttention, readAttentionSource } from '../attentionImport';
 import { attributionOf, compareAnalyses } from '../explainViews';
 import { analysisAggregate, analysisGrid, analysisHeadStatistics, storedAnalysis, type WorkerAnalysis } from '../heldAnalysis';
-import { labelledMap, layerMapsFrom } from '../../shared/attentionViews';
+import { labelledMap, layerMapsFrom, meanOverLayers } from '../../shared/attentionViews';
 import { releaseScoreSessions } from '../onDemandMaps';
 import { DEFAULT_TENSOR_BUDGET_BYTES, formatBytes } from '../memoryBudget';
 import { ablate, headImportance, maskOnly, maskWithout, occlusion, type JobControl } from '../explanations';
@@ -165,6 +165,10 @@ const handlers: RequestHandlers<WorkerRequests> = {
       if (error instanceof AnalysisError) throw error;
       throw new AnalysisError('invalid-request', messageOf(error));
     }
+  },
+  meanOverLayers({ analysisId }) {
+    const entry = held(analysisId);
+    return { map: meanOverLayers(entry.headMeans, entry.maps.layerCount, entry.n) };
   },
   async headStats({ analysisId }) {
     return { heads: await analysisHeadStatistics(held(analysisId)) };
