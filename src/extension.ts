@@ -18,6 +18,7 @@ import {
   SIDE_VIEW_ID,
   type CommandName,
 } from './shared/contributions';
+import { messageOf } from './shared/errors';
 import { startupStatusItem } from './views/startupStatus';
 
 export type { AttentionExplorerApi } from './features';
@@ -44,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): AttentionExplorerApi
         features = module.startFeatures(context, { log, statusItem, rendererMessaging, activation, loadStart } satisfies Startup);
       } catch (error) {
         // Only a damaged installation gets here: say so once, in words, rather than as each command's stack trace.
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         log.error(`Could not load the extension: ${reason}`);
         void vscode.window.showErrorMessage(
           vscode.l10n.t('Attention Explorer could not load ({0}). Reinstalling the extension should fix it.', reason),
@@ -115,7 +116,7 @@ function notebookRendererMessaging(log: vscode.LogOutputChannel): vscode.Noteboo
   try {
     return vscode.notebooks.createRendererMessaging(ATTENTION_RENDERER_ID);
   } catch (error) {
-    log.warn(`Notebook outputs cannot reach the extension: ${error instanceof Error ? error.message : String(error)}`);
+    log.warn(`Notebook outputs cannot reach the extension: ${messageOf(error)}`);
     return undefined;
   }
 }

@@ -180,11 +180,7 @@ export class Analyzer {
   }
 
   private async unload(key: string, model: Promise<LoadedModel>): Promise<void> {
-    clearTimeout(this.chainUse.get(key)?.idle);
-    this.chainUse.delete(key);
-    const chain = this.chains.get(key);
-    this.chains.delete(key);
-    await chain?.then((old) => (old instanceof LayerChain ? old.release() : undefined)).catch(() => undefined);
+    await this.releaseChain(key);
     await model.then((old) => old.session.release()).catch(() => undefined);
   }
 
@@ -339,7 +335,12 @@ export class Analyzer {
   }
 
   private async dropChain(key: string, use: { running: number }): Promise<void> {
-    if (use.running > 0 || this.chainUse.get(key) !== use) return;
+    if (use.running === 0 && this.chainUse.get(key) === use) await this.releaseChain(key);
+  }
+
+  /** Forgets model `key`'s layer chain and its idle timer, and releases its sessions. */
+  private async releaseChain(key: string): Promise<void> {
+    clearTimeout(this.chainUse.get(key)?.idle);
     this.chainUse.delete(key);
     const chain = this.chains.get(key);
     this.chains.delete(key);

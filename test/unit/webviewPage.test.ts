@@ -56,7 +56,12 @@ describe('webview page', () => {
     // esbuild's development build names each module it bundles in a comment.
     const modules = (file: string) =>
       new Set([...fs.readFileSync(path.join(repoRoot, 'dist', file), 'utf8').matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((match) => match[1]));
-    expect([...modules('extension.js')].sort()).toEqual(['src/extension.ts', 'src/shared/contributions.ts', 'src/views/startupStatus.ts']);
+    expect([...modules('extension.js')].sort()).toEqual([
+      'src/extension.ts',
+      'src/shared/contributions.ts',
+      'src/shared/errors.ts',
+      'src/views/startupStatus.ts',
+    ]);
     const rest = modules('features.js');
     for (const module of ['src/features.ts', 'src/views/attentionPanel.ts', 'src/analysis/modelService.ts', 'src/views/statusBar.ts']) {
       expect(rest.has(module), module).toBe(true);
