@@ -19,6 +19,7 @@ import {
   openWorkbenchWithAnalysedSample,
   runCommand,
   screenshot,
+  selectLine,
   type Workbench,
 } from './workbench';
 import { allLayers, type LayerMaps } from '../../src/model/layerMaps';
@@ -116,6 +117,25 @@ describe('model view', () => {
     await workbench.page.keyboard.press('Enter');
     await expect.poll(() => panel.locator('.focus-section h3').textContent()).toBe('Layer 1, head 4');
     await panel.locator('#back-to-grid').click();
+  });
+
+  it("draws the next analysis's grid from the thumbnails the host computed ahead, with the model's exact weights", async () => {
+    const before = await data('canvas.grid-canvas');
+    expect(before.source).toBe('request');
+    await selectLine(workbench.page, 1);
+    await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
+    await expect
+      .poll(async () => Number((await data('canvas.grid-canvas')).drawnAt), { timeout: 60_000 })
+      .toBeGreaterThan(Number(before.drawnAt));
+    const grid = await data('canvas.grid-canvas');
+    // Computed by the host while the analysis was on its way and sent just before it: the page did not ask.
+    expect(grid.source).toBe('prefetch');
+    const [left, top, tile, gap] = [grid.left, grid.top, grid.tile, grid.gap].map(Number) as [number, number, number, number];
+    const [layer, head, row, col] = [1, 3, 2, 4];
+    await panel.locator('canvas.grid-canvas').hover({
+      position: { x: left + head * (tile + gap) + ((col + 0.5) / n) * tile, y: top + layer * (tile + gap) + ((row + 0.5) / n) * tile },
+    });
+    await expect.poll(async () => (await data('.grid-readout')).weight).toBe(String(weightOf(layer, head, row, col)));
   });
 });
 

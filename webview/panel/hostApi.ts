@@ -18,6 +18,9 @@ export class HostApi {
   /** A grid the host sent ahead of its analysis, taken by the first matching request. */
   private prefetched: { key: string; grid: Grid } | undefined;
 
+  /** Where the last whole grid came from: sent ahead by the host, or asked for (the UI tests read it). */
+  lastGridSource: 'prefetch' | 'request' | undefined;
+
   constructor(private readonly channel: RpcChannel<PanelHost, PanelWebview>) {}
 
   request<K extends Extract<keyof PanelRequests, string>>(
@@ -50,8 +53,10 @@ export class HostApi {
     const prefetched = this.prefetched;
     if (prefetched?.key === keyOf(analysisId, size, options.hideSpecial, options.mergeWords)) {
       this.prefetched = undefined;
+      this.lastGridSource = 'prefetch';
       return Promise.resolve(prefetched.grid);
     }
+    this.lastGridSource = 'request';
     return this.request('grid', { analysisId, size, options });
   }
 }

@@ -182,6 +182,7 @@ export class ModelView implements PanelView {
         if (grid.layersReady < layers) this.drawGrid();
       }
       this.gridCanvas.dataset.receivedAt = (performance.timeOrigin + performance.now()).toFixed(1);
+      if (step === layers) this.gridCanvas.dataset.source = this.api.lastGridSource;
     }
     this.drawGrid();
   }
