@@ -5,7 +5,7 @@
  */
 import { attentionTensor, Rollout, type HeadStatistics } from '../engine';
 import type { DisplayOptions } from '../shared/analysis';
-import type { AggregateKind, LabelledMap } from '../shared/analysisViews';
+import type { AggregateKind, Grid, LabelledMap } from '../shared/analysisViews';
 import {
   GridBuilder,
   headMeansOf,
@@ -36,7 +36,7 @@ export async function analysisGrid(
   size: number,
   options: DisplayOptions,
   layers: { first: number; count: number } = { first: 0, count: analysis.maps.layerCount },
-): Promise<{ labels: string[]; size: number; thumbnails: Float32Array }> {
+): Promise<Grid> {
   const grid = new GridBuilder(analysis.tokens, layers.count, analysis.heads, analysis.n, size, options);
   const { pooling } = grid;
   for (let index = 0; index < layers.count; index += 1) {

@@ -9,6 +9,7 @@
 import * as v from 'valibot';
 import type { HeadStatistics } from '../engine/statistics';
 import { analysisId, count, DisplayOptionsSchema, type Candidate } from './analysis';
+import { fromBfloat16, toBfloat16 } from './bfloat16';
 import { request } from './rpc';
 
 /** A map with the labels of its rows and columns (after the display options). */
@@ -152,6 +153,39 @@ export function gridLayersPerRequest(layers: number, heads: number, n: number): 
   return Math.max(1, Math.min(layers, Math.floor(GRID_CELLS_PER_REQUEST / (heads * n * n))));
 }
 
+/** Every head's thumbnail, `[layers, heads, s, s]`, with the `m` row labels they show (s ≤ m). */
+export interface Grid {
+  labels: string[];
+  size: number;
+  thumbnails: Float32Array;
+}
+
+/**
+ * A grid as it travels: float32 when the thumbnails are the maps themselves (s = m: the grid's hover reads them as the
+ * model's weights), bfloat16 when they are pooled, which are only drawn (hover reads the head's full map instead):
+ * half the bytes through code-server's connection, which compresses every message.
+ */
+export interface GridMessage {
+  labels: string[];
+  size: number;
+  thumbnails: { dtype: 'float32'; values: Float32Array } | { dtype: 'bfloat16'; bits: Uint16Array };
+}
+
+/** A grid as it is sent (see {@link GridMessage}). */
+export function gridMessage({ labels, size, thumbnails }: Grid): GridMessage {
+  const pooled = size < labels.length;
+  return {
+    labels,
+    size,
+    thumbnails: pooled ? { dtype: 'bfloat16', bits: toBfloat16(thumbnails) } : { dtype: 'float32', values: thumbnails },
+  };
+}
+
+/** The grid a {@link GridMessage} carries, as float32 thumbnails. */
+export function gridOfMessage({ labels, size, thumbnails }: GridMessage): Grid {
+  return { labels, size, thumbnails: thumbnails.dtype === 'float32' ? thumbnails.values : fromBfloat16(thumbnails.bits) };
+}
+
 export const ANALYSIS_VIEW_REQUESTS = {
   /** One head's full map. */
   headMap: request(v.object({ ...of, layer: count, head: count, options })).returns<LabelledMap>(),
@@ -168,11 +202,7 @@ export const ANALYSIS_VIEW_REQUESTS = {
       options,
       layers: v.optional(v.object({ first: count, count: v.pipe(count, v.minValue(1)) })),
     }),
-  ).returns<{
-    labels: string[];
-    size: number;
-    thumbnails: Float32Array;
-  }>(),
+  ).returns<GridMessage>(),
   /** Mean or max over a layer's heads, rollout up to a layer, or flow through all of them. */
   aggregate: request(v.object({ ...of, aggregate: v.picklist(AGGREGATE_KINDS), layer: count, options })).returns<LabelledMap>(),
   /**

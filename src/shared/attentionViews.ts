@@ -17,7 +17,7 @@ import {
   type TokenRoles,
 } from '../engine';
 import type { DisplayOptions, TokenRow } from './analysis';
-import type { AggregateKind, LabelledMap } from './analysisViews';
+import type { AggregateKind, Grid, LabelledMap } from './analysisViews';
 
 /** The attention of one analysis, as the worker holds it. */
 export interface HeldAttention {
@@ -221,17 +221,13 @@ export class GridBuilder {
     this.thumbnails.set(pooled, layer * cells);
   }
 
-  result(): { labels: string[]; size: number; thumbnails: Float32Array } {
+  result(): Grid {
     return { labels: this.labels, size: this.size, thumbnails: this.thumbnails };
   }
 }
 
 /** Every head of every layer, each downsampled to at most `size`², `[layers, heads, s, s]`. */
-export function gridOf(
-  analysis: HeldAttention,
-  size: number,
-  options: DisplayOptions,
-): { labels: string[]; size: number; thumbnails: Float32Array } {
+export function gridOf(analysis: HeldAttention, size: number, options: DisplayOptions): Grid {
   const grid = new GridBuilder(analysis.tokens, analysis.layers.length, analysis.heads, analysis.n, size, options);
   analysis.layers.forEach((layer, index) => grid.addLayer(index, layer));
   return grid.result();

@@ -98,7 +98,16 @@ export const PanelFocusSchema = v.object({
 });
 export type PanelFocus = v.InferOutput<typeof PanelFocusSchema>;
 
-const float32 = v.custom<Float32Array>((input) => input instanceof Float32Array, 'expected a Float32Array');
+const thumbnails = v.variant('dtype', [
+  v.object({
+    dtype: v.literal('float32'),
+    values: v.custom<Float32Array>((input) => input instanceof Float32Array, 'expected a Float32Array'),
+  }),
+  v.object({
+    dtype: v.literal('bfloat16'),
+    bits: v.custom<Uint16Array>((input) => input instanceof Uint16Array, 'expected a Uint16Array'),
+  }),
+]);
 
 /** What the panel's webview accepts from the host. */
 export const PANEL_WEBVIEW = {
@@ -120,7 +129,7 @@ export const PANEL_WEBVIEW = {
         options: DisplayOptionsSchema,
         labels: v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(100_000)),
         size: count,
-        thumbnails: float32,
+        thumbnails,
       }),
     ),
     focus: event(v.object({ target: PanelFocusSchema })),

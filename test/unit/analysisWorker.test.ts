@@ -11,7 +11,9 @@ import { repoRoot } from '../support/paths';
 import { recordCase } from '../support/reliability';
 import { ensureTestModel } from '../support/testModels';
 import { allLayers } from '../../src/model/layerMaps';
+import { gridOfMessage } from '../../src/shared/analysisViews';
 import { gridOf } from '../../src/shared/attentionViews';
+import { toBfloat16 } from '../../src/shared/bfloat16';
 import { analysisBytes, DEFAULT_TENSOR_BUDGET_BYTES, maxTokensWithin } from '../../src/model/memoryBudget';
 
 const workerPath = path.join(repoRoot, 'dist', 'worker.js');
@@ -96,7 +98,9 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
     ).rejects.toMatchObject({ code: 'attention-unavailable' });
     const grid = await client.request('grid', { analysisId: 'a1', size: 64, options: { hideSpecial: true, mergeWords: true } });
     expect(grid.labels).toEqual(['this', 'product', 'is', 'terrible', ',', 'i', 'want', 'a', 'refund', '.']);
-    expect(grid.thumbnails.length).toBe(2 * 4 * 10 * 10);
+    // As large as the maps: the maps themselves, as float32 (the grid's hover reads them as the model's weights).
+    if (grid.thumbnails.dtype !== 'float32') throw new Error(`unpooled thumbnails travelled as ${grid.thumbnails.dtype}`);
+    expect(grid.thumbnails.values.length).toBe(2 * 4 * 10 * 10);
     // A grid a layer at a time (long inputs): the same thumbnails as the whole grid's, layer by layer.
     const second = await client.request('grid', {
       analysisId: 'a1',
@@ -104,7 +108,7 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
       options: { hideSpecial: true, mergeWords: true },
       layers: { first: 1, count: 1 },
     });
-    expect(Array.from(second.thumbnails)).toEqual(Array.from(grid.thumbnails.subarray(4 * 10 * 10)));
+    expect(Array.from(gridOfMessage(second).thumbnails)).toEqual(Array.from(grid.thumbnails.values.subarray(4 * 10 * 10)));
     await expect(
       client.request('grid', {
         analysisId: 'a1',
@@ -113,7 +117,8 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
         layers: { first: 1, count: 2 },
       }),
     ).rejects.toMatchObject({ code: 'invalid-request' });
-    // Thumbnails smaller than the map are pooled where the maps are computed: the same maxima the page pools.
+    // Thumbnails smaller than the map are pooled where the maps are computed: the same maxima the page pools, sent as
+    // bfloat16 (only drawn).
     for (const options of [
       { hideSpecial: false, mergeWords: false },
       { hideSpecial: true, mergeWords: false },
@@ -121,7 +126,8 @@ describe('AnalysisWorkerClient with the real worker bundle', () => {
       const pooled = await client.request('grid', { analysisId: 'a1', size: 5, options });
       const onPage = gridOf({ tokens: result.tokens, layers: attentions, heads: 4, n: 13, modelKey: 'page' }, 5, options);
       expect(pooled.size).toBe(5);
-      expect(Array.from(pooled.thumbnails)).toEqual(Array.from(onPage.thumbnails));
+      if (pooled.thumbnails.dtype !== 'bfloat16') throw new Error(`pooled thumbnails travelled as ${pooled.thumbnails.dtype}`);
+      expect(Array.from(pooled.thumbnails.bits)).toEqual(Array.from(toBfloat16(onPage.thumbnails)));
     }
   });
 

@@ -19,6 +19,8 @@ import {
   meanOverLayers,
   type HeldAttention,
 } from '../../src/shared/attentionViews';
+import { gridMessage, gridOfMessage } from '../../src/shared/analysisViews';
+import { fromBfloat16, toBfloat16 } from '../../src/shared/bfloat16';
 import { meanLens } from '../../src/analysis/insights';
 import { maxAbsDiff } from '../support/numeric';
 import { modelRequestKey, type ModelRequest } from '../../src/model/modelSource';
@@ -154,6 +156,54 @@ describe('grid thumbnails', () => {
         expect(Array.from(grid.thumbnails.subarray(head * size * size, (head + 1) * size * size))).toEqual(expected.map(Math.fround));
       }
     }
+  });
+  it('travel as bfloat16 when pooled (only drawn): the nearest bfloat16 of every float32, ties to even', () => {
+    const words = new Uint32Array(4096);
+    let seed = 11;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let index = 0; index < words.length; index += 1) {
+      const kind = index % 4;
+      // Every finite pattern; attention-like weights; exact ties (the dropped half is 0x8000); tiny weights.
+      const word = Math.floor(random() * 0x100000000);
+      words[index] =
+        kind === 0
+          ? word
+          : kind === 1
+            ? new Uint32Array(Float32Array.of(random()).buffer)[0]!
+            : kind === 2
+              ? (word & 0xffff0000) | 0x8000
+              : (word & 0x807fffff) | 0x1a000000;
+    }
+    const special = [
+      0, 0x80000000, 0x3f800000, 0x00000001, 0x007fffff, 0x7f7fffff, 0x7f7f7fff, 0xff7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
+    ];
+    const values = new Float32Array(new Uint32Array([...special, ...words]).buffer);
+    const decoded = fromBfloat16(toBfloat16(values));
+    // The reference: the two bfloat16 around x (its bits truncated, and one step away from zero; past the largest one,
+    // 2¹²⁸ stands for infinity as IEEE rounding has it), whichever is nearer in exact arithmetic, ties to the even one.
+    const ofBits = (bits: number) => new Float32Array(Uint32Array.of(bits << 16).buffer)[0]!;
+    values.forEach((x, index) => {
+      const got = decoded[index]!;
+      if (Number.isNaN(x)) return expect(Number.isNaN(got)).toBe(true);
+      if (!Number.isFinite(x)) return expect(got).toBe(x);
+      const word = new Uint32Array(Float32Array.of(x).buffer)[0]!;
+      const low = word >>> 16;
+      const high = low + 1;
+      const [a, b] = [ofBits(low), (high & 0x7fff) === 0x7f80 ? Math.sign(x) * 2 ** 128 : ofBits(high)];
+      const nearer = Math.abs(x - a) < Math.abs(b - x) ? low : Math.abs(x - a) > Math.abs(b - x) ? high : low % 2 === 0 ? low : high;
+      expect([index, got]).toEqual([index, ofBits(nearer)]);
+      if (Number.isFinite(got) && Math.abs(x) >= 2 ** -126) expect(Math.abs(got - x) / Math.abs(x)).toBeLessThanOrEqual(2 ** -8);
+    });
+    // A grid pooled to fewer cells than its labels travels as bfloat16; one as large as its labels, as float32.
+    const n = analysis.n;
+    const pooled = gridMessage(gridOf(analysis, 4, plain));
+    const whole = gridMessage(gridOf(analysis, 64, plain));
+    expect([pooled.thumbnails.dtype, whole.thumbnails.dtype]).toEqual(['bfloat16', 'float32']);
+    expect(gridOfMessage(whole).thumbnails.subarray(0, n * n)).toEqual(analysis.layers[0]!.subarray(0, n * n));
+    const exact = gridOf(analysis, 4, plain).thumbnails;
+    gridOfMessage(pooled).thumbnails.forEach((weight, index) =>
+      expect(Math.abs(weight - exact[index]!)).toBeLessThanOrEqual(exact[index]! * 2 ** -8),
+    );
   });
 });
 

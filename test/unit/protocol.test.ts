@@ -83,6 +83,16 @@ describe('what the panel accepts from the host', () => {
     expect(parseMessage(show, { analysis: analysis(), attentionHeld: 'yes', stale: false }).ok).toBe(false);
   });
 
+  it('takes a grid sent ahead with float32 or bfloat16 thumbnails, and no other kind', () => {
+    const prefetch = PANEL_WEBVIEW.events.gridPrefetch.payload;
+    const grid = { analysisId: 'a1', requestedSize: 32, options: { hideSpecial: false, mergeWords: false }, labels: ['a', 'b'], size: 2 };
+    expect(parseMessage(prefetch, { ...grid, thumbnails: { dtype: 'float32', values: new Float32Array(4) } }).ok).toBe(true);
+    expect(parseMessage(prefetch, { ...grid, thumbnails: { dtype: 'bfloat16', bits: new Uint16Array(4) } }).ok).toBe(true);
+    expect(parseMessage(prefetch, { ...grid, thumbnails: { dtype: 'bfloat16', bits: new Float32Array(4) } }).ok).toBe(false);
+    expect(parseMessage(prefetch, { ...grid, thumbnails: { dtype: 'float16', bits: new Uint16Array(4) } }).ok).toBe(false);
+    expect(parseMessage(prefetch, { ...grid, thumbnails: new Float32Array(4) }).ok).toBe(false);
+  });
+
   it('checks every token row', () => {
     const broken = { ...analysis(), tokens: [...rows, { id: 1.5, text: 'x', start: 0, end: 1, special: false }] };
     expect(parseMessage(AnalysisSchema, broken).ok).toBe(false);

@@ -66,7 +66,9 @@ export function localHostChannel(
     },
     grid: ({ analysisId, size, options, layers }) => {
       const held = heldOf(analysisId);
-      return gridOf(layers ? { ...held, layers: held.layers.slice(layers.first, layers.first + layers.count) } : held, size, options);
+      const grid = gridOf(layers ? { ...held, layers: held.layers.slice(layers.first, layers.first + layers.count) } : held, size, options);
+      // Nothing travels: the page's own float32 thumbnails, whether pooled or not.
+      return { ...grid, thumbnails: { dtype: 'float32', values: grid.thumbnails } };
     },
     aggregate: ({ analysisId, aggregate, layer, options }) => {
       const held = heldOf(analysisId);

@@ -4,12 +4,10 @@
  * it locally), and the grid the host sent ahead of its analysis.
  */
 import type { DisplayOptions } from '../../src/shared/analysis';
-import type { LabelledMap } from '../../src/shared/analysisViews';
+import { gridOfMessage, type Grid, type GridMessage, type LabelledMap } from '../../src/shared/analysisViews';
 import { BoundedCache } from '../../src/shared/boundedCache';
 import type { PanelHost, PanelRequests, PanelWebview } from '../../src/shared/panelProtocol';
 import type { ParamsOf, ProgressOf, RequestOptions, ResultOf, RpcChannel } from '../../src/shared/rpc';
-
-type Grid = ResultOf<PanelRequests['grid']>;
 
 const keyOf = (...parts: Array<string | number | boolean>) => parts.join('|');
 
@@ -44,19 +42,20 @@ export class HostApi {
   }
 
   /** Keeps a grid the host computed ahead of the analysis it belongs to. */
-  primeGrid(analysisId: string, requestedSize: number, options: DisplayOptions, grid: Grid): void {
-    this.prefetched = { key: keyOf(analysisId, requestedSize, options.hideSpecial, options.mergeWords), grid };
+  primeGrid(analysisId: string, requestedSize: number, options: DisplayOptions, grid: GridMessage): void {
+    this.prefetched = { key: keyOf(analysisId, requestedSize, options.hideSpecial, options.mergeWords), grid: gridOfMessage(grid) };
   }
 
-  grid(analysisId: string, size: number, options: DisplayOptions, layers?: { first: number; count: number }): Promise<Grid> {
-    if (layers) return this.request('grid', { analysisId, size, options, layers });
+  /** Every head's thumbnail (float32, however they travelled): the grid sent ahead if it matches, else asked for. */
+  async grid(analysisId: string, size: number, options: DisplayOptions, layers?: { first: number; count: number }): Promise<Grid> {
+    if (layers) return gridOfMessage(await this.request('grid', { analysisId, size, options, layers }));
     const prefetched = this.prefetched;
     if (prefetched?.key === keyOf(analysisId, size, options.hideSpecial, options.mergeWords)) {
       this.prefetched = undefined;
       this.lastGridSource = 'prefetch';
-      return Promise.resolve(prefetched.grid);
+      return prefetched.grid;
     }
     this.lastGridSource = 'request';
-    return this.request('grid', { analysisId, size, options });
+    return gridOfMessage(await this.request('grid', { analysisId, size, options }));
   }
 }

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BoundedCache } from '../../shared/boundedCache';
 import { AnalysisError, messageOf } from '../../shared/errors';
-import type { Attribution, HeadImportance, JobProgress } from '../../shared/analysisViews';
+import { gridMessage, type Attribution, type HeadImportance, type JobProgress } from '../../shared/analysisViews';
 import { RpcChannel, type RequestHandlers } from '../../shared/rpc';
 import { Analyzer } from '../analyzer';
 import { EXTERNAL_MODEL_KEY } from '../../shared/attentionFile';
@@ -146,7 +146,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
     checkLayerHead(entry, layer);
     return layerMapsFrom(entry.tokens, entry.heads, entry.n, await entry.maps.layer(layer), options);
   },
-  grid({ analysisId, size, options, layers }) {
+  async grid({ analysisId, size, options, layers }) {
     const entry = held(analysisId);
     if (layers && layers.first + layers.count > entry.maps.layerCount) {
       throw new AnalysisError(
@@ -154,7 +154,7 @@ const handlers: RequestHandlers<WorkerRequests> = {
         `No layers ${layers.first + 1}–${layers.first + layers.count} in a ${entry.maps.layerCount}-layer model.`,
       );
     }
-    return analysisGrid(entry, size, options, layers);
+    return gridMessage(await analysisGrid(entry, size, options, layers));
   },
   async aggregate({ analysisId, aggregate, layer, options }) {
     const entry = held(analysisId);
