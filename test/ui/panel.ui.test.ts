@@ -122,6 +122,8 @@ describe('model view', () => {
   it("draws the next analysis's grid from the thumbnails the host computed ahead, with the model's exact weights", async () => {
     const before = await data('canvas.grid-canvas');
     expect(before.source).toBe('request');
+    // The same tabs serve the next analysis: kept in the page, not built again (which costs a layout of all of them).
+    await panel.locator('vscode-tabs').evaluate((tabs) => tabs.setAttribute('data-kept', 'yes'));
     await selectLine(workbench.page, 1);
     await runCommand(workbench.page, 'Attention Explorer: Analyze Selection');
     await expect
@@ -130,6 +132,7 @@ describe('model view', () => {
     const grid = await data('canvas.grid-canvas');
     // Computed by the host while the analysis was on its way and sent just before it: the page did not ask.
     expect(grid.source).toBe('prefetch');
+    expect(await panel.locator('vscode-tabs').getAttribute('data-kept')).toBe('yes');
     const [left, top, tile, gap] = [grid.left, grid.top, grid.tile, grid.gap].map(Number) as [number, number, number, number];
     const [layer, head, row, col] = [1, 3, 2, 4];
     await panel.locator('canvas.grid-canvas').hover({

@@ -54,6 +54,8 @@ export class Panel implements PanelContext {
   private readonly staleIds = new Set<string>();
   private readonly views: Record<Tab, PanelView>;
   private tabs: HTMLElement & { selectedIndex: number } = h('vscode-tabs', {});
+  /** Which tabs {@link tabs} holds, and whether their views had attention to show. */
+  private tabsKey: string | undefined;
 
   constructor(
     private readonly app: HTMLElement,
@@ -271,12 +273,12 @@ export class Panel implements PanelContext {
   }
 
   private render(): void {
-    this.app.replaceChildren();
     this.app.setAttribute('aria-busy', 'false');
     const analysis = this.analysis;
     const playground = this.views.playground;
     if (!analysis) {
-      this.app.append(
+      this.tabsKey = undefined;
+      this.app.replaceChildren(
         this.header(),
         h(
           'p',
@@ -293,6 +295,44 @@ export class Panel implements PanelContext {
     const tabs = tabsFor(analysis);
     // A tab this analysis does not have (restored state, or the previous analysis's tab): the grid instead.
     if (!tabs.includes(this.view.tab)) this.view = { ...this.view, tab: 'model' };
+    const tabsKey = `${tabs.join(',')}|${this.attentionHeld}`;
+    // The same tabs as before stay in the page as they are: building them again (web components with shadow trees)
+    // costs the next analysis a whole layout of them (8–20 ms at 64 tokens).
+    const keepTabs = tabsKey === this.tabsKey && this.tabs.isConnected;
+    if (keepTabs) this.tabs.selectedIndex = tabs.indexOf(this.view.tab);
+    else this.buildTabs(tabs, tabsKey);
+    const card = renderPredictionCard(analysis, this.view.cardOpen, {
+      showToken: (index) => {
+        this.update({ marked: index, query: index });
+        this.setStatus(l10n.t('Showing the attention from “{0}” (outlined in the maps).', analysis.tokens[index]?.text ?? ''));
+      },
+    });
+    card.addEventListener('toggle', () => {
+      if (card.open !== this.view.cardOpen) this.update({ cardOpen: card.open }, { reload: false });
+    });
+    const above = [
+      this.header(),
+      card,
+      ...(this.staleIds.has(analysis.id) ? [staleNotice(this.reanalyze)] : []),
+      ...(this.attentionHeld
+        ? []
+        : [isExternal(analysis) ? externalAttentionNotice(analysis.source.documentName) : missingAttentionNotice(this.reanalyze)]),
+      renderToolbar(this.view, toolbarActions(this)),
+    ];
+    if (keepTabs) {
+      for (const child of [...this.app.children]) if (child !== this.tabs) child.remove();
+      this.tabs.before(...above);
+    } else {
+      this.app.replaceChildren(...above, this.tabs);
+    }
+    // The token table is cheap and other views link into it: it is always current.
+    void this.views.tokens.refresh();
+    void this.refreshCurrent();
+  }
+
+  /** The tabs of an analysis, each holding its view (or why it is not available). */
+  private buildTabs(tabs: readonly Tab[], key: string): void {
+    this.tabsKey = key;
     this.tabs = h('vscode-tabs', { 'selected-index': tabs.indexOf(this.view.tab) });
     for (const tab of tabs) {
       const view = this.views[tab];
@@ -310,28 +350,6 @@ export class Panel implements PanelContext {
       const tab = tabs[(event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex];
       if (tab && tab !== this.view.tab) this.update({ tab });
     });
-    const card = renderPredictionCard(analysis, this.view.cardOpen, {
-      showToken: (index) => {
-        this.update({ marked: index, query: index });
-        this.setStatus(l10n.t('Showing the attention from “{0}” (outlined in the maps).', analysis.tokens[index]?.text ?? ''));
-      },
-    });
-    card.addEventListener('toggle', () => {
-      if (card.open !== this.view.cardOpen) this.update({ cardOpen: card.open }, { reload: false });
-    });
-    this.app.append(
-      this.header(),
-      card,
-      ...(this.staleIds.has(analysis.id) ? [staleNotice(this.reanalyze)] : []),
-      ...(this.attentionHeld
-        ? []
-        : [isExternal(analysis) ? externalAttentionNotice(analysis.source.documentName) : missingAttentionNotice(this.reanalyze)]),
-      renderToolbar(this.view, toolbarActions(this)),
-      this.tabs,
-    );
-    // The token table is cheap and other views link into it: it is always current.
-    void this.views.tokens.refresh();
-    void this.refreshCurrent();
   }
 
   /** A click on any token button selects that token in the editor. */
